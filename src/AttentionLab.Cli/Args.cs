@@ -1,0 +1,94 @@
+using System.Globalization;
+
+namespace AttentionLab.Cli;
+
+/// <summary>
+/// A small, strict option parser: <c>--name value</c>, <c>--name=value</c> and bare <c>--flag</c>.
+/// Commands read what they know, then call <see cref="EnsureAllUsed"/> so a typo is an error, not ignored.
+/// Every problem is a <see cref="CliError"/> (exit code 2).
+/// </summary>
+public sealed class Args
+{
+    private readonly Dictionary<string, string?> _values = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _used = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _flags;
+
+    /// <param name="args">The arguments after the command name.</param>
+    /// <param name="flags">Option names (without --) that take no value.</param>
+    public Args(string[] args, params string[] flags)
+    {
+        _flags = new HashSet<string>(flags.Append("json").Append("help"), StringComparer.Ordinal);
+        for (int i = 0; i < args.Length; i++)
+        {
+            var a = args[i];
+            if (!a.StartsWith("--", StringComparison.Ordinal) || a.Length == 2)
+                throw new CliError($"unexpected argument '{a}' (options start with --)");
+            var name = a[2..];
+            string? value = null;
+            int eq = name.IndexOf('=');
+            if (eq >= 0) { value = name[(eq + 1)..]; name = name[..eq]; }
+            else if (!_flags.Contains(name))
+            {
+                if (i + 1 >= args.Length) throw new CliError($"option --{name} needs a value");
+                value = args[++i];
+            }
+            if (_values.ContainsKey(name)) throw new CliError($"option --{name} given twice");
+            _values[name] = value;
+        }
+    }
+
+    public bool Json => Flag("json");
+    public bool Help => Flag("help");
+
+    public bool Has(string name) { _used.Add(name); return _values.ContainsKey(name); }
+
+    public bool Flag(string name)
+    {
+        _used.Add(name);
+        if (!_values.TryGetValue(name, out var v)) return false;
+        if (v is null) return true;
+        throw new CliError($"option --{name} takes no value");
+    }
+
+    public string? String(string name)
+    {
+        _used.Add(name);
+        return _values.TryGetValue(name, out var v) ? v : null;
+    }
+
+    public string Require(string name) => String(name) ?? throw new CliError($"missing required option --{name}");
+
+    public int Int(string name, int fallback, int min = int.MinValue, int max = int.MaxValue)
+    {
+        var s = String(name);
+        if (s is null) return fallback;
+        if (!int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v))
+            throw new CliError($"--{name} must be an integer, got '{s}'");
+        if (v < min || v > max)
+            throw new CliError(max == int.MaxValue ? $"--{name} must be at least {min}, got {v}" : $"--{name} must be in [{min}, {max}], got {v}");
+        return v;
+    }
+
+    public int RequireInt(string name, int min = int.MinValue, int max = int.MaxValue)
+    {
+        if (!Has(name)) throw new CliError($"missing required option --{name}");
+        return Int(name, 0, min, max);
+    }
+
+    public double Double(string name, double fallback, double min = double.NegativeInfinity, double max = double.PositiveInfinity)
+    {
+        var s = String(name);
+        if (s is null) return fallback;
+        if (!double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) || !double.IsFinite(v))
+            throw new CliError($"--{name} must be a finite number, got '{s}'");
+        if (v < min || v > max) throw new CliError($"--{name} must be in [{min}, {max}], got {v}");
+        return v;
+    }
+
+    /// <summary>Throws for any option the command never asked about.</summary>
+    public void EnsureAllUsed()
+    {
+        foreach (var name in _values.Keys)
+            if (!_used.Contains(name)) throw new CliError($"unknown option --{name}");
+    }
+}

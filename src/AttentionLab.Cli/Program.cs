@@ -1,0 +1,3 @@
+using AttentionLab.Cli;
+
+return Cli.Run(args, Console.Out, Console.Error);
