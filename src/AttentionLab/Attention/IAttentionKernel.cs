@@ -11,7 +11,7 @@ public readonly record struct AttentionShape(int Batch, int Heads, int QueryLeng
 /// <summary>
 /// One algorithm for <c>softmax(q·kᵀ·scale + mask)·v</c>. Exact (reference, fast, Flash-style tiled) and
 /// approximate (Longformer sliding window + global, Performer) kernels plug in behind this interface and
-/// are picked by <see cref="Name"/> from <see cref="AttentionKernels"/>.
+/// are picked by <see cref="Name"/>.
 /// Parameter order follows the project rule: inputs, then arguments, then outputs.
 /// </summary>
 public interface IAttentionKernel
