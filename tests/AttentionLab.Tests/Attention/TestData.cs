@@ -68,4 +68,25 @@ internal static class TestData
         for (int i = 0; i < values.Length; i++)
             Assert.True(float.IsFinite(values[i]), $"{what}[{i}] = {values[i]}");
     }
+
+    /// <summary>
+    /// Compares an analytic gradient with central differences for every element of <paramref name="x"/>.
+    /// Why these defaults: the losses are float32 computations of size ~1, so each evaluation carries a rounding
+    /// error of at most ~1e-6 (typically 1e-7); divided by 2h = 0.02 that is ≤ 5e-5. The truncation error of a
+    /// central difference is h²/6·|f‴| ≈ 2e-5·|f‴|. So 1e-4 absolute + 1e-3 relative clears the noise (every
+    /// check here also passes at 2e-5 + 2e-4), while a wrong formula (a missing scale, a sign, a leak through a
+    /// masked score) is off by 1e-2 to 1.
+    /// </summary>
+    public static void GradCheck(float[] x, ReadOnlySpan<float> analytic, Func<double> loss, string what,
+        float h = 1e-2f, double atol = 1e-4, double rtol = 1e-3)
+    {
+        Assert.Equal(x.Length, analytic.Length);
+        for (int i = 0; i < x.Length; i++)
+        {
+            double numeric = CentralDifference(x, i, h, loss);
+            double error = Math.Abs(numeric - analytic[i]);
+            Assert.True(error <= atol + rtol * Math.Abs(numeric),
+                $"{what}[{i}]: analytic {analytic[i]:G7}, finite difference {numeric:G7}");
+        }
+    }
 }
