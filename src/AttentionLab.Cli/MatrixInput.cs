@@ -76,7 +76,10 @@ public static class MatrixInput
         catch (JsonException e)
         {
             // System.Text.Json messages are one line; they end with the position of the problem.
-            throw new CliError($"--{option}: not valid JSON{source}: {e.Message}");
+            bool nonFinite = json.Contains("nan", StringComparison.OrdinalIgnoreCase) || json.Contains("inf", StringComparison.OrdinalIgnoreCase);
+            throw new CliError(nonFinite
+                ? $"--{option}: not valid JSON{source}: JSON has no NaN or Infinity, and every entry must be a finite number ({e.Message})"
+                : $"--{option}: not valid JSON{source}: {e.Message}");
         }
 
         const string example = "e.g. [[1,0],[0,1]]";
