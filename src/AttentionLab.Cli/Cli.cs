@@ -9,6 +9,9 @@ public static class Cli
     public static readonly IReadOnlyDictionary<string, (string Summary, Func<string[], TextWriter, TextWriter, int> Run)> Commands =
         new Dictionary<string, (string, Func<string[], TextWriter, TextWriter, int>)>
         {
+            ["attention"] = (AttentionCommand.Summary, AttentionCommand.Run),
+            ["shapes"] = (ShapesCommand.Summary, ShapesCommand.Run),
+            ["params"] = (ParamsCommand.Summary, ParamsCommand.Run),
             ["bench"] = (BenchCommand.Summary, BenchCommand.Run),
         };
 
