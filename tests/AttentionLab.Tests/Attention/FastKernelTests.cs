@@ -3,7 +3,7 @@ using AttentionLab.Attention;
 namespace AttentionLab.Tests.Attention;
 
 /// <summary>
-/// The fast kernel against the reference over random shapes — Tq ≠ Tk both ways, more rows than one
+/// The fast kernel — both its GEMM path and its narrow-head row path — against the reference over random shapes — Tq ≠ Tk both ways, more rows than one
 /// <see cref="FastAttention.RowBlock"/>, head sizes that are not multiples of any vector width, sizes large
 /// enough to run in parallel — and every mask kind alone and combined. Runs again in CI with AVX-512 and AVX2
 /// switched off, so every SIMD remainder path is exercised.
@@ -73,7 +73,17 @@ public class FastKernelTests
         var dO = TestData.Normal(random, shape.QueryElements);
 
         var expected = TestData.Run(AttentionKernels.Reference, q, k, v, dO, shape, options);
-        var actual = TestData.Run(AttentionKernels.Fast, q, k, v, dO, shape, options);
+        foreach (var fast in new[] { new FastAttention(smallHeadDim: 0), new FastAttention(smallHeadDim: int.MaxValue) })
+            Compare(fast, q, k, v, dO, shape, options, expected);
+        Compare(AttentionKernels.Fast, q, k, v, dO, shape, options, expected);
+    }
+
+    /// <summary>One fast kernel (GEMM path, row path, or the default choice) against the reference result.</summary>
+    private static void Compare(IAttentionKernel fast, float[] q, float[] k, float[] v, float[] dO, AttentionShape shape,
+        AttentionOptions options, TestData.Result expected)
+    {
+        int D = shape.HeadDim;
+        var actual = TestData.Run(fast, q, k, v, dO, shape, options);
         // Scores are rounded to float32 before the exp, so the absolute error of a weight grows with the size of the
         // scores: about their standard deviation scale·√D (1 with the default scale, 8 unscaled at D = 64).
         double spread = Math.Max(1, options.ScaleFor(D) * Math.Sqrt(D));
@@ -86,7 +96,7 @@ public class FastKernelTests
 
         // Without weights the output is the same (the kernel must not depend on the weights buffer).
         var output = new float[shape.QueryElements];
-        AttentionKernels.Fast.Forward(q, k, v, shape, options, output, default);
+        fast.Forward(q, k, v, shape, options, output, default);
         Assert.Equal(actual.Output, output);
     }
 
