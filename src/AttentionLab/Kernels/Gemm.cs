@@ -27,8 +27,12 @@ public static unsafe class Gemm
     /// the hand-off to a second core costs more than it saves (measured, see docs/gemm.md).</summary>
     internal static long ParallelThreshold = 1L << 20;
 
-    /// <summary>At most this many rows of op(A) take the unpacked dot/axpy path instead of packing B.</summary>
-    internal const int SmallM = 4;
+    /// <summary>At most this many rows of op(A) take the unpacked dot path (B transposed) instead of
+    /// packing B; measured crossover ≈ 8 rows at k = 768 (docs/gemm.md).</summary>
+    internal static int SmallMDot = 8;
+
+    /// <summary>The same for the axpy path (B not transposed), whose crossover comes sooner (≈ 2 rows).</summary>
+    internal static int SmallMAxpy = 2;
 
     /// <param name="a">op(A): stored (m, k), or (k, m) when <paramref name="transposeA"/>.</param>
     /// <param name="b">op(B): stored (k, n), or (n, k) when <paramref name="transposeB"/>.</param>
@@ -62,7 +66,7 @@ public static unsafe class Gemm
             var opB = GemmOperand.RowMajor(pb, k, n, transposeB);
             int threads = (long)m * n * k < ParallelThreshold ? 1
                 : Math.Min(maxThreads == 0 ? Environment.ProcessorCount : maxThreads, Environment.ProcessorCount);
-            if (m <= SmallM) GemmSmallM.Run(opA, opB, pc, n, m, n, k, accumulate, threads);
+            if (m <= (transposeB ? SmallMDot : SmallMAxpy)) GemmSmallM.Run(opA, opB, pc, n, m, n, k, accumulate, threads);
             else RunBlocked(opA, opB, pc, m, n, k, accumulate, threads, isa, blocks ?? BlockSizes(isa));
         }
     }

@@ -24,7 +24,7 @@ public class GemmTests
 
     /// <summary>Sizes 0..70 in each dimension in turn (the others held at awkward odd values), so every
     /// remainder modulo MR (12/6/4), NR (32/16/8/4) and the 4-wide transpose-pack is met, plus the
-    /// small-m path (m ≤ 4) and k = 0.</summary>
+    /// few-rows paths (m ≤ 8) and k = 0.</summary>
     public static IEnumerable<(int M, int N, int K)> EdgeSizes()
     {
         for (int d = 0; d <= 70; d++)
@@ -83,6 +83,7 @@ public class GemmTests
     [InlineData(2)]
     [InlineData(3)]
     [InlineData(4)]
+    [InlineData(8)]
     public void FewRowsPathMatchesReferenceSerialAndParallel(int m)
     {
         var random = new Random(4 + m);
