@@ -25,7 +25,7 @@ public static unsafe class Gemm
 
     /// <summary>Products with fewer multiply-adds (m·n·k) than this run on the calling thread: below it
     /// the hand-off to a second core costs more than it saves (measured, see docs/gemm.md).</summary>
-    internal static long ParallelThreshold = 1L << 20;
+    internal static long ParallelThreshold = 3L << 20;
 
     /// <summary>At most this many rows of op(A) take the unpacked dot path (B transposed) instead of
     /// packing B; measured crossover ≈ 8 rows at k = 768 (docs/gemm.md).</summary>
