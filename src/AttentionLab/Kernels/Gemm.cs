@@ -96,11 +96,14 @@ public static unsafe class Gemm
     private static void RunBlocked(GemmOperand a, GemmOperand b, float* c, int m, int n, int k,
         bool accumulate, int threads, GemmIsa isa, GemmBlockSizes blocks)
     {
-        if (threads == 1)
-        {
-            RunSlab(a, b, c, n, m, n, k, accumulate, isa, blocks);
-            return;
-        }
+        if (threads == 1) RunSlab(a, b, c, n, m, n, k, accumulate, isa, blocks);
+        else RunSlabsInParallel(a, b, c, m, n, k, accumulate, threads, isa, blocks);
+    }
+
+    // Separate from RunBlocked so the lambda's closure is only allocated when threads are used.
+    private static void RunSlabsInParallel(GemmOperand a, GemmOperand b, float* c, int m, int n, int k,
+        bool accumulate, int threads, GemmIsa isa, GemmBlockSizes blocks)
+    {
         var (mr, nr) = TileShape(isa);
         bool splitColumns = n / nr >= m / mr;
         int tiles = splitColumns ? (n + nr - 1) / nr : (m + mr - 1) / mr;

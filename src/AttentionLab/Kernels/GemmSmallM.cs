@@ -32,11 +32,13 @@ internal static unsafe class GemmSmallM
                 for (int p = 0; p < k; p++) rows[(nint)i * k + p] = a.Data[i * a.RowStride + p * a.ColStride];
             a = new GemmOperand(rows, k, 1);
         }
-        if (threads == 1 || n < 2 * Chunk)
-        {
-            RunColumns(a, b, c, ldc, m, 0, n, k, accumulate);
-            return;
-        }
+        if (threads == 1 || n < 2 * Chunk) RunColumns(a, b, c, ldc, m, 0, n, k, accumulate);
+        else RunColumnsInParallel(a, b, c, ldc, m, n, k, accumulate, threads);
+    }
+
+    // Separate from Run so the lambda's closure is only allocated when threads are used.
+    private static void RunColumnsInParallel(GemmOperand a, GemmOperand b, float* c, nint ldc, int m, int n, int k, bool accumulate, int threads)
+    {
         int chunks = (n + Chunk - 1) / Chunk;
         threads = Math.Min(threads, chunks);
         Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>

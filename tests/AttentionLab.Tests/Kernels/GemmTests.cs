@@ -111,6 +111,20 @@ public class GemmTests
     }
 
     [Fact]
+    public void SteadyStateSingleThreadedCallsAllocateNothing()
+    {
+        // Pack buffers are per-thread and reused; only the hand-off to other cores (Parallel.For) allocates.
+        var (a, b, c) = (new float[100 * 300], new float[300 * 200], new float[100 * 200]);
+        Gemm.Multiply(a, b, c, 100, 200, 300, false, true, maxThreads: 1);
+        Gemm.Multiply(a, b, c, 2, 200, 300, false, false, maxThreads: 1);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        Gemm.Multiply(a, b, c, 100, 200, 300, false, true, maxThreads: 1);
+        Gemm.Multiply(a, b, c, 100, 200, 300, true, false, accumulate: true, maxThreads: 1);
+        Gemm.Multiply(a, b, c, 2, 200, 300, false, false, maxThreads: 1);
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
+    [Fact]
     public void ValidatesArguments()
     {
         var x = new float[12];
