@@ -107,10 +107,14 @@ public static unsafe class Gemm
         var (mr, nr) = TileShape(isa);
         bool splitColumns = n / nr >= m / mr;
         int tiles = splitColumns ? (n + nr - 1) / nr : (m + mr - 1) / mr;
-        threads = Math.Min(threads, tiles);
-        Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
+        // A few slabs per thread, handed out as threads free up, so a core slowed by other work does not
+        // hold up the rest; each slab at least MinSlabWidth rows or columns, because every slab re-packs
+        // the operand the slabs share, which must stay small next to the slab's multiply (docs/gemm.md).
+        int slabs = Math.Min(threads * SlabsPerThread, tiles * (splitColumns ? nr : mr) / MinSlabWidth);
+        slabs = Math.Max(slabs, Math.Min(threads, tiles));
+        Parallel.For(0, slabs, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
         {
-            int first = (int)((long)tiles * t / threads), last = (int)((long)tiles * (t + 1) / threads);
+            int first = (int)((long)tiles * t / slabs), last = (int)((long)tiles * (t + 1) / slabs);
             if (splitColumns)
             {
                 int j0 = first * nr, j1 = Math.Min(n, last * nr);
@@ -123,6 +127,9 @@ public static unsafe class Gemm
             }
         });
     }
+
+    internal static int SlabsPerThread = 4;
+    private const int MinSlabWidth = 512;
 
     private static void RunSlab(GemmOperand a, GemmOperand b, float* c, nint ldc, int m, int n, int k,
         bool accumulate, GemmIsa isa, GemmBlockSizes blocks)
