@@ -91,8 +91,8 @@ public static unsafe class Gemm
 
     internal static GemmBlockSizes Avx512Blocks = new(MC: 192, KC: 256, NC: 3072);
 
-    /// <summary>Splits C into one slab per thread — across columns when C is wide, else across rows,
-    /// on micro-tile boundaries — and runs the blocked loops on each slab with that thread's buffers.</summary>
+    /// <summary>Splits C into slabs — across columns when C is wide, else across rows, on micro-tile
+    /// boundaries — and runs the blocked loops on each slab with the running thread's pack buffers.</summary>
     private static void RunBlocked(GemmOperand a, GemmOperand b, float* c, int m, int n, int k,
         bool accumulate, int threads, GemmIsa isa, GemmBlockSizes blocks)
     {
