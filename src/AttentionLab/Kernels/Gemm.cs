@@ -43,6 +43,10 @@ public static unsafe class Gemm
     {
         Validate(a, b, c, m, n, k);
         ArgumentOutOfRangeException.ThrowIfNegative(maxThreads);
+        // C is written while A and B are still being read (block by block), so it must not alias them.
+        var cUsed = c[..(m * n)];
+        if (cUsed.Overlaps(a[..(m * k)]) || cUsed.Overlaps(b[..(k * n)]))
+            throw new ArgumentException("C must not overlap A or B");
         Multiply(a, b, c, m, n, k, transposeA, transposeB, accumulate, maxThreads, Isa);
     }
 

@@ -131,7 +131,11 @@ public class GemmTests
         Assert.Throws<ArgumentException>(() => Gemm.Multiply(x, x, new float[12], 3, 4, 5));
         Assert.Throws<ArgumentException>(() => Gemm.Multiply(x, x, new float[11], 3, 4, 3));
         Assert.Throws<ArgumentOutOfRangeException>(() => Gemm.Multiply(x, x, x, -1, 4, 3));
-        Assert.Throws<ArgumentOutOfRangeException>(() => Gemm.Multiply(x, x, x, 3, 4, 1, maxThreads: -1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => Gemm.Multiply(x, x, new float[12], 3, 4, 1, maxThreads: -1));
+        var buffer = new float[40];
+        Assert.Throws<ArgumentException>(() => Gemm.Multiply(buffer.AsSpan(0, 12), x, buffer.AsSpan(8, 12), 3, 4, 4));
+        Assert.Throws<ArgumentException>(() => Gemm.Multiply(x, buffer.AsSpan(0, 16), buffer.AsSpan(15, 12), 3, 4, 4));
+        Gemm.Multiply(buffer.AsSpan(0, 12), buffer.AsSpan(12, 16), buffer.AsSpan(28, 12), 3, 4, 4); // adjacent is fine
     }
 
     /// <summary>
