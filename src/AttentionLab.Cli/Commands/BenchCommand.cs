@@ -85,6 +85,6 @@ public static class BenchCommand
                 ms = t.Milliseconds, gflops = t.Gflops, percent_of_peak = t.PercentOfPeak,
             }),
         };
-        w.WriteLine(JsonSerializer.Serialize(o, new JsonSerializerOptions { WriteIndented = true }));
+        w.WriteLine(JsonSerializer.Serialize(o, new JsonSerializerOptions { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }));
     }
 }
