@@ -1,0 +1,85 @@
+using System.Text.Json.Nodes;
+using AttentionLab.IO;
+using AttentionLab.Models;
+using AttentionLab.Tests.Models;
+
+namespace AttentionLab.Tests.IO;
+
+public sealed class Gpt2ModelDirectoryTests : IDisposable
+{
+    private readonly string _dir = Path.Combine(Path.GetTempPath(), "attnlab-gpt2-" + Guid.NewGuid().ToString("N"));
+
+    public void Dispose()
+    {
+        if (Directory.Exists(_dir)) Directory.Delete(_dir, recursive: true);
+    }
+
+    private static string FixtureDir => Path.Combine(Fixtures.Directory, "gpt2_tiny");
+
+    [Fact]
+    public void SaveThenLoadRoundTripsEveryParameterAndTheConfig()
+    {
+        var model = new Gpt2Model(Gpt2Config.Tiny, Gpt2TestAttention.Instance);
+        model.InitializeWeights(seed: 7);
+        Gpt2ModelDirectory.Save(model, _dir);
+        var loaded = Gpt2ModelDirectory.Load(_dir, Gpt2TestAttention.Instance);
+        Assert.Equal(model.Config, loaded.Config);
+        Assert.Equal(model.Parameters.Data, loaded.Parameters.Data);
+        Assert.Empty(Directory.GetFiles(_dir, "*.tmp")); // temporaries renamed away
+        var config = JsonNode.Parse(File.ReadAllText(Path.Combine(_dir, "config.json")))!;
+        Assert.Equal("gpt2", (string?)config["model_type"]);
+        Assert.Equal("GPT2LMHeadModel", (string?)config["architectures"]![0]);
+        Assert.Equal("gelu_new", (string?)config["activation_function"]);
+        Assert.True((bool)config["tie_word_embeddings"]!);
+        var (tensors, _) = SafeTensors.Read(Path.Combine(_dir, "model.safetensors"));
+        Assert.False(tensors.ContainsKey("lm_head.weight"));
+        Assert.Equal([32, 128], tensors["transformer.h.1.mlp.c_fc.weight"].Shape); // Conv1D (in, out)
+    }
+
+    [Fact]
+    public void ResavingTheFixtureIsByteForByteTheSameTensors()
+    {
+        var model = Gpt2ModelDirectory.Load(FixtureDir, Gpt2TestAttention.Instance);
+        Gpt2ModelDirectory.Save(model, _dir);
+        var (a, _) = SafeTensors.Read(Path.Combine(FixtureDir, "model.safetensors"));
+        var (b, _) = SafeTensors.Read(Path.Combine(_dir, "model.safetensors"));
+        Assert.Equal(a.Keys.Order(), b.Keys.Order());
+        foreach (var k in a.Keys) Assert.Equal(a[k].Data, b[k].Data);
+    }
+
+    [Fact]
+    public void RefusesToOverwriteUnlessForced()
+    {
+        var model = new Gpt2Model(Gpt2Config.Tiny, Gpt2TestAttention.Instance);
+        Gpt2ModelDirectory.Save(model, _dir);
+        var e = Assert.Throws<IOException>(() => Gpt2ModelDirectory.Save(model, _dir));
+        Assert.Contains("force", e.Message);
+        model.InitializeWeights(1);
+        Gpt2ModelDirectory.Save(model, _dir, force: true);
+        Assert.Equal(model.Parameters.Data, Gpt2ModelDirectory.Load(_dir, Gpt2TestAttention.Instance).Parameters.Data);
+    }
+
+    [Fact]
+    public void ShapesThatDoNotMatchTheConfigAreRejected()
+    {
+        Directory.CreateDirectory(_dir);
+        File.Copy(Path.Combine(FixtureDir, "model.safetensors"), Path.Combine(_dir, "model.safetensors"));
+        var config = JsonNode.Parse(File.ReadAllText(Path.Combine(FixtureDir, "config.json")))!;
+        config["n_embd"] = 64;
+        File.WriteAllText(Path.Combine(_dir, "config.json"), config.ToJsonString());
+        var e = Assert.Throws<InvalidDataException>(() => Gpt2ModelDirectory.Load(_dir, Gpt2TestAttention.Instance));
+        Assert.Contains("shape", e.Message);
+        config["n_embd"] = 32; config["n_layer"] = 3;
+        File.WriteAllText(Path.Combine(_dir, "config.json"), config.ToJsonString());
+        Assert.Contains("missing tensors", Assert.Throws<InvalidDataException>(() => Gpt2ModelDirectory.Load(_dir, Gpt2TestAttention.Instance)).Message);
+        config["n_layer"] = 1;
+        File.WriteAllText(Path.Combine(_dir, "config.json"), config.ToJsonString());
+        Assert.Contains("unexpected tensor", Assert.Throws<InvalidDataException>(() => Gpt2ModelDirectory.Load(_dir, Gpt2TestAttention.Instance)).Message);
+        config["n_layer"] = 2; config["model_type"] = "llama";
+        File.WriteAllText(Path.Combine(_dir, "config.json"), config.ToJsonString());
+        Assert.Contains("gpt2", Assert.Throws<InvalidDataException>(() => Gpt2ModelDirectory.Load(_dir, Gpt2TestAttention.Instance)).Message);
+        config["model_type"] = "gpt2"; config["n_head"] = 5;
+        File.WriteAllText(Path.Combine(_dir, "config.json"), config.ToJsonString());
+        Assert.Contains("divide", Assert.Throws<InvalidDataException>(() => Gpt2ModelDirectory.Load(_dir, Gpt2TestAttention.Instance)).Message);
+    }
+}
