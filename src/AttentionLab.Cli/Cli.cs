@@ -1,3 +1,5 @@
+using AttentionLab.Cli.Commands;
+
 namespace AttentionLab.Cli;
 
 /// <summary>Entry point shared by Program and the tests: dispatches a command, maps errors to exit codes.</summary>
@@ -7,6 +9,10 @@ public static class Cli
     public static readonly IReadOnlyDictionary<string, (string Summary, Func<string[], TextWriter, TextWriter, int> Run)> Commands =
         new Dictionary<string, (string, Func<string[], TextWriter, TextWriter, int>)>
         {
+            ["attention"] = (AttentionCommand.Summary, AttentionCommand.Run),
+            ["shapes"] = (ShapesCommand.Summary, ShapesCommand.Run),
+            ["params"] = (ParamsCommand.Summary, ParamsCommand.Run),
+            ["bench"] = (BenchCommand.Summary, BenchCommand.Run),
         };
 
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
