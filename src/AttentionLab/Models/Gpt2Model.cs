@@ -26,13 +26,14 @@ public sealed class Gpt2Model
     private bool _logitsConsumed;
 
     /// <param name="config">sizes</param>
-    /// <param name="attention">the attention kernel for every block (e.g. <c>AttentionKernels.Get("fast")</c>)</param>
-    public Gpt2Model(Gpt2Config config, IAttentionKernel attention)
+    /// <param name="attention">the attention kernel for every block (e.g. <c>AttentionKernels.Get("reference")</c>);
+    /// null means <see cref="AttentionKernels.Default"/></param>
+    public Gpt2Model(Gpt2Config config, IAttentionKernel? attention = null)
     {
         ArgumentNullException.ThrowIfNull(config);
         config.Validate();
         Config = config;
-        Attention = attention ?? throw new ArgumentNullException(nameof(attention));
+        Attention = attention ?? AttentionKernels.Default;
         Layout = new Gpt2Layout(config);
         Parameters = new Gpt2Parameters(Layout);
         Gradients = new Gpt2Parameters(Layout);

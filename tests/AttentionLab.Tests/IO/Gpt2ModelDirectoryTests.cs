@@ -1,7 +1,7 @@
 using System.Text.Json.Nodes;
 using AttentionLab.IO;
 using AttentionLab.Models;
-using AttentionLab.Tests.Models;
+using AttentionLab.Attention;
 
 namespace AttentionLab.Tests.IO;
 
@@ -19,10 +19,10 @@ public sealed class Gpt2ModelDirectoryTests : IDisposable
     [Fact]
     public void SaveThenLoadRoundTripsEveryParameterAndTheConfig()
     {
-        var model = new Gpt2Model(Gpt2Config.Tiny, Gpt2TestAttention.Instance);
+        var model = new Gpt2Model(Gpt2Config.Tiny, AttentionKernels.Reference);
         model.InitializeWeights(seed: 7);
         Gpt2ModelDirectory.Save(model, _dir);
-        var loaded = Gpt2ModelDirectory.Load(_dir, Gpt2TestAttention.Instance);
+        var loaded = Gpt2ModelDirectory.Load(_dir, AttentionKernels.Reference);
         Assert.Equal(model.Config, loaded.Config);
         Assert.Equal(model.Parameters.Data, loaded.Parameters.Data);
         Assert.Empty(Directory.GetFiles(_dir, "*.tmp")); // temporaries renamed away
@@ -39,7 +39,7 @@ public sealed class Gpt2ModelDirectoryTests : IDisposable
     [Fact]
     public void ResavingTheFixtureIsByteForByteTheSameTensors()
     {
-        var model = Gpt2ModelDirectory.Load(FixtureDir, Gpt2TestAttention.Instance);
+        var model = Gpt2ModelDirectory.Load(FixtureDir, AttentionKernels.Reference);
         Gpt2ModelDirectory.Save(model, _dir);
         var (a, _) = SafeTensors.Read(Path.Combine(FixtureDir, "model.safetensors"));
         var (b, _) = SafeTensors.Read(Path.Combine(_dir, "model.safetensors"));
@@ -50,13 +50,13 @@ public sealed class Gpt2ModelDirectoryTests : IDisposable
     [Fact]
     public void RefusesToOverwriteUnlessForced()
     {
-        var model = new Gpt2Model(Gpt2Config.Tiny, Gpt2TestAttention.Instance);
+        var model = new Gpt2Model(Gpt2Config.Tiny, AttentionKernels.Reference);
         Gpt2ModelDirectory.Save(model, _dir);
         var e = Assert.Throws<IOException>(() => Gpt2ModelDirectory.Save(model, _dir));
         Assert.Contains("force", e.Message);
         model.InitializeWeights(1);
         Gpt2ModelDirectory.Save(model, _dir, force: true);
-        Assert.Equal(model.Parameters.Data, Gpt2ModelDirectory.Load(_dir, Gpt2TestAttention.Instance).Parameters.Data);
+        Assert.Equal(model.Parameters.Data, Gpt2ModelDirectory.Load(_dir, AttentionKernels.Reference).Parameters.Data);
     }
 
     [Fact]
@@ -67,19 +67,19 @@ public sealed class Gpt2ModelDirectoryTests : IDisposable
         var config = JsonNode.Parse(File.ReadAllText(Path.Combine(FixtureDir, "config.json")))!;
         config["n_embd"] = 64;
         File.WriteAllText(Path.Combine(_dir, "config.json"), config.ToJsonString());
-        var e = Assert.Throws<InvalidDataException>(() => Gpt2ModelDirectory.Load(_dir, Gpt2TestAttention.Instance));
+        var e = Assert.Throws<InvalidDataException>(() => Gpt2ModelDirectory.Load(_dir, AttentionKernels.Reference));
         Assert.Contains("shape", e.Message);
         config["n_embd"] = 32; config["n_layer"] = 3;
         File.WriteAllText(Path.Combine(_dir, "config.json"), config.ToJsonString());
-        Assert.Contains("missing tensors", Assert.Throws<InvalidDataException>(() => Gpt2ModelDirectory.Load(_dir, Gpt2TestAttention.Instance)).Message);
+        Assert.Contains("missing tensors", Assert.Throws<InvalidDataException>(() => Gpt2ModelDirectory.Load(_dir, AttentionKernels.Reference)).Message);
         config["n_layer"] = 1;
         File.WriteAllText(Path.Combine(_dir, "config.json"), config.ToJsonString());
-        Assert.Contains("unexpected tensor", Assert.Throws<InvalidDataException>(() => Gpt2ModelDirectory.Load(_dir, Gpt2TestAttention.Instance)).Message);
+        Assert.Contains("unexpected tensor", Assert.Throws<InvalidDataException>(() => Gpt2ModelDirectory.Load(_dir, AttentionKernels.Reference)).Message);
         config["n_layer"] = 2; config["model_type"] = "llama";
         File.WriteAllText(Path.Combine(_dir, "config.json"), config.ToJsonString());
-        Assert.Contains("gpt2", Assert.Throws<InvalidDataException>(() => Gpt2ModelDirectory.Load(_dir, Gpt2TestAttention.Instance)).Message);
+        Assert.Contains("gpt2", Assert.Throws<InvalidDataException>(() => Gpt2ModelDirectory.Load(_dir, AttentionKernels.Reference)).Message);
         config["model_type"] = "gpt2"; config["n_head"] = 5;
         File.WriteAllText(Path.Combine(_dir, "config.json"), config.ToJsonString());
-        Assert.Contains("divide", Assert.Throws<InvalidDataException>(() => Gpt2ModelDirectory.Load(_dir, Gpt2TestAttention.Instance)).Message);
+        Assert.Contains("divide", Assert.Throws<InvalidDataException>(() => Gpt2ModelDirectory.Load(_dir, AttentionKernels.Reference)).Message);
     }
 }

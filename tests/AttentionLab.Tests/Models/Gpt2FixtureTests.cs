@@ -12,7 +12,7 @@ namespace AttentionLab.Tests.Models;
 /// </summary>
 public class Gpt2FixtureTests
 {
-    internal static IEnumerable<IAttentionKernel> Kernels => [Gpt2TestAttention.Instance];
+    internal static IEnumerable<IAttentionKernel> Kernels => [AttentionKernels.Reference, AttentionKernels.Fast];
 
     public static TheoryData<string> KernelNames => new(Kernels.Select(k => k.Name));
 

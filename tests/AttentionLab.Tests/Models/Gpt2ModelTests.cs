@@ -1,3 +1,4 @@
+using AttentionLab.Attention;
 using AttentionLab.Models;
 
 namespace AttentionLab.Tests.Models;
@@ -20,7 +21,7 @@ public class Gpt2ModelTests
     public void UntrainedLossIsNearLogVocab()
     {
         var config = Gpt2Config.ShakespeareChar;
-        var model = new Gpt2Model(config, Gpt2TestAttention.Instance);
+        var model = new Gpt2Model(config, AttentionKernels.Reference);
         model.InitializeWeights(seed: 1337);
         var r = new Random(3);
         int b = 2, t = 32;
@@ -33,8 +34,8 @@ public class Gpt2ModelTests
     [Fact]
     public void InitializationIsSeededAndScalesResidualProjections()
     {
-        var a = new Gpt2Model(Gpt2Config.ShakespeareChar, Gpt2TestAttention.Instance);
-        var b = new Gpt2Model(Gpt2Config.ShakespeareChar, Gpt2TestAttention.Instance);
+        var a = new Gpt2Model(Gpt2Config.ShakespeareChar, AttentionKernels.Reference);
+        var b = new Gpt2Model(Gpt2Config.ShakespeareChar, AttentionKernels.Reference);
         a.InitializeWeights(5); b.InitializeWeights(5);
         Assert.Equal(a.Parameters.Data, b.Parameters.Data);
         static double Std(ReadOnlySpan<float> s) { double q = 0; foreach (var v in s) q += v * v; return Math.Sqrt(q / s.Length); }
@@ -51,7 +52,7 @@ public class Gpt2ModelTests
     public void GradientsMatchFiniteDifferences()
     {
         var config = new Gpt2Config { VocabSize = 11, ContextLength = 6, Layers = 2, Channels = 8, Heads = 2 };
-        var model = new Gpt2Model(config, Gpt2TestAttention.Instance);
+        var model = new Gpt2Model(config, AttentionKernels.Reference);
         model.InitializeWeights(9);
         // larger weights than 0.02 so every path carries gradient
         var rnd = new Random(4);
@@ -85,7 +86,7 @@ public class Gpt2ModelTests
     [Fact]
     public void AttentionWeightsAreCausalRowsSummingToOne()
     {
-        var model = new Gpt2Model(Gpt2Config.Tiny, Gpt2TestAttention.Instance);
+        var model = new Gpt2Model(Gpt2Config.Tiny, AttentionKernels.Reference);
         model.InitializeWeights(2);
         int b = 2, t = 7;
         model.Forward(Enumerable.Range(0, b * t).Select(i => i % 65).ToArray(), b, t);
@@ -106,7 +107,7 @@ public class Gpt2ModelTests
     [Fact]
     public void ChangingBatchShapeReallocatesAndStillAgrees()
     {
-        var model = new Gpt2Model(Gpt2Config.Tiny, Gpt2TestAttention.Instance);
+        var model = new Gpt2Model(Gpt2Config.Tiny, AttentionKernels.Reference);
         model.InitializeWeights(3);
         int[] x = [1, 2, 3, 4, 5, 6, 7, 8];
         model.Forward(x, 2, 4);
