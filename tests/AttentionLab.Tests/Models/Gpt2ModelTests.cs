@@ -118,4 +118,30 @@ public class Gpt2ModelTests
         Assert.Throws<ArgumentOutOfRangeException>(() => model.Forward([65], 1, 1));
         Assert.Throws<InvalidOperationException>(() => model.Backward()); // no targets
     }
+
+    /// <summary>Style rule 7: after the first step of a shape, a training step allocates no arrays — only the
+    /// ~2 KB per fork/join that Parallel.For costs in the GEMM, attention and row-parallel ops (about 200 KB per
+    /// step here; bound 1 MB, against 2.4 MB for one step's logits alone and ~30 MB of activations). Counted on
+    /// this thread, because tests run in parallel.</summary>
+    [Fact]
+    public void TrainingStepDoesNotAllocateArrays()
+    {
+        var model = new Gpt2Model(Gpt2Config.ShakespeareChar);
+        model.InitializeWeights(1);
+        var optimizer = new AttentionLab.Training.AdamW(model.Layout.Count);
+        int b = 4, t = 64;
+        var x = Enumerable.Range(0, b * t).Select(i => i % 65).ToArray();
+        var y = Enumerable.Range(0, b * t).Select(i => (i * 7) % 65).ToArray();
+        void Step()
+        {
+            model.Forward(x, b, t, y);
+            model.Backward();
+            optimizer.Step(model.Parameters.Data, model.Gradients.Data, clearGradients: true);
+        }
+        Step(); Step();
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        Step();
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.True(allocated < 1 << 20, $"a training step allocated {allocated} bytes");
+    }
 }
