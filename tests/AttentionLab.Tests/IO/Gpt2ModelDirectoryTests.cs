@@ -47,6 +47,24 @@ public sealed class Gpt2ModelDirectoryTests : IDisposable
         foreach (var k in a.Keys) Assert.Equal(a[k].Data, b[k].Data);
     }
 
+    /// <summary>OpenAI's hub checkpoint (openai-community/gpt2) names tensors without "transformer." and stores the
+    /// causal-mask buffers h.{i}.attn.bias; both are accepted, and an explicit lm_head.weight is ignored (tied).</summary>
+    [Fact]
+    public void LoadsHubStyleNamesAndSkipsMaskBuffers()
+    {
+        var (tensors, _) = SafeTensors.Read(Path.Combine(FixtureDir, "model.safetensors"));
+        var renamed = tensors.Values.Select(t => (t.Name["transformer.".Length..], t.Shape, (ReadOnlyMemory<float>)t.Data)).ToList();
+        renamed.Add(("h.0.attn.bias", [1, 1, 16, 16], new float[256]));
+        renamed.Add(("h.1.attn.masked_bias", [1], new float[1]));
+        renamed.Add(("lm_head.weight", [65, 32], tensors["transformer.wte.weight"].Data));
+        Directory.CreateDirectory(_dir);
+        File.Copy(Path.Combine(FixtureDir, "config.json"), Path.Combine(_dir, "config.json"));
+        using (var f = File.Create(Path.Combine(_dir, "model.safetensors"))) SafeTensors.Write(f, renamed);
+        var a = Gpt2ModelDirectory.Load(FixtureDir, AttentionKernels.Reference);
+        var b = Gpt2ModelDirectory.Load(_dir, AttentionKernels.Reference);
+        Assert.Equal(a.Parameters.Data, b.Parameters.Data);
+    }
+
     [Fact]
     public void RefusesToOverwriteUnlessForced()
     {
