@@ -7,6 +7,10 @@ public static class Cli
     public static readonly IReadOnlyDictionary<string, (string Summary, Func<string[], TextWriter, TextWriter, int> Run)> Commands =
         new Dictionary<string, (string, Func<string[], TextWriter, TextWriter, int>)>
         {
+            ["demo"] = (Commands.DemoCommand.Summary, Commands.DemoCommand.Run),
+            ["train"] = (Commands.TrainCommand.Summary, Commands.TrainCommand.Run),
+            ["generate"] = (Commands.GenerateCommand.Summary, Commands.GenerateCommand.Run),
+            ["inspect"] = (Commands.InspectCommand.Summary, Commands.InspectCommand.Run),
         };
 
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
