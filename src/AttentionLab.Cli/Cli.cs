@@ -1,3 +1,5 @@
+using AttentionLab.Cli.Commands;
+
 namespace AttentionLab.Cli;
 
 /// <summary>Entry point shared by Program and the tests: dispatches a command, maps errors to exit codes.</summary>
@@ -7,10 +9,14 @@ public static class Cli
     public static readonly IReadOnlyDictionary<string, (string Summary, Func<string[], TextWriter, TextWriter, int> Run)> Commands =
         new Dictionary<string, (string, Func<string[], TextWriter, TextWriter, int>)>
         {
-            ["demo"] = (Commands.DemoCommand.Summary, Commands.DemoCommand.Run),
-            ["train"] = (Commands.TrainCommand.Summary, Commands.TrainCommand.Run),
-            ["generate"] = (Commands.GenerateCommand.Summary, Commands.GenerateCommand.Run),
-            ["inspect"] = (Commands.InspectCommand.Summary, Commands.InspectCommand.Run),
+            ["demo"] = (DemoCommand.Summary, DemoCommand.Run),
+            ["attention"] = (AttentionCommand.Summary, AttentionCommand.Run),
+            ["shapes"] = (ShapesCommand.Summary, ShapesCommand.Run),
+            ["params"] = (ParamsCommand.Summary, ParamsCommand.Run),
+            ["train"] = (TrainCommand.Summary, TrainCommand.Run),
+            ["generate"] = (GenerateCommand.Summary, GenerateCommand.Run),
+            ["inspect"] = (InspectCommand.Summary, InspectCommand.Run),
+            ["bench"] = (BenchCommand.Summary, BenchCommand.Run),
         };
 
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)

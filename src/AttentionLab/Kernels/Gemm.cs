@@ -1,27 +1,141 @@
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
 namespace AttentionLab.Kernels;
 
+/// <summary>The instruction sets the fast GEMM has a micro-kernel for, slowest first.</summary>
+public enum GemmIsa { Scalar, Vector128, Avx2, Avx512 }
+
 /// <summary>
-/// The fast matrix multiply: same contract as <see cref="GemmReference.Multiply"/>.
-/// (Placeholder body until the packed Vector512 kernel lands; it is replaced, not kept.)
+/// The fast single-precision matrix multiply: same contract as <see cref="GemmReference.Multiply"/>
+/// (row-major, <c>C[m×n] = op(A)·op(B)</c>, + C when accumulating). Cache-blocked and packed
+/// (<see cref="GemmDriver{TKernel}"/>) around a register-tiled FMA micro-kernel chosen once for the
+/// widest ISA the machine has; a dot/axpy path for a handful of rows (token-by-token generation); work
+/// split over the cores when the product is big enough to repay the hand-off. Accumulates in float32.
+/// See docs/gemm.md.
 /// </summary>
-public static class Gemm
+public static unsafe class Gemm
 {
+    /// <summary>The micro-kernel this process uses (AVX-512, AVX2+FMA, Vector128 or scalar).</summary>
+    public static GemmIsa Isa { get; } =
+        Avx512F.IsSupported ? GemmIsa.Avx512
+        : Avx2.IsSupported && Fma.IsSupported ? GemmIsa.Avx2
+        : Vector128.IsHardwareAccelerated ? GemmIsa.Vector128
+        : GemmIsa.Scalar;
+
+    /// <summary>Products with fewer multiply-adds (m·n·k) than this run on the calling thread: below it
+    /// the hand-off to a second core costs more than it saves (measured, see docs/gemm.md).</summary>
+    internal static long ParallelThreshold = 1L << 20;
+
+    /// <summary>At most this many rows of op(A) take the unpacked dot/axpy path instead of packing B.</summary>
+    internal const int SmallM = 4;
+
+    /// <param name="a">op(A): stored (m, k), or (k, m) when <paramref name="transposeA"/>.</param>
+    /// <param name="b">op(B): stored (k, n), or (n, k) when <paramref name="transposeB"/>.</param>
+    /// <param name="c">(m, n), overwritten, or added to when <paramref name="accumulate"/>.</param>
+    /// <param name="maxThreads">Cores to use; 0 means all (<see cref="Environment.ProcessorCount"/>).</param>
     public static void Multiply(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> c,
-        int m, int n, int k, bool transposeA = false, bool transposeB = false, bool accumulate = false)
+        int m, int n, int k, bool transposeA = false, bool transposeB = false, bool accumulate = false, int maxThreads = 0)
     {
         Validate(a, b, c, m, n, k);
-        for (int i = 0; i < m; i++)
+        ArgumentOutOfRangeException.ThrowIfNegative(maxThreads);
+        Multiply(a, b, c, m, n, k, transposeA, transposeB, accumulate, maxThreads, Isa);
+    }
+
+    /// <summary>The same, forcing one micro-kernel and optionally smaller cache blocks (so tests run
+    /// every kernel the machine supports and cross block boundaries at small sizes).</summary>
+    internal static void Multiply(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> c,
+        int m, int n, int k, bool transposeA, bool transposeB, bool accumulate, int maxThreads, GemmIsa isa,
+        GemmBlockSizes? blocks = null)
+    {
+        Validate(a, b, c, m, n, k);
+        if (!IsSupported(isa)) throw new PlatformNotSupportedException($"{isa} is not supported on this machine");
+        if (m == 0 || n == 0) return;
+        if (k == 0)
         {
-            var row = c.Slice(i * n, n);
-            if (!accumulate) row.Clear();
-            for (int p = 0; p < k; p++)
-            {
-                float av = transposeA ? a[p * m + i] : a[i * k + p];
-                if (transposeB) for (int j = 0; j < n; j++) row[j] += av * b[j * k + p];
-                else System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(b.Slice(p * n, n), av, row, row);
-            }
+            if (!accumulate) c[..(m * n)].Clear();
+            return;
+        }
+        fixed (float* pa = a, pb = b, pc = c)
+        {
+            var opA = GemmOperand.RowMajor(pa, m, k, transposeA);
+            var opB = GemmOperand.RowMajor(pb, k, n, transposeB);
+            int threads = (long)m * n * k < ParallelThreshold ? 1
+                : Math.Min(maxThreads == 0 ? Environment.ProcessorCount : maxThreads, Environment.ProcessorCount);
+            if (m <= SmallM) GemmSmallM.Run(opA, opB, pc, n, m, n, k, accumulate, threads);
+            else RunBlocked(opA, opB, pc, m, n, k, accumulate, threads, isa, blocks ?? BlockSizes(isa));
         }
     }
+
+    internal static bool IsSupported(GemmIsa isa) => isa switch
+    {
+        GemmIsa.Avx512 => Avx512F.IsSupported,
+        GemmIsa.Avx2 => Avx2.IsSupported && Fma.IsSupported,
+        GemmIsa.Vector128 => Vector128.IsHardwareAccelerated,
+        _ => true,
+    };
+
+    /// <summary>Cache blocks per micro-kernel: KC·NR·4 bytes of B micro-panel in L1 (48 KiB on Zen 5),
+    /// MC·KC·4 of packed A in L2 (1 MiB), KC·NC·4 of packed B in L2/L3. Derivation in docs/gemm.md.</summary>
+    internal static GemmBlockSizes BlockSizes(GemmIsa isa) => isa switch
+    {
+        GemmIsa.Avx512 => Avx512Blocks,
+        GemmIsa.Avx2 => new(MC: 144, KC: 256, NC: 2048),
+        GemmIsa.Vector128 => new(MC: 128, KC: 256, NC: 1024),
+        _ => new(MC: 64, KC: 256, NC: 512),
+    };
+
+    internal static GemmBlockSizes Avx512Blocks = new(MC: 192, KC: 256, NC: 3072);
+
+    /// <summary>Splits C into one slab per thread — across columns when C is wide, else across rows,
+    /// on micro-tile boundaries — and runs the blocked loops on each slab with that thread's buffers.</summary>
+    private static void RunBlocked(GemmOperand a, GemmOperand b, float* c, int m, int n, int k,
+        bool accumulate, int threads, GemmIsa isa, GemmBlockSizes blocks)
+    {
+        if (threads == 1)
+        {
+            RunSlab(a, b, c, n, m, n, k, accumulate, isa, blocks);
+            return;
+        }
+        var (mr, nr) = TileShape(isa);
+        bool splitColumns = n / nr >= m / mr;
+        int tiles = splitColumns ? (n + nr - 1) / nr : (m + mr - 1) / mr;
+        threads = Math.Min(threads, tiles);
+        Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
+        {
+            int first = (int)((long)tiles * t / threads), last = (int)((long)tiles * (t + 1) / threads);
+            if (splitColumns)
+            {
+                int j0 = first * nr, j1 = Math.Min(n, last * nr);
+                RunSlab(a, b.At(0, j0), c + j0, n, m, j1 - j0, k, accumulate, isa, blocks);
+            }
+            else
+            {
+                int i0 = first * mr, i1 = Math.Min(m, last * mr);
+                RunSlab(a.At(i0, 0), b, c + (nint)i0 * n, n, i1 - i0, n, k, accumulate, isa, blocks);
+            }
+        });
+    }
+
+    private static void RunSlab(GemmOperand a, GemmOperand b, float* c, nint ldc, int m, int n, int k,
+        bool accumulate, GemmIsa isa, GemmBlockSizes blocks)
+    {
+        switch (isa)
+        {
+            case GemmIsa.Avx512: GemmDriver<GemmKernelAvx512>.Run(a, b, c, ldc, m, n, k, accumulate, blocks); break;
+            case GemmIsa.Avx2: GemmDriver<GemmKernelAvx2>.Run(a, b, c, ldc, m, n, k, accumulate, blocks); break;
+            case GemmIsa.Vector128: GemmDriver<GemmKernelVector128>.Run(a, b, c, ldc, m, n, k, accumulate, blocks); break;
+            default: GemmDriver<GemmKernelScalar>.Run(a, b, c, ldc, m, n, k, accumulate, blocks); break;
+        }
+    }
+
+    private static (int MR, int NR) TileShape(GemmIsa isa) => isa switch
+    {
+        GemmIsa.Avx512 => (GemmKernelAvx512.MR, GemmKernelAvx512.NR),
+        GemmIsa.Avx2 => (GemmKernelAvx2.MR, GemmKernelAvx2.NR),
+        GemmIsa.Vector128 => (GemmKernelVector128.MR, GemmKernelVector128.NR),
+        _ => (GemmKernelScalar.MR, GemmKernelScalar.NR),
+    };
 
     internal static void Validate(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> c, int m, int n, int k)
     {

@@ -1,0 +1,120 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace AttentionLab.Diagnostics;
+
+/// <summary>
+/// Measures this machine's single-precision FMA peak: a loop of independent fused multiply-adds on
+/// registers only (no memory traffic), on one thread and on <c>threads</c> threads at once. It is the
+/// ceiling a GEMM is judged against ("% of peak"), measured in the same run because clocks, turbo and
+/// whatever else shares the cores move it.
+/// </summary>
+public static class FmaPeak
+{
+    /// <summary>GFLOP/s (2 per lane per FMA) of the widest accelerated vector, best of <paramref name="repeat"/> runs.</summary>
+    public static (double SingleThread, double AllThreads) Measure(int threads, int repeat = 5, long iterations = 20_000_000)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(repeat, 1);
+        Loop(1000); // compile and warm up
+        double one = 0, all = 0;
+        for (int r = 0; r < repeat; r++)
+        {
+            one = Math.Max(one, Run(1, iterations));
+            all = Math.Max(all, Run(threads, iterations));
+        }
+        return (one, all);
+    }
+
+    private static double Run(int threads, long iterations)
+    {
+        using var start = new Barrier(threads + 1);
+        var workers = new Thread[threads];
+        var sinks = new float[threads];
+        for (int t = 0; t < threads; t++)
+        {
+            int id = t;
+            workers[t] = new Thread(() => { start.SignalAndWait(); sinks[id] = Loop(iterations); }) { IsBackground = true };
+            workers[t].Start();
+        }
+        start.SignalAndWait();
+        var clock = Stopwatch.StartNew();
+        foreach (var w in workers) w.Join();
+        double seconds = clock.Elapsed.TotalSeconds;
+        return threads * (double)iterations * FlopsPerIteration / seconds / 1e9;
+    }
+
+    /// <summary>12 FMAs per iteration on 12 independent accumulators (≥ latency × pipes = 4 × 2 on Zen 5).</summary>
+    private static int FlopsPerIteration =>
+        12 * 2 * (Vector512.IsHardwareAccelerated ? 16 : Vector256.IsHardwareAccelerated ? 8 : Vector128.IsHardwareAccelerated ? 4 : 1);
+
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static float Loop(long iterations)
+    {
+        if (Vector512.IsHardwareAccelerated) return Loop512(iterations);
+        if (Vector256.IsHardwareAccelerated) return Loop256(iterations);
+        if (Vector128.IsHardwareAccelerated) return Loop128(iterations);
+        float x = 1f, y = 1e-7f, s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0, s8 = 0, s9 = 0, s10 = 0, s11 = 0;
+        for (long i = 0; i < iterations; i++)
+        {
+            s0 = s0 * x + y; s1 = s1 * x + y; s2 = s2 * x + y; s3 = s3 * x + y; s4 = s4 * x + y; s5 = s5 * x + y;
+            s6 = s6 * x + y; s7 = s7 * x + y; s8 = s8 * x + y; s9 = s9 * x + y; s10 = s10 * x + y; s11 = s11 * x + y;
+        }
+        return s0 + s1 + s2 + s3 + s4 + s5 + s6 + s7 + s8 + s9 + s10 + s11;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static float Loop512(long iterations)
+    {
+        var x = Vector512.Create(1f); var y = Vector512.Create(1e-7f);
+        Vector512<float> s0 = default, s1 = default, s2 = default, s3 = default, s4 = default, s5 = default;
+        Vector512<float> s6 = default, s7 = default, s8 = default, s9 = default, s10 = default, s11 = default;
+        for (long i = 0; i < iterations; i++)
+        {
+            s0 = Vector512.FusedMultiplyAdd(s0, x, y); s1 = Vector512.FusedMultiplyAdd(s1, x, y);
+            s2 = Vector512.FusedMultiplyAdd(s2, x, y); s3 = Vector512.FusedMultiplyAdd(s3, x, y);
+            s4 = Vector512.FusedMultiplyAdd(s4, x, y); s5 = Vector512.FusedMultiplyAdd(s5, x, y);
+            s6 = Vector512.FusedMultiplyAdd(s6, x, y); s7 = Vector512.FusedMultiplyAdd(s7, x, y);
+            s8 = Vector512.FusedMultiplyAdd(s8, x, y); s9 = Vector512.FusedMultiplyAdd(s9, x, y);
+            s10 = Vector512.FusedMultiplyAdd(s10, x, y); s11 = Vector512.FusedMultiplyAdd(s11, x, y);
+        }
+        return Vector512.Sum(s0 + s1 + s2 + s3 + s4 + s5 + s6 + s7 + s8 + s9 + s10 + s11);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static float Loop256(long iterations)
+    {
+        var x = Vector256.Create(1f); var y = Vector256.Create(1e-7f);
+        Vector256<float> s0 = default, s1 = default, s2 = default, s3 = default, s4 = default, s5 = default;
+        Vector256<float> s6 = default, s7 = default, s8 = default, s9 = default, s10 = default, s11 = default;
+        for (long i = 0; i < iterations; i++)
+        {
+            s0 = Vector256.MultiplyAddEstimate(s0, x, y); s1 = Vector256.MultiplyAddEstimate(s1, x, y);
+            s2 = Vector256.MultiplyAddEstimate(s2, x, y); s3 = Vector256.MultiplyAddEstimate(s3, x, y);
+            s4 = Vector256.MultiplyAddEstimate(s4, x, y); s5 = Vector256.MultiplyAddEstimate(s5, x, y);
+            s6 = Vector256.MultiplyAddEstimate(s6, x, y); s7 = Vector256.MultiplyAddEstimate(s7, x, y);
+            s8 = Vector256.MultiplyAddEstimate(s8, x, y); s9 = Vector256.MultiplyAddEstimate(s9, x, y);
+            s10 = Vector256.MultiplyAddEstimate(s10, x, y); s11 = Vector256.MultiplyAddEstimate(s11, x, y);
+        }
+        return Vector256.Sum(s0 + s1 + s2 + s3 + s4 + s5 + s6 + s7 + s8 + s9 + s10 + s11);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static float Loop128(long iterations)
+    {
+        var x = Vector128.Create(1f); var y = Vector128.Create(1e-7f);
+        Vector128<float> s0 = default, s1 = default, s2 = default, s3 = default, s4 = default, s5 = default;
+        Vector128<float> s6 = default, s7 = default, s8 = default, s9 = default, s10 = default, s11 = default;
+        for (long i = 0; i < iterations; i++)
+        {
+            s0 = Vector128.MultiplyAddEstimate(s0, x, y); s1 = Vector128.MultiplyAddEstimate(s1, x, y);
+            s2 = Vector128.MultiplyAddEstimate(s2, x, y); s3 = Vector128.MultiplyAddEstimate(s3, x, y);
+            s4 = Vector128.MultiplyAddEstimate(s4, x, y); s5 = Vector128.MultiplyAddEstimate(s5, x, y);
+            s6 = Vector128.MultiplyAddEstimate(s6, x, y); s7 = Vector128.MultiplyAddEstimate(s7, x, y);
+            s8 = Vector128.MultiplyAddEstimate(s8, x, y); s9 = Vector128.MultiplyAddEstimate(s9, x, y);
+            s10 = Vector128.MultiplyAddEstimate(s10, x, y); s11 = Vector128.MultiplyAddEstimate(s11, x, y);
+        }
+        return Vector128.Sum(s0 + s1 + s2 + s3 + s4 + s5 + s6 + s7 + s8 + s9 + s10 + s11);
+    }
+}
