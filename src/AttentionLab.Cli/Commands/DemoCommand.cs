@@ -18,11 +18,13 @@ internal static class DemoCommand
     /// <summary>The demo's model: nanoGPT's char-level CPU config (4 layers, 4 heads, 128 wide, context 64).</summary>
     public static Gpt2Config Model => Gpt2Config.ShakespeareChar;
 
-    /// <summary>The demo's training: nanoGPT's CPU settings (batch 12, lr 1e-3 → 1e-4, warmup 100, AdamW (0.9, 0.99),
-    /// weight decay 0.1, clip 1.0), with the step count tuned to fit the time budget on a 2-core machine.</summary>
+    /// <summary>The demo's training: nanoGPT's CPU settings (batch 12, AdamW (0.9, 0.99), weight decay 0.1, clip 1.0,
+    /// cosine to lr/10) with a 3× higher peak learning rate and a shorter warmup, which this small model takes well:
+    /// on a shared 2-core machine it reaches nanoGPT's 2000-step validation loss (1.88) in about 1,300–1,700 steps.
+    /// The step count (at most 5000) is fitted to the time budget.</summary>
     public static TrainingOptions Training { get; } = new()
     {
-        BatchSize = 12, Steps = 2000, LearningRate = 1e-3, MinLearningRate = 1e-4, WarmupSteps = 100,
+        BatchSize = 12, Steps = 5000, LearningRate = 3e-3, MinLearningRate = 3e-4, WarmupSteps = 50,
         WeightDecay = 0.1, Beta1 = 0.9, Beta2 = 0.99, GradientClip = 1.0, Seed = 1337, EvalEvery = 250, EvalBatches = 20,
     };
 
@@ -70,16 +72,19 @@ internal static class DemoCommand
         Func<StepReport, bool>? stop = null;
         if (budget is TimeSpan limit)
         {
+            // Fit the plan to the budget during warmup, before the cosine decay starts: time steps 10..40
+            // (the first steps include JIT compilation), then plan what is left, minus evaluation and sampling.
             var trainingClock = Stopwatch.StartNew();
+            double at10 = 0;
             stop = r =>
             {
-                if (r.Step == 10 && run.Trainer.State.Step <= run.Trainer.Options.WarmupSteps)
+                if (r.Step == 10) at10 = trainingClock.Elapsed.TotalSeconds;
+                if (r.Step == 40 && run.Trainer.State.Step <= run.Trainer.Options.WarmupSteps)
                 {
-                    // fit the plan to the budget: what is left, minus evaluation and sampling time
-                    double perStep = trainingClock.Elapsed.TotalSeconds / 10;
+                    double perStep = (trainingClock.Elapsed.TotalSeconds - at10) / 30;
                     double evalShare = (double)options.EvalBatches / (3.0 * options.EvalEvery); // an eval batch ≈ ⅓ of a step (forward only)
-                    double left = limit.TotalSeconds - clock.Elapsed.TotalSeconds - 5;
-                    int fit = Math.Max(20, (int)(left / (perStep * (1 + evalShare))) + 10);
+                    double left = limit.TotalSeconds - clock.Elapsed.TotalSeconds - 6;           // 6 s: sampling, attention map, saving
+                    int fit = Math.Max(41, 40 + (int)(left / (perStep * (1 + evalShare))));
                     if (fit < run.Trainer.Options.Steps) run.Trainer.Replan(fit);
                 }
                 return clock.Elapsed > limit * 1.1; // a hard stop if the estimate was far off

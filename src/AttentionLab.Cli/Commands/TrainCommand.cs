@@ -100,13 +100,15 @@ internal static class TrainCommand
     internal static TrainingOptions ReadTrainingOptions(Args a, TrainingOptions d)
     {
         double lr = a.Double("lr", d.LearningRate, 1e-8, 10);
+        int steps = a.Int("steps", d.Steps, 1, 100_000_000);
         var o = d with
         {
             BatchSize = a.Int("batch", d.BatchSize, 1, 1 << 16),
-            Steps = a.Int("steps", d.Steps, 1, 100_000_000),
+            Steps = steps,
             LearningRate = lr,
             MinLearningRate = a.Double("min-lr", Math.Min(d.MinLearningRate, lr), 0, 10),
-            WarmupSteps = a.Int("warmup", d.WarmupSteps, 0),
+            // the default warmup never takes more than a tenth of a short run
+            WarmupSteps = a.Int("warmup", Math.Min(d.WarmupSteps, steps / 10), 0),
             WeightDecay = a.Double("weight-decay", d.WeightDecay, 0, 10),
             GradientClip = a.Double("grad-clip", d.GradientClip, 0),
             Seed = (ulong)a.Int("seed", (int)d.Seed, 0),

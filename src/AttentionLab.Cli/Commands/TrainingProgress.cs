@@ -81,6 +81,10 @@ internal static class TrainingProgress
             }
             if (last is not null) checkpoint();
         }
+        catch (InvalidOperationException e) when (e.Message.Contains("loss became", StringComparison.Ordinal))
+        {
+            throw new CliError(e.Message, 1); // diverged: the last checkpoint is still good
+        }
         finally
         {
             if (console) Console.CancelKeyPress -= onCancel;

@@ -12,11 +12,15 @@ public static class AttentionHeatmap
     /// <summary>Shades from 0 to 1, lightest first (each cell is drawn twice as wide as tall).</summary>
     public static readonly string[] Shades = ["  ", "░░", "▒▒", "▓▓", "██"];
 
-    /// <summary>Quantizes a weight in [0, 1] to one of <paramref name="levels"/> levels; 0 stays level 0.</summary>
+    /// <summary>Below this a weight is drawn blank: attention spread thinly over many keys is "not looking".</summary>
+    public const double Visible = 0.05;
+
+    /// <summary>Quantizes a weight in [0, 1] to one of <paramref name="levels"/> levels: 0 below <see cref="Visible"/>,
+    /// then equal steps, e.g. with 5 levels [0.05, 0.25) → 1, [0.25, 0.5) → 2, [0.5, 0.75) → 3, [0.75, 1] → 4.</summary>
     public static int Level(double weight, int levels)
     {
-        if (!(weight > 0)) return 0;
-        int l = (int)Math.Ceiling(Math.Clamp(weight, 0, 1) * (levels - 1));
+        if (!(weight >= Visible)) return 0;
+        int l = 1 + (int)Math.Floor(Math.Clamp(weight, 0, 1) * (levels - 1));
         return Math.Clamp(l, 1, levels - 1);
     }
 
@@ -58,7 +62,7 @@ public static class AttentionHeatmap
             for (int j = 0; j < T; j++) row.Append(Shades[Level(weights[i * T + j], Shades.Length)]);
             lines.Add(row.ToString());
         }
-        lines.Add($"{new string(' ', rowLabelWidth)} scale: {string.Join(" ", Shades.Select((s, k) => $"{s.Trim() switch { "" => "·", var x => x[..1] }}≤{(double)k / (Shades.Length - 1):0.##}"))}");
+        lines.Add($"{new string(' ', rowLabelWidth)} scale: blank < 0.05 ≤ ░ < 0.25 ≤ ▒ < 0.5 ≤ ▓ < 0.75 ≤ █");
         return lines;
     }
 

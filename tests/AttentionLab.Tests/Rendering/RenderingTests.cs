@@ -32,12 +32,17 @@ public class RenderingTests
         float[] w = [1, 0, 0, 0.5f, 0.5f, 0, 0.1f, 0.1f, 0.8f];
         var lines = AttentionHeatmap.Render(w, ["a", " ", "\n"]);
         Assert.Equal("██    ", lines[1][9..]);
+        Assert.Equal("▓▓▓▓  ", lines[2][9..]);   // 0.5 is in [0.5, 0.75)
+
         Assert.StartsWith("␣", lines[2]);
         Assert.StartsWith("⏎", lines[3]);
         double expected = (0 + Math.Log(2) - (0.2 * Math.Log(0.1) + 0.8 * Math.Log(0.8))) / 3;
         Assert.Equal(expected, AttentionHeatmap.MeanEntropy(w, 3), 6);
         Assert.Equal(0, AttentionHeatmap.Level(0, 5));
-        Assert.Equal(1, AttentionHeatmap.Level(0.01, 5));
+        Assert.Equal(0, AttentionHeatmap.Level(0.01, 5));
+        Assert.Equal(1, AttentionHeatmap.Level(0.1, 5));
+        Assert.Equal(2, AttentionHeatmap.Level(0.5 - 1e-9, 5));
+        Assert.Equal(3, AttentionHeatmap.Level(0.5, 5));
         Assert.Equal(4, AttentionHeatmap.Level(1, 5));
     }
 }
