@@ -1,7 +1,7 @@
 using System.Globalization;
 using AttentionLab.Inspection;
 
-namespace AttentionLab.Cli;
+namespace AttentionLab.Cli.Commands;
 
 /// <summary>
 /// <c>attnlab attention</c>: single-head scaled dot-product attention on matrices the user types, every step

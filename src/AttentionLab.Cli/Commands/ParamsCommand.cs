@@ -1,7 +1,7 @@
 using System.Globalization;
 using AttentionLab.Inspection;
 
-namespace AttentionLab.Cli;
+namespace AttentionLab.Cli.Commands;
 
 /// <summary>
 /// <c>attnlab params</c>: parameter count per tensor and in total (seed 004, Part 6) for the exercises' GPTModel

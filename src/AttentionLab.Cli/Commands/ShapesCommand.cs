@@ -1,6 +1,6 @@
 using AttentionLab.Inspection;
 
-namespace AttentionLab.Cli;
+namespace AttentionLab.Cli.Commands;
 
 /// <summary>
 /// <c>attnlab shapes</c>: the shape of every tensor in the exercises' GPT forward pass (seed 004, Parts 1, 4
