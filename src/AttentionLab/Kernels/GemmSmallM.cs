@@ -59,17 +59,21 @@ internal static unsafe class GemmSmallM
     private static void Dot(GemmOperand a, GemmOperand b, float* c, nint ldc, int m, int j0, int j1, int k, bool accumulate)
     {
         // Four rows of the stored B at a time (12 KiB at k = 768, resident in L1 while every row of A
-        // passes): four independent FMA chains per A row, and B is read from memory exactly once.
+        // passes), against two rows of A at a time: eight independent FMA chains, six loads per eight
+        // FMAs, and B is read from memory exactly once.
+        nint ldb = b.ColStride;
         int j = j0;
         for (; j + 4 <= j1; j += 4)
         {
-            float* b0 = b.Data + j * b.ColStride;
-            for (int i = 0; i < m; i++)
+            float* b0 = b.Data + j * ldb;
+            int i = 0;
+            if (Vector512.IsHardwareAccelerated)
+                for (; i + 2 <= m; i += 2)
+                    Dot2x4(a.Data + i * a.RowStride, a.Data + (i + 1) * a.RowStride, b0, ldb, k, c + i * ldc + j, ldc, accumulate);
+            for (; i < m; i++)
             {
-                var (d0, d1, d2, d3) = Dot4(a.Data + i * a.RowStride, b0, b0 + b.ColStride, b0 + 2 * b.ColStride, b0 + 3 * b.ColStride, k);
-                float* ci = c + i * ldc + j;
-                if (accumulate) { ci[0] += d0; ci[1] += d1; ci[2] += d2; ci[3] += d3; }
-                else { ci[0] = d0; ci[1] = d1; ci[2] = d2; ci[3] = d3; }
+                var (d0, d1, d2, d3) = Dot4(a.Data + i * a.RowStride, b0, b0 + ldb, b0 + 2 * ldb, b0 + 3 * ldb, k);
+                Store4(c + i * ldc + j, accumulate, d0, d1, d2, d3);
             }
         }
         for (; j < j1; j++)
@@ -82,6 +86,39 @@ internal static unsafe class GemmSmallM
                 *ci = accumulate ? *ci + dot : dot;
             }
         }
+    }
+
+    /// <summary>C[0..2, 0..4) (+)= x0, x1 · y0..y3 (y rows ldy apart, length k): 16 lanes at a time, the
+    /// k % 16 tail through <see cref="Dot4"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Dot2x4(float* x0, float* x1, float* y, nint ldy, int k, float* c, nint ldc, bool accumulate)
+    {
+        float* y0 = y, y1 = y + ldy, y2 = y + 2 * ldy, y3 = y + 3 * ldy;
+        Vector512<float> a00 = default, a01 = default, a02 = default, a03 = default;
+        Vector512<float> a10 = default, a11 = default, a12 = default, a13 = default;
+        int p = 0;
+        for (; p + 16 <= k; p += 16)
+        {
+            var v0 = Vector512.Load(y0 + p); var v1 = Vector512.Load(y1 + p);
+            var v2 = Vector512.Load(y2 + p); var v3 = Vector512.Load(y3 + p);
+            var u = Vector512.Load(x0 + p);
+            a00 = Vector512.FusedMultiplyAdd(u, v0, a00); a01 = Vector512.FusedMultiplyAdd(u, v1, a01);
+            a02 = Vector512.FusedMultiplyAdd(u, v2, a02); a03 = Vector512.FusedMultiplyAdd(u, v3, a03);
+            u = Vector512.Load(x1 + p);
+            a10 = Vector512.FusedMultiplyAdd(u, v0, a10); a11 = Vector512.FusedMultiplyAdd(u, v1, a11);
+            a12 = Vector512.FusedMultiplyAdd(u, v2, a12); a13 = Vector512.FusedMultiplyAdd(u, v3, a13);
+        }
+        var (t0, t1, t2, t3) = Dot4(x0 + p, y0 + p, y1 + p, y2 + p, y3 + p, k - p);
+        Store4(c, accumulate, Vector512.Sum(a00) + t0, Vector512.Sum(a01) + t1, Vector512.Sum(a02) + t2, Vector512.Sum(a03) + t3);
+        (t0, t1, t2, t3) = Dot4(x1 + p, y0 + p, y1 + p, y2 + p, y3 + p, k - p);
+        Store4(c + ldc, accumulate, Vector512.Sum(a10) + t0, Vector512.Sum(a11) + t1, Vector512.Sum(a12) + t2, Vector512.Sum(a13) + t3);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store4(float* c, bool accumulate, float d0, float d1, float d2, float d3)
+    {
+        if (accumulate) { c[0] += d0; c[1] += d1; c[2] += d2; c[3] += d3; }
+        else { c[0] = d0; c[1] = d1; c[2] = d2; c[3] = d3; }
     }
 
     /// <summary>The dot products of x with y0..y3 (all of length k), widest vectors first.</summary>
