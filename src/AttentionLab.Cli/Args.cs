@@ -12,6 +12,7 @@ public sealed class Args
     private readonly Dictionary<string, string?> _values = new(StringComparer.Ordinal);
     private readonly HashSet<string> _used = new(StringComparer.Ordinal);
     private readonly HashSet<string> _flags;
+    private readonly HashSet<string> _missingValue = new(StringComparer.Ordinal);
 
     /// <param name="args">The arguments after the command name.</param>
     /// <param name="flags">Option names (without --) that take no value.</param>
@@ -29,7 +30,9 @@ public sealed class Args
             if (eq >= 0) { value = name[(eq + 1)..]; name = name[..eq]; }
             else if (!_flags.Contains(name))
             {
-                if (i + 1 >= args.Length) throw new CliError($"option --{name} needs a value");
+                // A missing value is reported when the command reads the option, so that a trailing
+                // unknown option is reported as unknown rather than as "needs a value".
+                if (i + 1 >= args.Length) { _missingValue.Add(name); continue; }
                 value = args[++i];
             }
             if (_values.ContainsKey(name)) throw new CliError($"option --{name} given twice");
@@ -40,7 +43,12 @@ public sealed class Args
     public bool Json => Flag("json");
     public bool Help => Flag("help");
 
-    public bool Has(string name) { _used.Add(name); return _values.ContainsKey(name); }
+    public bool Has(string name) { _used.Add(name); ThrowIfMissingValue(name); return _values.ContainsKey(name); }
+
+    private void ThrowIfMissingValue(string name)
+    {
+        if (_missingValue.Contains(name)) throw new CliError($"option --{name} needs a value");
+    }
 
     public bool Flag(string name)
     {
@@ -53,6 +61,7 @@ public sealed class Args
     public string? String(string name)
     {
         _used.Add(name);
+        ThrowIfMissingValue(name);
         return _values.TryGetValue(name, out var v) ? v : null;
     }
 
@@ -88,7 +97,7 @@ public sealed class Args
     /// <summary>Throws for any option the command never asked about.</summary>
     public void EnsureAllUsed()
     {
-        foreach (var name in _values.Keys)
+        foreach (var name in _values.Keys.Concat(_missingValue))
             if (!_used.Contains(name)) throw new CliError($"unknown option --{name}");
     }
 }

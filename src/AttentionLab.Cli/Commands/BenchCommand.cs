@@ -17,6 +17,8 @@ public static class BenchCommand
         new(StringComparer.Ordinal)
         {
             ["gemm"] = ("matrix multiply on GPT-2 shapes: ms, GFLOP/s, % of measured FMA peak [--threads N] [--repeat R] [--json]", Gemm),
+            ["train"] = (BenchTrainCommand.Summary, BenchTrainCommand.Run),
+            ["generate"] = (GenerateBenchmark.Summary, GenerateBenchmark.Run),
         };
 
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)

@@ -1,13 +1,140 @@
 namespace AttentionLab.Attention;
 
-/// <summary>How attention scores are scaled and masked. (Masks beyond causal are added by the attention work.)</summary>
+/// <summary>
+/// A sliding (local) attention window, in key positions relative to the query's aligned position
+/// p = i + Tk − Tq: query i sees key j iff p − <see cref="Before"/> ≤ j ≤ p + <see cref="After"/>.
+/// <c>new SlidingWindow(w - 1)</c> is the one-sided window of Mistral's <c>sliding_window = w</c>
+/// (the query and the w − 1 keys before it); <c>new SlidingWindow(w, w)</c> is Longformer's two-sided window.
+/// </summary>
+/// <param name="Before">keys to the left of the query that stay visible (≥ 0)</param>
+/// <param name="After">keys to the right of the query that stay visible (≥ 0; irrelevant when causal)</param>
+public readonly record struct SlidingWindow(int Before, int After = 0);
+
+/// <summary>
+/// How attention scores are scaled and masked: <c>softmax(q·kᵀ·Scale + additive mask)</c> over the keys each query
+/// may see. Every mask kind can be combined with every other; a key is visible only when every mask allows it.
+/// See docs/attention.md for the conventions, and <see cref="Allows"/> for the rule in one place.
+/// </summary>
 public sealed record AttentionOptions
 {
-    /// <summary>Causal mask: query i sees keys j ≤ i (+ Tk − Tq when Tq ≠ Tk: aligned bottom-right).</summary>
+    /// <summary>The defaults: no mask, scale 1/√D.</summary>
+    public static AttentionOptions Default { get; } = new();
+
+    /// <summary>Causal self-attention with the default scale.</summary>
+    public static AttentionOptions Causal { get; } = new() { IsCausal = true };
+
+    /// <summary>
+    /// Causal mask: query i sees key j iff j ≤ i + (Tk − Tq). When Tq = Tk that is j ≤ i (<c>torch.tril</c>).
+    /// When Tq &lt; Tk the queries are the last Tq positions of the key sequence (aligned bottom-right, the
+    /// KV-cache convention of PyTorch's <c>causal_lower_right</c> and FlashAttention 2).
+    /// </summary>
     public bool IsCausal { get; init; }
 
-    /// <summary>Score scale; null means the default 1/√D. 1 means "no scaling".</summary>
+    /// <summary>Score scale; null means the default 1/√D. Any value is allowed; 1 means "no scaling".</summary>
     public float? Scale { get; init; }
 
+    /// <summary>Optional sliding window; null means no window.</summary>
+    public SlidingWindow? Window { get; init; }
+
+    /// <summary>Key padding: (B, Tk), true = a real token to attend to, false = padding (masked for every query and head).</summary>
+    public bool[]? KeyPaddingMask { get; init; }
+
+    /// <summary>Optional boolean mask (Tq, Tk) or (B|1, H|1, Tq, Tk): true = attend.</summary>
+    public AttentionMask? BooleanMask { get; init; }
+
+    /// <summary>Optional additive float mask (Tq, Tk) or (B|1, H|1, Tq, Tk), added after scaling; −∞ entries mask keys.</summary>
+    public AttentionMask? AdditiveMask { get; init; }
+
     public float ScaleFor(int headDim) => Scale ?? 1f / MathF.Sqrt(headDim);
+
+    /// <summary>True when some mask applies element by element (not just as a contiguous key range per row).</summary>
+    internal bool HasElementMasks => KeyPaddingMask is not null || BooleanMask is not null || AdditiveMask is not null;
+
+    /// <summary>
+    /// Key padding from numbers as the fixtures store it: (B, Tk), non-zero = attend, 0 = padding.
+    /// </summary>
+    public static bool[] KeyPaddingFrom(ReadOnlySpan<float> mask)
+    {
+        var result = new bool[mask.Length];
+        for (int i = 0; i < mask.Length; i++) result[i] = mask[i] != 0;
+        return result;
+    }
+
+    /// <summary>
+    /// The masking rule for one score, the way a learner would write it: may query i of head (b, h) attend to key j?
+    /// Causal, window, key padding and the boolean mask are combined with AND; an additive −∞ masks too,
+    /// but that is applied with the score (see <see cref="BiasAt"/>).
+    /// </summary>
+    public bool Allows(int b, int h, int i, int j, AttentionShape shape)
+    {
+        int p = i + shape.KeyLength - shape.QueryLength; // the query's position on the key axis
+        if (IsCausal && j > p) return false;
+        if (Window is { } w && (j < p - w.Before || j > p + w.After)) return false;
+        if (KeyPaddingMask is { } pad && !pad[b * shape.KeyLength + j]) return false;
+        if (BooleanMask is { } m && !m.Allowed![m.RowOffset(b, h, i) + j]) return false;
+        return true;
+    }
+
+    /// <summary>The additive mask value for one score (0 when there is no additive mask).</summary>
+    public float BiasAt(int b, int h, int i, int j) =>
+        AdditiveMask is { } m ? m.Bias![m.RowOffset(b, h, i) + j] : 0f;
+
+    /// <summary>
+    /// The contiguous key range [start, end) that causal and window masks leave visible for query i.
+    /// Fast kernels compute scores only inside it; the element masks then act inside the range.
+    /// </summary>
+    internal (int Start, int End) KeyRange(int i, int queryLength, int keyLength)
+    {
+        int p = i + keyLength - queryLength;
+        int start = 0, end = keyLength;
+        if (IsCausal) end = Math.Min(end, p + 1);
+        if (Window is { } w)
+        {
+            start = Math.Max(start, p - w.Before);
+            end = Math.Min(end, p + w.After + 1);
+        }
+        start = Math.Clamp(start, 0, keyLength);
+        end = Math.Clamp(end, start, keyLength);
+        return (start, end);
+    }
+
+    /// <summary>
+    /// Applies the element masks to the scaled scores of keys [start, start + row.Length) for query (b, h, i):
+    /// masked keys become −∞, the additive mask is added.
+    /// </summary>
+    internal void ApplyElementMasks(int b, int h, int i, int start, AttentionShape shape, Span<float> row)
+    {
+        if (AdditiveMask is { } add)
+            System.Numerics.Tensors.TensorPrimitives.Add(row, add.Bias.AsSpan(add.RowOffset(b, h, i) + start, row.Length), row);
+        if (KeyPaddingMask is { } pad)
+        {
+            var keep = pad.AsSpan(b * shape.KeyLength + start, row.Length);
+            for (int j = 0; j < row.Length; j++) if (!keep[j]) row[j] = float.NegativeInfinity;
+        }
+        if (BooleanMask is { } m)
+        {
+            var keep = m.Allowed.AsSpan(m.RowOffset(b, h, i) + start, row.Length);
+            for (int j = 0; j < row.Length; j++) if (!keep[j]) row[j] = float.NegativeInfinity;
+        }
+    }
+
+    /// <summary>Checks every mask against the call's sizes, with messages that say what was expected.</summary>
+    public void Validate(AttentionShape shape)
+    {
+        if (Scale is { } s && !float.IsFinite(s)) throw new ArgumentException($"attention scale must be finite, got {s}");
+        if (Window is { } w && (w.Before < 0 || w.After < 0))
+            throw new ArgumentException($"sliding window sizes must be non-negative, got before {w.Before}, after {w.After}");
+        if (KeyPaddingMask is { } pad && pad.Length != shape.Batch * shape.KeyLength)
+            throw new ArgumentException($"key padding mask has {pad.Length} elements; it must be (B, Tk) = ({shape.Batch}, {shape.KeyLength})");
+        if (BooleanMask is { } m)
+        {
+            if (m.IsAdditive) throw new ArgumentException("BooleanMask holds an additive mask; use AdditiveMask for float masks");
+            m.Validate(shape, nameof(BooleanMask));
+        }
+        if (AdditiveMask is { } a)
+        {
+            if (!a.IsAdditive) throw new ArgumentException("AdditiveMask holds a boolean mask; use BooleanMask for it");
+            a.Validate(shape, nameof(AdditiveMask));
+        }
+    }
 }

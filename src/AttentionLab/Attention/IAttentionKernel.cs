@@ -6,13 +6,17 @@ public readonly record struct AttentionShape(int Batch, int Heads, int QueryLeng
     public int QueryElements => Batch * Heads * QueryLength * HeadDim;
     public int KeyElements => Batch * Heads * KeyLength * HeadDim;
     public int WeightElements => Batch * Heads * QueryLength * KeyLength;
+
+    /// <summary>Self-attention sizes: Tq = Tk = T.</summary>
+    public static AttentionShape Self(int batch, int heads, int length, int headDim) => new(batch, heads, length, length, headDim);
 }
 
 /// <summary>
 /// One algorithm for <c>softmax(q·kᵀ·scale + mask)·v</c>. Exact (reference, fast, Flash-style tiled) and
 /// approximate (Longformer sliding window + global, Performer) kernels plug in behind this interface and
-/// are picked by <see cref="Name"/>.
+/// are picked by <see cref="Name"/> through <see cref="AttentionKernels"/>.
 /// Parameter order follows the project rule: inputs, then arguments, then outputs.
+/// A query row whose keys are all masked gets weights 0 and output 0 (and zero gradients) — never NaN.
 /// </summary>
 public interface IAttentionKernel
 {
@@ -24,16 +28,70 @@ public interface IAttentionKernel
     /// <param name="v">(B, H, Tk, D)</param>
     /// <param name="shape">the sizes</param>
     /// <param name="options">scale and masks</param>
-    /// <param name="output">(B, H, Tq, D)</param>
-    /// <param name="weights">(B, H, Tq, Tk) attention probabilities, or empty when the caller does not want them
-    /// (kernels that need them for backward say so in their docs).</param>
+    /// <param name="output">(B, H, Tq, D), overwritten</param>
+    /// <param name="weights">(B, H, Tq, Tk) attention probabilities (overwritten, 0 where masked), or empty when the
+    /// caller does not want them.</param>
     void Forward(ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v,
         AttentionShape shape, AttentionOptions options,
         Span<float> output, Span<float> weights);
 
     /// <summary>Gradients of the loss with respect to q, k and v, given dL/d(output). Overwrites dq, dk, dv.</summary>
-    /// <param name="weights">(B, H, Tq, Tk) from <see cref="Forward"/>.</param>
+    /// <param name="weights">(B, H, Tq, Tk) from <see cref="Forward"/> with the same inputs and options; empty
+    /// makes the kernel recompute them (one extra forward).</param>
+    /// <param name="dOutput">(B, H, Tq, D)</param>
+    /// <param name="dq">(B, H, Tq, D)</param>
+    /// <param name="dk">(B, H, Tk, D)</param>
+    /// <param name="dv">(B, H, Tk, D)</param>
     void Backward(ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, ReadOnlySpan<float> weights,
         ReadOnlySpan<float> dOutput, AttentionShape shape, AttentionOptions options,
         Span<float> dq, Span<float> dk, Span<float> dv);
+}
+
+/// <summary>Edge checks shared by every kernel, so the inner loops can stay free of them.</summary>
+internal static class AttentionChecks
+{
+    public static void Forward(ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v,
+        AttentionShape shape, AttentionOptions options, Span<float> output, Span<float> weights)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        Sizes(shape);
+        Length(q.Length, shape.QueryElements, "q", "(B, H, Tq, D)");
+        Length(k.Length, shape.KeyElements, "k", "(B, H, Tk, D)");
+        Length(v.Length, shape.KeyElements, "v", "(B, H, Tk, D)");
+        Length(output.Length, shape.QueryElements, "output", "(B, H, Tq, D)");
+        if (!weights.IsEmpty) Length(weights.Length, shape.WeightElements, "weights", "(B, H, Tq, Tk)");
+        options.Validate(shape);
+    }
+
+    public static void Backward(ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, ReadOnlySpan<float> weights,
+        ReadOnlySpan<float> dOutput, AttentionShape shape, AttentionOptions options, Span<float> dq, Span<float> dk, Span<float> dv)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        Sizes(shape);
+        Length(q.Length, shape.QueryElements, "q", "(B, H, Tq, D)");
+        Length(k.Length, shape.KeyElements, "k", "(B, H, Tk, D)");
+        Length(v.Length, shape.KeyElements, "v", "(B, H, Tk, D)");
+        if (!weights.IsEmpty) Length(weights.Length, shape.WeightElements, "weights", "(B, H, Tq, Tk)");
+        Length(dOutput.Length, shape.QueryElements, "dOutput", "(B, H, Tq, D)");
+        Length(dq.Length, shape.QueryElements, "dq", "(B, H, Tq, D)");
+        Length(dk.Length, shape.KeyElements, "dk", "(B, H, Tk, D)");
+        Length(dv.Length, shape.KeyElements, "dv", "(B, H, Tk, D)");
+        options.Validate(shape);
+    }
+
+    private static void Sizes(AttentionShape s)
+    {
+        if (s.Batch < 0 || s.Heads < 0 || s.QueryLength < 0 || s.KeyLength < 0 || s.HeadDim < 0)
+            throw new ArgumentOutOfRangeException(nameof(s), $"attention sizes must be non-negative, got {s}");
+        if (s.HeadDim == 0) throw new ArgumentOutOfRangeException(nameof(s), $"the head dimension D must be at least 1, got {s}");
+        long bh = (long)s.Batch * s.Heads;
+        if (bh * s.QueryLength * s.HeadDim > Array.MaxLength || bh * s.KeyLength * s.HeadDim > Array.MaxLength
+            || bh * s.QueryLength * s.KeyLength > Array.MaxLength)
+            throw new ArgumentOutOfRangeException(nameof(s), $"attention call {s} is too large");
+    }
+
+    private static void Length(int actual, int expected, string name, string shapeText)
+    {
+        if (actual != expected) throw new ArgumentException($"{name} has {actual} elements; {shapeText} needs {expected}");
+    }
 }

@@ -1,0 +1,206 @@
+using System.Buffers.Binary;
+using System.Text;
+using System.Text.Json;
+
+namespace AttentionLab.IO;
+
+/// <summary>One tensor of a safetensors file, converted to float32.</summary>
+public sealed record SafeTensor(string Name, string DType, int[] Shape, float[] Data);
+
+/// <summary>
+/// The safetensors format (huggingface/safetensors): an 8-byte little-endian header length N, N bytes of JSON
+/// <c>{"name": {"dtype": "F32", "shape": [...], "data_offsets": [begin, end]}, "__metadata__": {...}}</c>, then the
+/// byte buffer; offsets are relative to the buffer's start. Reading accepts F32, F16 and BF16 (converted to float32)
+/// and checks everything a damaged or hostile file could get wrong; writing produces F32.
+/// </summary>
+public static class SafeTensors
+{
+    /// <summary>Headers larger than this are refused (the reference implementation's limit is 100 MB).</summary>
+    public const long MaxHeaderBytes = 100_000_000;
+
+    /// <summary>Reads every tensor. Throws <see cref="InvalidDataException"/> naming the problem when the file is malformed.</summary>
+    public static (IReadOnlyDictionary<string, SafeTensor> Tensors, IReadOnlyDictionary<string, string> Metadata) Read(string path)
+    {
+        using var stream = File.OpenRead(path);
+        try { return Read(stream); }
+        catch (InvalidDataException e) { throw new InvalidDataException($"{path}: {e.Message}", e); }
+    }
+
+    /// <summary>Reads every tensor from a stream positioned at the file's start (the stream's length must be known).</summary>
+    public static (IReadOnlyDictionary<string, SafeTensor> Tensors, IReadOnlyDictionary<string, string> Metadata) Read(Stream stream)
+    {
+        long fileLength = stream.Length;
+        if (fileLength < 8) throw new InvalidDataException($"file is {fileLength} bytes, too short for the 8-byte header length");
+        Span<byte> lengthBytes = stackalloc byte[8];
+        stream.ReadExactly(lengthBytes);
+        ulong headerLength = BinaryPrimitives.ReadUInt64LittleEndian(lengthBytes);
+        if (headerLength > MaxHeaderBytes) throw new InvalidDataException($"header length {headerLength} exceeds the {MaxHeaderBytes}-byte limit");
+        if ((long)headerLength > fileLength - 8) throw new InvalidDataException($"header length {headerLength} runs past the end of the {fileLength}-byte file");
+        var header = new byte[headerLength];
+        stream.ReadExactly(header);
+        long bufferStart = 8 + (long)headerLength;
+        long bufferLength = fileLength - bufferStart;
+
+        JsonDocument doc;
+        try { doc = JsonDocument.Parse(header); }
+        catch (JsonException e) { throw new InvalidDataException($"header is not valid JSON: {e.Message}", e); }
+        using var _ = doc;
+        if (doc.RootElement.ValueKind != JsonValueKind.Object) throw new InvalidDataException("header JSON is not an object");
+
+        var metadata = new Dictionary<string, string>();
+        var entries = new List<(string Name, string DType, int[] Shape, long Begin, long End)>();
+        foreach (var property in doc.RootElement.EnumerateObject())
+        {
+            if (property.Name == "__metadata__")
+            {
+                if (property.Value.ValueKind != JsonValueKind.Object) throw new InvalidDataException("__metadata__ is not an object");
+                foreach (var m in property.Value.EnumerateObject())
+                    metadata[m.Name] = m.Value.ValueKind == JsonValueKind.String ? m.Value.GetString()! : throw new InvalidDataException($"__metadata__.{m.Name} is not a string");
+                continue;
+            }
+            entries.Add(ParseEntry(property.Name, property.Value));
+        }
+
+        // the byte ranges must lie inside the buffer and must not overlap
+        foreach (var e in entries)
+            if (e.End > bufferLength) throw new InvalidDataException($"tensor '{e.Name}' data_offsets [{e.Begin}, {e.End}] run past the {bufferLength}-byte data buffer (truncated file?)");
+        var sorted = entries.OrderBy(e => e.Begin).ThenBy(e => e.End).ToList();
+        for (int i = 1; i < sorted.Count; i++)
+            if (sorted[i].Begin < sorted[i - 1].End)
+                throw new InvalidDataException($"tensors '{sorted[i - 1].Name}' and '{sorted[i].Name}' overlap in the data buffer");
+
+        var tensors = new Dictionary<string, SafeTensor>(StringComparer.Ordinal);
+        foreach (var e in sorted)
+        {
+            var bytes = new byte[e.End - e.Begin];
+            stream.Position = bufferStart + e.Begin;
+            stream.ReadExactly(bytes);
+            tensors[e.Name] = new SafeTensor(e.Name, e.DType, e.Shape, Convert(bytes, e.DType));
+        }
+        return (tensors, metadata);
+    }
+
+    private static (string, string, int[], long, long) ParseEntry(string name, JsonElement value)
+    {
+        if (value.ValueKind != JsonValueKind.Object) throw new InvalidDataException($"tensor '{name}': entry is not an object");
+        if (!value.TryGetProperty("dtype", out var dtypeElement) || dtypeElement.ValueKind != JsonValueKind.String)
+            throw new InvalidDataException($"tensor '{name}': missing dtype");
+        string dtype = dtypeElement.GetString()!;
+        int size = dtype switch
+        {
+            "F32" => 4,
+            "F16" or "BF16" => 2,
+            _ => throw new InvalidDataException($"tensor '{name}': dtype '{dtype}' is not supported (F32, F16, BF16 are)"),
+        };
+        if (!value.TryGetProperty("shape", out var shapeElement) || shapeElement.ValueKind != JsonValueKind.Array)
+            throw new InvalidDataException($"tensor '{name}': missing shape");
+        var shape = new List<int>();
+        long count = 1;
+        foreach (var s in shapeElement.EnumerateArray())
+        {
+            if (s.ValueKind != JsonValueKind.Number || !s.TryGetInt32(out int dim) || dim < 0)
+                throw new InvalidDataException($"tensor '{name}': shape entry {s} is not a non-negative integer");
+            shape.Add(dim);
+            count *= dim;
+            if (count > Array.MaxLength) throw new InvalidDataException($"tensor '{name}': shape is too large");
+        }
+        if (!value.TryGetProperty("data_offsets", out var offsets) || offsets.ValueKind != JsonValueKind.Array || offsets.GetArrayLength() != 2)
+            throw new InvalidDataException($"tensor '{name}': data_offsets must be [begin, end]");
+        if (!offsets[0].TryGetInt64(out long begin) || !offsets[1].TryGetInt64(out long end) || begin < 0 || end < begin)
+            throw new InvalidDataException($"tensor '{name}': data_offsets {offsets} are not 0 ≤ begin ≤ end");
+        if (end - begin != count * size)
+            throw new InvalidDataException($"tensor '{name}': data_offsets span {end - begin} bytes but {dtype} shape [{string.Join(", ", shape)}] needs {count * size}");
+        return (name, dtype, shape.ToArray(), begin, end);
+    }
+
+    private static float[] Convert(byte[] bytes, string dtype)
+    {
+        switch (dtype)
+        {
+            case "F32":
+            {
+                var result = new float[bytes.Length / 4];
+                if (BitConverter.IsLittleEndian) Buffer.BlockCopy(bytes, 0, result, 0, bytes.Length);
+                else for (int i = 0; i < result.Length; i++) result[i] = BinaryPrimitives.ReadSingleLittleEndian(bytes.AsSpan(i * 4));
+                return result;
+            }
+            case "F16":
+            {
+                var result = new float[bytes.Length / 2];
+                for (int i = 0; i < result.Length; i++) result[i] = (float)BinaryPrimitives.ReadHalfLittleEndian(bytes.AsSpan(i * 2));
+                return result;
+            }
+            default: // BF16: the upper 16 bits of a float32
+            {
+                var result = new float[bytes.Length / 2];
+                for (int i = 0; i < result.Length; i++)
+                    result[i] = BitConverter.Int32BitsToSingle(BinaryPrimitives.ReadUInt16LittleEndian(bytes.AsSpan(i * 2)) << 16);
+                return result;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Writes F32 tensors in the given order, contiguous, the header padded with spaces to a multiple of 8 bytes
+    /// (as the reference writer does, so the buffer is aligned).
+    /// </summary>
+    public static void Write(Stream stream, IEnumerable<(string Name, int[] Shape, ReadOnlyMemory<float> Data)> tensors,
+        IReadOnlyDictionary<string, string>? metadata = null)
+    {
+        var list = tensors.ToList();
+        using var headerStream = new MemoryStream();
+        using (var json = new Utf8JsonWriter(headerStream))
+        {
+            json.WriteStartObject();
+            if (metadata is not null && metadata.Count > 0)
+            {
+                json.WriteStartObject("__metadata__");
+                foreach (var (k, v) in metadata) json.WriteString(k, v);
+                json.WriteEndObject();
+            }
+            long offset = 0;
+            foreach (var (name, shape, data) in list)
+            {
+                long count = shape.Aggregate(1L, (a, b) => a * b);
+                if (count != data.Length) throw new ArgumentException($"tensor '{name}' has {data.Length} values but shape [{string.Join(", ", shape)}] needs {count}");
+                json.WriteStartObject(name);
+                json.WriteString("dtype", "F32");
+                json.WriteStartArray("shape");
+                foreach (int s in shape) json.WriteNumberValue(s);
+                json.WriteEndArray();
+                json.WriteStartArray("data_offsets");
+                json.WriteNumberValue(offset);
+                json.WriteNumberValue(offset + count * 4);
+                json.WriteEndArray();
+                json.WriteEndObject();
+                offset += count * 4;
+            }
+            json.WriteEndObject();
+        }
+        var header = headerStream.ToArray().ToList();
+        while (header.Count % 8 != 0) header.Add((byte)' ');
+        Span<byte> lengthBytes = stackalloc byte[8];
+        BinaryPrimitives.WriteUInt64LittleEndian(lengthBytes, (ulong)header.Count);
+        stream.Write(lengthBytes);
+        stream.Write(header.ToArray());
+        var buffer = new byte[1 << 20];
+        foreach (var (_, _, data) in list)
+        {
+            var span = data.Span;
+            for (int i = 0; i < span.Length;)
+            {
+                int count = Math.Min(buffer.Length / 4, span.Length - i);
+                if (BitConverter.IsLittleEndian)
+                    System.Runtime.InteropServices.MemoryMarshal.AsBytes(span.Slice(i, count)).CopyTo(buffer);
+                else
+                    for (int j = 0; j < count; j++) BinaryPrimitives.WriteSingleLittleEndian(buffer.AsSpan(j * 4), span[i + j]);
+                stream.Write(buffer, 0, count * 4);
+                i += count;
+            }
+        }
+    }
+
+    /// <summary>UTF-8 text of a header, for error messages and tests.</summary>
+    internal static string HeaderText(byte[] file) =>
+        Encoding.UTF8.GetString(file, 8, (int)BinaryPrimitives.ReadUInt64LittleEndian(file));
+}

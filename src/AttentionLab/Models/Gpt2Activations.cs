@@ -1,0 +1,96 @@
+namespace AttentionLab.Models;
+
+/// <summary>An (offset, length) slot in the activation arena.</summary>
+internal readonly record struct Slot(int Offset, int Length);
+
+/// <summary>The forward activations one block keeps for its backward pass. N = B·T.</summary>
+internal sealed record Gpt2BlockActivations(
+    Slot Norm1,              // (N, C) ln_1 output
+    Slot Norm1Mean,          // (N)
+    Slot Norm1Rstd,          // (N)
+    Slot Qkv,                // (N, 3C) c_attn output
+    Slot Q, Slot K, Slot V,  // (B, H, T, D) each, heads split out of Qkv
+    Slot AttentionOutput,    // (B, H, T, D)
+    Slot AttentionWeights,   // (B, H, T, T) softmax probabilities
+    Slot AttentionMerged,    // (N, C) heads merged back
+    Slot Residual2,          // (N, C) residual + attention branch
+    Slot Norm2,              // (N, C)
+    Slot Norm2Mean,          // (N)
+    Slot Norm2Rstd,          // (N)
+    Slot Fc,                 // (N, 4C) c_fc output, GELU input
+    Slot FcGelu,             // (N, 4C)
+    Slot Residual3);         // (N, C) block output
+
+/// <summary>
+/// Every activation of one (B, T): allocated once, reused by every step with the same or a smaller B·T, as llm.c's
+/// <c>acts_memory</c>. Also the backward scratch (one set shared by all blocks: the backward pass visits them
+/// one at a time).
+/// </summary>
+internal sealed class Gpt2Activations
+{
+    public Gpt2Activations(Gpt2Config config, int batch, int length, float[]? reuse)
+    {
+        Batch = batch; Length = length;
+        int n = batch * length, c = config.Channels, h = config.Heads;
+        long offset = 0;
+        Slot Take(long count)
+        {
+            var s = new Slot((int)offset, (int)count);
+            offset += count;
+            if (offset > Array.MaxLength) throw new OutOfMemoryException($"activations for B = {batch}, T = {length} do not fit one array");
+            return s;
+        }
+        Encoded = Take((long)n * c);
+        var blocks = new Gpt2BlockActivations[config.Layers];
+        for (int l = 0; l < blocks.Length; l++)
+            blocks[l] = new Gpt2BlockActivations(
+                Take((long)n * c), Take(n), Take(n), Take(3L * n * c), Take((long)n * c), Take((long)n * c), Take((long)n * c),
+                Take((long)n * c), Take((long)batch * h * length * length), Take((long)n * c), Take((long)n * c),
+                Take((long)n * c), Take(n), Take(n), Take(4L * n * c), Take(4L * n * c), Take((long)n * c));
+        Blocks = blocks;
+        FinalNorm = Take((long)n * c); FinalNormMean = Take(n); FinalNormRstd = Take(n);
+        Logits = Take((long)n * config.VocabSize);
+        Losses = Take(n); LogSumExp = Take(n);
+        DResidual = Take((long)n * c); DNorm = Take((long)n * c); DQkv = Take(3L * n * c);
+        DQ = Take((long)n * c); DK = Take((long)n * c); DV = Take((long)n * c);
+        DAttention = Take((long)n * c); DMerged = Take((long)n * c); DFc = Take(4L * n * c);
+        Workers = Math.Max(1, Environment.ProcessorCount);
+        NormPartials = Take(2L * c * Workers);
+        Data = reuse is not null && reuse.Length >= offset ? reuse : new float[offset];
+        Tokens = new int[n];
+        Targets = new int[n];
+    }
+
+    public int Batch { get; }
+    public int Length { get; }
+    public float[] Data { get; }
+    public int[] Tokens { get; }
+    public int[] Targets { get; }
+
+    public Slot Encoded { get; }
+    public IReadOnlyList<Gpt2BlockActivations> Blocks { get; }
+    public Slot FinalNorm { get; }
+    public Slot FinalNormMean { get; }
+    public Slot FinalNormRstd { get; }
+    public Slot Logits { get; }
+    public Slot Losses { get; }
+    public Slot LogSumExp { get; }
+
+    public Slot DResidual { get; }
+    public Slot DNorm { get; }
+    public Slot DQkv { get; }
+    public Slot DQ { get; }
+    public Slot DK { get; }
+    public Slot DV { get; }
+    public Slot DAttention { get; }
+    public Slot DMerged { get; }
+    public Slot DFc { get; }
+
+    /// <summary>Cores the row-parallel ops split over.</summary>
+    public int Workers { get; }
+
+    /// <summary>(workers, 2, C): per-core partial dWeight and dBias of a LayerNorm backward, summed after the join.</summary>
+    public Slot NormPartials { get; }
+
+    public Span<float> this[Slot s] => Data.AsSpan(s.Offset, s.Length);
+}

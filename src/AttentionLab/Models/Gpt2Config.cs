@@ -1,0 +1,82 @@
+namespace AttentionLab.Models;
+
+/// <summary>
+/// The shape of a GPT-2 (Radford et al. 2019): every field has a default and a reason, as in nanoGPT's GPTConfig.
+/// Pre-LayerNorm blocks, a GELU MLP four times as wide as the model, a final LayerNorm and an output head tied to
+/// the token embedding.
+/// </summary>
+public sealed record Gpt2Config
+{
+    /// <summary>Tokens the model knows (V). 50257 for GPT-2's BPE; 65 for tiny Shakespeare's characters.</summary>
+    public int VocabSize { get; init; } = 50257;
+
+    /// <summary>Longest sequence (the position table's rows, "block size", HF n_positions).</summary>
+    public int ContextLength { get; init; } = 1024;
+
+    /// <summary>Transformer blocks (L, HF n_layer).</summary>
+    public int Layers { get; init; } = 12;
+
+    /// <summary>Width of the residual stream (C, HF n_embd).</summary>
+    public int Channels { get; init; } = 768;
+
+    /// <summary>Attention heads (H, HF n_head); C must divide by H.</summary>
+    public int Heads { get; init; } = 12;
+
+    /// <summary>LayerNorm epsilon; GPT-2 uses PyTorch's default 1e-5.</summary>
+    public float LayerNormEpsilon { get; init; } = 1e-5f;
+
+    /// <summary>Channels per head (D = C / H).</summary>
+    public int HeadDim => Channels / Heads;
+
+    /// <summary>The smallest GPT-2 as OpenAI released it: 124,439,808 parameters.</summary>
+    public static Gpt2Config Gpt2_124M { get; } = new();
+
+    /// <summary>nanoGPT's CPU config for tiny Shakespeare at the character level (train_shakespeare_char.py, CPU
+    /// settings): 4 layers, 4 heads, 128 channels, 64 positions, 65 characters.</summary>
+    public static Gpt2Config ShakespeareChar { get; } = new() { VocabSize = 65, ContextLength = 64, Layers = 4, Channels = 128, Heads = 4 };
+
+    /// <summary>The fixture model tests compare with PyTorch: 65 tokens, 16 positions, 2 layers, 32 channels, 4 heads.</summary>
+    public static Gpt2Config Tiny { get; } = new() { VocabSize = 65, ContextLength = 16, Layers = 2, Channels = 32, Heads = 4 };
+
+    /// <summary>Preset names for the command line.</summary>
+    public static IReadOnlyDictionary<string, Gpt2Config> Presets { get; } = new Dictionary<string, Gpt2Config>(StringComparer.OrdinalIgnoreCase)
+    {
+        ["gpt2-124m"] = Gpt2_124M,
+        ["gpt2"] = Gpt2_124M,
+        ["gpt2-medium"] = new() { Layers = 24, Channels = 1024, Heads = 16 },
+        ["gpt2-large"] = new() { Layers = 36, Channels = 1280, Heads = 20 },
+        ["gpt2-xl"] = new() { Layers = 48, Channels = 1600, Heads = 25 },
+        ["char"] = ShakespeareChar,
+        ["shakespeare-char"] = ShakespeareChar,
+        ["tiny"] = Tiny,
+    };
+
+    /// <summary>The preset with this name (case-insensitive).</summary>
+    /// <exception cref="ArgumentException">unknown name; the message lists the known ones</exception>
+    public static Gpt2Config Preset(string name) =>
+        Presets.TryGetValue(name, out var c) ? c
+            : throw new ArgumentException($"unknown GPT-2 preset '{name}'; known presets: {string.Join(", ", Presets.Keys)}", nameof(name));
+
+    /// <summary>Trainable parameters, counting the tied embedding once:
+    /// V·C + T·C + L·(12·C² + 13·C) + 2·C.</summary>
+    public long ParameterCount
+    {
+        get
+        {
+            long c = Channels;
+            return (long)VocabSize * c + (long)ContextLength * c + (long)Layers * (12 * c * c + 13 * c) + 2 * c;
+        }
+    }
+
+    /// <summary>Throws <see cref="ArgumentException"/> with a clear message when the sizes cannot form a model.</summary>
+    public void Validate()
+    {
+        if (VocabSize <= 0 || ContextLength <= 0 || Layers <= 0 || Channels <= 0 || Heads <= 0)
+            throw new ArgumentException($"GPT-2 sizes must be positive: vocab {VocabSize}, context {ContextLength}, layers {Layers}, channels {Channels}, heads {Heads}");
+        if (Channels % Heads != 0)
+            throw new ArgumentException($"channels ({Channels}) must divide by heads ({Heads})");
+        if (!(LayerNormEpsilon > 0)) throw new ArgumentException($"layer_norm_epsilon must be positive, got {LayerNormEpsilon}");
+        if (ParameterCount > Array.MaxLength)
+            throw new ArgumentException($"{ParameterCount:N0} parameters do not fit one float[] arena");
+    }
+}

@@ -1,0 +1,48 @@
+using System.Diagnostics;
+
+namespace AttentionLab.Models;
+
+/// <summary>Parts of a training step that <see cref="Gpt2PhaseTimes"/> times separately.</summary>
+public enum Gpt2Phase
+{
+    Embedding,
+    LayerNorm,
+    Matmul,
+    Attention,
+    Gelu,
+    Residual,
+    LmHead,
+    Loss,
+    BackwardLossAndLmHead,
+    BackwardMatmul,
+    BackwardAttention,
+    BackwardLayerNorm,
+    BackwardGelu,
+    BackwardOther,
+    ZeroGrad,
+    AdamW,
+}
+
+/// <summary>
+/// Accumulated wall time per <see cref="Gpt2Phase"/>. Attach one to <see cref="Gpt2Model.Timer"/> to profile; when
+/// none is attached the model reads no clock.
+/// </summary>
+public sealed class Gpt2PhaseTimes
+{
+    private readonly long[] _ticks = new long[Enum.GetValues<Gpt2Phase>().Length];
+
+    /// <summary>Milliseconds spent in a phase since the last <see cref="Reset"/>.</summary>
+    public double Milliseconds(Gpt2Phase phase) => _ticks[(int)phase] * 1000.0 / Stopwatch.Frequency;
+
+    public void Reset() => Array.Clear(_ticks);
+
+    public void Add(Gpt2Phase phase, long ticks) => _ticks[(int)phase] += ticks;
+
+    /// <summary>Adds the time since <paramref name="start"/> to a phase and returns the current timestamp.</summary>
+    public long Lap(Gpt2Phase phase, long start)
+    {
+        long now = Stopwatch.GetTimestamp();
+        _ticks[(int)phase] += now - start;
+        return now;
+    }
+}
