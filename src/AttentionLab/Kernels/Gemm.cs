@@ -31,8 +31,9 @@ public static unsafe class Gemm
     /// packing B; measured crossover ≈ 8 rows at k = 768 (docs/gemm.md).</summary>
     internal const int SmallMDot = 8;
 
-    /// <summary>The same for the axpy path (B not transposed), whose crossover comes sooner (≈ 2 rows).</summary>
-    internal const int SmallMAxpy = 2;
+    /// <summary>The same for the axpy path (B not transposed): at 8 rows it still takes half the time
+    /// of the packed path (docs/gemm.md).</summary>
+    internal const int SmallMAxpy = 8;
 
     /// <param name="a">op(A): stored (m, k), or (k, m) when <paramref name="transposeA"/>.</param>
     /// <param name="b">op(B): stored (k, n), or (n, k) when <paramref name="transposeB"/>.</param>
