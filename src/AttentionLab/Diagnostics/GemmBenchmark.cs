@@ -46,11 +46,14 @@ public static class GemmBenchmark
         new("fc bwd dW=dYᵀ·X", 3072, 768, 256, true, false),
         new("proj bwd dW=dYᵀ·X", 768, 3072, 256, true, false),
         new("qkv bwd dW=dYᵀ·X", 2304, 768, 256, true, false),
+        new("lm_head bwd dX=dL·E", 256, 768, 50257, false, false),
+        new("lm_head bwd dE=dLᵀ·X", 50257, 768, 256, true, false),
         new("tiny qkv x·Wᵀ", 768, 384, 128, false, true),
         new("tiny proj x·Wᵀ", 768, 128, 128, false, true),
         new("tiny fc x·Wᵀ", 768, 512, 128, false, true),
         new("attention q·kᵀ", 64, 64, 32, false, true),
         new("generate x·Wᵀ", 1, 3072, 768, false, true),
+        new("generate x·W", 1, 3072, 768, false, false),
     ];
 
     /// <summary>The shape the slow reference is timed on (it runs ~100× slower than the fast kernel).</summary>

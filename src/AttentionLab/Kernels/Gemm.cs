@@ -25,14 +25,15 @@ public static unsafe class Gemm
 
     /// <summary>Products with fewer multiply-adds (m·n·k) than this run on the calling thread: below it
     /// the hand-off to a second core costs more than it saves (measured, see docs/gemm.md).</summary>
-    internal static long ParallelThreshold = 3L << 20;
+    internal const long ParallelThreshold = 3L << 20;
 
     /// <summary>At most this many rows of op(A) take the unpacked dot path (B transposed) instead of
     /// packing B; measured crossover ≈ 8 rows at k = 768 (docs/gemm.md).</summary>
-    internal static int SmallMDot = 8;
+    internal const int SmallMDot = 8;
 
-    /// <summary>The same for the axpy path (B not transposed), whose crossover comes sooner (≈ 2 rows).</summary>
-    internal static int SmallMAxpy = 2;
+    /// <summary>The same for the axpy path (B not transposed): at 8 rows it still takes half the time
+    /// of the packed path (docs/gemm.md).</summary>
+    internal const int SmallMAxpy = 8;
 
     /// <param name="a">op(A): stored (m, k), or (k, m) when <paramref name="transposeA"/>.</param>
     /// <param name="b">op(B): stored (k, n), or (n, k) when <paramref name="transposeB"/>.</param>
@@ -87,13 +88,11 @@ public static unsafe class Gemm
     /// MC·KC·4 of packed A in L2 (1 MiB), KC·NC·4 of packed B in L2/L3. Derivation in docs/gemm.md.</summary>
     internal static GemmBlockSizes BlockSizes(GemmIsa isa) => isa switch
     {
-        GemmIsa.Avx512 => Avx512Blocks,
+        GemmIsa.Avx512 => new(MC: 192, KC: 256, NC: 3072),
         GemmIsa.Avx2 => new(MC: 144, KC: 256, NC: 2048),
         GemmIsa.Vector128 => new(MC: 128, KC: 256, NC: 1024),
         _ => new(MC: 64, KC: 256, NC: 512),
     };
-
-    internal static GemmBlockSizes Avx512Blocks = new(MC: 192, KC: 256, NC: 3072);
 
     /// <summary>Splits C into slabs — across columns when C is wide, else across rows, on micro-tile
     /// boundaries — and runs the blocked loops on each slab with the running thread's pack buffers.</summary>
@@ -132,7 +131,7 @@ public static unsafe class Gemm
         });
     }
 
-    internal static int SlabsPerThread = 4;
+    private const int SlabsPerThread = 4;
     private const int MinSlabWidth = 512;
 
     private static void RunSlab(GemmOperand a, GemmOperand b, float* c, nint ldc, int m, int n, int k,
