@@ -93,10 +93,12 @@ public sealed class Gpt2Model
     {
         long start = Stopwatch.GetTimestamp();
         var g = Gradients.Data;
-        ParallelRows.For(Math.Max(1, g.Length >> 16), g.Length, (s, n) =>
+        const int block = 1 << 16;
+        int blocks = (int)(((long)g.Length + block - 1) / block); // the last block may be partial
+        ParallelRows.For(Math.Max(1, blocks), g.Length, (s, n) =>
         {
-            int from = s << 16, to = Math.Min(g.Length, (s + n) << 16);
-            Array.Clear(g, from, to - from);
+            long from = (long)s * block, to = Math.Min(g.Length, (long)(s + n) * block);
+            Array.Clear(g, (int)from, (int)(to - from));
         });
         Timer?.Add(Gpt2Phase.ZeroGrad, Stopwatch.GetTimestamp() - start);
     }
