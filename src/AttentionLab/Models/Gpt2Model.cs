@@ -213,11 +213,14 @@ public sealed class Gpt2Model
     }
 
     /// <summary>
-    /// Back-propagates the mean loss of the last <see cref="Forward"/> (which must have had targets) and ADDS the
-    /// gradients to <see cref="Gradients"/> (PyTorch semantics: call <see cref="ZeroGrad"/> first unless accumulating).
-    /// The logits buffer is reused for dLogits, so <see cref="Logits"/> is unavailable afterwards.
+    /// Back-propagates the mean loss of the last <see cref="Forward"/> (which must have had targets). By default ADDS
+    /// the gradients to <see cref="Gradients"/> (PyTorch semantics: call <see cref="ZeroGrad"/> first unless
+    /// accumulating micro-batches). With <paramref name="accumulate"/> false it OVERWRITES them instead, so no
+    /// ZeroGrad is needed and the weight-gradient GEMMs write without reading (about 1 GB less memory traffic per
+    /// GPT-2 124M step). The logits buffer is reused for dLogits, so <see cref="Logits"/> is unavailable afterwards.
     /// </summary>
-    public void Backward()
+    /// <param name="accumulate">true: gradients += this batch's; false: gradients = this batch's</param>
+    public void Backward(bool accumulate = true)
     {
         if (_acts is null || !_hasTargets) throw new InvalidOperationException("Backward needs a Forward with targets first");
         if (_logitsConsumed) throw new InvalidOperationException("Backward was already called for this Forward");
@@ -228,6 +231,8 @@ public sealed class Gpt2Model
         int c = cfg.Channels, v = cfg.VocabSize, h = cfg.Heads, d = cfg.HeadDim;
         var timer = Timer;
         long t0 = timer is null ? 0 : Stopwatch.GetTimestamp();
+
+        if (!accumulate) ClearGradientsNotWrittenByGemm();
 
         // dlogits = (softmax − onehot)/N, in place over the logits
         var data = a.Data;
@@ -242,7 +247,7 @@ public sealed class Gpt2Model
         var dLogits = a[a.Logits];
         // dln_f = dlogits · wte; dwte += dlogitsᵀ · ln_f
         Gemm.Multiply(dLogits, p[Layout.TokenEmbedding], a[a.DNorm], n, c, v);
-        Gemm.Multiply(dLogits, a[a.FinalNorm], g[Layout.TokenEmbedding], v, c, n, transposeA: true, accumulate: true);
+        Gemm.Multiply(dLogits, a[a.FinalNorm], g[Layout.TokenEmbedding], v, c, n, transposeA: true, accumulate: accumulate);
         if (timer is not null) t0 = timer.Lap(Gpt2Phase.BackwardLossAndLmHead, t0);
 
         var dResidual = a[a.DResidual];
@@ -265,7 +270,7 @@ public sealed class Gpt2Model
             Bias.Backward(dResidual, g[w.MlpProjectionBias]);
             if (timer is not null) t0 = timer.Lap(Gpt2Phase.BackwardOther, t0);
             Gemm.Multiply(dResidual, p[w.MlpProjectionWeight], dFc, n, 4 * c, c, transposeB: true);
-            Gemm.Multiply(a[s.FcGelu], dResidual, g[w.MlpProjectionWeight], 4 * c, c, n, transposeA: true, accumulate: true);
+            Gemm.Multiply(a[s.FcGelu], dResidual, g[w.MlpProjectionWeight], 4 * c, c, n, transposeA: true, accumulate: accumulate);
             if (timer is not null) t0 = timer.Lap(Gpt2Phase.BackwardMatmul, t0);
             GeluBackward(a, s.Fc, a.DFc, n, 4 * c);
             if (timer is not null) t0 = timer.Lap(Gpt2Phase.BackwardGelu, t0);
@@ -273,7 +278,7 @@ public sealed class Gpt2Model
             if (timer is not null) t0 = timer.Lap(Gpt2Phase.BackwardOther, t0);
             var dNorm = a[a.DNorm];
             Gemm.Multiply(dFc, p[w.MlpWeight], dNorm, n, c, 4 * c, transposeB: true);
-            Gemm.Multiply(a[s.Norm2], dFc, g[w.MlpWeight], c, 4 * c, n, transposeA: true, accumulate: true);
+            Gemm.Multiply(a[s.Norm2], dFc, g[w.MlpWeight], c, 4 * c, n, transposeA: true, accumulate: accumulate);
             if (timer is not null) t0 = timer.Lap(Gpt2Phase.BackwardMatmul, t0);
             NormBackward(a, a.DNorm, s.Residual2, w.Norm2Weight, w.Norm2Bias, s.Norm2Mean, s.Norm2Rstd, n, a.DResidual);
             if (timer is not null) t0 = timer.Lap(Gpt2Phase.BackwardLayerNorm, t0);
@@ -282,7 +287,7 @@ public sealed class Gpt2Model
             Bias.Backward(dResidual, g[w.AttentionProjectionBias]);
             if (timer is not null) t0 = timer.Lap(Gpt2Phase.BackwardOther, t0);
             Gemm.Multiply(dResidual, p[w.AttentionProjectionWeight], a[a.DMerged], n, c, c, transposeB: true);
-            Gemm.Multiply(a[s.AttentionMerged], dResidual, g[w.AttentionProjectionWeight], c, c, n, transposeA: true, accumulate: true);
+            Gemm.Multiply(a[s.AttentionMerged], dResidual, g[w.AttentionProjectionWeight], c, c, n, transposeA: true, accumulate: accumulate);
             if (timer is not null) t0 = timer.Lap(Gpt2Phase.BackwardMatmul, t0);
             SplitHeads(a[a.DMerged], batch, length, h, d, a[a.DAttention]);
             Attention.Backward(a[s.Q], a[s.K], a[s.V], a[s.AttentionWeights], a[a.DAttention], shape, options,
@@ -292,7 +297,7 @@ public sealed class Gpt2Model
             Bias.Backward(a[a.DQkv], g[w.AttentionBias]);
             if (timer is not null) t0 = timer.Lap(Gpt2Phase.BackwardOther, t0);
             Gemm.Multiply(a[a.DQkv], p[w.AttentionWeight], dNorm, n, c, 3 * c, transposeB: true);
-            Gemm.Multiply(a[s.Norm1], a[a.DQkv], g[w.AttentionWeight], c, 3 * c, n, transposeA: true, accumulate: true);
+            Gemm.Multiply(a[s.Norm1], a[a.DQkv], g[w.AttentionWeight], c, 3 * c, n, transposeA: true, accumulate: accumulate);
             if (timer is not null) t0 = timer.Lap(Gpt2Phase.BackwardMatmul, t0);
             NormBackward(a, a.DNorm, residualIn, w.Norm1Weight, w.Norm1Bias, s.Norm1Mean, s.Norm1Rstd, n, a.DResidual);
             if (timer is not null) t0 = timer.Lap(Gpt2Phase.BackwardLayerNorm, t0);
@@ -304,6 +309,24 @@ public sealed class Gpt2Model
         for (int b = 0; b < batch; b++)
             System.Numerics.Tensors.TensorPrimitives.Add(dwpe, dResidual.Slice(b * length * c, length * c), dwpe);
         if (timer is not null) timer.Lap(Gpt2Phase.BackwardOther, t0);
+    }
+
+    /// <summary>
+    /// Zeroes every gradient view that the backward pass adds to rather than writes: biases, LayerNorm weights and
+    /// the position table (small: about 1% of the arena). The matrices and wte are written by their GEMMs.
+    /// </summary>
+    private void ClearGradientsNotWrittenByGemm()
+    {
+        var g = Gradients;
+        g[Layout.PositionEmbedding].Clear();
+        foreach (var b in Layout.Blocks)
+        {
+            g[b.Norm1Weight].Clear(); g[b.Norm1Bias].Clear();
+            g[b.AttentionBias].Clear(); g[b.AttentionProjectionBias].Clear();
+            g[b.Norm2Weight].Clear(); g[b.Norm2Bias].Clear();
+            g[b.MlpBias].Clear(); g[b.MlpProjectionBias].Clear();
+        }
+        g[Layout.FinalNormWeight].Clear(); g[Layout.FinalNormBias].Clear();
     }
 
     /// <summary>(B, T, V) logits of the last forward; unavailable after <see cref="Backward"/> (reused for dLogits).</summary>

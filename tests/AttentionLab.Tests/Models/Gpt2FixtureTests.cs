@@ -55,14 +55,19 @@ public class Gpt2FixtureTests
         finally { AttentionLab.Models.ParallelRows.MinimumWork = saved; }
     }
 
-    private static void CheckEveryGradient(string kernel)
+    /// <summary>Backward(accumulate: false) overwrites whatever the gradients held, every view of them.</summary>
+    [Fact]
+    public void EveryGradientMatchesPyTorchWhenBackwardOverwrites() => CheckEveryGradient("fast", accumulate: false);
+
+    private static void CheckEveryGradient(string kernel, bool accumulate = true)
     {
         var model = Gpt2ModelDirectory.Load(ModelDirectory, Kernel(kernel));
         var root = Fixtures.Load(Reference);
         var (x, y) = Batch();
-        model.ZeroGrad();
+        if (accumulate) model.ZeroGrad();
+        else model.Gradients.Data.AsSpan().Fill(float.NaN);
         model.Forward(x, 2, 16, y);
-        model.Backward();
+        model.Backward(accumulate);
         int checkedCount = 0;
         foreach (var view in model.Layout.All)
         {
