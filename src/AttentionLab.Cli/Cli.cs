@@ -9,9 +9,13 @@ public static class Cli
     public static readonly IReadOnlyDictionary<string, (string Summary, Func<string[], TextWriter, TextWriter, int> Run)> Commands =
         new Dictionary<string, (string, Func<string[], TextWriter, TextWriter, int>)>
         {
+            ["demo"] = (DemoCommand.Summary, DemoCommand.Run),
             ["attention"] = (AttentionCommand.Summary, AttentionCommand.Run),
             ["shapes"] = (ShapesCommand.Summary, ShapesCommand.Run),
             ["params"] = (ParamsCommand.Summary, ParamsCommand.Run),
+            ["train"] = (TrainCommand.Summary, TrainCommand.Run),
+            ["generate"] = (GenerateCommand.Summary, GenerateCommand.Run),
+            ["inspect"] = (InspectCommand.Summary, InspectCommand.Run),
             ["bench"] = (BenchCommand.Summary, BenchCommand.Run),
         };
 

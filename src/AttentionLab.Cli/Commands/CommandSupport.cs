@@ -1,0 +1,50 @@
+using System.Globalization;
+
+namespace AttentionLab.Cli.Commands;
+
+/// <summary>Small helpers shared by train, generate, inspect and demo.</summary>
+internal static class CommandSupport
+{
+    /// <summary>True when output goes to an interactive terminal (live progress, colours).</summary>
+    public static bool IsTerminal(TextWriter stdout) =>
+        ReferenceEquals(stdout, Console.Out) && !Console.IsOutputRedirected && Environment.GetEnvironmentVariable("TERM") != "dumb";
+
+    /// <summary>Parses <c>--ids 1,2,3</c>.</summary>
+    public static int[] ParseIds(string text)
+    {
+        var parts = text.Split(',', StringSplitOptions.TrimEntries);
+        var ids = new int[parts.Length];
+        for (int i = 0; i < parts.Length; i++)
+            if (!int.TryParse(parts[i], NumberStyles.None, CultureInfo.InvariantCulture, out ids[i]))
+                throw new CliError($"--ids must be comma-separated non-negative integers, got '{parts[i]}'");
+        return ids;
+    }
+
+    /// <summary>A new directory name under runs/ that does not exist yet: runs/20261123-091500 (then -2, -3, …).</summary>
+    public static string NewRunDirectory(string root = "runs")
+    {
+        var stamp = DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture);
+        var path = Path.Combine(root, stamp);
+        for (int k = 2; Directory.Exists(path) || File.Exists(path); k++) path = Path.Combine(root, $"{stamp}-{k}");
+        return path;
+    }
+
+    /// <summary>Finds a file bundled with the repository (e.g. data/tinyshakespeare.txt): from the current
+    /// directory upward, then from the executable's directory upward.</summary>
+    public static string? FindBundled(string relativePath)
+    {
+        foreach (var start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
+            for (var d = new DirectoryInfo(start); d is not null; d = d.Parent)
+            {
+                var candidate = Path.Combine(d.FullName, relativePath);
+                if (File.Exists(candidate)) return candidate;
+            }
+        return null;
+    }
+
+    /// <summary>m:ss or h:mm:ss.</summary>
+    public static string Clock(TimeSpan t) =>
+        t.TotalHours >= 1 ? t.ToString(@"h\:mm\:ss", CultureInfo.InvariantCulture) : t.ToString(@"m\:ss", CultureInfo.InvariantCulture);
+
+    public static string F(double v, string format = "0.0000") => v.ToString(format, CultureInfo.InvariantCulture);
+}

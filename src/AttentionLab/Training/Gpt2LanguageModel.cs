@@ -1,0 +1,31 @@
+using AttentionLab.Models;
+
+namespace AttentionLab.Training;
+
+/// <summary>Adapts <see cref="Gpt2Model"/> to the trainer: the arenas as they are, weight decay on the
+/// rank-2 views (matrices and embeddings), full-context windows.</summary>
+public sealed class Gpt2LanguageModel(Gpt2Model model) : ILanguageModel
+{
+    public Gpt2Model Model { get; } = model ?? throw new ArgumentNullException(nameof(model));
+    public int VocabSize => Model.Config.VocabSize;
+    public int Context => Model.Config.ContextLength;
+    public float[] Parameters => Model.Parameters.Data;
+    public float[] Gradients => Model.Gradients.Data;
+    public IReadOnlyList<(int Offset, int Length)> DecayedRanges { get; } =
+        model.Layout.Matrices.Select(v => (v.Offset, v.Length)).ToArray();
+
+    public float Forward(ReadOnlySpan<int> tokens, int batch, int length, ReadOnlySpan<int> targets) =>
+        Model.Forward(tokens, batch, length, targets);
+
+    public void Backward() => Model.Backward();
+    public void ZeroGrad() => Model.ZeroGrad();
+
+    /// <summary>A KV-cache generator reading this model's weights in place (no copy).</summary>
+    public static Gpt2Generator Generator(Gpt2Model model)
+    {
+        var c = model.Config;
+        var data = model.Parameters.Data;
+        return new Gpt2Generator(new Gpt2Generator.Dimensions(c.Layers, c.Heads, c.Channels, c.ContextLength, c.VocabSize, c.LayerNormEpsilon),
+            name => { var v = model.Layout[name]; return data.AsMemory(v.Offset, v.Length); });
+    }
+}
