@@ -19,8 +19,8 @@ public sealed record TrainBenchmarkReport(string Name, Gpt2Config Config, int Ba
     IReadOnlyList<TrainPhaseTiming> Phases, float FirstLoss, float LastLoss);
 
 /// <summary>
-/// Milliseconds per GPT-2 training step (<see cref="Gpt2Model.Forward"/>, <see cref="Gpt2Model.Backward"/>,
-/// <see cref="AdamW.Step"/> with the gradients cleared in the same pass) on random tokens, best of several steps after a
+/// Milliseconds per GPT-2 training step (<see cref="Gpt2Model.Forward"/>, <see cref="Gpt2Model.Backward"/> writing
+/// the gradients rather than adding to them, so no ZeroGrad pass, and <see cref="AdamW.Step"/>) on random tokens, best of several steps after a
 /// warm-up, with the per-phase breakdown of the best step and the fraction of the machine's FMA peak.
 /// </summary>
 public static class TrainBenchmark
@@ -57,11 +57,11 @@ public static class TrainBenchmark
             model.Timer = s >= warmup ? timer : null;
             timer.Reset();
             long start = Stopwatch.GetTimestamp();
-            // gradients start at zero: the optimizer clears them in its own pass (clearGradients)
+            // no ZeroGrad: Backward overwrites the gradients (no micro-batch accumulation here)
             float loss = model.Forward(x, batch, length, y);
-            model.Backward();
+            model.Backward(accumulate: false);
             long adam = Stopwatch.GetTimestamp();
-            optimizer.Step(model.Parameters.Data, model.Gradients.Data, clearGradients: true);
+            optimizer.Step(model.Parameters.Data, model.Gradients.Data);
             long end = Stopwatch.GetTimestamp();
             timer.Add(Gpt2Phase.AdamW, end - adam);
             if (s == 0) first = loss;

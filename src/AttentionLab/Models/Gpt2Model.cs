@@ -54,6 +54,10 @@ public sealed class Gpt2Model
     /// <summary>The attention kernel every block calls. Settable to compare kernels on one model.</summary>
     public IAttentionKernel Attention { get; set; }
 
+    /// <summary>Row-wise ops with less work than this (elements) stay on one core. Tests set 0 on their own model to
+    /// run every split path at tiny sizes; results agree to rounding either way.</summary>
+    internal long ParallelMinimumWork { get; set; } = ParallelRows.DefaultMinimumWork;
+
     /// <summary>Optional per-phase timer (profiling); null means no clock is read.</summary>
     public Gpt2PhaseTimes? Timer { get; set; }
 
@@ -93,10 +97,12 @@ public sealed class Gpt2Model
     {
         long start = Stopwatch.GetTimestamp();
         var g = Gradients.Data;
-        ParallelRows.For(Math.Max(1, g.Length >> 16), g.Length, (s, n) =>
+        const int block = 1 << 16;
+        int blocks = (int)(((long)g.Length + block - 1) / block); // the last block may be partial
+        ParallelRows.For(Math.Max(1, blocks), g.Length, ParallelMinimumWork, (s, n) =>
         {
-            int from = s << 16, to = Math.Min(g.Length, (s + n) << 16);
-            Array.Clear(g, from, to - from);
+            long from = (long)s * block, to = Math.Min(g.Length, (long)(s + n) * block);
+            Array.Clear(g, (int)from, (int)(to - from));
         });
         Timer?.Add(Gpt2Phase.ZeroGrad, Stopwatch.GetTimestamp() - start);
     }
@@ -199,7 +205,7 @@ public sealed class Gpt2Model
         var data = a.Data;
         var logitsSlot = a.Logits; var lossesSlot = a.Losses; var lseSlot = a.LogSumExp;
         var targetsArray = a.Targets;
-        ParallelRows.For(n, (long)n * v, (start, count) =>
+        ParallelRows.For(n, (long)n * v, ParallelMinimumWork, (start, count) =>
         {
             CrossEntropy.Forward(data.AsSpan(logitsSlot.Offset + start * v, count * v), targetsArray.AsSpan(start, count), v,
                 data.AsSpan(lossesSlot.Offset + start, count), data.AsSpan(lseSlot.Offset + start, count));
@@ -211,11 +217,14 @@ public sealed class Gpt2Model
     }
 
     /// <summary>
-    /// Back-propagates the mean loss of the last <see cref="Forward"/> (which must have had targets) and ADDS the
-    /// gradients to <see cref="Gradients"/> (PyTorch semantics: call <see cref="ZeroGrad"/> first unless accumulating).
-    /// The logits buffer is reused for dLogits, so <see cref="Logits"/> is unavailable afterwards.
+    /// Back-propagates the mean loss of the last <see cref="Forward"/> (which must have had targets). By default ADDS
+    /// the gradients to <see cref="Gradients"/> (PyTorch semantics: call <see cref="ZeroGrad"/> first unless
+    /// accumulating micro-batches). With <paramref name="accumulate"/> false it OVERWRITES them instead, so no
+    /// ZeroGrad is needed and the weight-gradient GEMMs write without reading (about 1 GB less memory traffic per
+    /// GPT-2 124M step). The logits buffer is reused for dLogits, so <see cref="Logits"/> is unavailable afterwards.
     /// </summary>
-    public void Backward()
+    /// <param name="accumulate">true: gradients += this batch's; false: gradients = this batch's</param>
+    public void Backward(bool accumulate = true)
     {
         if (_acts is null || !_hasTargets) throw new InvalidOperationException("Backward needs a Forward with targets first");
         if (_logitsConsumed) throw new InvalidOperationException("Backward was already called for this Forward");
@@ -227,20 +236,26 @@ public sealed class Gpt2Model
         var timer = Timer;
         long t0 = timer is null ? 0 : Stopwatch.GetTimestamp();
 
+        if (!accumulate) ClearGradientsNotWrittenByGemm();
+
         // dlogits = (softmax − onehot)/N, in place over the logits
         var data = a.Data;
         var logitsSlot = a.Logits; var lseSlot = a.LogSumExp; var targetsArray = a.Targets;
         float dLoss = 1f / n;
-        ParallelRows.For(n, (long)n * v, (start, count) =>
+        ParallelRows.For(n, (long)n * v, ParallelMinimumWork, (start, count) =>
         {
             var rows = data.AsSpan(logitsSlot.Offset + start * v, count * v);
             CrossEntropy.Backward(rows, data.AsSpan(lseSlot.Offset + start, count), targetsArray.AsSpan(start, count), v, dLoss, rows);
         });
         _logitsConsumed = true;
-        var dLogits = a[a.Logits];
-        // dln_f = dlogits · wte; dwte += dlogitsᵀ · ln_f
-        Gemm.Multiply(dLogits, p[Layout.TokenEmbedding], a[a.DNorm], n, c, v);
-        Gemm.Multiply(dLogits, a[a.FinalNorm], g[Layout.TokenEmbedding], v, c, n, transposeA: true, accumulate: true);
+        // dln_f = dlogits · wte and dwte (+)= dlogitsᵀ · ln_f, side by side
+        var pData = p.Data; var gData = g.Data;
+        var wte = Layout.TokenEmbedding; var dNormSlot = a.DNorm; var finalNorm = a.FinalNorm;
+        SideBySide(
+            threads => Gemm.Multiply(data.AsSpan(logitsSlot.Offset, n * v), pData.AsSpan(wte.Offset, wte.Length),
+                data.AsSpan(dNormSlot.Offset, n * c), n, c, v, maxThreads: threads),
+            threads => Gemm.Multiply(data.AsSpan(logitsSlot.Offset, n * v), data.AsSpan(finalNorm.Offset, n * c),
+                gData.AsSpan(wte.Offset, wte.Length), v, c, n, transposeA: true, accumulate: accumulate, maxThreads: threads));
         if (timer is not null) t0 = timer.Lap(Gpt2Phase.BackwardLossAndLmHead, t0);
 
         var dResidual = a[a.DResidual];
@@ -259,38 +274,24 @@ public sealed class Gpt2Model
             // dResidual holds dLoss/dResidual3 (the block's output); every branch adds its input gradient to it.
 
             // MLP: residual3 = residual2 + gelu(ln_2 · W_fc + b_fc) · W_fcproj + b_fcproj
-            var dFc = a[a.DFc];
-            Bias.Backward(dResidual, g[w.MlpProjectionBias]);
-            if (timer is not null) t0 = timer.Lap(Gpt2Phase.BackwardOther, t0);
-            Gemm.Multiply(dResidual, p[w.MlpProjectionWeight], dFc, n, 4 * c, c, transposeB: true);
-            Gemm.Multiply(a[s.FcGelu], dResidual, g[w.MlpProjectionWeight], 4 * c, c, n, transposeA: true, accumulate: true);
+            LinearBackward(a, a.DResidual, s.FcGelu, w.MlpProjectionWeight, w.MlpProjectionBias, a.DFc, n, 4 * c, c, accumulate);
             if (timer is not null) t0 = timer.Lap(Gpt2Phase.BackwardMatmul, t0);
             GeluBackward(a, s.Fc, a.DFc, n, 4 * c);
             if (timer is not null) t0 = timer.Lap(Gpt2Phase.BackwardGelu, t0);
-            Bias.Backward(dFc, g[w.MlpBias]);
-            if (timer is not null) t0 = timer.Lap(Gpt2Phase.BackwardOther, t0);
-            var dNorm = a[a.DNorm];
-            Gemm.Multiply(dFc, p[w.MlpWeight], dNorm, n, c, 4 * c, transposeB: true);
-            Gemm.Multiply(a[s.Norm2], dFc, g[w.MlpWeight], c, 4 * c, n, transposeA: true, accumulate: true);
+            LinearBackward(a, a.DFc, s.Norm2, w.MlpWeight, w.MlpBias, a.DNorm, n, c, 4 * c, accumulate);
             if (timer is not null) t0 = timer.Lap(Gpt2Phase.BackwardMatmul, t0);
             NormBackward(a, a.DNorm, s.Residual2, w.Norm2Weight, w.Norm2Bias, s.Norm2Mean, s.Norm2Rstd, n, a.DResidual);
             if (timer is not null) t0 = timer.Lap(Gpt2Phase.BackwardLayerNorm, t0);
 
             // attention: residual2 = residual + merge(attention(split(ln_1 · W_attn + b_attn))) · W_proj + b_proj
-            Bias.Backward(dResidual, g[w.AttentionProjectionBias]);
-            if (timer is not null) t0 = timer.Lap(Gpt2Phase.BackwardOther, t0);
-            Gemm.Multiply(dResidual, p[w.AttentionProjectionWeight], a[a.DMerged], n, c, c, transposeB: true);
-            Gemm.Multiply(a[s.AttentionMerged], dResidual, g[w.AttentionProjectionWeight], c, c, n, transposeA: true, accumulate: true);
+            LinearBackward(a, a.DResidual, s.AttentionMerged, w.AttentionProjectionWeight, w.AttentionProjectionBias, a.DMerged, n, c, c, accumulate);
             if (timer is not null) t0 = timer.Lap(Gpt2Phase.BackwardMatmul, t0);
             SplitHeads(a[a.DMerged], batch, length, h, d, a[a.DAttention]);
             Attention.Backward(a[s.Q], a[s.K], a[s.V], a[s.AttentionWeights], a[a.DAttention], shape, options,
                 a[a.DQ], a[a.DK], a[a.DV]);
             MergeHeads(a[a.DQ], a[a.DK], a[a.DV], batch, length, h, d, a[a.DQkv]);
             if (timer is not null) t0 = timer.Lap(Gpt2Phase.BackwardAttention, t0);
-            Bias.Backward(a[a.DQkv], g[w.AttentionBias]);
-            if (timer is not null) t0 = timer.Lap(Gpt2Phase.BackwardOther, t0);
-            Gemm.Multiply(a[a.DQkv], p[w.AttentionWeight], dNorm, n, c, 3 * c, transposeB: true);
-            Gemm.Multiply(a[s.Norm1], a[a.DQkv], g[w.AttentionWeight], c, 3 * c, n, transposeA: true, accumulate: true);
+            LinearBackward(a, a.DQkv, s.Norm1, w.AttentionWeight, w.AttentionBias, a.DNorm, n, c, 3 * c, accumulate);
             if (timer is not null) t0 = timer.Lap(Gpt2Phase.BackwardMatmul, t0);
             NormBackward(a, a.DNorm, residualIn, w.Norm1Weight, w.Norm1Bias, s.Norm1Mean, s.Norm1Rstd, n, a.DResidual);
             if (timer is not null) t0 = timer.Lap(Gpt2Phase.BackwardLayerNorm, t0);
@@ -302,6 +303,57 @@ public sealed class Gpt2Model
         for (int b = 0; b < batch; b++)
             System.Numerics.Tensors.TensorPrimitives.Add(dwpe, dResidual.Slice(b * length * c, length * c), dwpe);
         if (timer is not null) timer.Lap(Gpt2Phase.BackwardOther, t0);
+    }
+
+    /// <summary>
+    /// The backward pass of <c>y = x·W + b</c> (W stored (in, out)): dX = dY·Wᵀ on one half of the cores while
+    /// dW (+)= Xᵀ·dY and db += Σ dY run on the other. The two products have the same flops and touch different
+    /// outputs, and two single-core GEMMs side by side beat two two-core GEMMs in a row: no fork/join inside each,
+    /// no core waiting at a join for the other (measured on 2 cores, notes in docs/gpt2.md).
+    /// </summary>
+    /// <param name="dOutput">(N, out)</param>
+    /// <param name="input">(N, in) the forward input x</param>
+    /// <param name="dInput">(N, in), overwritten</param>
+    private void LinearBackward(Gpt2Activations a, Slot dOutput, Slot input, ParameterView weight, ParameterView bias,
+        Slot dInput, int n, int inFeatures, int outFeatures, bool accumulate)
+    {
+        var data = a.Data; var p = Parameters.Data; var g = Gradients.Data;
+        SideBySide(
+            threads => Gemm.Multiply(data.AsSpan(dOutput.Offset, n * outFeatures), p.AsSpan(weight.Offset, weight.Length),
+                data.AsSpan(dInput.Offset, n * inFeatures), n, inFeatures, outFeatures, transposeB: true, maxThreads: threads),
+            threads =>
+            {
+                Gemm.Multiply(data.AsSpan(input.Offset, n * inFeatures), data.AsSpan(dOutput.Offset, n * outFeatures),
+                    g.AsSpan(weight.Offset, weight.Length), inFeatures, outFeatures, n, transposeA: true, accumulate: accumulate, maxThreads: threads);
+                Bias.Backward(data.AsSpan(dOutput.Offset, n * outFeatures), g.AsSpan(bias.Offset, bias.Length));
+            });
+    }
+
+    /// <summary>Runs two independent pieces of work at once, each told how many cores it may use; in a row on one core.</summary>
+    private static void SideBySide(Action<int> first, Action<int> second)
+    {
+        int cores = Environment.ProcessorCount;
+        if (cores < 2) { first(0); second(0); return; }
+        int half = cores / 2;
+        Parallel.Invoke(() => first(half), () => second(cores - half));
+    }
+
+    /// <summary>
+    /// Zeroes every gradient view that the backward pass adds to rather than writes: biases, LayerNorm weights and
+    /// the position table (small: about 1% of the arena). The matrices and wte are written by their GEMMs.
+    /// </summary>
+    private void ClearGradientsNotWrittenByGemm()
+    {
+        var g = Gradients;
+        g[Layout.PositionEmbedding].Clear();
+        foreach (var b in Layout.Blocks)
+        {
+            g[b.Norm1Weight].Clear(); g[b.Norm1Bias].Clear();
+            g[b.AttentionBias].Clear(); g[b.AttentionProjectionBias].Clear();
+            g[b.Norm2Weight].Clear(); g[b.Norm2Bias].Clear();
+            g[b.MlpBias].Clear(); g[b.MlpProjectionBias].Clear();
+        }
+        g[Layout.FinalNormWeight].Clear(); g[Layout.FinalNormBias].Clear();
     }
 
     /// <summary>(B, T, V) logits of the last forward; unavailable after <see cref="Backward"/> (reused for dLogits).</summary>
@@ -358,7 +410,7 @@ public sealed class Gpt2Model
         var p = Parameters.Data;
         // weight and bias are views of the parameter arena: pass offsets so the lambda can slice it
         int wOffset = OffsetIn(p, weight), bOffset = OffsetIn(p, bias);
-        ParallelRows.For(n, (long)n * c, (start, count) =>
+        ParallelRows.For(n, (long)n * c, ParallelMinimumWork, (start, count) =>
             LayerNorm.Forward(data.AsSpan(input.Offset + start * c, count * c), p.AsSpan(wOffset, c), p.AsSpan(bOffset, c), count, c, eps,
                 data.AsSpan(output.Offset + start * c, count * c), data.AsSpan(mean.Offset + start, count), data.AsSpan(rstd.Offset + start, count)));
     }
@@ -375,7 +427,7 @@ public sealed class Gpt2Model
         var p = Parameters.Data;
         var g = Gradients.Data;
         int workers = Math.Min(a.Workers, n);
-        if (workers <= 1 || (long)n * c < ParallelRows.MinimumWork)
+        if (workers <= 1 || (long)n * c < ParallelMinimumWork)
         {
             LayerNorm.Backward(a[dOutput], a[input], p.AsSpan(weight.Offset, c), a[mean], a[rstd], n, c, a[dInput],
                 g.AsSpan(weight.Offset, c), g.AsSpan(bias.Offset, c));
@@ -406,18 +458,18 @@ public sealed class Gpt2Model
     private static int OffsetIn(float[] arena, ReadOnlySpan<float> view) =>
         (int)(System.Runtime.CompilerServices.Unsafe.ByteOffset(ref arena[0], ref System.Runtime.InteropServices.MemoryMarshal.GetReference(view)) / sizeof(float));
 
-    private static void GeluForward(Gpt2Activations a, Slot input, Slot output, int rows, int width)
+    private void GeluForward(Gpt2Activations a, Slot input, Slot output, int rows, int width)
     {
         var data = a.Data;
-        ParallelRows.For(rows, (long)rows * width * 4, (start, count) =>
+        ParallelRows.For(rows, (long)rows * width * 4, ParallelMinimumWork, (start, count) =>
             Gelu.Forward(data.AsSpan(input.Offset + start * width, count * width), data.AsSpan(output.Offset + start * width, count * width)));
     }
 
     /// <summary>dFc ← gelu′(fc) · dFc, in place.</summary>
-    private static void GeluBackward(Gpt2Activations a, Slot input, Slot dFc, int rows, int width)
+    private void GeluBackward(Gpt2Activations a, Slot input, Slot dFc, int rows, int width)
     {
         var data = a.Data;
-        ParallelRows.For(rows, (long)rows * width * 4, (start, count) =>
+        ParallelRows.For(rows, (long)rows * width * 4, ParallelMinimumWork, (start, count) =>
         {
             var d = data.AsSpan(dFc.Offset + start * width, count * width);
             Gelu.Backward(data.AsSpan(input.Offset + start * width, count * width), d, d);

@@ -60,6 +60,23 @@ public sealed class AdamW
     /// <summary>Second moments, same layout as the parameters.</summary>
     public ReadOnlySpan<float> SecondMoment => _v;
 
+    /// <summary>
+    /// Puts saved optimizer state back (exact resume from a checkpoint): both moments and the step count, which
+    /// sets the bias corrections of the next step.
+    /// </summary>
+    /// <param name="firstMoment">(P) PyTorch's exp_avg</param>
+    /// <param name="secondMoment">(P) PyTorch's exp_avg_sq</param>
+    /// <param name="stepCount">steps taken when the state was saved (≥ 0)</param>
+    public void Restore(ReadOnlySpan<float> firstMoment, ReadOnlySpan<float> secondMoment, int stepCount)
+    {
+        if (firstMoment.Length != _m.Length || secondMoment.Length != _v.Length)
+            throw new ArgumentException($"saved moments have {firstMoment.Length} and {secondMoment.Length} elements; this optimizer has {_m.Length}");
+        ArgumentOutOfRangeException.ThrowIfNegative(stepCount);
+        firstMoment.CopyTo(_m);
+        secondMoment.CopyTo(_v);
+        StepCount = stepCount;
+    }
+
     /// <summary>One update of every parameter. Splits the arena over the cores when it is large.</summary>
     /// <param name="parameters">(P), updated in place</param>
     /// <param name="gradients">(P)</param>

@@ -47,22 +47,22 @@ public class Gpt2FixtureTests
 
     /// <summary>The same with every row-parallel op split over the cores even at this tiny size.</summary>
     [Fact]
-    public void EveryGradientMatchesPyTorchWithRowsSplitOverCores()
-    {
-        long saved = AttentionLab.Models.ParallelRows.MinimumWork;
-        AttentionLab.Models.ParallelRows.MinimumWork = 0;
-        try { CheckEveryGradient("fast"); }
-        finally { AttentionLab.Models.ParallelRows.MinimumWork = saved; }
-    }
+    public void EveryGradientMatchesPyTorchWithRowsSplitOverCores() => CheckEveryGradient("fast", splitEverything: true);
 
-    private static void CheckEveryGradient(string kernel)
+    /// <summary>Backward(accumulate: false) overwrites whatever the gradients held, every view of them.</summary>
+    [Fact]
+    public void EveryGradientMatchesPyTorchWhenBackwardOverwrites() => CheckEveryGradient("fast", accumulate: false);
+
+    private static void CheckEveryGradient(string kernel, bool accumulate = true, bool splitEverything = false)
     {
         var model = Gpt2ModelDirectory.Load(ModelDirectory, Kernel(kernel));
+        if (splitEverything) model.ParallelMinimumWork = 0;
         var root = Fixtures.Load(Reference);
         var (x, y) = Batch();
-        model.ZeroGrad();
+        if (accumulate) model.ZeroGrad();
+        else model.Gradients.Data.AsSpan().Fill(float.NaN);
         model.Forward(x, 2, 16, y);
-        model.Backward();
+        model.Backward(accumulate);
         int checkedCount = 0;
         foreach (var view in model.Layout.All)
         {

@@ -83,6 +83,17 @@ public class Gpt2ModelTests
         }
     }
 
+    /// <summary>Every gradient is cleared, including the tail past the last whole 64K block the clear is split by
+    /// (the char model has 809,856 parameters, not a multiple of 65,536).</summary>
+    [Fact]
+    public void ZeroGradClearsEveryGradient()
+    {
+        var model = new Gpt2Model(Gpt2Config.ShakespeareChar);
+        model.Gradients.Data.AsSpan().Fill(1f);
+        model.ZeroGrad();
+        Assert.Equal(-1, model.Gradients.Data.AsSpan().IndexOfAnyExcept(0f));
+    }
+
     [Fact]
     public void AttentionWeightsAreCausalRowsSummingToOne()
     {

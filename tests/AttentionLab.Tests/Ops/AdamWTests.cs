@@ -50,6 +50,22 @@ public class AdamWTests
     }
 
     [Fact]
+    public void RestoringStateResumesExactly()
+    {
+        int n = 50;
+        var p1 = Random(n, 1); var a = new AdamW(n);
+        a.Step(p1, Random(n, 2)); a.Step(p1, Random(n, 3));
+        var p2 = (float[])p1.Clone();
+        var b = new AdamW(n);
+        b.Restore(a.FirstMoment, a.SecondMoment, a.StepCount);
+        var g = Random(n, 4);
+        a.Step(p1, g); b.Step(p2, g);
+        Assert.Equal(p1, p2);
+        Assert.Equal(3, b.StepCount);
+        Assert.Throws<ArgumentException>(() => b.Restore(new float[3], new float[3], 1));
+    }
+
+    [Fact]
     public void ClipGradientNormScalesToMaxNorm()
     {
         float[] g = [3f, 4f];
