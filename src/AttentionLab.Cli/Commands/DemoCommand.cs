@@ -51,6 +51,7 @@ internal static class DemoCommand
         if (presetName is not null) options = options with { EvalEvery = Math.Max(1, Math.Min(options.EvalEvery, options.Steps)), EvalBatches = Math.Min(options.EvalBatches, 4) };
         outDir ??= CommandSupport.NewRunDirectory();
         if (TrainingCheckpoint.HoldsModel(outDir)) throw new CliError($"{outDir} already holds a model; the demo never overwrites (omit --out for a new runs/<timestamp>)");
+        CommandSupport.EnsureWritable(outDir);
         // a time budget applies unless only --steps was given
         TimeSpan? budget = minutesGiven || !stepsGiven ? TimeSpan.FromMinutes(minutes) : null;
 
