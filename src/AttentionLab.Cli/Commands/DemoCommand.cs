@@ -73,24 +73,22 @@ internal static class DemoCommand
         Func<StepReport, bool>? stop = null;
         if (budget is TimeSpan limit)
         {
-            // Fit the plan to the budget: first during warmup, timing steps 10..40 (the first steps include JIT
-            // compilation), then every 100 steps from the latest speed, since a shared machine speeds up and slows
-            // down. Each plan is what is left of the budget, minus evaluations, sampling and saving.
+            // Fit the plan to the budget: first during warmup, from the speed of steps 10..40 (the first steps include
+            // JIT compilation), then every 100 steps from the average speed since step 10 (evaluations and saves
+            // included), since a shared machine speeds up and slows down. The plan is what is left of the budget
+            // after sampling, the attention map and the final save.
             var trainingClock = Stopwatch.StartNew();
-            double markTime = 0; int markStep = 0;
-            double evalShare = (double)options.EvalBatches / (3.0 * options.EvalEvery); // an eval batch ≈ ⅓ of a step (forward only)
+            double at10 = 0;
             stop = r =>
             {
-                if (r.Step == 10) { markTime = trainingClock.Elapsed.TotalSeconds; markStep = 10; }
+                if (r.Step == 10) at10 = trainingClock.Elapsed.TotalSeconds;
                 bool refit = r.Step == 40 || (r.Step > 40 && r.Step % 100 == 0);
-                if (refit && markStep > 0 && r.Step < run.Trainer.Options.Steps)
+                if (refit && r.Step < run.Trainer.Options.Steps)
                 {
-                    double now = trainingClock.Elapsed.TotalSeconds;
-                    double perStep = (now - markTime) / (r.Step - markStep);
+                    double perStep = (trainingClock.Elapsed.TotalSeconds - at10) / (r.Step - 10);
                     double left = limit.TotalSeconds - clock.Elapsed.TotalSeconds - 6;              // 6 s: sampling, attention map, saving
-                    int fit = Math.Clamp(r.Step + 1 + (int)(left / (perStep * (1 + evalShare))), r.Step + 1, options.Steps);
+                    int fit = Math.Clamp(r.Step + 1 + (int)(left / perStep), r.Step + 1, options.Steps);
                     if (Math.Abs(fit - run.Trainer.Options.Steps) > Math.Max(5, run.Trainer.Options.Steps / 50)) run.Trainer.Replan(fit);
-                    markTime = now; markStep = r.Step;
                 }
                 return clock.Elapsed > limit * 1.1; // a hard stop if the machine slowed down a lot at the very end
             };
