@@ -17,6 +17,7 @@ public static class BenchCommand
         new(StringComparer.Ordinal)
         {
             ["gemm"] = ("matrix multiply on GPT-2 shapes: ms, GFLOP/s, % of measured FMA peak [--threads N] [--repeat R] [--json]", Gemm),
+            ["train"] = (BenchTrainCommand.Summary, BenchTrainCommand.Run),
             ["generate"] = (GenerateBenchmark.Summary, GenerateBenchmark.Run),
         };
 
@@ -86,6 +87,6 @@ public static class BenchCommand
                 ms = t.Milliseconds, gflops = t.Gflops, percent_of_peak = t.PercentOfPeak,
             }),
         };
-        w.WriteLine(JsonSerializer.Serialize(o, new JsonSerializerOptions { WriteIndented = true }));
+        w.WriteLine(JsonSerializer.Serialize(o, new JsonSerializerOptions { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }));
     }
 }

@@ -17,9 +17,11 @@ namespace AttentionLab.Attention;
 /// </list>
 /// Forward runs the (b, h, row block) tasks in parallel; backward runs the (b, h) heads in parallel (its dK and dV
 /// sum over row blocks). Calls too small to pay for threads run on the calling thread.
+/// Heads of at most <see cref="DefaultSmallHeadDim"/> dimensions take a row-at-a-time path vectorized along the keys
+/// instead (FastAttention.SmallHead.cs): a GEMM with k or n = D that small wastes most of each SIMD register.
 /// Results match the reference to float rounding (not bit for bit: the summation order differs).
 /// </summary>
-public sealed class FastAttention : IAttentionKernel
+public sealed partial class FastAttention : IAttentionKernel
 {
     /// <summary>Query rows per block: a (64, Tk) score tile stays in L2 for Tk up to a few thousand.</summary>
     public const int RowBlock = 64;
@@ -35,6 +37,7 @@ public sealed class FastAttention : IAttentionKernel
         AttentionChecks.Forward(q, k, v, shape, options, output, weights);
         var (B, H, Tq, Tk, D) = shape;
         if (B * H * Tq == 0) return;
+        bool smallHead = D <= _smallHeadDim;
         int blocks = (Tq + RowBlock - 1) / RowBlock;
         int tasks = B * H * blocks;
         fixed (float* qp = q, kp = k, vp = v, op = output, wp = weights)
@@ -42,11 +45,13 @@ public sealed class FastAttention : IAttentionKernel
             var ctx = new Pointers(qp, kp, vp, op, wp, weights.IsEmpty);
             if (tasks == 1 || (long)B * H * Tq * Tk * D < ParallelThreshold)
             {
-                for (int t = 0; t < tasks; t++) ForwardBlock(ctx, shape, options, t / blocks, t % blocks);
+                // one task (or a small call): let Gemm use the cores itself if the product is big enough
+                for (int t = 0; t < tasks; t++) ForwardBlock(ctx, shape, options, t / blocks, t % blocks, smallHead, gemmThreads: 0);
             }
             else
             {
-                Parallel.For(0, tasks, t => ForwardBlock(ctx, shape, options, t / blocks, t % blocks));
+                // the tasks already fill the cores: each Gemm stays on its own thread
+                Parallel.For(0, tasks, t => ForwardBlock(ctx, shape, options, t / blocks, t % blocks, smallHead, gemmThreads: 1));
             }
         }
     }
@@ -63,17 +68,18 @@ public sealed class FastAttention : IAttentionKernel
             weights = recomputed;
         }
         var (B, H, Tq, Tk, D) = shape;
+        bool smallHead = D <= _smallHeadDim;
         int heads = B * H;
         fixed (float* qp = q, kp = k, vp = v, wp = weights, dop = dOutput, dqp = dq, dkp = dk, dvp = dv)
         {
             var ctx = new GradPointers(qp, kp, vp, wp, dop, dqp, dkp, dvp);
             if (heads == 1 || (long)heads * Tq * Tk * D < ParallelThreshold)
             {
-                for (int bh = 0; bh < heads; bh++) BackwardHead(ctx, shape, options, bh);
+                for (int bh = 0; bh < heads; bh++) BackwardHead(ctx, shape, options, bh, smallHead, gemmThreads: 0);
             }
             else
             {
-                Parallel.For(0, heads, bh => BackwardHead(ctx, shape, options, bh));
+                Parallel.For(0, heads, bh => BackwardHead(ctx, shape, options, bh, smallHead, gemmThreads: 1));
             }
         }
     }
@@ -130,7 +136,7 @@ public sealed class FastAttention : IAttentionKernel
         }
     }
 
-    private static unsafe void ForwardBlock(Pointers p, AttentionShape shape, AttentionOptions options, int bh, int block)
+    private static unsafe void ForwardBlock(Pointers p, AttentionShape shape, AttentionOptions options, int bh, int block, bool smallHead, int gemmThreads)
     {
         var (_, H, Tq, Tk, D) = shape;
         int b = bh / H, h = bh % H;
@@ -144,14 +150,19 @@ public sealed class FastAttention : IAttentionKernel
         var (lo, hi) = BlockKeyRange(options, i0, i1, Tq, Tk);
         int n = hi - lo;
         if (n == 0) { o.Clear(); w.Clear(); return; } // every row fully masked: output 0, weights 0
+        if (smallHead)
+        {
+            ForwardBlockSmallHead(q, k, v, shape, options, b, h, i0, rows, lo, hi, o, w);
+            return;
+        }
 
         float[] rented = ArrayPool<float>.Shared.Rent(rows * n);
         try
         {
             var scores = rented.AsSpan(0, rows * n);                                // (rows, n)
-            Gemm.Multiply(q, k.Slice(lo * D, n * D), scores, rows, n, D, transposeB: true);
+            Gemm.Multiply(q, k.Slice(lo * D, n * D), scores, rows, n, D, transposeB: true, maxThreads: gemmThreads);
             ScoresToWeights(options, shape, b, h, i0, i1, lo, hi, options.ScaleFor(D), scores);
-            Gemm.Multiply(scores, v.Slice(lo * D, n * D), o, rows, D, n);          // (rows, D)
+            Gemm.Multiply(scores, v.Slice(lo * D, n * D), o, rows, D, n, maxThreads: gemmThreads);          // (rows, D)
             if (!w.IsEmpty)
             {
                 for (int r = 0; r < rows; r++)
@@ -166,7 +177,7 @@ public sealed class FastAttention : IAttentionKernel
         finally { ArrayPool<float>.Shared.Return(rented); }
     }
 
-    private static unsafe void BackwardHead(GradPointers p, AttentionShape shape, AttentionOptions options, int bh)
+    private static unsafe void BackwardHead(GradPointers p, AttentionShape shape, AttentionOptions options, int bh, bool smallHead, int gemmThreads)
     {
         var (_, _, Tq, Tk, D) = shape;
         float scale = options.ScaleFor(D);
@@ -174,6 +185,11 @@ public sealed class FastAttention : IAttentionKernel
         var v = new ReadOnlySpan<float>(p.V + (long)bh * Tk * D, Tk * D);   // (Tk, D)
         var dk = new Span<float>(p.DK + (long)bh * Tk * D, Tk * D);         // (Tk, D)
         var dv = new Span<float>(p.DV + (long)bh * Tk * D, Tk * D);         // (Tk, D)
+        if (smallHead)
+        {
+            BackwardHeadSmallHead(p, shape, options, bh, scale, k, v, dk, dv);
+            return;
+        }
         dk.Clear();
         dv.Clear();
 
@@ -195,8 +211,8 @@ public sealed class FastAttention : IAttentionKernel
                 var dS = rented.AsSpan(rows * n, rows * n);      // (rows, n) dP, then dS
                 for (int r = 0; r < rows; r++) w.Slice(r * Tk + lo, n).CopyTo(P.Slice(r * n, n));
 
-                Gemm.Multiply(P, dO, dv.Slice(lo * D, n * D), n, D, rows, transposeA: true, accumulate: true); // dV += Pᵀ·dO
-                Gemm.Multiply(dO, v.Slice(lo * D, n * D), dS, rows, n, D, transposeB: true);                     // dP = dO·Vᵀ
+                Gemm.Multiply(P, dO, dv.Slice(lo * D, n * D), n, D, rows, transposeA: true, accumulate: true, maxThreads: gemmThreads); // dV += Pᵀ·dO
+                Gemm.Multiply(dO, v.Slice(lo * D, n * D), dS, rows, n, D, transposeB: true, maxThreads: gemmThreads);                     // dP = dO·Vᵀ
                 for (int r = 0; r < rows; r++)
                 {
                     // dS = P ⊙ (dP − rowsum(dP ⊙ P)), times the scale the scores were multiplied by
@@ -207,8 +223,8 @@ public sealed class FastAttention : IAttentionKernel
                     TensorPrimitives.Multiply(ds, pr, ds);
                     TensorPrimitives.Multiply(ds, scale, ds);
                 }
-                Gemm.Multiply(dS, k.Slice(lo * D, n * D), dq, rows, D, n);                                       // dQ = dS·K
-                Gemm.Multiply(dS, q, dk.Slice(lo * D, n * D), n, D, rows, transposeA: true, accumulate: true);   // dK += dSᵀ·Q
+                Gemm.Multiply(dS, k.Slice(lo * D, n * D), dq, rows, D, n, maxThreads: gemmThreads);                                       // dQ = dS·K
+                Gemm.Multiply(dS, q, dk.Slice(lo * D, n * D), n, D, rows, transposeA: true, accumulate: true, maxThreads: gemmThreads);   // dK += dSᵀ·Q
             }
         }
         finally { ArrayPool<float>.Shared.Return(rented); }

@@ -83,6 +83,7 @@ internal static class AttentionChecks
     {
         if (s.Batch < 0 || s.Heads < 0 || s.QueryLength < 0 || s.KeyLength < 0 || s.HeadDim < 0)
             throw new ArgumentOutOfRangeException(nameof(s), $"attention sizes must be non-negative, got {s}");
+        if (s.HeadDim == 0) throw new ArgumentOutOfRangeException(nameof(s), $"the head dimension D must be at least 1, got {s}");
         long bh = (long)s.Batch * s.Heads;
         if (bh * s.QueryLength * s.HeadDim > Array.MaxLength || bh * s.KeyLength * s.HeadDim > Array.MaxLength
             || bh * s.QueryLength * s.KeyLength > Array.MaxLength)

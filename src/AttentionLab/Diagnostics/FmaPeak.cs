@@ -13,7 +13,7 @@ namespace AttentionLab.Diagnostics;
 public static class FmaPeak
 {
     /// <summary>GFLOP/s (2 per lane per FMA) of the widest accelerated vector, best of <paramref name="repeat"/> runs.</summary>
-    public static (double SingleThread, double AllThreads) Measure(int threads, int repeat = 5, long iterations = 20_000_000)
+    public static (double SingleThread, double AllThreads) Measure(int threads, int repeat = 8, long iterations = 10_000_000)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(repeat, 1);

@@ -57,7 +57,7 @@ public static class Gpt2ModelDirectory
 
     /// <summary>Loads a model: config, then every parameter by name, checking each shape against the config.</summary>
     /// <exception cref="InvalidDataException">a malformed file, a missing or unexpected tensor, a shape that does not match</exception>
-    public static Gpt2Model Load(string directory, IAttentionKernel attention)
+    public static Gpt2Model Load(string directory, IAttentionKernel? attention = null)
     {
         var config = ReadConfig(directory);
         var model = new Gpt2Model(config, attention);

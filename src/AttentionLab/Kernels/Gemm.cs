@@ -25,10 +25,14 @@ public static unsafe class Gemm
 
     /// <summary>Products with fewer multiply-adds (m·n·k) than this run on the calling thread: below it
     /// the hand-off to a second core costs more than it saves (measured, see docs/gemm.md).</summary>
-    internal static long ParallelThreshold = 1L << 20;
+    internal static long ParallelThreshold = 3L << 20;
 
-    /// <summary>At most this many rows of op(A) take the unpacked dot/axpy path instead of packing B.</summary>
-    internal const int SmallM = 4;
+    /// <summary>At most this many rows of op(A) take the unpacked dot path (B transposed) instead of
+    /// packing B; measured crossover ≈ 8 rows at k = 768 (docs/gemm.md).</summary>
+    internal static int SmallMDot = 8;
+
+    /// <summary>The same for the axpy path (B not transposed), whose crossover comes sooner (≈ 2 rows).</summary>
+    internal static int SmallMAxpy = 2;
 
     /// <param name="a">op(A): stored (m, k), or (k, m) when <paramref name="transposeA"/>.</param>
     /// <param name="b">op(B): stored (k, n), or (n, k) when <paramref name="transposeB"/>.</param>
@@ -39,6 +43,10 @@ public static unsafe class Gemm
     {
         Validate(a, b, c, m, n, k);
         ArgumentOutOfRangeException.ThrowIfNegative(maxThreads);
+        // C is written while A and B are still being read (block by block), so it must not alias them.
+        var cUsed = c[..(m * n)];
+        if (cUsed.Overlaps(a[..(m * k)]) || cUsed.Overlaps(b[..(k * n)]))
+            throw new ArgumentException("C must not overlap A or B");
         Multiply(a, b, c, m, n, k, transposeA, transposeB, accumulate, maxThreads, Isa);
     }
 
@@ -62,7 +70,7 @@ public static unsafe class Gemm
             var opB = GemmOperand.RowMajor(pb, k, n, transposeB);
             int threads = (long)m * n * k < ParallelThreshold ? 1
                 : Math.Min(maxThreads == 0 ? Environment.ProcessorCount : maxThreads, Environment.ProcessorCount);
-            if (m <= SmallM) GemmSmallM.Run(opA, opB, pc, n, m, n, k, accumulate, threads);
+            if (m <= (transposeB ? SmallMDot : SmallMAxpy)) GemmSmallM.Run(opA, opB, pc, n, m, n, k, accumulate, threads);
             else RunBlocked(opA, opB, pc, m, n, k, accumulate, threads, isa, blocks ?? BlockSizes(isa));
         }
     }
@@ -87,23 +95,30 @@ public static unsafe class Gemm
 
     internal static GemmBlockSizes Avx512Blocks = new(MC: 192, KC: 256, NC: 3072);
 
-    /// <summary>Splits C into one slab per thread — across columns when C is wide, else across rows,
-    /// on micro-tile boundaries — and runs the blocked loops on each slab with that thread's buffers.</summary>
+    /// <summary>Splits C into slabs — across columns when C is wide, else across rows, on micro-tile
+    /// boundaries — and runs the blocked loops on each slab with the running thread's pack buffers.</summary>
     private static void RunBlocked(GemmOperand a, GemmOperand b, float* c, int m, int n, int k,
         bool accumulate, int threads, GemmIsa isa, GemmBlockSizes blocks)
     {
-        if (threads == 1)
-        {
-            RunSlab(a, b, c, n, m, n, k, accumulate, isa, blocks);
-            return;
-        }
+        if (threads == 1) RunSlab(a, b, c, n, m, n, k, accumulate, isa, blocks);
+        else RunSlabsInParallel(a, b, c, m, n, k, accumulate, threads, isa, blocks);
+    }
+
+    // Separate from RunBlocked so the lambda's closure is only allocated when threads are used.
+    private static void RunSlabsInParallel(GemmOperand a, GemmOperand b, float* c, int m, int n, int k,
+        bool accumulate, int threads, GemmIsa isa, GemmBlockSizes blocks)
+    {
         var (mr, nr) = TileShape(isa);
         bool splitColumns = n / nr >= m / mr;
         int tiles = splitColumns ? (n + nr - 1) / nr : (m + mr - 1) / mr;
-        threads = Math.Min(threads, tiles);
-        Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
+        // A few slabs per thread, handed out as threads free up, so a core slowed by other work does not
+        // hold up the rest; each slab at least MinSlabWidth rows or columns, because every slab re-packs
+        // the operand the slabs share, which must stay small next to the slab's multiply (docs/gemm.md).
+        int slabs = Math.Min(threads * SlabsPerThread, tiles * (splitColumns ? nr : mr) / MinSlabWidth);
+        slabs = Math.Max(slabs, Math.Min(threads, tiles));
+        Parallel.For(0, slabs, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
         {
-            int first = (int)((long)tiles * t / threads), last = (int)((long)tiles * (t + 1) / threads);
+            int first = (int)((long)tiles * t / slabs), last = (int)((long)tiles * (t + 1) / slabs);
             if (splitColumns)
             {
                 int j0 = first * nr, j1 = Math.Min(n, last * nr);
@@ -116,6 +131,9 @@ public static unsafe class Gemm
             }
         });
     }
+
+    internal static int SlabsPerThread = 4;
+    private const int MinSlabWidth = 512;
 
     private static void RunSlab(GemmOperand a, GemmOperand b, float* c, nint ldc, int m, int n, int k,
         bool accumulate, GemmIsa isa, GemmBlockSizes blocks)

@@ -65,7 +65,7 @@ internal static unsafe class GemmDriver<TKernel> where TKernel : struct, IGemmMi
     }
 
     /// <summary>A partial tile: the kernel writes a full MR×NR scratch tile, we keep the rows×cols corner.</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void EdgeTile(int kc, float* aPanel, float* bPanel, float* c, nint ldc, bool add,
         int rows, int cols, float* scratch)
     {

@@ -18,6 +18,7 @@ internal static unsafe class GemmPacking
     /// Packs <paramref name="lines"/> lines × <paramref name="kc"/> steps, where line l, step p is
     /// <c>src[l·lineStride + p·stepStride]</c>, into panels of <paramref name="width"/> lines.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Pack(float* src, nint lineStride, nint stepStride, int lines, int kc, int width, float* dst)
     {
         for (int l0 = 0; l0 < lines; l0 += width)
@@ -32,6 +33,7 @@ internal static unsafe class GemmPacking
     }
 
     /// <summary>The lines of one step are adjacent in memory (A transposed, B not): a row copy per step.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PackContiguousLines(float* s, nint stepStride, int count, int kc, int width, float* d)
     {
         for (int p = 0; p < kc; p++, s += stepStride, d += width)
@@ -52,6 +54,7 @@ internal static unsafe class GemmPacking
     /// The steps of one line are adjacent (A not transposed, B transposed): a transpose. Four lines ×
     /// four steps at a time go through an SSE 4×4 register transpose; the rest element by element.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PackContiguousSteps(float* s, nint lineStride, int count, int kc, int width, float* d)
     {
         int l = 0;
@@ -92,6 +95,7 @@ internal static unsafe class GemmPacking
         ZeroPad(count, kc, width, d);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PackStrided(float* s, nint lineStride, nint stepStride, int count, int kc, int width, float* d)
     {
         for (int p = 0; p < kc; p++)

@@ -54,6 +54,8 @@ internal sealed class Gpt2Activations
         DResidual = Take((long)n * c); DNorm = Take((long)n * c); DQkv = Take(3L * n * c);
         DQ = Take((long)n * c); DK = Take((long)n * c); DV = Take((long)n * c);
         DAttention = Take((long)n * c); DMerged = Take((long)n * c); DFc = Take(4L * n * c);
+        Workers = Math.Max(1, Environment.ProcessorCount);
+        NormPartials = Take(2L * c * Workers);
         Data = reuse is not null && reuse.Length >= offset ? reuse : new float[offset];
         Tokens = new int[n];
         Targets = new int[n];
@@ -83,6 +85,12 @@ internal sealed class Gpt2Activations
     public Slot DAttention { get; }
     public Slot DMerged { get; }
     public Slot DFc { get; }
+
+    /// <summary>Cores the row-parallel ops split over.</summary>
+    public int Workers { get; }
+
+    /// <summary>(workers, 2, C): per-core partial dWeight and dBias of a LayerNorm backward, summed after the join.</summary>
+    public Slot NormPartials { get; }
 
     public Span<float> this[Slot s] => Data.AsSpan(s.Offset, s.Length);
 }

@@ -26,13 +26,14 @@ public sealed class Gpt2Model
     private bool _logitsConsumed;
 
     /// <param name="config">sizes</param>
-    /// <param name="attention">the attention kernel for every block (e.g. <c>AttentionKernels.Get("fast")</c>)</param>
-    public Gpt2Model(Gpt2Config config, IAttentionKernel attention)
+    /// <param name="attention">the attention kernel for every block (e.g. <c>AttentionKernels.Get("reference")</c>);
+    /// null means <see cref="AttentionKernels.Default"/></param>
+    public Gpt2Model(Gpt2Config config, IAttentionKernel? attention = null)
     {
         ArgumentNullException.ThrowIfNull(config);
         config.Validate();
         Config = config;
-        Attention = attention ?? throw new ArgumentNullException(nameof(attention));
+        Attention = attention ?? AttentionKernels.Default;
         Layout = new Gpt2Layout(config);
         Parameters = new Gpt2Parameters(Layout);
         Gradients = new Gpt2Parameters(Layout);
@@ -245,8 +246,7 @@ public sealed class Gpt2Model
         var dResidual = a[a.DResidual];
         dResidual.Clear();
         var lastResidual = cfg.Layers > 0 ? a.Blocks[^1].Residual3 : a.Encoded;
-        LayerNorm.Backward(a[a.DNorm], a[lastResidual], p[Layout.FinalNormWeight], a[a.FinalNormMean], a[a.FinalNormRstd],
-            n, c, dResidual, g[Layout.FinalNormWeight], g[Layout.FinalNormBias]);
+        NormBackward(a, a.DNorm, lastResidual, Layout.FinalNormWeight, Layout.FinalNormBias, a.FinalNormMean, a.FinalNormRstd, n, a.DResidual);
         if (timer is not null) t0 = timer.Lap(Gpt2Phase.BackwardLayerNorm, t0);
 
         var shape = new AttentionShape(batch, h, length, length, d);
@@ -273,8 +273,7 @@ public sealed class Gpt2Model
             Gemm.Multiply(dFc, p[w.MlpWeight], dNorm, n, c, 4 * c, transposeB: true);
             Gemm.Multiply(a[s.Norm2], dFc, g[w.MlpWeight], c, 4 * c, n, transposeA: true, accumulate: true);
             if (timer is not null) t0 = timer.Lap(Gpt2Phase.BackwardMatmul, t0);
-            LayerNorm.Backward(dNorm, a[s.Residual2], p[w.Norm2Weight], a[s.Norm2Mean], a[s.Norm2Rstd], n, c,
-                dResidual, g[w.Norm2Weight], g[w.Norm2Bias]);
+            NormBackward(a, a.DNorm, s.Residual2, w.Norm2Weight, w.Norm2Bias, s.Norm2Mean, s.Norm2Rstd, n, a.DResidual);
             if (timer is not null) t0 = timer.Lap(Gpt2Phase.BackwardLayerNorm, t0);
 
             // attention: residual2 = residual + merge(attention(split(ln_1 · W_attn + b_attn))) · W_proj + b_proj
@@ -293,8 +292,7 @@ public sealed class Gpt2Model
             Gemm.Multiply(a[a.DQkv], p[w.AttentionWeight], dNorm, n, c, 3 * c, transposeB: true);
             Gemm.Multiply(a[s.Norm1], a[a.DQkv], g[w.AttentionWeight], c, 3 * c, n, transposeA: true, accumulate: true);
             if (timer is not null) t0 = timer.Lap(Gpt2Phase.BackwardMatmul, t0);
-            LayerNorm.Backward(dNorm, a[residualIn], p[w.Norm1Weight], a[s.Norm1Mean], a[s.Norm1Rstd], n, c,
-                dResidual, g[w.Norm1Weight], g[w.Norm1Bias]);
+            NormBackward(a, a.DNorm, residualIn, w.Norm1Weight, w.Norm1Bias, s.Norm1Mean, s.Norm1Rstd, n, a.DResidual);
             if (timer is not null) t0 = timer.Lap(Gpt2Phase.BackwardLayerNorm, t0);
         }
 
@@ -351,10 +349,62 @@ public sealed class Gpt2Model
 
     private static readonly AttentionOptions CausalOptions = new() { IsCausal = true };
 
+    /// <summary>LayerNorm forward, rows split over the cores.</summary>
     private void NormForward(Gpt2Activations a, Slot input, Span<float> weight, Span<float> bias, Slot output, Slot mean, Slot rstd, int n)
     {
-        LayerNorm.Forward(a[input], weight, bias, n, Config.Channels, Config.LayerNormEpsilon, a[output], a[mean], a[rstd]);
+        int c = Config.Channels;
+        float eps = Config.LayerNormEpsilon;
+        var data = a.Data;
+        var p = Parameters.Data;
+        // weight and bias are views of the parameter arena: pass offsets so the lambda can slice it
+        int wOffset = OffsetIn(p, weight), bOffset = OffsetIn(p, bias);
+        ParallelRows.For(n, (long)n * c, (start, count) =>
+            LayerNorm.Forward(data.AsSpan(input.Offset + start * c, count * c), p.AsSpan(wOffset, c), p.AsSpan(bOffset, c), count, c, eps,
+                data.AsSpan(output.Offset + start * c, count * c), data.AsSpan(mean.Offset + start, count), data.AsSpan(rstd.Offset + start, count)));
     }
+
+    /// <summary>
+    /// LayerNorm backward, rows split over the cores: dInput rows are disjoint, but every row adds to dWeight and
+    /// dBias, so each extra core sums into its own partial (one C-vector pair) and the partials are added after.
+    /// </summary>
+    private void NormBackward(Gpt2Activations a, Slot dOutput, Slot input, ParameterView weight, ParameterView bias,
+        Slot mean, Slot rstd, int n, Slot dInput)
+    {
+        int c = Config.Channels;
+        var data = a.Data;
+        var p = Parameters.Data;
+        var g = Gradients.Data;
+        int workers = Math.Min(a.Workers, n);
+        if (workers <= 1 || (long)n * c < ParallelRows.MinimumWork)
+        {
+            LayerNorm.Backward(a[dOutput], a[input], p.AsSpan(weight.Offset, c), a[mean], a[rstd], n, c, a[dInput],
+                g.AsSpan(weight.Offset, c), g.AsSpan(bias.Offset, c));
+            return;
+        }
+        var partials = a[a.NormPartials];
+        partials.Slice(0, 2 * c * workers).Clear();
+        int partialsOffset = a.NormPartials.Offset;
+        Parallel.For(0, workers, w =>
+        {
+            int start = (int)((long)n * w / workers), count = (int)((long)n * (w + 1) / workers) - start;
+            var dw = data.AsSpan(partialsOffset + 2 * c * w, c);
+            var db = data.AsSpan(partialsOffset + 2 * c * w + c, c);
+            LayerNorm.Backward(data.AsSpan(dOutput.Offset + start * c, count * c), data.AsSpan(input.Offset + start * c, count * c),
+                p.AsSpan(weight.Offset, c), data.AsSpan(mean.Offset + start, count), data.AsSpan(rstd.Offset + start, count), count, c,
+                data.AsSpan(dInput.Offset + start * c, count * c), dw, db);
+        });
+        var gw = g.AsSpan(weight.Offset, c);
+        var gb = g.AsSpan(bias.Offset, c);
+        for (int w = 0; w < workers; w++)
+        {
+            System.Numerics.Tensors.TensorPrimitives.Add(gw, partials.Slice(2 * c * w, c), gw);
+            System.Numerics.Tensors.TensorPrimitives.Add(gb, partials.Slice(2 * c * w + c, c), gb);
+        }
+    }
+
+    /// <summary>Where a span over <paramref name="arena"/> starts in it.</summary>
+    private static int OffsetIn(float[] arena, ReadOnlySpan<float> view) =>
+        (int)(System.Runtime.CompilerServices.Unsafe.ByteOffset(ref arena[0], ref System.Runtime.InteropServices.MemoryMarshal.GetReference(view)) / sizeof(float));
 
     private static void GeluForward(Gpt2Activations a, Slot input, Slot output, int rows, int width)
     {

@@ -111,9 +111,9 @@ public sealed class SeedGpt
     }
 
     /// <summary>
-    /// Mean cross-entropy over all B·T positions, <c>mean(logsumexp(logits) − logits[target])</c>; also keeps
-    /// dL/dlogits = (softmax(logits) − onehot(target)) / (B·T) for <see cref="Backward"/>.
-    /// (A private helper until the shared <c>Ops.CrossEntropy</c> lands.)
+    /// Mean cross-entropy over all B·T positions, <c>mean(logsumexp(logits) − logits[target])</c>
+    /// (<see cref="CrossEntropy"/>); also keeps dL/dlogits = (softmax(logits) − onehot(target)) / (B·T) for
+    /// <see cref="Backward"/>.
     /// </summary>
     /// <param name="logits">(B, T, V) from <see cref="Forward"/></param>
     /// <param name="targetIds">(B, T)</param>
@@ -124,26 +124,14 @@ public sealed class SeedGpt
         int V = Config.VocabSize, N = _batch * _length;
         if (logits.Length != N * V || targetIds.Length != N)
             throw new ArgumentException($"Loss needs the logits (B, T, V) of the last Forward and targets (B, T) = ({_batch}, {_length})");
-        var dLogits = new Tensor(_batch, _length, V);
-        double total = 0;
-        for (int n = 0; n < N; n++)
-        {
-            int target = targetIds[n];
+        foreach (var target in targetIds)
             if ((uint)target >= (uint)V) throw new ArgumentException($"target id {target} is outside the vocabulary (0..{V - 1})");
-            var row = logits.Data.AsSpan(n * V, V);
-            var p = dLogits.Data.AsSpan(n * V, V);
-            row.CopyTo(p);
-            Softmax.ForwardInPlace(p);                                             // probabilities
-            // −log p[target], computed from the logits for accuracy: logsumexp − logit[target]
-            float max = TensorPrimitives.Max(row);
-            double sum = 0;
-            foreach (var z in row) sum += Math.Exp(z - max);
-            total += max + Math.Log(sum) - row[target];
-            p[target] -= 1f;
-            TensorPrimitives.Multiply(p, 1f / N, p);
-        }
+        var logSumExp = new float[N];
+        float loss = CrossEntropy.Forward(logits.Data, targetIds, V, new float[N], logSumExp);
+        var dLogits = new Tensor(_batch, _length, V);
+        CrossEntropy.Backward(logits.Data, logSumExp, targetIds, V, 1f / N, dLogits.Data); // d(mean)/d(loss_i) = 1/N
         _dLogits = dLogits;
-        return (float)(total / N);
+        return loss;
     }
 
     /// <summary>Adds the gradient of the last <see cref="Loss"/> to every parameter's gradient.</summary>

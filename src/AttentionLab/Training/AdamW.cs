@@ -64,7 +64,9 @@ public sealed class AdamW
     /// <param name="parameters">(P), updated in place</param>
     /// <param name="gradients">(P)</param>
     /// <param name="learningRate">overrides <see cref="AdamWOptions.LearningRate"/> for this step (schedules)</param>
-    public void Step(float[] parameters, float[] gradients, float? learningRate = null)
+    /// <param name="clearGradients">also set every gradient to zero in the same pass (PyTorch's zero_grad fused in:
+    /// one sweep over the arena fewer per step)</param>
+    public void Step(float[] parameters, float[] gradients, float? learningRate = null, bool clearGradients = false)
     {
         ArgumentNullException.ThrowIfNull(parameters);
         ArgumentNullException.ThrowIfNull(gradients);
@@ -75,7 +77,7 @@ public sealed class AdamW
         float lr = learningRate ?? o.LearningRate;
         float bc1 = 1f - MathF.Pow(o.Beta1, StepCount);
         float bc2 = 1f - MathF.Pow(o.Beta2, StepCount);
-        var k = new StepConstants(o.Beta1, o.Beta2, o.Epsilon, lr / bc1, 1f / MathF.Sqrt(bc2), 1f - lr * o.WeightDecay);
+        var k = new StepConstants(o.Beta1, o.Beta2, o.Epsilon, lr / bc1, 1f / MathF.Sqrt(bc2), 1f - lr * o.WeightDecay, clearGradients);
         int n = parameters.Length;
         const int chunk = 1 << 16;
         int chunks = (n + chunk - 1) / chunk;
@@ -134,7 +136,7 @@ public sealed class AdamW
         return false;
     }
 
-    private readonly record struct StepConstants(float Beta1, float Beta2, float Epsilon, float StepSize, float InvSqrtBc2, float Decay);
+    private readonly record struct StepConstants(float Beta1, float Beta2, float Epsilon, float StepSize, float InvSqrtBc2, float Decay, bool ClearGradients);
 
     private void Range(float[] p, float[] g, int start, int length, StepConstants k)
     {
@@ -176,6 +178,7 @@ public sealed class AdamW
                 (pi - step * mi / denom).StoreUnsafe(ref p, (nuint)i);
                 mi.StoreUnsafe(ref m, (nuint)i);
                 vi.StoreUnsafe(ref v, (nuint)i);
+                if (k.ClearGradients) Vector512<float>.Zero.StoreUnsafe(ref g, (nuint)i);
             }
         }
         for (; i < length; i++)
@@ -187,6 +190,7 @@ public sealed class AdamW
             Unsafe.Add(ref p, i) = pi - k.StepSize * mi / (MathF.Sqrt(vi) * k.InvSqrtBc2 + k.Epsilon);
             Unsafe.Add(ref m, i) = mi;
             Unsafe.Add(ref v, i) = vi;
+            if (k.ClearGradients) Unsafe.Add(ref g, i) = 0;
         }
     }
 }

@@ -77,3 +77,18 @@ public class PenAndPaperTests
         Close.Assert(tripled.AsSpan(0, 3), new[] { e3 / (2 * e3 + 1), 1 / (2 * e3 + 1), e3 / (2 * e3 + 1) }, 1e-6, 1e-7, "scale 3 row 1");
     }
 }
+
+public class TensorCallTests
+{
+    [Fact]
+    public void TwoDimensionalTensorsAreOneHead()
+    {
+        var q = new AttentionLab.Tensors.Tensor([1, 0, 0, 1, 1, 1], 3, 2);
+        var v = new AttentionLab.Tensors.Tensor([1, 2, 3, 4, 5, 6], 3, 2);
+        var (output, weights) = AttentionKernels.Default.Forward(q, q, v, AttentionOptions.Causal);
+        Assert.Equal([3, 2], output.Shape);
+        Assert.Equal([3, 3], weights.Shape);
+        Close.Assert(output.Data.AsSpan(0, 2), new[] { 1.0, 2.0 }, 1e-6, 1e-6, "token 1 sees only itself");
+        Assert.Throws<ArgumentException>(() => AttentionKernels.Default.Forward(q, new AttentionLab.Tensors.Tensor(3, 3), v));
+    }
+}

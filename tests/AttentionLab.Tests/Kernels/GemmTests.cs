@@ -24,7 +24,7 @@ public class GemmTests
 
     /// <summary>Sizes 0..70 in each dimension in turn (the others held at awkward odd values), so every
     /// remainder modulo MR (12/6/4), NR (32/16/8/4) and the 4-wide transpose-pack is met, plus the
-    /// small-m path (m ≤ 4) and k = 0.</summary>
+    /// few-rows paths (m ≤ 8) and k = 0.</summary>
     public static IEnumerable<(int M, int N, int K)> EdgeSizes()
     {
         for (int d = 0; d <= 70; d++)
@@ -83,6 +83,7 @@ public class GemmTests
     [InlineData(2)]
     [InlineData(3)]
     [InlineData(4)]
+    [InlineData(8)]
     public void FewRowsPathMatchesReferenceSerialAndParallel(int m)
     {
         var random = new Random(4 + m);
@@ -110,13 +111,31 @@ public class GemmTests
     }
 
     [Fact]
+    public void SteadyStateSingleThreadedCallsAllocateNothing()
+    {
+        // Pack buffers are per-thread and reused; only the hand-off to other cores (Parallel.For) allocates.
+        var (a, b, c) = (new float[100 * 300], new float[300 * 200], new float[100 * 200]);
+        Gemm.Multiply(a, b, c, 100, 200, 300, false, true, maxThreads: 1);
+        Gemm.Multiply(a, b, c, 2, 200, 300, false, false, maxThreads: 1);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        Gemm.Multiply(a, b, c, 100, 200, 300, false, true, maxThreads: 1);
+        Gemm.Multiply(a, b, c, 100, 200, 300, true, false, accumulate: true, maxThreads: 1);
+        Gemm.Multiply(a, b, c, 2, 200, 300, false, false, maxThreads: 1);
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
+    [Fact]
     public void ValidatesArguments()
     {
         var x = new float[12];
         Assert.Throws<ArgumentException>(() => Gemm.Multiply(x, x, new float[12], 3, 4, 5));
         Assert.Throws<ArgumentException>(() => Gemm.Multiply(x, x, new float[11], 3, 4, 3));
         Assert.Throws<ArgumentOutOfRangeException>(() => Gemm.Multiply(x, x, x, -1, 4, 3));
-        Assert.Throws<ArgumentOutOfRangeException>(() => Gemm.Multiply(x, x, x, 3, 4, 1, maxThreads: -1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => Gemm.Multiply(x, x, new float[12], 3, 4, 1, maxThreads: -1));
+        var buffer = new float[40];
+        Assert.Throws<ArgumentException>(() => Gemm.Multiply(buffer.AsSpan(0, 12), x, buffer.AsSpan(8, 12), 3, 4, 4));
+        Assert.Throws<ArgumentException>(() => Gemm.Multiply(x, buffer.AsSpan(0, 16), buffer.AsSpan(15, 12), 3, 4, 4));
+        Gemm.Multiply(buffer.AsSpan(0, 12), buffer.AsSpan(12, 16), buffer.AsSpan(28, 12), 3, 4, 4); // adjacent is fine
     }
 
     /// <summary>

@@ -12,7 +12,7 @@ namespace AttentionLab.Tests.Models;
 /// </summary>
 public class Gpt2FixtureTests
 {
-    internal static IEnumerable<IAttentionKernel> Kernels => [Gpt2TestAttention.Instance];
+    internal static IEnumerable<IAttentionKernel> Kernels => [AttentionKernels.Reference, AttentionKernels.Fast];
 
     public static TheoryData<string> KernelNames => new(Kernels.Select(k => k.Name));
 
@@ -43,7 +43,19 @@ public class Gpt2FixtureTests
 
     [Theory]
     [MemberData(nameof(KernelNames))]
-    public void EveryGradientMatchesPyTorch(string kernel)
+    public void EveryGradientMatchesPyTorch(string kernel) => CheckEveryGradient(kernel);
+
+    /// <summary>The same with every row-parallel op split over the cores even at this tiny size.</summary>
+    [Fact]
+    public void EveryGradientMatchesPyTorchWithRowsSplitOverCores()
+    {
+        long saved = AttentionLab.Models.ParallelRows.MinimumWork;
+        AttentionLab.Models.ParallelRows.MinimumWork = 0;
+        try { CheckEveryGradient("fast"); }
+        finally { AttentionLab.Models.ParallelRows.MinimumWork = saved; }
+    }
+
+    private static void CheckEveryGradient(string kernel)
     {
         var model = Gpt2ModelDirectory.Load(ModelDirectory, Kernel(kernel));
         var root = Fixtures.Load(Reference);

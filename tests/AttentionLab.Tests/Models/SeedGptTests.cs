@@ -76,4 +76,17 @@ public class SeedGptTests
         model.ZeroGrad();
         Assert.All(model.NamedParameters(), p => Assert.All(p.Grad.Data, g => Assert.Equal(0f, g)));
     }
+
+    [Fact]
+    public void BackwardMatchesFiniteDifferences()
+    {
+        // token 4 appears three times, so its embedding row must collect three gradients
+        var model = new SeedGpt(new SeedGptConfig(VocabSize: 11, DModel: 4, Heads: 2, MaxLength: 4), seed: 5);
+        int[] ids = [4, 2, 4, 9, 4, 1], targets = [2, 4, 9, 3, 1, 0];
+        model.Loss(model.Forward(ids, 2, 3), targets);
+        model.Backward();
+        double Loss() => model.Loss(model.Forward(ids, 2, 3), targets);
+        foreach (var (name, value, grad) in model.NamedParameters())
+            AttentionLab.Tests.Attention.TestData.GradCheck(value.Data, grad.Data.ToArray(), Loss, name);
+    }
 }

@@ -36,6 +36,19 @@ public class AdamWTests
         Close.Assert(p2, p1, 1e-5, 1e-6, "parameters");
     }
 
+    [Theory]
+    [InlineData(37)]
+    [InlineData(200_003)] // big enough to be split over the cores
+    public void ClearingGradientsInTheStepChangesNothingElse(int n)
+    {
+        var p1 = Random(n, 1); var p2 = (float[])p1.Clone();
+        var g1 = Random(n, 2); var g2 = (float[])g1.Clone();
+        var a = new AdamW(n); var b = new AdamW(n);
+        a.Step(p1, g1); b.Step(p2, g2, clearGradients: true);
+        Assert.Equal(p1, p2);
+        Assert.All(g2, v => Assert.Equal(0f, v));
+    }
+
     [Fact]
     public void ClipGradientNormScalesToMaxNorm()
     {
