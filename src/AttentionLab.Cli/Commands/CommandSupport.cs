@@ -42,6 +42,24 @@ internal static class CommandSupport
         return null;
     }
 
+    /// <summary>Fails now, not after an hour of training, when the run directory cannot be written.</summary>
+    public static void EnsureWritable(string directory)
+    {
+        if (File.Exists(directory)) throw new CliError($"--out {directory} is a file, not a directory");
+        var parent = Path.GetDirectoryName(Path.GetFullPath(directory)) ?? directory;
+        try
+        {
+            Directory.CreateDirectory(parent);
+            var probe = Path.Combine(parent, $".attnlab-probe-{Environment.ProcessId}");
+            File.WriteAllText(probe, "");
+            File.Delete(probe);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new CliError($"cannot write to {parent}: {e.Message}");
+        }
+    }
+
     /// <summary>m:ss or h:mm:ss.</summary>
     public static string Clock(TimeSpan t) =>
         t.TotalHours >= 1 ? t.ToString(@"h\:mm\:ss", CultureInfo.InvariantCulture) : t.ToString(@"m\:ss", CultureInfo.InvariantCulture);

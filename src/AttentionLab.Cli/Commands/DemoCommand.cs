@@ -51,6 +51,7 @@ internal static class DemoCommand
         if (presetName is not null) options = options with { EvalEvery = Math.Max(1, Math.Min(options.EvalEvery, options.Steps)), EvalBatches = Math.Min(options.EvalBatches, 4) };
         outDir ??= CommandSupport.NewRunDirectory();
         if (TrainingCheckpoint.HoldsModel(outDir)) throw new CliError($"{outDir} already holds a model; the demo never overwrites (omit --out for a new runs/<timestamp>)");
+        CommandSupport.EnsureWritable(outDir);
         // a time budget applies unless only --steps was given
         TimeSpan? budget = minutesGiven || !stepsGiven ? TimeSpan.FromMinutes(minutes) : null;
 
@@ -72,22 +73,24 @@ internal static class DemoCommand
         Func<StepReport, bool>? stop = null;
         if (budget is TimeSpan limit)
         {
-            // Fit the plan to the budget during warmup, before the cosine decay starts: time steps 10..40
-            // (the first steps include JIT compilation), then plan what is left, minus evaluation and sampling.
+            // Fit the plan to the budget: first during warmup, from the speed of steps 10..40 (the first steps include
+            // JIT compilation), then every 100 steps from the average speed since step 10 (evaluations and saves
+            // included), since a shared machine speeds up and slows down. The plan is what is left of the budget
+            // after sampling, the attention map and the final save.
             var trainingClock = Stopwatch.StartNew();
             double at10 = 0;
             stop = r =>
             {
                 if (r.Step == 10) at10 = trainingClock.Elapsed.TotalSeconds;
-                if (r.Step == 40 && run.Trainer.State.Step <= run.Trainer.Options.WarmupSteps)
+                bool refit = r.Step == 40 || (r.Step > 40 && r.Step % 100 == 0);
+                if (refit && r.Step < run.Trainer.Options.Steps)
                 {
-                    double perStep = (trainingClock.Elapsed.TotalSeconds - at10) / 30;
-                    double evalShare = (double)options.EvalBatches / (3.0 * options.EvalEvery); // an eval batch ≈ ⅓ of a step (forward only)
-                    double left = limit.TotalSeconds - clock.Elapsed.TotalSeconds - 6;           // 6 s: sampling, attention map, saving
-                    int fit = Math.Max(41, 40 + (int)(left / (perStep * (1 + evalShare))));
-                    if (fit < run.Trainer.Options.Steps) run.Trainer.Replan(fit);
+                    double perStep = (trainingClock.Elapsed.TotalSeconds - at10) / (r.Step - 10);
+                    double left = limit.TotalSeconds - clock.Elapsed.TotalSeconds - 6;              // 6 s: sampling, attention map, saving
+                    int fit = Math.Clamp(r.Step + 1 + (int)(left / perStep), r.Step + 1, options.Steps);
+                    if (Math.Abs(fit - run.Trainer.Options.Steps) > Math.Max(5, run.Trainer.Options.Steps / 50)) run.Trainer.Replan(fit);
                 }
-                return clock.Elapsed > limit * 1.1; // a hard stop if the estimate was far off
+                return clock.Elapsed > limit * 1.1; // a hard stop if the machine slowed down a lot at the very end
             };
         }
         var mode = TrainingProgress.Choose(stdout, json);

@@ -66,7 +66,7 @@ internal static class InspectCommand
         w.WriteLine($"{r.T} tokens: {string.Join(" ", r.Labels.Select(AttentionHeatmap.Printable))}");
         w.WriteLine("next token:");
         foreach (var (id, label, p) in r.Top)
-            w.WriteLine($"  {p,7:P2}  {AttentionHeatmap.Printable(label),-12} (id {id})");
+            w.WriteLine($"  {(p >= 1e-4 ? p.ToString("P2", CultureInfo.InvariantCulture) : p.ToString("0.0e+0", CultureInfo.InvariantCulture)),8}  {AttentionHeatmap.Printable(label),-12} (id {id})");
         w.WriteLine();
         for (int l = 0; l < r.Layers; l++)
         {

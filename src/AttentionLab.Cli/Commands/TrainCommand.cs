@@ -47,7 +47,7 @@ internal static class TrainCommand
             a.EnsureAllUsed();
             if (TrainingCheckpoint.HoldsModel(outDir) && !force)
                 throw new CliError($"{outDir} already holds a model; pass --force to replace it or --resume to continue it");
-            if (File.Exists(outDir)) throw new CliError($"--out {outDir} is a file, not a directory");
+            CommandSupport.EnsureWritable(outDir);
             var corpus = Corpus.Load(data, tokenizer);
             run = Gpt2TrainingRun.Start(corpus, data, config, options, outDir, attention);
             if (!json) PrintHeader(stdout, run);

@@ -96,9 +96,9 @@ internal static class TrainingProgress
     private static string Describe(StepReport? r, Trainer trainer)
     {
         if (r is null) return $"step {trainer.State.Step}/{trainer.Options.Steps}";
-        var val = trainer.State.ValidationLosses.Count > 0 ? $"  val [red]{CommandSupport.F(trainer.State.ValidationLosses[^1].Loss)}[/]" : "";
-        return $"step {r.Step}/{r.TotalSteps}  loss [blue]{CommandSupport.F(r.Loss)}[/]{val}  {r.TokensPerSecond:N0} tok/s  " +
-               $"{CommandSupport.Clock(r.Elapsed)} (ETA {CommandSupport.Clock(r.Remaining)})";
+        var val = trainer.State.ValidationLosses.Count > 0 ? $"  val [red]{CommandSupport.F(trainer.State.ValidationLosses[^1].Loss, "0.000")}[/]" : "";
+        return $"step {r.Step}/{r.TotalSteps}  loss [blue]{CommandSupport.F(r.Loss, "0.000")}[/]{val}  {r.TokensPerSecond:N0} tok/s  " +
+               $"ETA {CommandSupport.Clock(r.Remaining)}";
     }
 
     public static string Line(StepReport r) =>

@@ -243,7 +243,8 @@ public sealed class Gpt2Generator
     /// fused multiply-adds, whatever n and whatever the column blocking, so results do not depend on n.</summary>
     private static void Linear(float[] x, ReadOnlyMemory<float> weight, ReadOnlyMemory<float> bias, float[] y, int n, int inFeatures, int outFeatures)
     {
-        const int Block = 256;
+        // column blocks: about four per core (balance), at least 64 wide (SIMD), a multiple of 16
+        int Block = Math.Max(64, (outFeatures / (4 * Environment.ProcessorCount) + 15) / 16 * 16);
         int blocks = (outFeatures + Block - 1) / Block;
         void Run(int k)
         {

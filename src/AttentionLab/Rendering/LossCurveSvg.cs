@@ -15,11 +15,14 @@ public static class LossCurveSvg
     /// <param name="train">(step, loss) of the training batches.</param>
     /// <param name="validation">(step, loss) of the periodic validation estimates.</param>
     /// <param name="title">Shown above the plot.</param>
-    public static string Render(IReadOnlyList<(int Step, double Loss)> train, IReadOnlyList<(int Step, double Loss)> validation, string title)
+    /// <param name="uniformLoss">If given, a dashed line at this loss labelled as the uniform guess (ln V).</param>
+    public static string Render(IReadOnlyList<(int Step, double Loss)> train, IReadOnlyList<(int Step, double Loss)> validation, string title,
+        double? uniformLoss = null)
     {
         ArgumentNullException.ThrowIfNull(train);
         ArgumentNullException.ThrowIfNull(validation);
         var all = train.Concat(validation).Where(p => double.IsFinite(p.Loss)).ToList();
+        if (uniformLoss is double u && double.IsFinite(u) && all.Count > 0) all.Add((all[0].Step, u));
         int maxStep = Math.Max(1, all.Count == 0 ? 1 : all.Max(p => p.Step));
         int minStep = all.Count == 0 ? 0 : Math.Min(0, all.Min(p => p.Step));
         double lo = all.Count == 0 ? 0 : all.Min(p => p.Loss), hi = all.Count == 0 ? 1 : all.Max(p => p.Loss);
@@ -54,6 +57,12 @@ public static class LossCurveSvg
         sb.Append(CultureInfo.InvariantCulture, $"<line x1=\"{Left}\" y1=\"{Top}\" x2=\"{Left}\" y2=\"{Height - Bottom}\" stroke=\"black\"/>\n");
         sb.Append(CultureInfo.InvariantCulture, $"<text x=\"{Left + plotW / 2:F1}\" y=\"{Height - 16}\" text-anchor=\"middle\">step</text>\n");
         sb.Append(CultureInfo.InvariantCulture, $"<text x=\"18\" y=\"{Top + plotH / 2:F1}\" text-anchor=\"middle\" transform=\"rotate(-90 18 {Top + plotH / 2:F1})\">cross-entropy loss (nats)</text>\n");
+        if (uniformLoss is double uniform && double.IsFinite(uniform) && all.Count > 0)
+        {
+            double y = Y(uniform);
+            sb.Append(CultureInfo.InvariantCulture, $"<line x1=\"{Left}\" y1=\"{y:F1}\" x2=\"{Width - Right}\" y2=\"{y:F1}\" stroke=\"#888\" stroke-dasharray=\"6 4\"/>\n");
+            sb.Append(CultureInfo.InvariantCulture, $"<text x=\"{Left + 6}\" y=\"{y - 5:F1}\" fill=\"#555\">ln V = {uniform:0.00}: a uniform guess</text>\n");
+        }
         // curves
         AppendLine(sb, train, "#1f77b4", 1.2, X, Y);
         AppendLine(sb, validation, "#d62728", 2.0, X, Y);

@@ -68,14 +68,14 @@ public sealed class Trainer
     public TrainingOptions Options { get; private set; }
 
     /// <summary>
-    /// Changes the planned number of steps (and so the cosine schedule's length), e.g. to fit a time budget
-    /// measured during warmup. Only before the schedule starts decaying, so no learning rate already used changes.
+    /// Changes the planned number of steps, and so the cosine schedule's length, e.g. to fit a time budget. During
+    /// warmup nothing already used changes; later the learning rate continues on the new cosine from the current
+    /// step (a small jump, harmless for training but no longer the schedule of an uninterrupted fixed-length run).
     /// </summary>
     public void Replan(int steps)
     {
-        if (steps < Math.Max(1, State.Step)) throw new ArgumentOutOfRangeException(nameof(steps), $"cannot plan {steps} steps after {State.Step} are done");
-        int warmup = Math.Min(Options.WarmupSteps, Math.Max(0, steps / 10));
-        if (State.Step > warmup) throw new InvalidOperationException("the schedule can only be changed during warmup");
+        if (steps <= State.Step) throw new ArgumentOutOfRangeException(nameof(steps), $"cannot plan {steps} steps after {State.Step} are done");
+        int warmup = State.Step <= Options.WarmupSteps ? Math.Max(State.Step, Math.Min(Options.WarmupSteps, steps / 10)) : Options.WarmupSteps;
         Options = Options with { Steps = steps, WarmupSteps = warmup };
     }
     public TrainingState State { get; }

@@ -58,7 +58,7 @@ public static class TrainingCheckpoint
             Tokenizers.Save(tokenizer, staging);
             WriteOptimizer(Path.Combine(staging, OptimizerFile), optimizer);
             File.WriteAllText(Path.Combine(staging, LossCurveFile), LossCurveSvg.Render(
-                state.TrainLosses.Select(p => (p.Step, p.Loss)).ToList(), state.ValidationLosses.Select(p => (p.Step, p.Loss)).ToList(), title));
+                state.TrainLosses.Select(p => (p.Step, p.Loss)).ToList(), state.ValidationLosses.Select(p => (p.Step, p.Loss)).ToList(), title, Math.Log(tokenizer.VocabSize)));
             File.WriteAllText(Path.Combine(staging, StateFile), StateJson(run, state, optimizer, tokenizer));
         }
         catch

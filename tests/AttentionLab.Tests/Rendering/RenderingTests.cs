@@ -10,12 +10,13 @@ public class RenderingTests
     {
         var train = Enumerable.Range(0, 50).Select(i => (i, 4.0 - i * 0.05)).ToList();
         var val = new List<(int, double)> { (0, 4.1), (25, 3.0), (49, 2.0) };
-        var svg = LossCurveSvg.Render(train, val, "demo <char>");
+        var svg = LossCurveSvg.Render(train, val, "demo <char>", uniformLoss: Math.Log(65));
         var doc = XDocument.Parse(svg); // throws if malformed
         XNamespace ns = "http://www.w3.org/2000/svg";
         Assert.Equal(2, doc.Descendants(ns + "polyline").Count());
         Assert.Contains("validation loss", svg);
         Assert.Contains("demo &lt;char&gt;", svg);
+        Assert.Contains("ln V = 4.17", svg);
     }
 
     [Fact]

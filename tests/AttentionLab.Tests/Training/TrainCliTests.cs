@@ -166,4 +166,17 @@ public class TrainCliTests : IDisposable
         var again = CliHarness.Run("demo", "--preset", "tiny", "--steps", "3", "--out", dir);
         Assert.Equal(2, again.ExitCode); // never overwrites
     }
+
+    [Fact]
+    public void DemoFitsItsStepsToTheTimeBudget()
+    {
+        // a 3-second budget leaves nothing after the reserve, so the plan shrinks to the step after 40
+        // (or the hard stop at 1.1 × the budget ends it sooner on a slow machine)
+        var dir = Path.Combine(_root, "demo-budget");
+        var output = CliHarness.Ok("demo", "--preset", "tiny", "--minutes", "0.05", "--out", dir, "--json");
+        var summary = JsonDocument.Parse(output.Split('\n', StringSplitOptions.RemoveEmptyEntries)[^1]).RootElement;
+        Assert.InRange(summary.GetProperty("steps").GetInt32(), 1, 41);
+        Assert.True(File.Exists(Path.Combine(dir, "model.safetensors")));
+        Assert.True(summary.GetProperty("done").GetBoolean());
+    }
 }

@@ -42,6 +42,22 @@ public class TrainerTests
     }
 
     [Fact]
+    public void ReplanChangesTheScheduleLength()
+    {
+        var corpus = SmallCorpus();
+        var t = new Trainer(new BigramModel(corpus.Tokenizer.VocabSize, 8), corpus, Options with { Steps = 100, WarmupSteps = 20 });
+        t.Step();
+        t.Replan(50);                       // during warmup: warmup shrinks to a tenth of the new plan
+        Assert.Equal((50, 5), (t.Options.Steps, t.Options.WarmupSteps));
+        for (int i = 0; i < 10; i++) t.Step();
+        t.Replan(30);                       // after warmup: only the length changes
+        Assert.Equal((30, 5), (t.Options.Steps, t.Options.WarmupSteps));
+        Assert.Throws<ArgumentOutOfRangeException>(() => t.Replan(11));
+        while (!t.IsFinished) t.Step();
+        Assert.Equal(30, t.State.Step);
+    }
+
+    [Fact]
     public void ResumeContinuesExactly()
     {
         var corpus = SmallCorpus();
