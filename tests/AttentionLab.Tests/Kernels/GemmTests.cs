@@ -7,7 +7,7 @@ namespace AttentionLab.Tests.Kernels;
 /// <summary>
 /// The fast GEMM against <see cref="GemmReference"/>: every transpose form, with and without accumulate,
 /// every micro-kernel this machine supports, sizes that hit every SIMD and tile remainder, cache-block
-/// and thread-split boundaries. CI reruns the Simd category with DOTNET_EnableAVX512F=0 and
+/// and thread-split boundaries. CI reruns the Simd category with DOTNET_EnableAVX512=0 and
 /// DOTNET_EnableAVX2=0, which moves <see cref="Gemm.Isa"/> (and the small-m path's vectors) down a level.
 /// </summary>
 [Trait("Category", "Simd")]
