@@ -8,17 +8,17 @@ namespace AttentionLab.Cli.Commands;
 /// <summary><c>attnlab bench train</c>: ms per GPT-2 training step with a per-phase breakdown and % of FMA peak.</summary>
 public static class BenchTrainCommand
 {
-    public const string Summary = "GPT-2 training step: ms/step, phases, tokens/s, % of FMA peak [--preset gpt2-124m|char] [--batch B] [--length T] [--steps S] [--json]";
+    public const string Summary = "GPT-2 training step: ms/step, phases, tokens/s, % of FMA peak [--preset gpt2-124m|char] [--batch B] [--context T] [--steps S] [--json]";
 
     public static int Run(string[] argv, TextWriter stdout, TextWriter stderr)
     {
         var args = new Args(argv);
         if (args.Help)
         {
-            stdout.WriteLine("usage: attnlab bench train [--preset NAME] [--batch B] [--length T] [--steps S] [--warmup W] [--kernel K] [--json]");
+            stdout.WriteLine("usage: attnlab bench train [--preset NAME] [--batch B] [--context T] [--steps S] [--warmup W] [--kernel K] [--json]");
             stdout.WriteLine("  --preset NAME  gpt2-124m (default: B 4, T 64) or char (nanoGPT's CPU config: B 12, T 64); also gpt2-medium, tiny");
             stdout.WriteLine("  --batch B      sequences per step");
-            stdout.WriteLine("  --length T     tokens per sequence (≤ the preset's context)");
+            stdout.WriteLine("  --context T    tokens per sequence (≤ the preset's context; --length is the same)");
             stdout.WriteLine("  --steps S      timed steps, best kept (default 5)");
             stdout.WriteLine("  --warmup W     untimed steps first (default 1)");
             stdout.WriteLine("  --kernel K     attention kernel (default fast)");
@@ -30,7 +30,8 @@ public static class BenchTrainCommand
         catch (ArgumentException e) { throw new CliError(e.Message); }
         bool isChar = config.VocabSize < 1000;
         int batch = args.Int("batch", isChar ? 12 : 4, 1, 4096);
-        int length = args.Int("length", Math.Min(64, config.ContextLength), 1, config.ContextLength);
+        if (args.Has("context") && args.Has("length")) throw new CliError("give --context or --length, not both");
+        int length = args.Int(args.Has("length") ? "length" : "context", Math.Min(64, config.ContextLength), 1, config.ContextLength);
         int steps = args.Int("steps", 5, 1, 10_000);
         int warmup = args.Int("warmup", 1, 0, 10_000);
         string kernel = args.String("kernel") ?? "fast";
@@ -68,8 +69,8 @@ public static class BenchTrainCommand
         {
             preset = r.Name,
             parameters = r.Parameters,
-            batch = r.Batch, length = r.Length, threads = r.Threads, attention = r.AttentionKernel, steps = r.Steps,
-            best_ms = r.BestMilliseconds, median_ms = r.MedianMilliseconds, tokens_per_second = r.TokensPerSecond,
+            batch = r.Batch, context = r.Length, threads = r.Threads, attention = r.AttentionKernel, steps = r.Steps,
+            ms_per_step = r.BestMilliseconds, median_ms_per_step = r.MedianMilliseconds, tokens_per_s = r.TokensPerSecond,
             gflop_per_step = r.FlopsPerStep / 1e9, gflops = r.Gflops, peak_gflops = r.PeakGflops, percent_of_peak = r.PercentOfPeak,
             first_loss = r.FirstLoss, last_loss = r.LastLoss,
             phases = r.Phases.ToDictionary(p => p.Phase.ToString(), p => p.Milliseconds),
