@@ -146,7 +146,7 @@ public static class TrainingCheckpoint
             throw new InvalidDataException($"{path} lacks exp_avg / exp_avg_sq");
         if (m.Length != optimizer.FirstMoment.Length || v.Length != optimizer.SecondMoment.Length)
             throw new InvalidDataException($"{path} holds moments for {m.Length} parameters, the model has {optimizer.FirstMoment.Length}");
-        AdamWState.Restore(optimizer, m, v, step);
+        optimizer.Restore(m, v, step);
     }
 
     // A safetensors file: u64 little-endian header length, JSON header {name: {dtype, shape, data_offsets}}, raw data.
