@@ -170,27 +170,7 @@ public static class TrainingCheckpoint
         file.Write(MemoryMarshal.AsBytes(v));
     }
 
-    private static Dictionary<string, float[]> ReadSafetensors(string path)
-    {
-        var bytes = File.ReadAllBytes(path);
-        if (bytes.Length < 8) throw new InvalidDataException($"{path} is too short to be safetensors");
-        long headerLength = BitConverter.ToInt64(bytes, 0);
-        if (headerLength <= 0 || 8 + headerLength > bytes.Length) throw new InvalidDataException($"{path} has a bad safetensors header");
-        var result = new Dictionary<string, float[]>();
-        try
-        {
-            using var header = JsonDocument.Parse(bytes.AsMemory(8, (int)headerLength));
-            foreach (var entry in header.RootElement.EnumerateObject())
-            {
-                if (entry.Name == "__metadata__") continue;
-                if (entry.Value.GetProperty("dtype").GetString() != "F32") throw new InvalidDataException($"{path}: {entry.Name} is not F32");
-                var offsets = entry.Value.GetProperty("data_offsets").EnumerateArray().Select(e => e.GetInt64()).ToArray();
-                long start = 8 + headerLength + offsets[0], length = offsets[1] - offsets[0];
-                if (offsets[0] < 0 || length < 0 || length % 4 != 0 || start + length > bytes.Length) throw new InvalidDataException($"{path}: {entry.Name} has bad offsets");
-                result[entry.Name] = MemoryMarshal.Cast<byte, float>(bytes.AsSpan((int)start, (int)length)).ToArray();
-            }
-        }
-        catch (JsonException e) { throw new InvalidDataException($"{path} has a damaged header: {e.Message}"); }
-        return result;
-    }
+    /// <summary>Optimizer tensors by name, read and checked by the shared safetensors reader.</summary>
+    private static Dictionary<string, float[]> ReadSafetensors(string path) =>
+        AttentionLab.IO.SafeTensors.Read(path).Tensors.ToDictionary(t => t.Key, t => t.Value.Data);
 }
