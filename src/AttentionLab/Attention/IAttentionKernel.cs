@@ -94,4 +94,17 @@ internal static class AttentionChecks
     {
         if (actual != expected) throw new ArgumentException($"{name} has {actual} elements; {shapeText} needs {expected}");
     }
+
+    /// <summary>
+    /// The weights a backward pass needs: the caller's, or — when it kept none — recomputed with the kernel's own
+    /// forward (the memory-for-compute trade Flash-style kernels make on purpose).
+    /// </summary>
+    public static ReadOnlySpan<float> WeightsOrRecompute(IAttentionKernel kernel, ReadOnlySpan<float> q, ReadOnlySpan<float> k,
+        ReadOnlySpan<float> v, ReadOnlySpan<float> weights, AttentionShape shape, AttentionOptions options)
+    {
+        if (!weights.IsEmpty) return weights;
+        var recomputed = new float[shape.WeightElements];
+        kernel.Forward(q, k, v, shape, options, new float[shape.QueryElements], recomputed);
+        return recomputed;
+    }
 }

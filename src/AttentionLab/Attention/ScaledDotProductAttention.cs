@@ -80,12 +80,7 @@ public sealed class ScaledDotProductAttention : IAttentionKernel
         Span<float> dq, Span<float> dk, Span<float> dv)
     {
         AttentionChecks.Backward(q, k, v, weights, dOutput, shape, options, dq, dk, dv);
-        if (weights.IsEmpty)
-        {
-            var recomputed = new float[shape.WeightElements];
-            Forward(q, k, v, shape, options, new float[shape.QueryElements], recomputed);
-            weights = recomputed;
-        }
+        weights = AttentionChecks.WeightsOrRecompute(this, q, k, v, weights, shape, options);
         var (B, H, Tq, Tk, D) = shape;
         double scale = options.ScaleFor(D);
         var dP = new double[Tk];

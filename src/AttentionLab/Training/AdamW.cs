@@ -55,10 +55,10 @@ public sealed class AdamW
     public int StepCount { get; private set; }
 
     /// <summary>First moments, same layout as the parameters.</summary>
-    public ReadOnlySpan<float> FirstMoment => _m;
+    public ReadOnlyMemory<float> FirstMoment => _m;
 
     /// <summary>Second moments, same layout as the parameters.</summary>
-    public ReadOnlySpan<float> SecondMoment => _v;
+    public ReadOnlyMemory<float> SecondMoment => _v;
 
     /// <summary>
     /// Puts saved optimizer state back (exact resume from a checkpoint): both moments and the step count, which

@@ -1,5 +1,3 @@
-using System.Runtime.InteropServices;
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using AttentionLab.Rendering;
@@ -149,25 +147,14 @@ public static class TrainingCheckpoint
         optimizer.Restore(m, v, step);
     }
 
-    // A safetensors file: u64 little-endian header length, JSON header {name: {dtype, shape, data_offsets}}, raw data.
+    /// <summary>The AdamW moments as F32 tensors <c>exp_avg</c> and <c>exp_avg_sq</c> (PyTorch's names), step in the metadata.</summary>
     private static void WriteOptimizer(string path, AdamW optimizer)
     {
-        var m = optimizer.FirstMoment; var v = optimizer.SecondMoment;
-        long bytes = (long)m.Length * 4;
-        var header = new JsonObject
-        {
-            ["__metadata__"] = new JsonObject { ["step"] = optimizer.StepCount.ToString(System.Globalization.CultureInfo.InvariantCulture) },
-            ["exp_avg"] = new JsonObject { ["dtype"] = "F32", ["shape"] = new JsonArray(m.Length), ["data_offsets"] = new JsonArray(0, bytes) },
-            ["exp_avg_sq"] = new JsonObject { ["dtype"] = "F32", ["shape"] = new JsonArray(v.Length), ["data_offsets"] = new JsonArray(bytes, 2 * bytes) },
-        };
-        var text = header.ToJsonString();
-        while ((Encoding.UTF8.GetByteCount(text) + 8) % 8 != 0) text += " "; // align the data to 8 bytes
-        var headerBytes = Encoding.UTF8.GetBytes(text);
         using var file = new FileStream(path, FileMode.CreateNew, FileAccess.Write);
-        file.Write(BitConverter.GetBytes((ulong)headerBytes.Length));
-        file.Write(headerBytes);
-        file.Write(MemoryMarshal.AsBytes(m));
-        file.Write(MemoryMarshal.AsBytes(v));
+        AttentionLab.IO.SafeTensors.Write(file,
+            [("exp_avg", [optimizer.FirstMoment.Length], optimizer.FirstMoment),
+             ("exp_avg_sq", [optimizer.SecondMoment.Length], optimizer.SecondMoment)],
+            new Dictionary<string, string> { ["step"] = optimizer.StepCount.ToString(System.Globalization.CultureInfo.InvariantCulture) });
     }
 
     /// <summary>Optimizer tensors by name, read and checked by the shared safetensors reader.</summary>

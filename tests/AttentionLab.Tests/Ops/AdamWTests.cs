@@ -57,7 +57,7 @@ public class AdamWTests
         a.Step(p1, Random(n, 2)); a.Step(p1, Random(n, 3));
         var p2 = (float[])p1.Clone();
         var b = new AdamW(n);
-        b.Restore(a.FirstMoment, a.SecondMoment, a.StepCount);
+        b.Restore(a.FirstMoment.Span, a.SecondMoment.Span, a.StepCount);
         var g = Random(n, 4);
         a.Step(p1, g); b.Step(p2, g);
         Assert.Equal(p1, p2);
