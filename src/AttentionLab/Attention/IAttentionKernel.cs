@@ -12,16 +12,32 @@ public readonly record struct AttentionShape(int Batch, int Heads, int QueryLeng
 }
 
 /// <summary>
-/// One algorithm for <c>softmax(q·kᵀ·scale + mask)·v</c>. Exact (reference, fast, Flash-style tiled) and
-/// approximate (Longformer sliding window + global, Performer) kernels plug in behind this interface and
-/// are picked by <see cref="Name"/> through <see cref="AttentionKernels"/>.
+/// One algorithm for <c>softmax(q·kᵀ·scale + mask)·v</c>. Exact kernels (naive, fast, Flash-style tiled) and
+/// approximate ones (Longformer sliding window + global, Performer) plug in behind this interface and are picked by
+/// name through <see cref="AttentionKernels.Parse"/> (<c>"flash"</c>, <c>"window:256,global:2"</c>,
+/// <c>"performer:64"</c>). A kernel instance carries its own options (window, feature count, seed, tile size);
+/// <see cref="AttentionOptions"/> carries what the caller decides (scale, causal, padding, explicit masks).
+/// <para>
+/// What a kernel keeps between <see cref="Forward"/> and <see cref="Backward"/> is its own business: the caller
+/// allocates <see cref="SavedLength"/> floats and hands them back untouched. The materializing kernels save the
+/// (B, H, Tq, Tk) weights; Flash saves one log-sum-exp per query row (B, H, Tq). The weights themselves are
+/// materialized only when a caller asks for them (<see cref="Weights"/>, for inspection).
+/// </para>
 /// Parameter order follows the project rule: inputs, then arguments, then outputs.
 /// A query row whose keys are all masked gets weights 0 and output 0 (and zero gradients) — never NaN.
 /// </summary>
 public interface IAttentionKernel
 {
-    /// <summary>The name users pick it by (e.g. "reference", "fast").</summary>
+    /// <summary>The name users pick it by, with its own options, parseable by <see cref="AttentionKernels.Parse"/>
+    /// (e.g. "naive", "flash", "window:256,global:2").</summary>
     string Name { get; }
+
+    /// <summary>True when the kernel computes exact softmax attention (equal to <c>naive</c> to float rounding for
+    /// every mask); false for approximations (Performer) and for kernels that change the mask (window).</summary>
+    bool IsExact { get; }
+
+    /// <summary>Floats <see cref="Forward"/> saves for <see cref="Backward"/> for a call of this shape.</summary>
+    long SavedLength(AttentionShape shape);
 
     /// <param name="q">(B, H, Tq, D)</param>
     /// <param name="k">(B, H, Tk, D)</param>
@@ -29,29 +45,35 @@ public interface IAttentionKernel
     /// <param name="shape">the sizes</param>
     /// <param name="options">scale and masks</param>
     /// <param name="output">(B, H, Tq, D), overwritten</param>
-    /// <param name="weights">(B, H, Tq, Tk) attention probabilities (overwritten, 0 where masked), or empty when the
-    /// caller does not want them.</param>
+    /// <param name="saved">(<see cref="SavedLength"/>) what backward needs, overwritten; empty when the caller will not
+    /// call backward (inference), and then nothing is saved.</param>
     void Forward(ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v,
         AttentionShape shape, AttentionOptions options,
-        Span<float> output, Span<float> weights);
+        Span<float> output, Span<float> saved);
 
     /// <summary>Gradients of the loss with respect to q, k and v, given dL/d(output). Overwrites dq, dk, dv.</summary>
-    /// <param name="weights">(B, H, Tq, Tk) from <see cref="Forward"/> with the same inputs and options; empty
-    /// makes the kernel recompute them (one extra forward).</param>
+    /// <param name="output">(B, H, Tq, D) from <see cref="Forward"/></param>
+    /// <param name="saved">what <see cref="Forward"/> saved with the same inputs and options; empty makes the kernel
+    /// recompute what it needs (one extra forward).</param>
     /// <param name="dOutput">(B, H, Tq, D)</param>
     /// <param name="dq">(B, H, Tq, D)</param>
     /// <param name="dk">(B, H, Tk, D)</param>
     /// <param name="dv">(B, H, Tk, D)</param>
-    void Backward(ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, ReadOnlySpan<float> weights,
-        ReadOnlySpan<float> dOutput, AttentionShape shape, AttentionOptions options,
+    void Backward(ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, ReadOnlySpan<float> output,
+        ReadOnlySpan<float> saved, ReadOnlySpan<float> dOutput, AttentionShape shape, AttentionOptions options,
         Span<float> dq, Span<float> dk, Span<float> dv);
+
+    /// <summary>The (B, H, Tq, Tk) attention probabilities this kernel applies (its approximation, for an approximate
+    /// kernel; 0 where masked or skipped), materialized for inspection. Costs O(Tq·Tk) memory by definition.</summary>
+    void Weights(ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v,
+        AttentionShape shape, AttentionOptions options, Span<float> weights);
 }
 
 /// <summary>Edge checks shared by every kernel, so the inner loops can stay free of them.</summary>
 internal static class AttentionChecks
 {
     public static void Forward(ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v,
-        AttentionShape shape, AttentionOptions options, Span<float> output, Span<float> weights)
+        AttentionShape shape, AttentionOptions options, Span<float> output, Span<float> saved, long savedLength)
     {
         ArgumentNullException.ThrowIfNull(options);
         Sizes(shape);
@@ -59,11 +81,25 @@ internal static class AttentionChecks
         Length(k.Length, shape.KeyElements, "k", "(B, H, Tk, D)");
         Length(v.Length, shape.KeyElements, "v", "(B, H, Tk, D)");
         Length(output.Length, shape.QueryElements, "output", "(B, H, Tq, D)");
-        if (!weights.IsEmpty) Length(weights.Length, shape.WeightElements, "weights", "(B, H, Tq, Tk)");
+        if (!saved.IsEmpty) Length(saved.Length, savedLength, "saved", "the kernel's SavedLength");
         options.Validate(shape);
     }
 
-    public static void Backward(ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, ReadOnlySpan<float> weights,
+    /// <summary>Checks of a <see cref="IAttentionKernel.Weights"/> call.</summary>
+    public static void Weights(ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v,
+        AttentionShape shape, AttentionOptions options, Span<float> weights)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        Sizes(shape);
+        Length(q.Length, shape.QueryElements, "q", "(B, H, Tq, D)");
+        Length(k.Length, shape.KeyElements, "k", "(B, H, Tk, D)");
+        Length(v.Length, shape.KeyElements, "v", "(B, H, Tk, D)");
+        Length(weights.Length, shape.WeightElements, "weights", "(B, H, Tq, Tk)");
+        options.Validate(shape);
+    }
+
+    public static void Backward(ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, ReadOnlySpan<float> output,
+        ReadOnlySpan<float> saved, long savedLength,
         ReadOnlySpan<float> dOutput, AttentionShape shape, AttentionOptions options, Span<float> dq, Span<float> dk, Span<float> dv)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -71,7 +107,8 @@ internal static class AttentionChecks
         Length(q.Length, shape.QueryElements, "q", "(B, H, Tq, D)");
         Length(k.Length, shape.KeyElements, "k", "(B, H, Tk, D)");
         Length(v.Length, shape.KeyElements, "v", "(B, H, Tk, D)");
-        if (!weights.IsEmpty) Length(weights.Length, shape.WeightElements, "weights", "(B, H, Tq, Tk)");
+        Length(output.Length, shape.QueryElements, "output", "(B, H, Tq, D)");
+        if (!saved.IsEmpty) Length(saved.Length, savedLength, "saved", "the kernel's SavedLength");
         Length(dOutput.Length, shape.QueryElements, "dOutput", "(B, H, Tq, D)");
         Length(dq.Length, shape.QueryElements, "dq", "(B, H, Tq, D)");
         Length(dk.Length, shape.KeyElements, "dk", "(B, H, Tk, D)");
@@ -90,7 +127,7 @@ internal static class AttentionChecks
             throw new ArgumentOutOfRangeException(nameof(s), $"attention call {s} is too large");
     }
 
-    private static void Length(int actual, int expected, string name, string shapeText)
+    private static void Length(long actual, long expected, string name, string shapeText)
     {
         if (actual != expected) throw new ArgumentException($"{name} has {actual} elements; {shapeText} needs {expected}");
     }
@@ -104,7 +141,7 @@ internal static class AttentionChecks
     {
         if (!weights.IsEmpty) return weights;
         var recomputed = new float[shape.WeightElements];
-        kernel.Forward(q, k, v, shape, options, new float[shape.QueryElements], recomputed);
+        kernel.Weights(q, k, v, shape, options, recomputed);
         return recomputed;
     }
 }

@@ -33,11 +33,26 @@ public sealed class MultiHeadAttention
     /// <summary>Scale and masks (causal, window, padding, explicit masks) for every call.</summary>
     public AttentionOptions Options { get; set; }
 
-    /// <summary>(B, H, Tq, Tk) attention probabilities of the last forward call (for inspection and plots).</summary>
-    public Tensor? LastWeights => _weights;
+    /// <summary>(B, H, Tq, Tk) attention probabilities of the last forward call (for inspection and plots),
+    /// materialized by the kernel on first request.</summary>
+    public Tensor? LastWeights
+    {
+        get
+        {
+            if (_q is null || _k is null || _v is null) return null;
+            if (_weights is null)
+            {
+                var shape = new AttentionShape(_q.Dim(0), Heads, _q.Dim(2), _k.Dim(2), HeadDim);
+                _weights = new Tensor(shape.Batch, shape.Heads, shape.QueryLength, shape.KeyLength);
+                Kernel.Weights(_q.Data, _k.Data, _v.Data, shape, Options, _weights.Data);
+            }
+            return _weights;
+        }
+    }
 
     // cached by Forward for Backward
-    private Tensor? _x, _context, _q, _k, _v, _weights, _merged;
+    private Tensor? _x, _context, _q, _k, _v, _o, _weights, _merged;
+    private float[] _saved = [];
     private bool _isSelf;
 
     /// <param name="channels">C, the model width</param>
@@ -120,7 +135,7 @@ public sealed class MultiHeadAttention
         var dq = new Tensor(B, H, Tq, D);
         var dk = new Tensor(B, H, Tk, D);
         var dv = new Tensor(B, H, Tk, D);
-        Kernel.Backward(_q!.Data, _k!.Data, _v!.Data, _weights!.Data, dO.Data, shape, Options, dq.Data, dk.Data, dv.Data);
+        Kernel.Backward(_q!.Data, _k!.Data, _v!.Data, _o!.Data, _saved, dO.Data, shape, Options, dq.Data, dk.Data, dv.Data);
 
         var dx = new Tensor(B, Tq, C);
         Query.Backward(x.Data, MergeHeads(dq).Data, dx.Data, B * Tq);
@@ -153,8 +168,11 @@ public sealed class MultiHeadAttention
         _k = SplitHeads(k, H);                                                      // (B, H, Tk, D)
         _v = SplitHeads(v, H);                                                      // (B, H, Tk, D)
         var o = new Tensor(B, H, Tq, D);
-        _weights = new Tensor(B, H, Tq, Tk);
-        Kernel.Forward(_q.Data, _k.Data, _v.Data, new AttentionShape(B, H, Tq, Tk, D), Options, o.Data, _weights.Data);
+        var shape = new AttentionShape(B, H, Tq, Tk, D);
+        _saved = new float[Kernel.SavedLength(shape)];                              // the kernel's own state for backward
+        _weights = null;                                                            // materialized only when asked for
+        Kernel.Forward(_q.Data, _k.Data, _v.Data, shape, Options, o.Data, _saved);
+        _o = o;
 
         _merged = MergeHeads(o);                                                    // (B, Tq, C)
         var y = new Tensor(B, Tq, C);

@@ -12,12 +12,26 @@ namespace AttentionLab.Attention;
 /// </summary>
 public sealed class ScaledDotProductAttention : IAttentionKernel
 {
-    public string Name => "reference";
+    /// <summary>"naive": the scores are materialized, softmaxed, then multiplied by V ("reference" is an alias).</summary>
+    public string Name => "naive";
 
+    public bool IsExact => true;
+
+    /// <summary>Saves the (B, H, Tq, Tk) weights.</summary>
+    public long SavedLength(AttentionShape shape) => (long)shape.Batch * shape.Heads * shape.QueryLength * shape.KeyLength;
+
+    public void Weights(ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v,
+        AttentionShape shape, AttentionOptions options, Span<float> weights)
+    {
+        AttentionChecks.Weights(q, k, v, shape, options, weights);
+        Forward(q, k, v, shape, options, new float[shape.QueryElements], weights);
+    }
+
+    /// <param name="weights">(B, H, Tq, Tk): the saved state is the weights themselves (empty: not kept)</param>
     public void Forward(ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v,
         AttentionShape shape, AttentionOptions options, Span<float> output, Span<float> weights)
     {
-        AttentionChecks.Forward(q, k, v, shape, options, output, weights);
+        AttentionChecks.Forward(q, k, v, shape, options, output, weights, SavedLength(shape));
         var (B, H, Tq, Tk, D) = shape;
         double scale = options.ScaleFor(D);
         var scores = new double[Tk];
@@ -75,11 +89,11 @@ public sealed class ScaledDotProductAttention : IAttentionKernel
     /// </code>
     /// Masked entries have P = 0, so they get dS = 0: no gradient flows through a masked score.
     /// </summary>
-    public void Backward(ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, ReadOnlySpan<float> weights,
-        ReadOnlySpan<float> dOutput, AttentionShape shape, AttentionOptions options,
+    public void Backward(ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, ReadOnlySpan<float> output,
+        ReadOnlySpan<float> weights, ReadOnlySpan<float> dOutput, AttentionShape shape, AttentionOptions options,
         Span<float> dq, Span<float> dk, Span<float> dv)
     {
-        AttentionChecks.Backward(q, k, v, weights, dOutput, shape, options, dq, dk, dv);
+        AttentionChecks.Backward(q, k, v, output, weights, SavedLength(shape), dOutput, shape, options, dq, dk, dv);
         weights = AttentionChecks.WeightsOrRecompute(this, q, k, v, weights, shape, options);
         var (B, H, Tq, Tk, D) = shape;
         double scale = options.ScaleFor(D);

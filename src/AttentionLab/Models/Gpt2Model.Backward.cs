@@ -79,7 +79,7 @@ public sealed partial class Gpt2Model
             LinearBackward(a, a.DResidual, s.AttentionMerged, w.AttentionProjectionWeight, w.AttentionProjectionBias, a.DMerged, n, c, c, accumulate);
             if (timer is not null) t0 = timer.Lap(Gpt2Phase.BackwardMatmul, t0);
             SplitHeads(a[a.DMerged], batch, length, h, d, a[a.DAttention]);
-            Attention.Backward(a[s.Q], a[s.K], a[s.V], a[s.AttentionWeights], a[a.DAttention], shape, options,
+            Attention.Backward(a[s.Q], a[s.K], a[s.V], a[s.AttentionOutput], a[s.AttentionWeights], a[a.DAttention], shape, options,
                 a[a.DQ], a[a.DK], a[a.DV]);
             MergeHeads(a[a.DQ], a[a.DK], a[a.DV], batch, length, h, d, a[a.DQkv]);
             if (timer is not null) t0 = timer.Lap(Gpt2Phase.BackwardAttention, t0);

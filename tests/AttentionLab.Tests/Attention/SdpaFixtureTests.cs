@@ -50,7 +50,7 @@ public class SdpaFixtureTests
         var dq = new float[shape.QueryElements];
         var dk = new float[shape.KeyElements];
         var dv = new float[shape.KeyElements];
-        kernel.Backward(q, k, v, weights, Fixtures.Floats(root.GetProperty("do")), shape, options, dq, dk, dv);
+        kernel.Backward(q, k, v, output, weights, Fixtures.Floats(root.GetProperty("do")), shape, options, dq, dk, dv);
         Close.Assert(dq, Fixtures.Doubles(root.GetProperty("dq")), GradRtol, GradAtol, $"{kernelName} {caseName} dq");
         Close.Assert(dk, Fixtures.Doubles(root.GetProperty("dk")), GradRtol, GradAtol, $"{kernelName} {caseName} dk");
         Close.Assert(dv, Fixtures.Doubles(root.GetProperty("dv")), GradRtol, GradAtol, $"{kernelName} {caseName} dv");
@@ -59,7 +59,7 @@ public class SdpaFixtureTests
         var dq2 = new float[shape.QueryElements];
         var dk2 = new float[shape.KeyElements];
         var dv2 = new float[shape.KeyElements];
-        kernel.Backward(q, k, v, default, Fixtures.Floats(root.GetProperty("do")), shape, options, dq2, dk2, dv2);
+        kernel.Backward(q, k, v, output, default, Fixtures.Floats(root.GetProperty("do")), shape, options, dq2, dk2, dv2);
         Assert.Equal(dq, dq2);
         Assert.Equal(dk, dk2);
         Assert.Equal(dv, dv2);
@@ -73,6 +73,6 @@ public class SdpaFixtureTests
         foreach (var name in AttentionKernels.Names) Assert.Contains(name, e.Message);
         Assert.Same(AttentionKernels.Fast, AttentionKernels.Default);
         Assert.Same(AttentionKernels.Reference, AttentionKernels.Get("REFERENCE"));
-        Assert.Equal(["reference", "fast"], AttentionKernels.Names);
+        Assert.Equal(["naive", "fast"], AttentionKernels.Names.Take(2));
     }
 }

@@ -36,7 +36,7 @@ internal static class TestData
         var dq = new float[shape.QueryElements];
         var dk = new float[shape.KeyElements];
         var dv = new float[shape.KeyElements];
-        kernel.Backward(q, k, v, weights, dOutput, shape, options, dq, dk, dv);
+        kernel.Backward(q, k, v, output, weights, dOutput, shape, options, dq, dk, dv);
         return new Result(output, weights, dq, dk, dv);
     }
 

@@ -1,0 +1,13 @@
+namespace AttentionLab.Attention;
+
+/// <summary>
+/// Registers the kernel families beyond naive and fast with <see cref="AttentionKernels"/>: one line each, so adding
+/// a kernel touches only its own file and this list.
+/// </summary>
+internal static class AttentionKernelRegistrations
+{
+    public static void RegisterAll()
+    {
+        // e.g. AttentionKernels.Register("flash", "flash[,tile:N]", spec => FlashAttention.FromSpec(spec));
+    }
+}
