@@ -10,5 +10,6 @@ internal static class AttentionKernelRegistrations
     {
         AttentionKernels.Register("flash", "flash[,tile:N]", FlashAttention.FromSpec);
         AttentionKernels.Register("window", "window:W[,global:G][,two-sided:1]", WindowAttention.FromSpec);
+        AttentionKernels.Register("performer", "performer:F[,seed:S]", PerformerAttention.FromSpec);
     }
 }
