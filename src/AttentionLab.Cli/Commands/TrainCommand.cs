@@ -21,7 +21,7 @@ internal static class TrainCommand
         bool resume = a.Flag("resume"), force = a.Flag("force"), json = a.Json;
         string? outDir = a.String("out");
         Gpt2TrainingRun run;
-        var attention = AttentionKernels.Default;
+        string? attentionName = a.String("attention");
         if (resume)
         {
             if (outDir is null) throw new CliError("--resume needs --out DIR, the run directory to continue");
@@ -31,7 +31,7 @@ internal static class TrainCommand
             int? steps = a.Has("steps") ? a.Int("steps", 0, 1) : null;
             string? data = a.String("data");
             a.EnsureAllUsed();
-            run = Gpt2TrainingRun.Resume(outDir, data, steps, attention);
+            run = Gpt2TrainingRun.Resume(outDir, data, steps, attentionName is null ? null : CommandSupport.Kernel(attentionName));
             if (run.Trainer.IsFinished)
                 throw new CliError($"the run in {outDir} already finished its {run.Trainer.Options.Steps} steps; pass a larger --steps to continue it");
             if (!json) stdout.WriteLine($"resuming {outDir} at step {run.Trainer.State.Step}/{run.Trainer.Options.Steps}");
@@ -49,7 +49,7 @@ internal static class TrainCommand
                 throw new CliError($"{outDir} already holds a model; pass --force to replace it or --resume to continue it");
             CommandSupport.EnsureWritable(outDir);
             var corpus = Corpus.Load(data, tokenizer);
-            run = Gpt2TrainingRun.Start(corpus, data, config, options, outDir, attention);
+            run = Gpt2TrainingRun.Start(corpus, data, config, options, outDir, CommandSupport.Kernel(attentionName));
             if (!json) PrintHeader(stdout, run);
         }
         var mode = TrainingProgress.Choose(stdout, json);
@@ -123,8 +123,8 @@ internal static class TrainCommand
     {
         w.WriteLine("usage: attnlab train --data FILE [--tokenizer char|gpt2|o200k] [--preset NAME | --layers N --d-model C --heads H --context T]");
         w.WriteLine("                     [--batch B] [--steps N] [--lr LR] [--warmup N] [--min-lr LR] [--weight-decay WD] [--grad-clip G]");
-        w.WriteLine("                     [--seed S] [--eval-every N] [--eval-batches N] [--out DIR] [--force] [--json]");
-        w.WriteLine("       attnlab train --out DIR --resume [--steps N] [--data FILE]");
+        w.WriteLine("                     [--seed S] [--eval-every N] [--eval-batches N] [--attention NAME] [--out DIR] [--force] [--json]");
+        w.WriteLine("       attnlab train --out DIR --resume [--steps N] [--data FILE] [--attention NAME]");
         w.WriteLine();
         w.WriteLine("Trains a GPT-2 (default: nanoGPT's char-level CPU config, 4 layers × 128 wide × 4 heads, context 64) with AdamW,");
         w.WriteLine("linear warmup + cosine decay and gradient clipping on the first 90% of the tokens, estimating validation loss on the");
@@ -132,5 +132,7 @@ internal static class TrainCommand
         w.WriteLine("as a Hugging Face GPT-2 directory, the tokenizer, the optimizer state and loss_curve.svg. Ctrl+C saves and stops;");
         w.WriteLine("--resume continues exactly where the run stopped. An --out that already holds a model is refused unless --force.");
         w.WriteLine($"Presets: {string.Join(", ", Gpt2Config.Presets.Keys)}.");
+        w.WriteLine($"--attention NAME picks the attention kernel ({string.Join(", ", AttentionKernels.Names)}; default {AttentionKernels.DefaultName});");
+        w.WriteLine("it is saved with the model (config.json attnlab_attention) and used again by generate, inspect and --resume.");
     }
 }

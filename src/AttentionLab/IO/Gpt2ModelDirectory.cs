@@ -47,6 +47,8 @@ public static class Gpt2ModelDirectory
             Channels = Required("n_embd"),
             Heads = Required("n_head"),
             LayerNormEpsilon = o["layer_norm_epsilon"] is JsonNode eps ? (float)(double)eps! : 1e-5f,
+            Attention = OptionalString(o, "attnlab_attention", path) ?? AttentionKernels.DefaultName,
+            IsCausal = OptionalBool(o, "attnlab_causal", path) ?? true,
         };
         if (o["n_inner"] is JsonNode inner && (int)inner! != 4 * config.Channels)
             throw new InvalidDataException($"{path}: n_inner {(int)inner!} is not 4·n_embd = {4 * config.Channels}");
@@ -55,12 +57,28 @@ public static class Gpt2ModelDirectory
         return config;
     }
 
+    private static string? OptionalString(JsonObject o, string key, string path) => o[key] switch
+    {
+        null => null,
+        JsonValue v when v.TryGetValue(out string? text) => text,
+        _ => throw new InvalidDataException($"{path}: '{key}' must be a string"),
+    };
+
+    private static bool? OptionalBool(JsonObject o, string key, string path) => o[key] switch
+    {
+        null => null,
+        JsonValue v when v.TryGetValue(out bool flag) => flag,
+        _ => throw new InvalidDataException($"{path}: '{key}' must be true or false"),
+    };
+
     /// <summary>Loads a model: config, then every parameter by name, checking each shape against the config.</summary>
+    /// <param name="attention">the kernel to run with; null means the one config.json names (<c>attnlab_attention</c>)</param>
+    /// <param name="training">false loads for inference (generate, inspect, the Explorer): no gradient arena</param>
     /// <exception cref="InvalidDataException">a malformed file, a missing or unexpected tensor, a shape that does not match</exception>
-    public static Gpt2Model Load(string directory, IAttentionKernel? attention = null)
+    public static Gpt2Model Load(string directory, IAttentionKernel? attention = null, bool training = true)
     {
         var config = ReadConfig(directory);
-        var model = new Gpt2Model(config, attention);
+        var model = new Gpt2Model(config, attention, training);
         string path = Path.Combine(directory, WeightsFileName);
         if (!File.Exists(path)) throw new FileNotFoundException($"no {WeightsFileName} in '{directory}'", path);
         var (tensors, _) = SafeTensors.Read(path);
@@ -131,6 +149,9 @@ public static class Gpt2ModelDirectory
         ["tie_word_embeddings"] = true,
         ["torch_dtype"] = "float32",
         ["vocab_size"] = c.VocabSize,
+        // AttentionLab's own keys (transformers keeps unknown keys as attributes and ignores them)
+        ["attnlab_attention"] = c.Attention,
+        ["attnlab_causal"] = c.IsCausal,
     };
 
     private static bool IsBuffer(string name) =>

@@ -18,7 +18,8 @@ public sealed partial class Gpt2Model
     /// <param name="accumulate">true: gradients += this batch's; false: gradients = this batch's</param>
     public void Backward(bool accumulate = true)
     {
-        if (_acts is null || !_hasTargets) throw new InvalidOperationException("Backward needs a Forward with targets first");
+        if (!IsTraining) throw new InvalidOperationException("this model was built for inference: it has no backward pass");
+        if (_acts is null || !_hasTargets || !_acts.IsTraining) throw new InvalidOperationException("Backward needs a Forward with targets first");
         if (_logitsConsumed) throw new InvalidOperationException("Backward was already called for this Forward");
         var a = _acts;
         var cfg = Config;
@@ -57,7 +58,7 @@ public sealed partial class Gpt2Model
         if (timer is not null) t0 = timer.Lap(Gpt2Phase.BackwardLayerNorm, t0);
 
         var shape = new AttentionShape(batch, h, length, length, d);
-        var options = CausalOptions;
+        var options = AttentionOptions;
         for (int l = cfg.Layers - 1; l >= 0; l--)
         {
             var w = Layout.Blocks[l];
@@ -79,7 +80,8 @@ public sealed partial class Gpt2Model
             LinearBackward(a, a.DResidual, s.AttentionMerged, w.AttentionProjectionWeight, w.AttentionProjectionBias, a.DMerged, n, c, c, accumulate);
             if (timer is not null) t0 = timer.Lap(Gpt2Phase.BackwardMatmul, t0);
             SplitHeads(a[a.DMerged], batch, length, h, d, a[a.DAttention]);
-            Attention.Backward(a[s.Q], a[s.K], a[s.V], a[s.AttentionOutput], a[s.AttentionWeights], a[a.DAttention], shape, options,
+            GateHeads(a[a.DAttention], l, batch, length);          // d(gate·o)/do = gate
+            Attention.Backward(a[s.Q], a[s.K], a[s.V], a[s.AttentionOutput], a[s.AttentionSaved], a[a.DAttention], shape, options,
                 a[a.DQ], a[a.DK], a[a.DV]);
             MergeHeads(a[a.DQ], a[a.DK], a[a.DV], batch, length, h, d, a[a.DQkv]);
             if (timer is not null) t0 = timer.Lap(Gpt2Phase.BackwardAttention, t0);

@@ -28,7 +28,8 @@ public sealed class Gpt2TrainingRun
     {
         ArgumentNullException.ThrowIfNull(corpus);
         options.Validate();
-        config = config with { VocabSize = corpus.Tokenizer.VocabSize };
+        ArgumentNullException.ThrowIfNull(attention);
+        config = config with { VocabSize = corpus.Tokenizer.VocabSize, Attention = attention.Name };
         config.Validate();
         corpus.EnsureFits(config.ContextLength);
         var model = new Gpt2Model(config, attention);
@@ -41,7 +42,8 @@ public sealed class Gpt2TrainingRun
     /// <summary>Continues the run saved in <paramref name="directory"/>.</summary>
     /// <param name="dataPath">The data file, or null for the one the run was started with.</param>
     /// <param name="steps">A new total step count (to extend a finished run), or null to keep the saved one.</param>
-    public static Gpt2TrainingRun Resume(string directory, string? dataPath, int? steps, IAttentionKernel attention)
+    /// <param name="attention">the kernel to continue with; null: the one the run was saved with</param>
+    public static Gpt2TrainingRun Resume(string directory, string? dataPath, int? steps, IAttentionKernel? attention)
     {
         var (info, state, optimizerStep) = TrainingCheckpoint.LoadState(directory);
         var options = info.Options;
