@@ -12,24 +12,25 @@ namespace AttentionLab.Cli.Commands;
 /// </summary>
 internal static class GenerateBenchmark
 {
-    public const string Summary = "generation tokens/s with and without the KV cache (GPT-2 124M, random weights) [--tokens N] [--prompt P] [--preset NAME] [--json]";
+    public const string Summary = "generation tokens/s with and without the KV cache (GPT-2 124M, random weights) [--tokens N] [--prompt-tokens P] [--preset NAME] [--json]";
 
     public static int Run(string[] argv, TextWriter stdout, TextWriter stderr)
     {
         var a = new Args(argv);
         if (a.Help)
         {
-            stdout.WriteLine("usage: attnlab bench generate [--preset NAME] [--tokens N] [--prompt P] [--json]");
+            stdout.WriteLine("usage: attnlab bench generate [--preset NAME] [--tokens N] [--prompt-tokens P] [--json]");
             stdout.WriteLine("  --preset NAME  model size (default gpt2, the 124M model; weights are random, speed does not depend on them)");
             stdout.WriteLine("  --tokens N     tokens to generate per method (default 32)");
-            stdout.WriteLine("  --prompt P     prompt length in tokens (default 16)");
+            stdout.WriteLine("  --prompt-tokens P  prompt length in tokens (default 16; the prompt is random ids)");
             return 0;
         }
         Gpt2Config config;
         try { config = Gpt2Config.Preset(a.String("preset") ?? "gpt2"); }
-        catch (ArgumentException e) { throw new CliError(e.Message); }
+        catch (ArgumentException e) { throw new CliError(Cli.OneLine(e.Message)); }
         int tokens = a.Int("tokens", 32, 1, 100_000);
-        int promptLength = a.Int("prompt", 16, 1, config.ContextLength);
+        if (a.Has("prompt")) throw new CliError("--prompt is text in every other command; the prompt length here is --prompt-tokens N");
+        int promptLength = a.Int("prompt-tokens", 16, 1, config.ContextLength);
         bool json = a.Json;
         a.EnsureAllUsed();
 

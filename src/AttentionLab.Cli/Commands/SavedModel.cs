@@ -14,7 +14,8 @@ internal sealed class SavedModel
 
     public static SavedModel Open(string directory)
     {
-        if (!Directory.Exists(directory)) throw new CliError($"model directory {directory} does not exist");
+        if (!Directory.Exists(directory))
+            throw new CliError(File.Exists(directory) ? $"--model {directory} is a file; give the directory that holds config.json and model.safetensors" : $"model directory {directory} does not exist");
         var model = Gpt2ModelDirectory.Load(directory, AttentionKernels.Default);
         ITokenizer? tokenizer = null;
         if (Tokenizers.Exists(directory)) tokenizer = Tokenizers.Load(directory);

@@ -64,27 +64,28 @@ public static class Gpt2ModelDirectory
     {
         var config = ReadConfig(directory);
         string path = Path.Combine(directory, WeightsFileName);
-        // read (and so bound by the file's real size) before allocating the arena that config.json asks for
+        // read the file (its real size bounds what that allocates) and match it against the layout before allocating
+        // the arena that config.json asks for
         var (tensors, _) = SafeTensors.Read(path);
-        long stored = tensors.Values.Sum(t => (long)t.Data.Length);
-        if (stored < config.ParameterCount)
-            throw new InvalidDataException($"{path}: missing tensors: it holds {stored:N0} values but config.json describes a model of {config.ParameterCount:N0} parameters");
-        var model = new Gpt2Model(config, attention);
+        var layout = new Gpt2Layout(config);
+        var matched = new List<(ParameterView View, SafeTensor Tensor)>();
         var seen = new HashSet<string>();
         foreach (var (rawName, tensor) in tensors)
         {
             string name = rawName.StartsWith("transformer.", StringComparison.Ordinal) ? rawName : "transformer." + rawName;
             if (IsBuffer(name)) continue;
             if (name == "transformer.lm_head.weight" || rawName == "lm_head.weight") continue; // tied: the same values as wte
-            if (!model.Layout.TryGet(name, out var view))
+            if (!layout.TryGet(name, out var view))
                 throw new InvalidDataException($"{path}: unexpected tensor '{rawName}' for a GPT-2 with {config.Layers} layers");
             if (!tensor.Shape.SequenceEqual(view.Shape))
                 throw new InvalidDataException($"{path}: tensor '{rawName}' has shape [{string.Join(", ", tensor.Shape)}] but config.json implies [{string.Join(", ", view.Shape)}]");
             if (!seen.Add(name)) throw new InvalidDataException($"{path}: tensor '{name}' appears twice");
-            tensor.Data.CopyTo(model.Parameters[view]);
+            matched.Add((view, tensor));
         }
-        var missing = model.Layout.All.Where(v => !seen.Contains(v.Name)).Select(v => v.Name).ToList();
+        var missing = layout.All.Where(v => !seen.Contains(v.Name)).Select(v => v.Name).ToList();
         if (missing.Count > 0) throw new InvalidDataException($"{path}: missing tensors: {string.Join(", ", missing.Take(5))}{(missing.Count > 5 ? ", …" : "")}");
+        var model = new Gpt2Model(config, attention);
+        foreach (var (view, tensor) in matched) tensor.Data.CopyTo(model.Parameters[model.Layout[view.Name]]);
         return model;
     }
 

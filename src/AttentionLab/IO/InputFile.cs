@@ -68,10 +68,35 @@ public static class InputFile
     /// </summary>
     public static JsonDocument ParseJson(ReadOnlyMemory<byte> utf8, string what)
     {
-        try { return JsonDocument.Parse(utf8, new JsonDocumentOptions { MaxDepth = 64 }); }
+        JsonDocument doc;
+        try { doc = JsonDocument.Parse(utf8, new JsonDocumentOptions { MaxDepth = 64 }); }
         catch (JsonException e)
         {
             throw new InvalidDataException($"{what} is not valid JSON (line {(e.LineNumber ?? 0) + 1}, byte {(e.BytePositionInLine ?? 0) + 1})");
+        }
+        try { CheckStrings(doc.RootElement, what); }
+        catch { doc.Dispose(); throw; }
+        return doc;
+    }
+
+    /// <summary>
+    /// Every name and string of a document must be text: an escaped lone surrogate (<c>"\ud800"</c>) parses, but
+    /// reading it — even looking a property up by name — throws InvalidOperationException. Checked once here, so
+    /// no reader meets one later.
+    /// </summary>
+    private static void CheckStrings(JsonElement e, string what)
+    {
+        switch (e.ValueKind)
+        {
+            case JsonValueKind.Object:
+                foreach (var p in e.EnumerateObject()) { GetName(p, $"{what}: a name"); CheckStrings(p.Value, what); }
+                break;
+            case JsonValueKind.Array:
+                foreach (var x in e.EnumerateArray()) CheckStrings(x, what);
+                break;
+            case JsonValueKind.String:
+                GetText(e, $"{what}: a string");
+                break;
         }
     }
 

@@ -40,8 +40,8 @@ public sealed class Gpt2TrainingRun : IDisposable
         options.Validate();
         config = config with { VocabSize = corpus.Tokenizer.VocabSize };
         config.Validate();
-        corpus.EnsureFits(config.ContextLength);
         EnsureActivationsFit(config, options.BatchSize);
+        corpus.EnsureFits(config.ContextLength);
         directoryLock ??= RunDirectoryLock.Acquire(directory);
         try
         {

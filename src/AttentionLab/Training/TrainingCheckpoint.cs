@@ -82,6 +82,7 @@ public static class TrainingCheckpoint
         try
         {
             writeModel(staging);
+            FaultPoint?.Invoke("staging");
             DurableFile.Write(Path.Combine(staging, Tokenizers.FileName), s => s.Write(Encoding.UTF8.GetBytes(Tokenizers.ToJson(tokenizer))));
             DurableFile.Write(Path.Combine(staging, OptimizerFile), s => WriteOptimizer(s, optimizer));
             DurableFile.Write(Path.Combine(staging, LossCurveFile), s => s.Write(Encoding.UTF8.GetBytes(LossCurveSvg.Render(
@@ -96,10 +97,16 @@ public static class TrainingCheckpoint
             try { Directory.Delete(staging, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
             throw;
         }
+        FaultPoint?.Invoke("staged");
         Directory.Move(staging, Path.Combine(full, CommitDirectory)); // the commit point
         DurableFile.SyncDirectory(full);
+        FaultPoint?.Invoke("committed");
         Recover(full);
     }
+
+    /// <summary>Tests only: called at each step of a save ("staging", "staged", "committed", "published:NAME"); a test
+    /// that throws there leaves the directory as a kill at that instant would.</summary>
+    [ThreadStatic] internal static Action<string>? FaultPoint;
 
     /// <summary>
     /// Brings <paramref name="directory"/> to a consistent checkpoint after a save was killed: finishes publishing a
@@ -112,8 +119,11 @@ public static class TrainingCheckpoint
         var commit = Path.Combine(full, CommitDirectory);
         if (Directory.Exists(commit))
         {
-            foreach (var file in Directory.EnumerateFiles(commit))
+            foreach (var file in Directory.GetFiles(commit).Order(StringComparer.Ordinal))
+            {
                 File.Move(file, Path.Combine(full, Path.GetFileName(file)), overwrite: true);
+                FaultPoint?.Invoke("published:" + Path.GetFileName(file));
+            }
             DurableFile.SyncDirectory(full);
             Directory.Delete(commit, recursive: true);
             DurableFile.SyncDirectory(full);
