@@ -14,6 +14,7 @@ public static class Cli
             ["shapes"] = (ShapesCommand.Summary, ShapesCommand.Run),
             ["params"] = (ParamsCommand.Summary, ParamsCommand.Run),
             ["seed-gpt"] = (SeedGptCommand.Summary, SeedGptCommand.Run),
+            ["exercises"] = (ExercisesCommand.Summary, ExercisesCommand.Run),
             ["train"] = (TrainCommand.Summary, TrainCommand.Run),
             ["generate"] = (GenerateCommand.Summary, GenerateCommand.Run),
             ["inspect"] = (InspectCommand.Summary, InspectCommand.Run),
