@@ -177,7 +177,7 @@ public static class MaskedSoftmaxOutput
         SoftmaxRowProblem.None => "ok",
         SoftmaxRowProblem.ZeroOverZero => "NaN (0/0)",
         SoftmaxRowProblem.ExpOverflow => "NaN (∞/∞)",
-        SoftmaxRowProblem.InfMinusInf => "NaN (−∞+∞)",
+        SoftmaxRowProblem.InfMinusInf => "NaN (∞−∞)",
         SoftmaxRowProblem.UniformOverHidden => "uniform",
         SoftmaxRowProblem.GuardedZero => "zeros",
         _ => p.ToString(),
