@@ -13,6 +13,8 @@ public static class Cli
             ["attention"] = (AttentionCommand.Summary, AttentionCommand.Run),
             ["shapes"] = (ShapesCommand.Summary, ShapesCommand.Run),
             ["params"] = (ParamsCommand.Summary, ParamsCommand.Run),
+            ["seed-gpt"] = (SeedGptCommand.Summary, SeedGptCommand.Run),
+            ["exercises"] = (ExercisesCommand.Summary, ExercisesCommand.Run),
             ["train"] = (TrainCommand.Summary, TrainCommand.Run),
             ["generate"] = (GenerateCommand.Summary, GenerateCommand.Run),
             ["inspect"] = (InspectCommand.Summary, InspectCommand.Run),
