@@ -18,6 +18,8 @@ public static class Cli
             ["inspect"] = (InspectCommand.Summary, InspectCommand.Run),
             ["bench"] = (BenchCommand.Summary, BenchCommand.Run),
             ["seq2seq"] = (Seq2SeqCommand.Summary, Seq2SeqCommand.Run),
+            ["bert"] = (BertCommand.Summary, BertCommand.Run),
+            ["vit"] = (VitCommand.Summary, VitCommand.Run),
         };
 
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
