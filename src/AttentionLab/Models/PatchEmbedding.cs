@@ -62,11 +62,22 @@ public sealed class PatchEmbedding
         return _y;
     }
 
-    /// <summary>Adds dL/dW and dL/db (the pixels need no gradient).</summary>
+    /// <summary>Adds dL/dW and dL/db; writes dL/d(images) too when <paramref name="dImages"/> is given (training
+    /// needs no pixel gradient; parity tests and saliency maps do).</summary>
     /// <param name="dy">(B, N, C)</param>
-    public void Backward(ReadOnlySpan<float> dy)
+    /// <param name="dImages">(B, H·W), overwritten, or empty to skip</param>
+    public void Backward(ReadOnlySpan<float> dy, Span<float> dImages = default)
     {
         if (_patches is null) throw new InvalidOperationException("Backward needs a Forward call first");
-        Proj.Backward(_patches.Data, dy, default, _patches.Dim(0) * Patches);
+        int batch = _patches.Dim(0), pp = PatchSize * PatchSize, side = ImageSize / PatchSize;
+        Proj.Backward(_patches.Data, dy, default, batch * Patches);
+        if (dImages.IsEmpty) return;
+        var dPatches = new float[batch * Patches * pp];
+        Linear.Backward(_patches.Data, Proj.Weight.Data, dy, dPatches, default, default, batch * Patches, pp, Channels, accumulate: false);
+        for (int b = 0; b < batch; b++)                                           // the inverse of Patchify
+            for (int p = 0; p < Patches; p++)
+                for (int ky = 0; ky < PatchSize; ky++)
+                    dPatches.AsSpan((b * Patches + p) * pp + ky * PatchSize, PatchSize)
+                        .CopyTo(dImages.Slice(b * ImageSize * ImageSize + ((p / side) * PatchSize + ky) * ImageSize + (p % side) * PatchSize, PatchSize));
     }
 }
