@@ -19,6 +19,9 @@ public static class Cli
             ["generate"] = (GenerateCommand.Summary, GenerateCommand.Run),
             ["inspect"] = (InspectCommand.Summary, InspectCommand.Run),
             ["bench"] = (BenchCommand.Summary, BenchCommand.Run),
+            ["seq2seq"] = (Seq2SeqCommand.Summary, Seq2SeqCommand.Run),
+            ["bert"] = (BertCommand.Summary, BertCommand.Run),
+            ["vit"] = (VitCommand.Summary, VitCommand.Run),
         };
 
     /// <summary>The version <c>attnlab --version</c> prints: the assembly's informational version.</summary>
