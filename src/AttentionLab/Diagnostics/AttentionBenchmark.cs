@@ -123,7 +123,14 @@ public static class AttentionBenchmark
                         estimate, null, null, fits ? AttentionMeasurement.Extrapolated : AttentionMeasurement.TooLarge, kernel.IsExact));
                     continue;
                 }
-                var (fwd, fwdBwd, bytes, output) = Measure(kernel, q, k, v, dO, shape, attention, options.Repeat);
+                (double, double, long, float[]) measured;
+                try { measured = Measure(kernel, q, k, v, dO, shape, attention, options.Repeat); }
+                catch (OutOfMemoryException)
+                {
+                    rows.Add(new AttentionBenchmarkResult(name, T, null, null, estimate, null, null, AttentionMeasurement.TooLarge, kernel.IsExact));
+                    continue;
+                }
+                var (fwd, fwdBwd, bytes, output) = measured;
                 double? error = null;
                 if (exact is not null) error = MaxAbsDifference(output, exact);
                 else if (kernel.IsExact) { exact = output; exactName = name; error = 0; }
