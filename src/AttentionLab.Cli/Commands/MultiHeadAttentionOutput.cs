@@ -40,6 +40,8 @@ public static class MultiHeadAttentionOutput
     {
         var args = new Args(argv, "random-weights", "causal", "no-scale");
         if (args.Help) { stdout.WriteLine(Usage); return 0; }
+        if (args.Has("q") || args.Has("k") || args.Has("v"))
+            throw new CliError("--heads runs multi-head attention on --x with --wq/--wk/--wv/--wo (or --random-weights); --q/--k/--v are single-head attention's inputs");
         int heads = args.Int("heads", 2, min: 1);
         bool random = args.Flag("random-weights");
         bool causal = args.Flag("causal");
