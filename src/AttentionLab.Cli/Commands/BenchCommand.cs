@@ -20,6 +20,7 @@ public static class BenchCommand
             ["train"] = (BenchTrainCommand.Summary, BenchTrainCommand.Run),
             ["generate"] = (GenerateBenchmark.Summary, GenerateBenchmark.Run),
             ["fuzz"] = (BenchFuzzCommand.Summary, BenchFuzzCommand.Run),
+            ["attention"] = (BenchAttentionCommand.Summary, BenchAttentionCommand.Run),
         };
 
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)

@@ -9,6 +9,14 @@ internal static class CommandSupport
     public static bool IsTerminal(TextWriter stdout) =>
         ReferenceEquals(stdout, Console.Out) && !Console.IsOutputRedirected && Environment.GetEnvironmentVariable("TERM") != "dumb";
 
+    /// <summary>The kernel <c>--attention NAME</c> names (null: the default), or one clear error listing the known ones.</summary>
+    public static AttentionLab.Attention.IAttentionKernel Kernel(string? name)
+    {
+        if (name is null) return AttentionLab.Attention.AttentionKernels.Default;
+        try { return AttentionLab.Attention.AttentionKernels.Parse(name); }
+        catch (ArgumentException e) { throw new CliError($"--attention: {e.Message}"); }
+    }
+
     /// <summary>Parses <c>--ids 1,2,3</c>.</summary>
     public static int[] ParseIds(string text)
     {

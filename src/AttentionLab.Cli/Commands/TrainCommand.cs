@@ -21,7 +21,7 @@ internal static class TrainCommand
         bool resume = a.Flag("resume"), force = a.Flag("force"), json = a.Json;
         string? outDir = a.Path("out");
         Gpt2TrainingRun run;
-        var attention = AttentionKernels.Default;
+        string? attentionName = a.String("attention");
         if (resume)
         {
             if (outDir is null) throw new CliError("--resume needs --out DIR, the run directory to continue");
@@ -33,7 +33,7 @@ internal static class TrainCommand
             a.EnsureAllUsed();
             if (!Directory.Exists(outDir))
                 throw new CliError(File.Exists(outDir) ? $"--out {outDir} is a file, not a run directory" : $"--out {outDir} does not exist; nothing to resume");
-            run = Gpt2TrainingRun.Resume(outDir, data, steps, attention);
+            run = Gpt2TrainingRun.Resume(outDir, data, steps, attentionName is null ? null : CommandSupport.Kernel(attentionName));
             if (run.Trainer.IsFinished)
             {
                 run.Dispose();
@@ -65,7 +65,7 @@ internal static class TrainCommand
                     throw new CliError(TrainingCheckpoint.HoldsModel(outDir)
                         ? $"{outDir} already holds a model; pass --force to replace it or --resume to continue it"
                         : $"{outDir} holds {string.Join(", ", existing)}, which a checkpoint would overwrite; pass --force to replace it or choose another --out");
-                run = Gpt2TrainingRun.Start(corpus, data, config, options, outDir, attention, directoryLock);
+                run = Gpt2TrainingRun.Start(corpus, data, config, options, outDir, CommandSupport.Kernel(attentionName), directoryLock);
             }
             catch
             {
@@ -156,8 +156,8 @@ internal static class TrainCommand
     {
         w.WriteLine("usage: attnlab train --data FILE [--tokenizer char|gpt2|o200k] [--preset NAME | --layers N --d-model C --heads H --context T]");
         w.WriteLine("                     [--batch B] [--steps N] [--lr LR] [--warmup N] [--min-lr LR] [--weight-decay WD] [--grad-clip G]");
-        w.WriteLine("                     [--seed S] [--eval-every N] [--eval-batches N] [--out DIR] [--force] [--json]");
-        w.WriteLine("       attnlab train --out DIR --resume [--steps N] [--data FILE]");
+        w.WriteLine("                     [--seed S] [--eval-every N] [--eval-batches N] [--attention NAME] [--out DIR] [--force] [--json]");
+        w.WriteLine("       attnlab train --out DIR --resume [--steps N] [--data FILE] [--attention NAME]");
         w.WriteLine();
         w.WriteLine("  --steps N     the run's TOTAL number of optimizer steps (also the cosine schedule's length), not steps to add.");
         w.WriteLine("                With --resume, a larger N extends the run: the steps already done keep the schedule they ran with,");
@@ -174,5 +174,7 @@ internal static class TrainCommand
         w.WriteLine("as a Hugging Face GPT-2 directory, the tokenizer, the optimizer state and loss_curve.svg. Ctrl+C saves and stops;");
         w.WriteLine("--resume continues exactly where the run stopped. An --out that already holds a model is refused unless --force.");
         w.WriteLine($"Presets: {string.Join(", ", Gpt2Config.Presets.Keys)}.");
+        w.WriteLine($"--attention NAME picks the attention kernel ({string.Join(", ", AttentionKernels.Names)}; default {AttentionKernels.DefaultName});");
+        w.WriteLine("it is saved with the model (config.json attnlab_attention) and used again by generate, inspect and --resume.");
     }
 }

@@ -36,9 +36,9 @@ public static class Gpt2ModelDirectory
             throw new InvalidDataException($"{path}: activation_function '{activation}' is not the tanh GELU this model implements");
         if (o.OptionalBool("tie_word_embeddings") == false)
             throw new InvalidDataException($"{path}: tie_word_embeddings false is not supported (the head is tied to wte)");
-        // attnlab's own keys (the attention variant and causal flag); checked here so a wrong type is one clear line
-        o.OptionalString("attnlab_attention");
-        o.OptionalBool("attnlab_causal");
+        // attnlab's own keys: the attention variant and the causal flag
+        string? attentionName = o.OptionalString("attnlab_attention");
+        bool? causal = o.OptionalBool("attnlab_causal");
         int vocab = o.RequiredInt("vocab_size", 1), context = o.RequiredInt("n_positions", 1), layers = o.RequiredInt("n_layer", 1);
         int channels = o.RequiredInt("n_embd", 1), heads = o.RequiredInt("n_head", 1);
         double epsilon = o.OptionalDouble("layer_norm_epsilon", double.Epsilon, 1) ?? 1e-5;
@@ -52,6 +52,8 @@ public static class Gpt2ModelDirectory
         {
             VocabSize = vocab, ContextLength = context, Layers = layers, Channels = channels, Heads = heads,
             LayerNormEpsilon = (float)epsilon,
+            Attention = attentionName ?? AttentionKernels.DefaultName,
+            IsCausal = causal ?? true,
         };
         try { config.Validate(); }
         catch (ArgumentException e) { throw new InvalidDataException($"{path}: {e.Message}", e); }
@@ -59,8 +61,10 @@ public static class Gpt2ModelDirectory
     }
 
     /// <summary>Loads a model: config, then every parameter by name, checking each shape against the config.</summary>
+    /// <param name="attention">the kernel to run with; null means the one config.json names (<c>attnlab_attention</c>)</param>
+    /// <param name="training">false loads for inference (generate, inspect, the Explorer): no gradient arena</param>
     /// <exception cref="InvalidDataException">a malformed file, a missing or unexpected tensor, a shape that does not match</exception>
-    public static Gpt2Model Load(string directory, IAttentionKernel? attention = null)
+    public static Gpt2Model Load(string directory, IAttentionKernel? attention = null, bool training = true)
     {
         var config = ReadConfig(directory);
         string path = Path.Combine(directory, WeightsFileName);
@@ -84,7 +88,7 @@ public static class Gpt2ModelDirectory
         }
         var missing = layout.All.Where(v => !seen.Contains(v.Name)).Select(v => v.Name).ToList();
         if (missing.Count > 0) throw new InvalidDataException($"{path}: missing tensors: {string.Join(", ", missing.Take(5))}{(missing.Count > 5 ? ", …" : "")}");
-        var model = new Gpt2Model(config, attention);
+        var model = new Gpt2Model(config, attention, training);
         foreach (var (view, tensor) in matched) tensor.Data.CopyTo(model.Parameters[model.Layout[view.Name]]);
         return model;
     }
@@ -138,6 +142,9 @@ public static class Gpt2ModelDirectory
         ["tie_word_embeddings"] = true,
         ["torch_dtype"] = "float32",
         ["vocab_size"] = c.VocabSize,
+        // AttentionLab's own keys (transformers keeps unknown keys as attributes and ignores them)
+        ["attnlab_attention"] = c.Attention,
+        ["attnlab_causal"] = c.IsCausal,
     };
 
     private static bool IsBuffer(string name) =>

@@ -38,7 +38,8 @@ public sealed class Gpt2TrainingRun : IDisposable
     {
         ArgumentNullException.ThrowIfNull(corpus);
         options.Validate();
-        config = config with { VocabSize = corpus.Tokenizer.VocabSize };
+        ArgumentNullException.ThrowIfNull(attention);
+        config = config with { VocabSize = corpus.Tokenizer.VocabSize, Attention = attention.Name };
         config.Validate();
         EnsureActivationsFit(config, options.BatchSize);
         corpus.EnsureFits(config.ContextLength);
@@ -72,8 +73,9 @@ public sealed class Gpt2TrainingRun : IDisposable
     /// <summary>Continues the run saved in <paramref name="directory"/>.</summary>
     /// <param name="dataPath">The data file, or null for the one the run was started with.</param>
     /// <param name="steps">A new total step count (to extend a finished run), or null to keep the saved one.</param>
+    /// <param name="attention">the kernel to continue with; null: the one the run was saved with</param>
     /// <exception cref="RunDirectoryBusyException">another training writes <paramref name="directory"/></exception>
-    public static Gpt2TrainingRun Resume(string directory, string? dataPath, int? steps, IAttentionKernel attention)
+    public static Gpt2TrainingRun Resume(string directory, string? dataPath, int? steps, IAttentionKernel? attention)
     {
         if (!System.IO.Directory.Exists(directory))
             throw new DirectoryNotFoundException(File.Exists(directory) ? $"{directory} is a file, not a run directory" : $"run directory {directory} does not exist");
@@ -82,7 +84,7 @@ public sealed class Gpt2TrainingRun : IDisposable
         catch { directoryLock.Dispose(); throw; }
     }
 
-    private static Gpt2TrainingRun Resume(string directory, string? dataPath, int? steps, IAttentionKernel attention, RunDirectoryLock directoryLock)
+    private static Gpt2TrainingRun Resume(string directory, string? dataPath, int? steps, IAttentionKernel? attention, RunDirectoryLock directoryLock)
     {
         TrainingCheckpoint.Recover(directory); // finish a publish that a kill interrupted
         var (info, state, optimizerStep, files) = TrainingCheckpoint.LoadStateWithFiles(directory);
