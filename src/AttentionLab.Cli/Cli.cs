@@ -13,10 +13,15 @@ public static class Cli
             ["attention"] = (AttentionCommand.Summary, AttentionCommand.Run),
             ["shapes"] = (ShapesCommand.Summary, ShapesCommand.Run),
             ["params"] = (ParamsCommand.Summary, ParamsCommand.Run),
+            ["seed-gpt"] = (SeedGptCommand.Summary, SeedGptCommand.Run),
+            ["exercises"] = (ExercisesCommand.Summary, ExercisesCommand.Run),
             ["train"] = (TrainCommand.Summary, TrainCommand.Run),
             ["generate"] = (GenerateCommand.Summary, GenerateCommand.Run),
             ["inspect"] = (InspectCommand.Summary, InspectCommand.Run),
             ["bench"] = (BenchCommand.Summary, BenchCommand.Run),
+            ["seq2seq"] = (Seq2SeqCommand.Summary, Seq2SeqCommand.Run),
+            ["bert"] = (BertCommand.Summary, BertCommand.Run),
+            ["vit"] = (VitCommand.Summary, VitCommand.Run),
         };
 
     /// <summary>The version <c>attnlab --version</c> prints: the assembly's informational version.</summary>

@@ -19,8 +19,8 @@ public static class BenchCommand
             ["gemm"] = ("matrix multiply on GPT-2 shapes: ms, GFLOP/s, % of measured FMA peak [--threads N] [--repeat R] [--json]", Gemm),
             ["train"] = (BenchTrainCommand.Summary, BenchTrainCommand.Run),
             ["generate"] = (GenerateBenchmark.Summary, GenerateBenchmark.Run),
-            ["fuzz"] = (BenchFuzzCommand.Summary, BenchFuzzCommand.Run),
             ["attention"] = (BenchAttentionCommand.Summary, BenchAttentionCommand.Run),
+            ["fuzz"] = (BenchFuzzCommand.Summary, BenchFuzzCommand.Run),
         };
 
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)

@@ -49,10 +49,11 @@ internal static class TrainCommand
             var config = ReadModelOptions(a, Gpt2Config.ShakespeareChar);
             var options = ReadTrainingOptions(a, new TrainingOptions());
             a.EnsureAllUsed();
+            var attention = CommandSupport.Kernel(attentionName);
             if (outDir is not null && File.Exists(outDir)) throw new CliError($"--out {outDir} is a file, not a directory");
             // bad data and sizes that cannot fit are refused before any directory is made
             var corpus = Corpus.Load(data, tokenizer);
-            Gpt2TrainingRun.EnsureActivationsFit(config with { VocabSize = corpus.Tokenizer.VocabSize }, options.BatchSize);
+            Gpt2TrainingRun.EnsureActivationsFit(config with { VocabSize = corpus.Tokenizer.VocabSize }, options.BatchSize, attention);
             corpus.EnsureFits(config.ContextLength);
             // the directory is locked before it is checked or written, so two trainings never share it
             bool created = outDir is null || !Directory.Exists(outDir);
@@ -65,7 +66,7 @@ internal static class TrainCommand
                     throw new CliError(TrainingCheckpoint.HoldsModel(outDir)
                         ? $"{outDir} already holds a model; pass --force to replace it or --resume to continue it"
                         : $"{outDir} holds {string.Join(", ", existing)}, which a checkpoint would overwrite; pass --force to replace it or choose another --out");
-                run = Gpt2TrainingRun.Start(corpus, data, config, options, outDir, CommandSupport.Kernel(attentionName), directoryLock);
+                run = Gpt2TrainingRun.Start(corpus, data, config, options, outDir, attention, directoryLock);
             }
             catch
             {

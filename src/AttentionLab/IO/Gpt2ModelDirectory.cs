@@ -36,9 +36,6 @@ public static class Gpt2ModelDirectory
             throw new InvalidDataException($"{path}: activation_function '{activation}' is not the tanh GELU this model implements");
         if (o.OptionalBool("tie_word_embeddings") == false)
             throw new InvalidDataException($"{path}: tie_word_embeddings false is not supported (the head is tied to wte)");
-        // attnlab's own keys: the attention variant and the causal flag
-        string? attentionName = o.OptionalString("attnlab_attention");
-        bool? causal = o.OptionalBool("attnlab_causal");
         int vocab = o.RequiredInt("vocab_size", 1), context = o.RequiredInt("n_positions", 1), layers = o.RequiredInt("n_layer", 1);
         int channels = o.RequiredInt("n_embd", 1), heads = o.RequiredInt("n_head", 1);
         double epsilon = o.OptionalDouble("layer_norm_epsilon", double.Epsilon, 1) ?? 1e-5;
@@ -52,8 +49,8 @@ public static class Gpt2ModelDirectory
         {
             VocabSize = vocab, ContextLength = context, Layers = layers, Channels = channels, Heads = heads,
             LayerNormEpsilon = (float)epsilon,
-            Attention = attentionName ?? AttentionKernels.DefaultName,
-            IsCausal = causal ?? true,
+            Attention = o.OptionalString("attnlab_attention") ?? AttentionKernels.DefaultName,
+            IsCausal = o.OptionalBool("attnlab_causal") ?? true,
         };
         try { config.Validate(); }
         catch (ArgumentException e) { throw new InvalidDataException($"{path}: {e.Message}", e); }

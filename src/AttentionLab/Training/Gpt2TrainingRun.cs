@@ -41,7 +41,7 @@ public sealed class Gpt2TrainingRun : IDisposable
         ArgumentNullException.ThrowIfNull(attention);
         config = config with { VocabSize = corpus.Tokenizer.VocabSize, Attention = attention.Name };
         config.Validate();
-        EnsureActivationsFit(config, options.BatchSize);
+        EnsureActivationsFit(config, options.BatchSize, attention);
         corpus.EnsureFits(config.ContextLength);
         directoryLock ??= RunDirectoryLock.Acquire(directory);
         try
@@ -58,13 +58,17 @@ public sealed class Gpt2TrainingRun : IDisposable
 
     /// <summary>
     /// Refuses a (B, T) whose activations cannot be held in one array, before anything is allocated. The count is
-    /// <see cref="Gpt2Activations"/>' in floating point: per layer 20·N·C + 4·N + B·H·T², plus 16·N·C + N·V + 4·N,
-    /// with N = B·T.
+    /// <see cref="Gpt2Activations"/>' in floating point: per layer 20·N·C + 4·N + what the attention kernel saves
+    /// (B·H·T² weights for the materializing kernels, B·H·T for flash), plus 16·N·C + N·V + 4·N, with N = B·T.
     /// </summary>
-    public static void EnsureActivationsFit(Gpt2Config config, int batch)
+    /// <param name="attention">the kernel that will train; null counts the B·H·T² weights</param>
+    public static void EnsureActivationsFit(Gpt2Config config, int batch, IAttentionKernel? attention = null)
     {
         double b = batch, t = config.ContextLength, n = b * t, c = config.Channels;
-        double floats = config.Layers * (20 * n * c + 4 * n + b * config.Heads * t * t) + 16 * n * c + n * config.VocabSize + 4 * n;
+        double saved = b * config.Heads * t * t;
+        if (attention is not null && b * config.Heads * t * t * 4 < long.MaxValue / 4 && b * config.Heads <= int.MaxValue && t <= int.MaxValue)
+            saved = attention.SavedLength(new AttentionShape((int)b, config.Heads, (int)t, (int)t, config.HeadDim));
+        double floats = config.Layers * (20 * n * c + 4 * n + saved) + 16 * n * c + n * config.VocabSize + 4 * n;
         if (floats > Array.MaxLength)
             throw new ArgumentException($"batch {batch} × context {config.ContextLength} needs {floats * 4 / (1L << 30):N1} GiB of activations " +
                                         $"({floats:G3} floats, more than one array holds); lower the batch or the context");
