@@ -18,6 +18,7 @@ public static class Cli
             ["train"] = (TrainCommand.Summary, TrainCommand.Run),
             ["generate"] = (GenerateCommand.Summary, GenerateCommand.Run),
             ["inspect"] = (InspectCommand.Summary, InspectCommand.Run),
+            ["explore"] = (ExploreCommand.Summary, ExploreCommand.Run),
             ["bench"] = (BenchCommand.Summary, BenchCommand.Run),
             ["seq2seq"] = (Seq2SeqCommand.Summary, Seq2SeqCommand.Run),
             ["bert"] = (BertCommand.Summary, BertCommand.Run),
