@@ -60,7 +60,7 @@ internal static class BertCommand
             int batch = a.Int("batch", 32, 1, 4096);
             var options = ModelCommandSupport.ReadTraining(a, new ModelTrainingOptions
             {
-                Steps = 1200, LearningRate = 2e-3, MinLearningRate = 1e-4, WarmupSteps = 100, WeightDecay = 0.01, TimeBudget = TimeSpan.FromSeconds(110),
+                Steps = 800, LearningRate = 2e-3, MinLearningRate = 1e-4, WarmupSteps = 100, WeightDecay = 0.01, TimeBudget = TimeSpan.FromSeconds(110),
             });
             string outDir = a.String("out") ?? CommandSupport.NewRunDirectory();
             bool force = a.Flag("force");

@@ -58,7 +58,7 @@ internal static class Seq2SeqCommand
             int batch = a.Int("batch", 64, 1, 4096);
             var options = ModelCommandSupport.ReadTraining(a, new ModelTrainingOptions
             {
-                Steps = task is DateTask ? 1200 : 1500, LearningRate = 2e-3, MinLearningRate = 1e-4, WarmupSteps = 100,
+                Steps = task is DateTask ? 1000 : 600, LearningRate = 2e-3, MinLearningRate = 1e-4, WarmupSteps = 100,
                 WeightDecay = 0.01, TimeBudget = TimeSpan.FromSeconds(110),
             });
             string outDir = a.String("out") ?? CommandSupport.NewRunDirectory();
