@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
 using AttentionLab.Attention;
+using AttentionLab.Inspection;
 using AttentionLab.Models;
 using AttentionLab.Rendering;
 using AttentionLab.Training;
@@ -41,6 +42,7 @@ internal static class DemoCommand
         var options = Training with { Steps = a.Int("steps", Training.Steps, 1, 10_000_000) };
         var outDir = a.String("out");
         var presetName = a.String("preset");
+        var kernel = CommandSupport.Kernel(a.String("attention"));
         var data = a.String("data") ?? CommandSupport.FindBundled(Path.Combine("data", "tinyshakespeare.txt"))
             ?? throw new CliError("cannot find data/tinyshakespeare.txt (run from the repository, or pass --data FILE)");
         bool json = a.Json;
@@ -57,7 +59,7 @@ internal static class DemoCommand
 
         var clock = Stopwatch.StartNew();
         var corpus = Corpus.Load(data, "char");
-        var run = Gpt2TrainingRun.Start(corpus, data, config, options, outDir, AttentionKernels.Default);
+        var run = Gpt2TrainingRun.Start(corpus, data, config, options, outDir, kernel);
         var log = json ? TextWriter.Null : stdout;
         log.WriteLine("attnlab demo — a character-level GPT learns Shakespeare");
         TrainCommand.PrintHeader(log, run);
@@ -73,25 +75,8 @@ internal static class DemoCommand
         Func<StepReport, bool>? stop = null;
         if (budget is TimeSpan limit)
         {
-            // Fit the plan to the budget: first during warmup, from the speed of steps 10..40 (the first steps include
-            // JIT compilation), then every 100 steps from the average speed since step 10 (evaluations and saves
-            // included), since a shared machine speeds up and slows down. The plan is what is left of the budget
-            // after sampling, the attention map and the final save.
-            var trainingClock = Stopwatch.StartNew();
-            double at10 = 0;
-            stop = r =>
-            {
-                if (r.Step == 10) at10 = trainingClock.Elapsed.TotalSeconds;
-                bool refit = r.Step == 40 || (r.Step > 40 && r.Step % 100 == 0);
-                if (refit && r.Step < run.Trainer.Options.Steps)
-                {
-                    double perStep = (trainingClock.Elapsed.TotalSeconds - at10) / (r.Step - 10);
-                    double left = limit.TotalSeconds - clock.Elapsed.TotalSeconds - 6;              // 6 s: sampling, attention map, saving
-                    int fit = Math.Clamp(r.Step + 1 + (int)(left / perStep), r.Step + 1, options.Steps);
-                    if (Math.Abs(fit - run.Trainer.Options.Steps) > Math.Max(5, run.Trainer.Options.Steps / 50)) run.Trainer.Replan(fit);
-                }
-                return clock.Elapsed > limit * 1.1; // a hard stop if the machine slowed down a lot at the very end
-            };
+            var plan = new TimeBudgetPlan(limit, options.Steps, () => clock.Elapsed.TotalSeconds);
+            stop = r => plan.ShouldStop(r, run.Trainer);
         }
         var mode = TrainingProgress.Choose(stdout, json);
         var last = TrainingProgress.Run(run.Trainer, mode, stdout, run.Checkpoint, stop, out bool interrupted);
@@ -134,32 +119,26 @@ internal static class DemoCommand
         try { ids = tokenizer.Encode(AttentionText); }
         catch (ArgumentException) { return; } // a custom --data without these characters
         if (ids.Length > c.ContextLength) ids = ids[..c.ContextLength];
-        int T = ids.Length, L = c.Layers, H = c.Heads;
-        var attention = new float[L * H * T * T];
-        generator.Forward(ids, attention: attention);
-        int l = L - 1, best = 0;
-        double bestEntropy = double.MaxValue;
-        var entropies = new double[H];
-        for (int h = 0; h < H; h++)
-        {
-            entropies[h] = AttentionHeatmap.MeanEntropy(attention.AsSpan((l * H + h) * T * T, T * T), T);
-            if (entropies[h] < bestEntropy) { bestEntropy = entropies[h]; best = h; }
-        }
-        log.WriteLine($"── attention of layer {l}, head {best} (its most focused head: mean entropy {bestEntropy:0.00} nats; " +
+        int l = c.Layers - 1;
+        var report = Gpt2Inspector.Inspect(generator.Model, tokenizer, ids, new InspectionOptions { Layer = l, IncludeLogits = false });
+        var entropies = Enumerable.Range(0, c.Heads).Select(h => report.Entropy[l * c.Heads + h]).ToArray();
+        int best = Array.IndexOf(entropies, entropies.Min());
+        log.WriteLine($"── attention of layer {l}, head {best} (its most focused head: mean entropy {entropies[best]:0.00} nats; " +
                       $"heads: {string.Join(", ", entropies.Select(e => e.ToString("0.00", System.Globalization.CultureInfo.InvariantCulture)))}) ──");
         log.WriteLine("row = the character being predicted from, column = a character it looks at; darker = more attention");
-        InspectCommand.WriteMap(log, attention.AsSpan((l * H + best) * T * T, T * T), ids.Select(tokenizer.TokenText).ToArray(), colour);
+        InspectCommand.WriteMap(log, report.Map(l, best), report.Tokens, colour);
         log.WriteLine();
     }
 
     private static void Usage(TextWriter w)
     {
-        w.WriteLine("usage: attnlab demo [--minutes M] [--steps N] [--out DIR] [--data FILE] [--preset NAME] [--json]");
+        w.WriteLine("usage: attnlab demo [--minutes M] [--steps N] [--out DIR] [--data FILE] [--preset NAME] [--attention NAME] [--json]");
         w.WriteLine();
         w.WriteLine("Trains nanoGPT's char-level Shakespeare model (4 layers, 4 heads, 128 wide, context 64; ~0.8M parameters) on");
         w.WriteLine("data/tinyshakespeare.txt (first 90% train, last 10% validation) for about --minutes (default 3; the step count is");
         w.WriteLine("fitted to the time after 10 steps; --steps N caps it, and --steps alone runs exactly N). Shows a sample before and");
         w.WriteLine("after training and an attention map, and saves the model and loss_curve.svg in --out (default runs/<timestamp>;");
-        w.WriteLine("never overwrites a model). --preset picks another model size (e.g. tiny, for a quick check).");
+        w.WriteLine("never overwrites a model). --preset picks another model size (e.g. tiny, for a quick check). --attention NAME picks");
+        w.WriteLine($"the attention kernel ({string.Join(", ", AttentionKernels.Names)}; default {AttentionKernels.DefaultName}).");
     }
 }

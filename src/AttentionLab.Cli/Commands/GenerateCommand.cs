@@ -14,7 +14,8 @@ internal static class GenerateCommand
         var a = new Args(args, "no-kv-cache");
         if (a.Help) { Usage(stdout); return 0; }
         var dir = a.Require("model");
-        string? prompt = a.String("prompt"), ids = a.String("ids");
+        string? prompt = a.String("prompt") ?? a.String("text"), ids = a.String("ids");
+        string? attention = a.String("attention");
         int maxTokens = a.Int("max-tokens", 200, 0, 1_000_000);
         double temperature = a.Double("temperature", 1.0, 0, 100);
         int topK = a.Int("top-k", 0, 0);
@@ -24,7 +25,7 @@ internal static class GenerateCommand
         bool noCache = a.Flag("no-kv-cache"), json = a.Json;
         a.EnsureAllUsed();
 
-        var saved = SavedModel.Open(dir);
+        var saved = SavedModel.Open(dir, attention);
         var input = saved.Input(prompt, ids, "prompt");
         int context = saved.Model.Config.ContextLength;
         if (input.Length > context)
@@ -66,12 +67,13 @@ internal static class GenerateCommand
     private static void Usage(TextWriter w)
     {
         w.WriteLine("usage: attnlab generate --model DIR (--prompt TEXT | --ids 1,2,3) [--max-tokens N] [--temperature T] [--top-k K]");
-        w.WriteLine("                        [--top-p P] [--seed S] [--no-kv-cache] [--json]");
+        w.WriteLine("                        [--top-p P] [--seed S] [--no-kv-cache] [--attention NAME] [--json]");
         w.WriteLine();
         w.WriteLine("Continues the prompt token by token, printing each as it is chosen. --temperature 0 is greedy (argmax);");
         w.WriteLine("otherwise logits/T → top-k → top-p → a seeded draw. The model sees its last `context` tokens: a longer prompt");
         w.WriteLine("is cropped (with a warning) and the window slides as text grows. The KV cache (default) gives exactly the");
         w.WriteLine("tokens of --no-kv-cache, faster. --json prints {\"ids\": [prompt and new ids], \"text\": \"...\"}. Defaults:");
-        w.WriteLine("200 tokens, temperature 1, no top-k/top-p, seed 1337.");
+        w.WriteLine("200 tokens, temperature 1, no top-k/top-p, seed 1337. --attention NAME runs another kernel than the one the");
+        w.WriteLine("model was saved with (any exact kernel gives the same model); --text is the same as --prompt.");
     }
 }

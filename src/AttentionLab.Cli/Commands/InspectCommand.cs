@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json.Nodes;
+using AttentionLab.Inspection;
 using AttentionLab.Models;
 using AttentionLab.Rendering;
 using Spectre.Console;
@@ -17,13 +18,14 @@ internal static class InspectCommand
         var a = new Args(args);
         if (a.Help) { Usage(stdout); return 0; }
         var dir = a.Require("model");
-        string? text = a.String("text"), ids = a.String("ids");
+        string? text = a.String("text") ?? a.String("prompt"), ids = a.String("ids");
         int? layer = a.Has("layer") ? a.Int("layer", 0, 0) : null;
         int? head = a.Has("head") ? a.Int("head", 0, 0) : null;
+        string? attention = a.String("attention");
         bool json = a.Json;
         a.EnsureAllUsed();
 
-        var saved = SavedModel.Open(dir);
+        var saved = SavedModel.Open(dir, attention);
         var c = saved.Model.Config;
         if (layer >= c.Layers) throw new CliError($"--layer must be in [0, {c.Layers - 1}] for this {c.Layers}-layer model, got {layer}");
         if (head >= c.Heads) throw new CliError($"--head must be in [0, {c.Heads - 1}] for this {c.Heads}-head model, got {head}");
@@ -33,39 +35,20 @@ internal static class InspectCommand
             stderr.WriteLine($"attnlab inspect: warning: {input.Length} tokens; showing the last {c.ContextLength} (the model's context)");
             input = input[^c.ContextLength..];
         }
-        var result = Analyze(saved, input);
-        if (json) stdout.WriteLine(Json(result).ToJsonString());
-        else Print(result, stdout, layer, head, CommandSupport.IsTerminal(stdout));
+        var report = Gpt2Inspector.Inspect(saved.Model, saved.Tokenizer, input);
+        if (json) stdout.WriteLine(InspectionJson.ToJson(report).ToJsonString());
+        else Print(report, stdout, layer, head, CommandSupport.IsTerminal(stdout));
         return 0;
     }
 
-    internal sealed record Analysis(int[] Ids, string[] Labels, float[] Logits, float[] Attention, double[] Entropy,
-        int Layers, int Heads, int T, int V, (int Id, string Label, double Probability)[] Top);
-
-    internal static Analysis Analyze(SavedModel saved, int[] ids)
+    private static void Print(InspectionReport r, TextWriter w, int? onlyLayer, int? onlyHead, bool colour)
     {
-        var c = saved.Model.Config;
-        int T = ids.Length, V = c.VocabSize, L = c.Layers, H = c.Heads;
-        var logits = new float[T * V];
-        var attention = new float[L * H * T * T];
-        var last = saved.Generator.Forward(ids, logits, attention);
-        var entropy = new double[L * H];
-        for (int m = 0; m < L * H; m++) entropy[m] = AttentionHeatmap.MeanEntropy(attention.AsSpan(m * T * T, T * T), T);
-        string Label(int id) => saved.Tokenizer is null ? id.ToString(CultureInfo.InvariantCulture) : saved.Tokenizer.TokenText(id);
-        // softmax of the last position: subtract the max for stability
-        float max = last.Max();
-        double sum = 0;
-        foreach (var z in last) sum += Math.Exp(z - max);
-        var top = Enumerable.Range(0, V).OrderByDescending(i => last[i]).ThenBy(i => i).Take(5)
-            .Select(i => (i, Label(i), Math.Exp(last[i] - max) / sum)).ToArray();
-        return new Analysis(ids, ids.Select(Label).ToArray(), logits, attention, entropy, L, H, T, V, top);
-    }
-
-    private static void Print(Analysis r, TextWriter w, int? onlyLayer, int? onlyHead, bool colour)
-    {
-        w.WriteLine($"{r.T} tokens: {string.Join(" ", r.Labels.Select(AttentionHeatmap.Printable))}");
+        w.WriteLine($"{r.Length} tokens: {string.Join(" ", r.Tokens.Select(AttentionHeatmap.Printable))}");
+        w.WriteLine($"attention kernel: {r.Kernel} ({(r.KernelIsExact ? "exact" : "approximate")}, {(r.IsCausal ? "causal" : "bidirectional")})" +
+                    (r.ApproximationError is double e ? $"; max |weights − exact| = {e:0.000e+0}" : "") +
+                    (r.Loss is float loss ? $"; loss on the text {loss:0.0000}" : ""));
         w.WriteLine("next token:");
-        foreach (var (id, label, p) in r.Top)
+        foreach (var (id, label, p) in r.Next)
             w.WriteLine($"  {(p >= 1e-4 ? p.ToString("P2", CultureInfo.InvariantCulture) : p.ToString("0.0e+0", CultureInfo.InvariantCulture)),8}  {AttentionHeatmap.Printable(label),-12} (id {id})");
         w.WriteLine();
         for (int l = 0; l < r.Layers; l++)
@@ -74,9 +57,9 @@ internal static class InspectCommand
             for (int h = 0; h < r.Heads; h++)
             {
                 if (onlyHead is int oh && oh != h) continue;
-                var map = r.Attention.AsSpan((l * r.Heads + h) * r.T * r.T, r.T * r.T);
+                var map = r.Map(l, h);
                 w.WriteLine($"layer {l} head {h}: mean entropy {r.Entropy[l * r.Heads + h]:0.000} nats (rows: queries, columns: keys; darker = more attention)");
-                WriteMap(w, map, r.Labels, colour);
+                WriteMap(w, map, r.Tokens, colour);
                 w.WriteLine();
             }
         }
@@ -106,47 +89,14 @@ internal static class InspectCommand
         }
     }
 
-    private static JsonObject Json(Analysis r)
-    {
-        JsonArray Rows(float[] data, int offset, int rows, int cols)
-        {
-            var arr = new JsonArray();
-            for (int i = 0; i < rows; i++)
-                arr.Add(new JsonArray(Enumerable.Range(0, cols).Select(j => (JsonNode)data[offset + i * cols + j]).ToArray()));
-            return arr;
-        }
-        var attention = new JsonArray();
-        var entropy = new JsonArray();
-        for (int l = 0; l < r.Layers; l++)
-        {
-            var heads = new JsonArray();
-            var hs = new JsonArray();
-            for (int h = 0; h < r.Heads; h++)
-            {
-                heads.Add(Rows(r.Attention, (l * r.Heads + h) * r.T * r.T, r.T, r.T));
-                hs.Add(r.Entropy[l * r.Heads + h]);
-            }
-            attention.Add(heads);
-            entropy.Add(hs);
-        }
-        return new JsonObject
-        {
-            ["tokens"] = new JsonArray(r.Labels.Select(s => (JsonNode)s).ToArray()),
-            ["ids"] = new JsonArray(r.Ids.Select(i => (JsonNode)i).ToArray()),
-            ["next"] = new JsonArray(r.Top.Select(t => (JsonNode)new JsonObject { ["id"] = t.Id, ["token"] = t.Label, ["probability"] = t.Probability }).ToArray()),
-            ["logits"] = Rows(r.Logits, 0, r.T, r.V),
-            ["attention"] = attention,
-            ["entropy"] = entropy,
-        };
-    }
-
     private static void Usage(TextWriter w)
     {
-        w.WriteLine("usage: attnlab inspect --model DIR (--text TEXT | --ids 1,2,3) [--layer L] [--head H] [--json]");
+        w.WriteLine("usage: attnlab inspect --model DIR (--text TEXT | --prompt TEXT | --ids 1,2,3) [--layer L] [--head H] [--attention NAME] [--json]");
         w.WriteLine();
         w.WriteLine("Runs the model once over the text and shows the five most likely next tokens, then each head's causal");
         w.WriteLine("attention map (row = query token, column = key token, darker = more weight; each row sums to 1) with its");
         w.WriteLine("mean entropy. --layer/--head pick one map. --json prints {\"tokens\", \"logits\" (T×V), \"attention\" (L×H×T×T),");
-        w.WriteLine("\"entropy\" (L×H)} plus \"ids\" and \"next\".");
+        w.WriteLine("\"entropy\" (L×H)} plus \"ids\", \"next\", \"kernel\", \"exact\", \"causal\", \"loss\" and \"approximation_error\".");
+        w.WriteLine($"--attention NAME runs another kernel than the one the model was saved with ({string.Join(", ", AttentionLab.Attention.AttentionKernels.Names)}).");
     }
 }

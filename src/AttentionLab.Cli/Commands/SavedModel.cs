@@ -12,16 +12,24 @@ internal sealed class SavedModel
     public ITokenizer? Tokenizer { get; init; }
     public required Gpt2Generator Generator { get; init; }
 
-    public static SavedModel Open(string directory)
+    /// <param name="attention">a kernel name to run with instead of the one the model was saved with (--attention)</param>
+    public static SavedModel Open(string directory, string? attention = null)
     {
-        if (!Directory.Exists(directory)) throw new CliError($"model directory {directory} does not exist");
-        var model = Gpt2ModelDirectory.Load(directory, AttentionKernels.Default);
+        if (!Directory.Exists(directory))
+            throw new CliError(File.Exists(directory) ? $"--model {directory} is a file; give the directory that holds config.json and model.safetensors" : $"model directory {directory} does not exist");
+        IAttentionKernel? kernel = null;
+        if (attention is not null)
+        {
+            try { kernel = AttentionKernels.Parse(attention); }
+            catch (ArgumentException e) { throw new CliError($"--attention: {e.Message}"); }
+        }
+        var model = Gpt2ModelDirectory.Load(directory, kernel, training: false);
         ITokenizer? tokenizer = null;
         if (Tokenizers.Exists(directory)) tokenizer = Tokenizers.Load(directory);
         else if (model.Config.VocabSize == 50257) tokenizer = new Gpt2Tokenizer(); // a Hugging Face GPT-2 directory
         if (tokenizer is not null && tokenizer.VocabSize > model.Config.VocabSize)
             throw new CliError($"the {tokenizer.Name} tokenizer has {tokenizer.VocabSize} ids but the model only {model.Config.VocabSize}");
-        return new SavedModel { Model = model, Tokenizer = tokenizer, Generator = AttentionLab.Training.Gpt2LanguageModel.Generator(model) };
+        return new SavedModel { Model = model, Tokenizer = tokenizer, Generator = new Gpt2Generator(model) };
     }
 
     /// <summary>The ids of <c>--text/--prompt</c> or <c>--ids</c> (exactly one of them).</summary>

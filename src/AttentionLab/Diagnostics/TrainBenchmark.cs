@@ -35,7 +35,7 @@ public static class TrainBenchmark
         ArgumentOutOfRangeException.ThrowIfLessThan(steps, 1);
         ArgumentOutOfRangeException.ThrowIfNegative(warmup);
 
-        var model = new Gpt2Model(config, AttentionKernels.Get(attentionKernel));
+        var model = new Gpt2Model(config, AttentionKernels.Parse(attentionKernel));
         model.InitializeWeights(seed);
         var optimizer = new AdamW(model.Layout.Count, new AdamWOptions { LearningRate = 1e-4f, WeightDecay = 0.1f },
             model.Layout.Matrices.Select(v => (v.Offset, v.Length)));

@@ -11,7 +11,7 @@ internal sealed record Gpt2BlockActivations(
     Slot Qkv,                // (N, 3C) c_attn output
     Slot Q, Slot K, Slot V,  // (B, H, T, D) each, heads split out of Qkv
     Slot AttentionOutput,    // (B, H, T, D)
-    Slot AttentionWeights,   // (B, H, T, T) softmax probabilities
+    Slot AttentionSaved,     // what the attention kernel keeps for backward (its SavedLength; empty for inference)
     Slot AttentionMerged,    // (N, C) heads merged back
     Slot Residual2,          // (N, C) residual + attention branch
     Slot Norm2,              // (N, C)
@@ -23,15 +23,17 @@ internal sealed record Gpt2BlockActivations(
 
 /// <summary>
 /// Every activation of one (B, T): allocated once, reused by every step with the same or a smaller B·T, as llm.c's
-/// <c>acts_memory</c>. Also the backward scratch (one set shared by all blocks: the backward pass visits them
-/// one at a time).
+/// <c>acts_memory</c>. For training also the kernel's saved attention state and the backward scratch (one set shared
+/// by all blocks: the backward pass visits them one at a time); inference allocates neither.
 /// </summary>
 internal sealed class Gpt2Activations
 {
-    public Gpt2Activations(Gpt2Config config, int batch, int length, float[]? reuse)
+    /// <param name="savedPerBlock">floats the attention kernel saves per block for backward (0 for inference)</param>
+    /// <param name="training">false: no backward scratch</param>
+    public Gpt2Activations(Gpt2Config config, int batch, int length, long savedPerBlock, bool training, float[]? reuse)
     {
-        Batch = batch; Length = length;
-        int n = batch * length, c = config.Channels, h = config.Heads;
+        Batch = batch; Length = length; SavedPerBlock = savedPerBlock; IsTraining = training;
+        int n = batch * length, c = config.Channels;
         long offset = 0;
         Slot Take(long count)
         {
@@ -45,17 +47,20 @@ internal sealed class Gpt2Activations
         for (int l = 0; l < blocks.Length; l++)
             blocks[l] = new Gpt2BlockActivations(
                 Take((long)n * c), Take(n), Take(n), Take(3L * n * c), Take((long)n * c), Take((long)n * c), Take((long)n * c),
-                Take((long)n * c), Take((long)batch * h * length * length), Take((long)n * c), Take((long)n * c),
+                Take((long)n * c), Take(savedPerBlock), Take((long)n * c), Take((long)n * c),
                 Take((long)n * c), Take(n), Take(n), Take(4L * n * c), Take(4L * n * c), Take((long)n * c));
         Blocks = blocks;
         FinalNorm = Take((long)n * c); FinalNormMean = Take(n); FinalNormRstd = Take(n);
         Logits = Take((long)n * config.VocabSize);
         Losses = Take(n); LogSumExp = Take(n);
-        DResidual = Take((long)n * c); DNorm = Take((long)n * c); DQkv = Take(3L * n * c);
-        DQ = Take((long)n * c); DK = Take((long)n * c); DV = Take((long)n * c);
-        DAttention = Take((long)n * c); DMerged = Take((long)n * c); DFc = Take(4L * n * c);
         Workers = Math.Max(1, Environment.ProcessorCount);
-        NormPartials = Take(2L * c * Workers);
+        if (training)
+        {
+            DResidual = Take((long)n * c); DNorm = Take((long)n * c); DQkv = Take(3L * n * c);
+            DQ = Take((long)n * c); DK = Take((long)n * c); DV = Take((long)n * c);
+            DAttention = Take((long)n * c); DMerged = Take((long)n * c); DFc = Take(4L * n * c);
+            NormPartials = Take(2L * c * Workers);
+        }
         Data = reuse is not null && reuse.Length >= offset ? reuse : new float[offset];
         Tokens = new int[n];
         Targets = new int[n];
@@ -63,6 +68,8 @@ internal sealed class Gpt2Activations
 
     public int Batch { get; }
     public int Length { get; }
+    public long SavedPerBlock { get; }
+    public bool IsTraining { get; }
     public float[] Data { get; }
     public int[] Tokens { get; }
     public int[] Targets { get; }

@@ -25,6 +25,15 @@ public sealed record Gpt2Config
     /// <summary>LayerNorm epsilon; GPT-2 uses PyTorch's default 1e-5.</summary>
     public float LayerNormEpsilon { get; init; } = 1e-5f;
 
+    /// <summary>The attention kernel every block uses, as <see cref="Attention.AttentionKernels.Parse"/> reads it
+    /// ("fast", "flash", "window:64,global:1", "performer:64"). Saved with the model (config.json key
+    /// <c>attnlab_attention</c>); a model trained with one exact kernel runs with any other exact one.</summary>
+    public string Attention { get; init; } = AttentionLab.Attention.AttentionKernels.DefaultName;
+
+    /// <summary>True: causal (decoder, GPT) attention, each position sees only itself and earlier ones. False:
+    /// bidirectional (encoder, BERT-style) attention. Saved as <c>attnlab_causal</c>; GPT-2 is causal.</summary>
+    public bool IsCausal { get; init; } = true;
+
     /// <summary>Channels per head (D = C / H).</summary>
     public int HeadDim => Channels / Heads;
 
@@ -76,6 +85,8 @@ public sealed record Gpt2Config
         if (Channels % Heads != 0)
             throw new ArgumentException($"channels ({Channels}) must divide by heads ({Heads})");
         if (!(LayerNormEpsilon > 0)) throw new ArgumentException($"layer_norm_epsilon must be positive, got {LayerNormEpsilon}");
+        try { AttentionLab.Attention.AttentionKernels.Parse(Attention); }
+        catch (ArgumentException e) { throw new ArgumentException($"attention: {e.Message}"); }
         if (ParameterCount > Array.MaxLength)
             throw new ArgumentException($"{ParameterCount:N0} parameters do not fit one float[] arena");
     }

@@ -18,7 +18,8 @@ public sealed partial class Gpt2Model
     /// <param name="accumulate">true: gradients += this batch's; false: gradients = this batch's</param>
     public void Backward(bool accumulate = true)
     {
-        if (_acts is null || !_hasTargets) throw new InvalidOperationException("Backward needs a Forward with targets first");
+        if (!IsTraining) throw new InvalidOperationException("this model was built for inference: it has no backward pass");
+        if (_acts is null || !_hasTargets || !_acts.IsTraining) throw new InvalidOperationException("Backward needs a Forward with targets first");
         if (_logitsConsumed) throw new InvalidOperationException("Backward was already called for this Forward");
         var a = _acts;
         var cfg = Config;
@@ -44,9 +45,9 @@ public sealed partial class Gpt2Model
         var pData = p.Data; var gData = g.Data;
         var wte = Layout.TokenEmbedding; var dNormSlot = a.DNorm; var finalNorm = a.FinalNorm;
         SideBySide(
-            threads => Gemm.Multiply(data.AsSpan(logitsSlot.Offset, n * v), pData.AsSpan(wte.Offset, wte.Length),
+            threads => Device.MatMul(data.AsSpan(logitsSlot.Offset, n * v), pData.AsSpan(wte.Offset, wte.Length),
                 data.AsSpan(dNormSlot.Offset, n * c), n, c, v, maxThreads: threads),
-            threads => Gemm.Multiply(data.AsSpan(logitsSlot.Offset, n * v), data.AsSpan(finalNorm.Offset, n * c),
+            threads => Device.MatMul(data.AsSpan(logitsSlot.Offset, n * v), data.AsSpan(finalNorm.Offset, n * c),
                 gData.AsSpan(wte.Offset, wte.Length), v, c, n, transposeA: true, accumulate: accumulate, maxThreads: threads));
         if (timer is not null) t0 = timer.Lap(Gpt2Phase.BackwardLossAndLmHead, t0);
 
@@ -57,7 +58,7 @@ public sealed partial class Gpt2Model
         if (timer is not null) t0 = timer.Lap(Gpt2Phase.BackwardLayerNorm, t0);
 
         var shape = new AttentionShape(batch, h, length, length, d);
-        var options = CausalOptions;
+        var options = AttentionOptions;
         for (int l = cfg.Layers - 1; l >= 0; l--)
         {
             var w = Layout.Blocks[l];
@@ -79,7 +80,8 @@ public sealed partial class Gpt2Model
             LinearBackward(a, a.DResidual, s.AttentionMerged, w.AttentionProjectionWeight, w.AttentionProjectionBias, a.DMerged, n, c, c, accumulate);
             if (timer is not null) t0 = timer.Lap(Gpt2Phase.BackwardMatmul, t0);
             SplitHeads(a[a.DMerged], batch, length, h, d, a[a.DAttention]);
-            Attention.Backward(a[s.Q], a[s.K], a[s.V], a[s.AttentionOutput], a[s.AttentionWeights], a[a.DAttention], shape, options,
+            GateHeads(a[a.DAttention], l, batch, length);          // d(gate·o)/do = gate
+            Attention.Backward(a[s.Q], a[s.K], a[s.V], a[s.AttentionOutput], a[s.AttentionSaved], a[a.DAttention], shape, options,
                 a[a.DQ], a[a.DK], a[a.DV]);
             MergeHeads(a[a.DQ], a[a.DK], a[a.DV], batch, length, h, d, a[a.DQkv]);
             if (timer is not null) t0 = timer.Lap(Gpt2Phase.BackwardAttention, t0);
@@ -111,11 +113,11 @@ public sealed partial class Gpt2Model
     {
         var data = a.Data; var p = Parameters.Data; var g = Gradients.Data;
         SideBySide(
-            threads => Gemm.Multiply(data.AsSpan(dOutput.Offset, n * outFeatures), p.AsSpan(weight.Offset, weight.Length),
+            threads => Device.MatMul(data.AsSpan(dOutput.Offset, n * outFeatures), p.AsSpan(weight.Offset, weight.Length),
                 data.AsSpan(dInput.Offset, n * inFeatures), n, inFeatures, outFeatures, transposeB: true, maxThreads: threads),
             threads =>
             {
-                Gemm.Multiply(data.AsSpan(input.Offset, n * inFeatures), data.AsSpan(dOutput.Offset, n * outFeatures),
+                Device.MatMul(data.AsSpan(input.Offset, n * inFeatures), data.AsSpan(dOutput.Offset, n * outFeatures),
                     g.AsSpan(weight.Offset, weight.Length), inFeatures, outFeatures, n, transposeA: true, accumulate: accumulate, maxThreads: threads);
                 Bias.Backward(data.AsSpan(dOutput.Offset, n * outFeatures), g.AsSpan(bias.Offset, bias.Length));
             });

@@ -22,25 +22,46 @@ namespace AttentionLab.Models;
 public sealed partial class Gpt2Model
 {
     private Gpt2Activations? _acts;
+    private readonly Gpt2Parameters? _gradients;
     private bool _hasTargets;
     private bool _logitsConsumed;
+    private KvCache? _cachedRun;          // the cache of the last ForwardCached (null after a full Forward)
+    private int _cachedStart;             // its length before that call: the first new position
 
-    /// <param name="config">sizes</param>
-    /// <param name="attention">the attention kernel for every block (e.g. <c>AttentionKernels.Get("reference")</c>);
-    /// null means <see cref="AttentionKernels.Default"/></param>
-    public Gpt2Model(Gpt2Config config, IAttentionKernel? attention = null)
+    /// <param name="config">sizes, attention kernel and causality</param>
+    /// <param name="attention">the attention kernel for every block (e.g. <c>AttentionKernels.Parse("flash")</c>);
+    /// null means the one <see cref="Gpt2Config.Attention"/> names</param>
+    /// <param name="training">false builds an inference model (generation, inspection, the Explorer): no gradient
+    /// arena, no saved attention state, no backward scratch</param>
+    public Gpt2Model(Gpt2Config config, IAttentionKernel? attention = null, bool training = true)
+        : this(config, attention, training, parameters: null) { }
+
+    private Gpt2Model(Gpt2Config config, IAttentionKernel? attention, bool training, Gpt2Parameters? parameters)
     {
         ArgumentNullException.ThrowIfNull(config);
         config.Validate();
         Config = config;
-        Attention = attention ?? AttentionKernels.Default;
-        Layout = new Gpt2Layout(config);
+        Attention = attention ?? AttentionKernels.Parse(config.Attention);
+        AttentionOptions = new AttentionOptions { IsCausal = config.IsCausal };
+        IsTraining = training;
+        Layout = parameters?.Layout ?? new Gpt2Layout(config);
+        if (training) _gradients = new Gpt2Parameters(Layout);
+        if (parameters is not null) { Parameters = parameters; return; }
         Parameters = new Gpt2Parameters(Layout);
-        Gradients = new Gpt2Parameters(Layout);
         SetNormsToIdentity();
     }
 
+    /// <summary>
+    /// An inference model over the same weights (shared, not copied): generation and inspection while this model
+    /// trains, without disturbing its activations. Its kernel and attention options start as this model's.
+    /// </summary>
+    public Gpt2Model InferenceView() =>
+        new(Config, Attention, training: false, Parameters) { AttentionOptions = AttentionOptions, Device = Device };
+
     public Gpt2Config Config { get; }
+
+    /// <summary>True when the model has gradients and keeps what backward needs; false for inference.</summary>
+    public bool IsTraining { get; }
 
     /// <summary>Where each named parameter lives; shared by <see cref="Parameters"/> and <see cref="Gradients"/>.</summary>
     public Gpt2Layout Layout { get; }
@@ -49,10 +70,33 @@ public sealed partial class Gpt2Model
     public Gpt2Parameters Parameters { get; }
 
     /// <summary>dLoss/dParameters, same layout; <see cref="Backward"/> adds to them, <see cref="ZeroGrad"/> clears them.</summary>
-    public Gpt2Parameters Gradients { get; }
+    /// <exception cref="InvalidOperationException">an inference model has none</exception>
+    public Gpt2Parameters Gradients => _gradients ?? throw new InvalidOperationException("this model was built for inference: it has no gradients");
 
-    /// <summary>The attention kernel every block calls. Settable to compare kernels on one model.</summary>
+    /// <summary>Where the matrix products run (<see cref="ComputeDevice.Cpu"/> unless told otherwise).</summary>
+    public ComputeDevice Device { get; set; } = ComputeDevice.Cpu;
+
+    /// <summary>The attention kernel every block calls. Settable to compare kernels on one model (any exact kernel
+    /// gives the same results to float rounding).</summary>
     public IAttentionKernel Attention { get; set; }
+
+    /// <summary>Scale and masks of every block's attention: causal or bidirectional from the config; settable for
+    /// experiments (e.g. <c>Scale = 1</c> to drop 1/√D).</summary>
+    public AttentionOptions AttentionOptions { get; set; }
+
+    /// <summary>(L·H) multipliers on each head's output before the heads are merged; null = every head as trained.
+    /// 0 zeroes ("ablates") a head; the backward pass honours the gates.</summary>
+    public float[]? HeadGates
+    {
+        get => _headGates;
+        set
+        {
+            if (value is not null && value.Length != Config.Layers * Config.Heads)
+                throw new ArgumentException($"head gates must have L·H = {Config.Layers * Config.Heads} entries, got {value.Length}");
+            _headGates = value;
+        }
+    }
+    private float[]? _headGates;
 
     /// <summary>Row-wise ops with less work than this (elements) stay on one core. Tests set 0 on their own model to
     /// run every split path at tiny sizes; results agree to rounding either way.</summary>
@@ -63,10 +107,13 @@ public sealed partial class Gpt2Model
 
     public long ParameterCount => Layout.Count;
 
+    /// <summary>Floats in the activation arena (tests and memory reports).</summary>
+    public long ActivationFloats => _acts?.Data.LongLength ?? 0;
+
     /// <summary>Batch size of the last forward.</summary>
     public int Batch => _acts?.Batch ?? 0;
 
-    /// <summary>Sequence length of the last forward.</summary>
+    /// <summary>Sequence length (new positions) of the last forward.</summary>
     public int Length => _acts?.Length ?? 0;
 
     /// <summary>
@@ -107,6 +154,9 @@ public sealed partial class Gpt2Model
         Timer?.Add(Gpt2Phase.ZeroGrad, Stopwatch.GetTimestamp() - start);
     }
 
+    /// <summary>A KV cache sized for this model (one sequence, the whole context).</summary>
+    public KvCache CreateCache() => new(Config.Layers, Config.Heads, Config.HeadDim, Config.ContextLength);
+
     /// <summary>
     /// Runs the model on <paramref name="tokens"/> (B, T). With targets (B, T) also computes the per-position losses
     /// and returns their mean; without, returns NaN. Afterwards <see cref="Logits"/>, <see cref="Losses"/> and
@@ -124,26 +174,68 @@ public sealed partial class Gpt2Model
         int n = batch * length;
         if (tokens.Length != n) throw new ArgumentException($"tokens has {tokens.Length} elements, (B, T) = ({batch}, {length}) needs {n}");
         if (!targets.IsEmpty && targets.Length != n) throw new ArgumentException($"targets has {targets.Length} elements, needs {n}");
-        foreach (int t in tokens) if ((uint)t >= (uint)cfg.VocabSize) throw new ArgumentOutOfRangeException(nameof(tokens), $"token {t} is outside [0, {cfg.VocabSize})");
-        foreach (int t in targets) if ((uint)t >= (uint)cfg.VocabSize) throw new ArgumentOutOfRangeException(nameof(targets), $"target {t} is outside [0, {cfg.VocabSize})");
+        CheckIds(tokens, nameof(tokens));
+        CheckIds(targets, nameof(targets));
+        return Run(tokens, batch, length, targets, cache: null);
+    }
 
-        if (_acts is null || _acts.Batch != batch || _acts.Length != length)
-            _acts = new Gpt2Activations(cfg, batch, length, _acts?.Data);
+    /// <summary>
+    /// Runs the n new tokens of one sequence at positions cache.Length … cache.Length + n − 1 against the cached keys
+    /// and values of the earlier positions, appending theirs to the cache: the same blocks as <see cref="Forward"/>,
+    /// with each new query attending to every cached key (causal, aligned bottom-right). Afterwards
+    /// <see cref="Logits"/> is (n, V) and <see cref="AttentionWeights"/> (1, H, n, cache.Length). Inference only.
+    /// </summary>
+    /// <param name="tokens">(n) new token ids</param>
+    /// <param name="cache">the sequence so far; must come from <see cref="CreateCache"/> of a model of this size</param>
+    public ReadOnlySpan<float> ForwardCached(ReadOnlySpan<int> tokens, KvCache cache)
+    {
+        ArgumentNullException.ThrowIfNull(cache);
+        var cfg = Config;
+        if (cache.Layers != cfg.Layers || cache.Heads != cfg.Heads || cache.HeadSize != cfg.HeadDim || cache.Capacity != cfg.ContextLength)
+            throw new ArgumentException("the KV cache was made for a model of another size");
+        if (tokens.IsEmpty) throw new ArgumentException("ForwardCached needs at least one new token");
+        if (!AttentionOptions.IsCausal) throw new InvalidOperationException("a KV cache needs causal attention: a bidirectional model must recompute every position");
+        if (cache.Length + tokens.Length > cfg.ContextLength)
+            throw new ArgumentOutOfRangeException(nameof(tokens), $"{cache.Length} cached + {tokens.Length} new positions exceed the context length {cfg.ContextLength}");
+        CheckIds(tokens, nameof(tokens));
+        Run(tokens, 1, tokens.Length, default, cache);
+        return Logits.Slice((tokens.Length - 1) * cfg.VocabSize, cfg.VocabSize);
+    }
+
+    private void CheckIds(ReadOnlySpan<int> ids, string name)
+    {
+        foreach (int t in ids)
+            if ((uint)t >= (uint)Config.VocabSize) throw new ArgumentOutOfRangeException(name, $"token {t} is outside [0, {Config.VocabSize})");
+    }
+
+    /// <summary>The one forward path: embeddings, blocks, head, loss. With a cache, the positions start at
+    /// cache.Length and attention reads the cached keys and values.</summary>
+    private float Run(ReadOnlySpan<int> tokens, int batch, int length, ReadOnlySpan<int> targets, KvCache? cache)
+    {
+        var cfg = Config;
+        int n = batch * length;
+        bool keepForBackward = IsTraining && cache is null;
+        var shape = new AttentionShape(batch, cfg.Heads, length, length, cfg.HeadDim);
+        long saved = keepForBackward ? Attention.SavedLength(shape) : 0;
+        if (_acts is null || _acts.Batch != batch || _acts.Length != length || _acts.SavedPerBlock != saved)
+            _acts = new Gpt2Activations(cfg, batch, length, saved, keepForBackward, _acts?.Data);
         var a = _acts;
         tokens.CopyTo(a.Tokens);
         _hasTargets = !targets.IsEmpty;
         if (_hasTargets) targets.CopyTo(a.Targets);
         _logitsConsumed = false;
+        _cachedRun = cache;
+        _cachedStart = cache?.Length ?? 0;
 
         var p = Parameters;
-        int c = cfg.Channels, v = cfg.VocabSize, h = cfg.Heads, d = cfg.HeadDim;
+        int c = cfg.Channels, v = cfg.VocabSize;
         var timer = Timer;
         long t0 = timer is null ? 0 : Stopwatch.GetTimestamp();
 
-        // token + position embedding
+        // token + position embedding: x[b, t] = wte[token] + wpe[start + t]
         var encoded = a[a.Encoded];
         Embedding.Forward(p[Layout.TokenEmbedding], a.Tokens, c, encoded);
-        var wpe = p[Layout.PositionEmbedding].Slice(0, length * c);
+        var wpe = p[Layout.PositionEmbedding].Slice(_cachedStart * c, length * c);
         for (int b = 0; b < batch; b++)
         {
             var row = encoded.Slice(b * length * c, length * c);
@@ -151,54 +243,19 @@ public sealed partial class Gpt2Model
         }
         if (timer is not null) t0 = timer.Lap(Gpt2Phase.Embedding, t0);
 
-        var shape = new AttentionShape(batch, h, length, length, d);
-        var options = CausalOptions;
         Slot residual = a.Encoded;
         for (int l = 0; l < cfg.Layers; l++)
         {
-            var w = Layout.Blocks[l];
-            var s = a.Blocks[l];
-            NormForward(a, residual, p[w.Norm1Weight], p[w.Norm1Bias], s.Norm1, s.Norm1Mean, s.Norm1Rstd, n);
-            if (timer is not null) t0 = timer.Lap(Gpt2Phase.LayerNorm, t0);
-
-            // qkv = ln_1 · W_attn + b_attn: the bias pre-fills the output and the GEMM accumulates onto it
-            Bias.Fill(p[w.AttentionBias], a[s.Qkv]);
-            Gemm.Multiply(a[s.Norm1], p[w.AttentionWeight], a[s.Qkv], n, 3 * c, c, accumulate: true);
-            if (timer is not null) t0 = timer.Lap(Gpt2Phase.Matmul, t0);
-
-            SplitHeads(a[s.Qkv], batch, length, h, d, a[s.Q], a[s.K], a[s.V]);
-            Attention.Forward(a[s.Q], a[s.K], a[s.V], shape, options, a[s.AttentionOutput], a[s.AttentionWeights]);
-            MergeHeads(a[s.AttentionOutput], batch, length, h, d, a[s.AttentionMerged]);
-            if (timer is not null) t0 = timer.Lap(Gpt2Phase.Attention, t0);
-
-            // residual2 = residual + b_proj + merged · W_proj
-            Bias.AddTo(a[residual], p[w.AttentionProjectionBias], a[s.Residual2]);
-            if (timer is not null) t0 = timer.Lap(Gpt2Phase.Residual, t0);
-            Gemm.Multiply(a[s.AttentionMerged], p[w.AttentionProjectionWeight], a[s.Residual2], n, c, c, accumulate: true);
-            if (timer is not null) t0 = timer.Lap(Gpt2Phase.Matmul, t0);
-
-            NormForward(a, s.Residual2, p[w.Norm2Weight], p[w.Norm2Bias], s.Norm2, s.Norm2Mean, s.Norm2Rstd, n);
-            if (timer is not null) t0 = timer.Lap(Gpt2Phase.LayerNorm, t0);
-
-            Bias.Fill(p[w.MlpBias], a[s.Fc]);
-            Gemm.Multiply(a[s.Norm2], p[w.MlpWeight], a[s.Fc], n, 4 * c, c, accumulate: true);
-            if (timer is not null) t0 = timer.Lap(Gpt2Phase.Matmul, t0);
-
-            GeluForward(a, s.Fc, s.FcGelu, n, 4 * c);
-            if (timer is not null) t0 = timer.Lap(Gpt2Phase.Gelu, t0);
-
-            Bias.AddTo(a[s.Residual2], p[w.MlpProjectionBias], a[s.Residual3]);
-            if (timer is not null) t0 = timer.Lap(Gpt2Phase.Residual, t0);
-            Gemm.Multiply(a[s.FcGelu], p[w.MlpProjectionWeight], a[s.Residual3], n, c, 4 * c, accumulate: true);
-            if (timer is not null) t0 = timer.Lap(Gpt2Phase.Matmul, t0);
-            residual = s.Residual3;
+            t0 = BlockForward(a, l, residual, cache, t0);
+            residual = a.Blocks[l].Residual3;
         }
+        if (cache is not null) cache.Length += length;
 
         NormForward(a, residual, p[Layout.FinalNormWeight], p[Layout.FinalNormBias], a.FinalNorm, a.FinalNormMean, a.FinalNormRstd, n);
         if (timer is not null) t0 = timer.Lap(Gpt2Phase.LayerNorm, t0);
 
         // logits = ln_f · wteᵀ (the output head is the token embedding, transposed)
-        Gemm.Multiply(a[a.FinalNorm], p[Layout.TokenEmbedding], a[a.Logits], n, v, c, transposeB: true);
+        Device.MatMul(a[a.FinalNorm], p[Layout.TokenEmbedding], a[a.Logits], n, v, c, transposeB: true);
         if (timer is not null) t0 = timer.Lap(Gpt2Phase.LmHead, t0);
         if (!_hasTargets) return float.NaN;
 
@@ -214,6 +271,112 @@ public sealed partial class Gpt2Model
         foreach (float x in a[a.Losses]) total += x;
         if (timer is not null) timer.Lap(Gpt2Phase.Loss, t0);
         return (float)(total / n);
+    }
+
+    /// <summary>
+    /// One transformer block, the same code for training, inference and cached decoding:
+    /// x = x + c_proj(attention(c_attn(ln_1(x)))); x = x + mlp.c_proj(gelu(mlp.c_fc(ln_2(x)))).
+    /// </summary>
+    private long BlockForward(Gpt2Activations a, int l, Slot residual, KvCache? cache, long t0)
+    {
+        var cfg = Config;
+        var p = Parameters;
+        var timer = Timer;
+        int batch = a.Batch, length = a.Length, n = batch * length;
+        int c = cfg.Channels, h = cfg.Heads, d = cfg.HeadDim;
+        var w = Layout.Blocks[l];
+        var s = a.Blocks[l];
+        NormForward(a, residual, p[w.Norm1Weight], p[w.Norm1Bias], s.Norm1, s.Norm1Mean, s.Norm1Rstd, n);
+        if (timer is not null) t0 = timer.Lap(Gpt2Phase.LayerNorm, t0);
+
+        // qkv = ln_1 · W_attn + b_attn: the bias pre-fills the output and the GEMM accumulates onto it
+        Bias.Fill(p[w.AttentionBias], a[s.Qkv]);
+        Device.MatMul(a[s.Norm1], p[w.AttentionWeight], a[s.Qkv], n, 3 * c, c, accumulate: true);
+        if (timer is not null) t0 = timer.Lap(Gpt2Phase.Matmul, t0);
+
+        SplitHeads(a[s.Qkv], batch, length, h, d, a[s.Q], a[s.K], a[s.V]);                 // (B, H, T, D) each
+        if (cache is null)
+            Attention.Forward(a[s.Q], a[s.K], a[s.V], new AttentionShape(batch, h, length, length, d), AttentionOptions,
+                a[s.AttentionOutput], a[s.AttentionSaved]);
+        else
+            CachedAttention(a, l, cache);
+        MergeHeads(a[s.AttentionOutput], batch, length, h, d, a[s.AttentionMerged]);        // (B, T, C)
+        GateMerged(a[s.AttentionMerged], l, n);
+        if (timer is not null) t0 = timer.Lap(Gpt2Phase.Attention, t0);
+
+        // residual2 = residual + b_proj + merged · W_proj
+        Bias.AddTo(a[residual], p[w.AttentionProjectionBias], a[s.Residual2]);
+        if (timer is not null) t0 = timer.Lap(Gpt2Phase.Residual, t0);
+        Device.MatMul(a[s.AttentionMerged], p[w.AttentionProjectionWeight], a[s.Residual2], n, c, c, accumulate: true);
+        if (timer is not null) t0 = timer.Lap(Gpt2Phase.Matmul, t0);
+
+        NormForward(a, s.Residual2, p[w.Norm2Weight], p[w.Norm2Bias], s.Norm2, s.Norm2Mean, s.Norm2Rstd, n);
+        if (timer is not null) t0 = timer.Lap(Gpt2Phase.LayerNorm, t0);
+
+        Bias.Fill(p[w.MlpBias], a[s.Fc]);
+        Device.MatMul(a[s.Norm2], p[w.MlpWeight], a[s.Fc], n, 4 * c, c, accumulate: true);
+        if (timer is not null) t0 = timer.Lap(Gpt2Phase.Matmul, t0);
+
+        GeluForward(a, s.Fc, s.FcGelu, n, 4 * c);
+        if (timer is not null) t0 = timer.Lap(Gpt2Phase.Gelu, t0);
+
+        Bias.AddTo(a[s.Residual2], p[w.MlpProjectionBias], a[s.Residual3]);
+        if (timer is not null) t0 = timer.Lap(Gpt2Phase.Residual, t0);
+        Device.MatMul(a[s.FcGelu], p[w.MlpProjectionWeight], a[s.Residual3], n, c, 4 * c, accumulate: true);
+        if (timer is not null) t0 = timer.Lap(Gpt2Phase.Matmul, t0);
+        return t0;
+    }
+
+    /// <summary>
+    /// Attention of the new positions against the cache: appends the new keys and values of layer
+    /// <paramref name="l"/>, then runs the kernel per head with q (1, 1, n, D) against k, v (1, 1, Tk, D), Tk = the
+    /// cached positions plus the new ones (causal aligned bottom-right: new query i sees keys 0 … start + i).
+    /// </summary>
+    private void CachedAttention(Gpt2Activations a, int l, KvCache cache)
+    {
+        var s = a.Blocks[l];
+        int n = a.Length, h = Config.Heads, d = Config.HeadDim, start = _cachedStart, tk = start + n;
+        var q = a[s.Q]; var k = a[s.K]; var v = a[s.V]; var o = a[s.AttentionOutput];
+        for (int hh = 0; hh < h; hh++)
+        {
+            k.Slice(hh * n * d, n * d).CopyTo(cache.Keys[l].AsSpan((hh * cache.Capacity + start) * d, n * d));
+            v.Slice(hh * n * d, n * d).CopyTo(cache.Values[l].AsSpan((hh * cache.Capacity + start) * d, n * d));
+        }
+        var shape = new AttentionShape(1, 1, n, tk, d);
+        for (int hh = 0; hh < h; hh++)
+            Attention.Forward(q.Slice(hh * n * d, n * d), cache.Keys[l].AsSpan(hh * cache.Capacity * d, tk * d),
+                cache.Values[l].AsSpan(hh * cache.Capacity * d, tk * d), shape, AttentionOptions, o.Slice(hh * n * d, n * d), default);
+    }
+
+    /// <summary>Multiplies head h's columns of the merged heads (N, C) by its gate, when gates are set (the kernel's
+    /// own output stays ungated: its backward may need it as it was).</summary>
+    private void GateMerged(Span<float> merged, int l, int n)
+    {
+        if (_headGates is null) return;
+        int h = Config.Heads, d = Config.HeadDim, c = Config.Channels;
+        for (int r = 0; r < n; r++)
+            for (int hh = 0; hh < h; hh++)
+            {
+                float gate = _headGates[l * h + hh];
+                if (gate == 1f) continue;
+                var cols = merged.Slice(r * c + hh * d, d);
+                System.Numerics.Tensors.TensorPrimitives.Multiply(cols, gate, cols);
+            }
+    }
+
+    /// <summary>Multiplies head h of layer l's (B, H, T, D) gradient by its gate, when gates are set.</summary>
+    private void GateHeads(Span<float> headsOutput, int l, int batch, int length)
+    {
+        if (_headGates is null) return;
+        int h = Config.Heads, d = Config.HeadDim;
+        for (int b = 0; b < batch; b++)
+            for (int hh = 0; hh < h; hh++)
+            {
+                float gate = _headGates[l * h + hh];
+                if (gate == 1f) continue;
+                System.Numerics.Tensors.TensorPrimitives.Multiply(headsOutput.Slice((b * h + hh) * length * d, length * d), gate,
+                    headsOutput.Slice((b * h + hh) * length * d, length * d));
+            }
     }
 
     /// <summary>(B, T, V) logits of the last forward; unavailable after <see cref="Backward"/> (reused for dLogits).</summary>
@@ -238,13 +401,35 @@ public sealed partial class Gpt2Model
         }
     }
 
-    /// <summary>(B, H, T, T) attention probabilities of block <paramref name="layer"/> from the last forward.</summary>
-    public ReadOnlySpan<float> AttentionWeights(int layer)
+    /// <summary>
+    /// (B, H, T, Tk) attention probabilities of block <paramref name="layer"/> in the last forward, materialized now by
+    /// the kernel from that forward's q, k and v (training never materializes them unless the kernel needs them).
+    /// Tk = T after <see cref="Forward"/>; the cached plus new positions after <see cref="ForwardCached"/>.
+    /// Head gates do not change the weights (they scale the head's output).
+    /// </summary>
+    public float[] AttentionWeights(int layer)
     {
         var a = RequireForward();
         ArgumentOutOfRangeException.ThrowIfNegative(layer);
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(layer, Config.Layers);
-        return a[a.Blocks[layer].AttentionWeights];
+        var s = a.Blocks[layer];
+        int h = Config.Heads, d = Config.HeadDim, t = a.Length;
+        if (_cachedRun is null)
+        {
+            var shape = new AttentionShape(a.Batch, h, t, t, d);
+            var weights = new float[shape.WeightElements];
+            Attention.Weights(a[s.Q], a[s.K], a[s.V], shape, AttentionOptions, weights);
+            return weights;
+        }
+        var cache = _cachedRun;
+        int tk = _cachedStart + t;
+        if (cache.Length != tk) throw new InvalidOperationException("the KV cache has changed since the last ForwardCached");
+        var headShape = new AttentionShape(1, 1, t, tk, d);
+        var result = new float[h * t * tk];
+        for (int hh = 0; hh < h; hh++)
+            Attention.Weights(a[s.Q].Slice(hh * t * d, t * d), cache.Keys[layer].AsSpan(hh * cache.Capacity * d, tk * d),
+                cache.Values[layer].AsSpan(hh * cache.Capacity * d, tk * d), headShape, AttentionOptions, result.AsSpan(hh * t * tk, t * tk));
+        return result;
     }
 
     /// <summary>(B, T, C) output of block <paramref name="layer"/> (the residual stream after it) from the last forward.</summary>
@@ -258,8 +443,6 @@ public sealed partial class Gpt2Model
 
     private Gpt2Activations RequireForward() =>
         _acts ?? throw new InvalidOperationException("run Forward first");
-
-    private static readonly AttentionOptions CausalOptions = new() { IsCausal = true };
 
     private void SetNormsToIdentity()
     {

@@ -20,12 +20,7 @@ public sealed class Gpt2LanguageModel(Gpt2Model model) : ILanguageModel
     public void Backward() => Model.Backward();
     public void ZeroGrad() => Model.ZeroGrad();
 
-    /// <summary>A KV-cache generator reading this model's weights in place (no copy).</summary>
-    public static Gpt2Generator Generator(Gpt2Model model)
-    {
-        var c = model.Config;
-        var data = model.Parameters.Data;
-        return new Gpt2Generator(new Gpt2Generator.Dimensions(c.Layers, c.Heads, c.Channels, c.ContextLength, c.VocabSize, c.LayerNormEpsilon),
-            name => { var v = model.Layout[name]; return data.AsMemory(v.Offset, v.Length); });
-    }
+    /// <summary>A KV-cache generator over this model's weights (shared, not copied; an inference view, so sampling
+    /// mid-training leaves the training activations alone).</summary>
+    public static Gpt2Generator Generator(Gpt2Model model) => new(model.InferenceView());
 }

@@ -1,78 +1,152 @@
+using AttentionLab.Attention;
+using AttentionLab.Inspection;
 using AttentionLab.Models;
 
 namespace AttentionLab.Tests.Generation;
 
+/// <summary>
+/// Generation and inspection run through the model's one forward path (<see cref="Gpt2Model.Forward"/> and
+/// <see cref="Gpt2Model.ForwardCached"/>). Tolerance for float32 forward values: |a − b| ≤ 1e-6 + 1e-5·|b| (1e-5
+/// relative as stated everywhere for forward values; the 1e-6 absolute floor covers values near 0, about 8 float32
+/// ulps at magnitude 1).
+/// </summary>
 public class GeneratorTests
 {
+    private const double Rtol = 1e-5, Atol = 1e-6;
+
     private static int[] Ints(string path) =>
         Fixtures.Doubles(Fixtures.Get(Fixtures.Load("gpt2_tiny/reference.json"), path)).Select(d => (int)d).ToArray();
 
-    [Fact]
-    public void ForwardMatchesPyTorchLogits()
+    [Theory]
+    [InlineData("naive")]
+    [InlineData("fast")]
+    public void InferenceForwardMatchesPyTorchLogits(string kernel)
     {
-        // fixture logits are (2, 16, 65) for inputs x (2, 16); forward values to ~1e-5 relative (float32 vs float64 reference)
+        // fixture logits are (2, 16, 65) for inputs x (2, 16)
         var x = Ints("x");
         var expected = Fixtures.Doubles(Fixtures.Get(Fixtures.Load("gpt2_tiny/reference.json"), "logits"));
-        var g = TinyGpt2.Generator();
-        for (int b = 0; b < 2; b++)
-        {
-            var all = new float[16 * 65];
-            g.Forward(x.AsSpan(b * 16, 16), all);
-            Close.Assert(all, expected.AsSpan(b * 16 * 65, 16 * 65), rtol: 1e-4, atol: 1e-5, what: $"logits[{b}]");
-        }
+        var model = TinyGpt2.Load(AttentionKernels.Parse(kernel));
+        model.Forward(x, 2, 16);
+        Close.Assert(model.Logits, expected, Rtol, Atol, $"{kernel} logits");
     }
 
-    [Fact]
-    public void GreedyContinuationMatchesHuggingFace()
+    [Theory]
+    [InlineData("naive")]
+    [InlineData("fast")]
+    public void GreedyContinuationMatchesHuggingFace(string kernel)
     {
         var expected = Ints("greedy_from_first5_of_x0"); // 5 prompt tokens + 10 greedy tokens
         var prompt = expected[..5];
+        var generator = new Gpt2Generator(TinyGpt2.Load(AttentionKernels.Parse(kernel)));
         foreach (bool cache in new[] { true, false })
-        {
-            var generated = TinyGpt2.Generator().Generate(prompt, 10, SamplingOptions.Greedy, useKvCache: cache).ToArray();
-            Assert.Equal(expected[5..], generated);
-        }
+            Assert.Equal(expected[5..], generator.Generate(prompt, 10, SamplingOptions.Greedy, useKvCache: cache).ToArray());
     }
 
     [Fact]
-    public void KvCacheGivesExactlyTheTokensOfAFullRecomputePastTheContext()
+    public void CachedLogitsEqualAFullRecomputeOfTheWindowToFloatRounding()
+    {
+        // each step: the cache path (one new token against the cached keys) vs Forward over the whole sequence
+        var model = TinyGpt2.Random(seed: 5);
+        var full = TinyGpt2.Random(seed: 5);
+        var cache = model.CreateCache();
+        int[] tokens = [1, 2, 3, 60, 7, 7, 12, 40, 41, 5, 9, 33, 2, 0, 64, 18];
+        var prefill = model.ForwardCached(tokens.AsSpan(0, 3), cache).ToArray();
+        full.Forward(tokens.AsSpan(0, 3), 1, 3);
+        Close.Assert(prefill, full.Logits.Slice(2 * 65, 65), Rtol, Atol, "prefill");
+        for (int t = 3; t < tokens.Length; t++)
+        {
+            var cached = model.ForwardCached(tokens.AsSpan(t, 1), cache).ToArray();
+            full.Forward(tokens.AsSpan(0, t + 1), 1, t + 1);
+            var expected = full.Logits.Slice(t * 65, 65);
+            Close.Assert(cached, expected, Rtol, Atol, $"position {t}");
+            Assert.Equal(TokenSampler.ArgMax(expected), TokenSampler.ArgMax(cached));
+        }
+        Assert.Equal(tokens.Length, cache.Length);
+    }
+
+    [Fact]
+    public void KvCacheGivesTheTokensOfAFullRecomputePastTheContext()
     {
         // 16-position model, 3-token prompt, 60 new tokens: the window slides 47 times
-        var g = TinyGpt2.Random(new Gpt2Generator.Dimensions(2, 4, 32, 16, 65), seed: 5, out _);
+        var generator = new Gpt2Generator(TinyGpt2.Random(seed: 5));
         int[] prompt = [1, 2, 3];
         foreach (var sampling in new[] { SamplingOptions.Greedy, new SamplingOptions(Temperature: 1.0, TopK: 20, TopP: 0.9, Seed: 7) })
         {
-            var cached = g.Generate(prompt, 60, sampling, useKvCache: true).ToArray();
-            var recomputed = g.Generate(prompt, 60, sampling, useKvCache: false).ToArray();
+            var cached = generator.Generate(prompt, 60, sampling, useKvCache: true).ToArray();
+            var recomputed = generator.Generate(prompt, 60, sampling, useKvCache: false).ToArray();
             Assert.Equal(recomputed, cached);
         }
-        // and each cached step's logits equal a fresh forward over the same window, bit for bit
-        var tokens = new List<int>(prompt);
-        tokens.AddRange(g.Generate(prompt, 30, SamplingOptions.Greedy));
-        var window = tokens.Skip(tokens.Count - 16).ToArray();
-        var last = g.Forward(window);
-        Assert.Equal(TokenSampler.ArgMax(last), g.Generate(window, 1, SamplingOptions.Greedy).Single());
     }
 
     [Fact]
-    public void AttentionRowsAreCausalDistributions()
+    public void CachedAttentionRowsEqualTheFullForwardsRows()
     {
-        var g = TinyGpt2.Generator();
+        var model = TinyGpt2.Random(seed: 9);
+        var full = TinyGpt2.Random(seed: 9);
+        int[] tokens = [4, 8, 15, 16, 23, 42];
+        var cache = model.CreateCache();
+        model.ForwardCached(tokens.AsSpan(0, 5), cache);
+        model.ForwardCached(tokens.AsSpan(5, 1), cache);
+        full.Forward(tokens, 1, 6);
+        for (int l = 0; l < 2; l++)
+        {
+            var row = model.AttentionWeights(l);   // (1, H, 1, 6): the new query against all six keys
+            var all = full.AttentionWeights(l);    // (1, H, 6, 6)
+            Assert.Equal(4 * 6, row.Length);
+            for (int h = 0; h < 4; h++)
+                Close.Assert(row.AsSpan(h * 6, 6), all.AsSpan((h * 6 + 5) * 6, 6), Rtol, Atol, $"layer {l} head {h}");
+        }
+    }
+
+    [Fact]
+    public void InspectionGivesCausalDistributionsAndTheNextTokens()
+    {
+        var model = TinyGpt2.Load();
         int T = 6;
-        var attention = new float[2 * 4 * T * T];
-        g.Forward([1, 5, 9, 2, 7, 3], attention: attention);
+        var report = Gpt2Inspector.Inspect(model, null, [1, 5, 9, 2, 7, 3]);
+        Assert.Equal(2 * 4 * T * T, report.Attention.Length);
         for (int m = 0; m < 2 * 4; m++)
             for (int i = 0; i < T; i++)
             {
                 double sum = 0;
                 for (int j = 0; j < T; j++)
                 {
-                    float w = attention[(m * T + i) * T + j];
+                    float w = report.Attention[(m * T + i) * T + j];
                     if (j > i) Assert.Equal(0, w);
                     sum += w;
                 }
-                Assert.Equal(1.0, sum, 5);
+                Assert.True(Math.Abs(sum - 1) <= 1e-6, $"map {m} row {i} sums to {sum}");
             }
+        // the top next token is the argmax of the last row of the same forward's logits
+        model.Forward([1, 5, 9, 2, 7, 3], 1, T);
+        Assert.Equal(TokenSampler.ArgMax(model.Logits.Slice((T - 1) * 65, 65)), report.Next[0].Id);
+        Assert.True(report.Next.Zip(report.Next.Skip(1)).All(p => p.First.Probability >= p.Second.Probability));
+        Assert.NotNull(report.Loss);
+    }
+
+    [Fact]
+    public void ZeroingAHeadChangesThePredictionAndGatesOfOneChangeNothing()
+    {
+        var model = TinyGpt2.Random(seed: 3);
+        int[] ids = [1, 2, 3, 4, 5];
+        var plain = Gpt2Inspector.Inspect(model, null, ids);
+        var ones = Gpt2Inspector.Inspect(model, null, ids, new InspectionOptions { HeadGates = Enumerable.Repeat(1f, 8).ToArray() });
+        Assert.Equal(plain.Logits, ones.Logits);
+        var gates = Enumerable.Repeat(1f, 8).ToArray();
+        gates[0] = 0;
+        var ablated = Gpt2Inspector.Inspect(model, null, ids, new InspectionOptions { HeadGates = gates });
+        Assert.NotEqual(plain.Logits, ablated.Logits);
+        Assert.Null(model.HeadGates); // the intervention does not stick to the model
+    }
+
+    [Fact]
+    public void InferenceModelsHaveNoGradientsOrBackward()
+    {
+        var model = TinyGpt2.Load();
+        Assert.False(model.IsTraining);
+        Assert.Throws<InvalidOperationException>(() => model.Gradients);
+        model.Forward([1, 2, 3], 1, 3, [2, 3, 4]);
+        Assert.Throws<InvalidOperationException>(() => model.Backward());
     }
 
     [Fact]
@@ -92,8 +166,8 @@ public class GeneratorTests
     [Fact]
     public void BadIdsAreClearErrors()
     {
-        var g = TinyGpt2.Generator();
-        Assert.Contains("outside the vocabulary", Assert.Throws<ArgumentException>(() => g.Generate([1, 65], 3, SamplingOptions.Greedy)).Message);
-        Assert.Throws<ArgumentException>(() => g.Generate([], 3, SamplingOptions.Greedy));
+        var generator = new Gpt2Generator(TinyGpt2.Load());
+        Assert.Contains("outside the vocabulary", Assert.Throws<ArgumentException>(() => generator.Generate([1, 65], 3, SamplingOptions.Greedy)).Message);
+        Assert.Throws<ArgumentException>(() => generator.Generate([], 3, SamplingOptions.Greedy));
     }
 }
