@@ -38,8 +38,9 @@ public static class AttentionCommand
 
     public static int Run(string[] argv, TextWriter stdout, TextWriter stderr)
     {
+        if (AttentionModes.For(argv) is { } mode) return mode(argv, stdout, stderr); // multi-head, --grad, --mask-fill
         var args = new Args(argv, "causal", "no-scale");
-        if (args.Help) { stdout.WriteLine(Usage); return 0; }
+        if (args.Help) { stdout.WriteLine(Usage + AttentionModes.Usage); return 0; }
 
         var q = MatrixInput.Numbers("q", args.Require("q"));
         var k = MatrixInput.Numbers("k", args.Require("k"));

@@ -45,9 +45,9 @@ public sealed partial class Gpt2Model
         var pData = p.Data; var gData = g.Data;
         var wte = Layout.TokenEmbedding; var dNormSlot = a.DNorm; var finalNorm = a.FinalNorm;
         SideBySide(
-            threads => Gemm.Multiply(data.AsSpan(logitsSlot.Offset, n * v), pData.AsSpan(wte.Offset, wte.Length),
+            threads => Device.MatMul(data.AsSpan(logitsSlot.Offset, n * v), pData.AsSpan(wte.Offset, wte.Length),
                 data.AsSpan(dNormSlot.Offset, n * c), n, c, v, maxThreads: threads),
-            threads => Gemm.Multiply(data.AsSpan(logitsSlot.Offset, n * v), data.AsSpan(finalNorm.Offset, n * c),
+            threads => Device.MatMul(data.AsSpan(logitsSlot.Offset, n * v), data.AsSpan(finalNorm.Offset, n * c),
                 gData.AsSpan(wte.Offset, wte.Length), v, c, n, transposeA: true, accumulate: accumulate, maxThreads: threads));
         if (timer is not null) t0 = timer.Lap(Gpt2Phase.BackwardLossAndLmHead, t0);
 
@@ -113,11 +113,11 @@ public sealed partial class Gpt2Model
     {
         var data = a.Data; var p = Parameters.Data; var g = Gradients.Data;
         SideBySide(
-            threads => Gemm.Multiply(data.AsSpan(dOutput.Offset, n * outFeatures), p.AsSpan(weight.Offset, weight.Length),
+            threads => Device.MatMul(data.AsSpan(dOutput.Offset, n * outFeatures), p.AsSpan(weight.Offset, weight.Length),
                 data.AsSpan(dInput.Offset, n * inFeatures), n, inFeatures, outFeatures, transposeB: true, maxThreads: threads),
             threads =>
             {
-                Gemm.Multiply(data.AsSpan(input.Offset, n * inFeatures), data.AsSpan(dOutput.Offset, n * outFeatures),
+                Device.MatMul(data.AsSpan(input.Offset, n * inFeatures), data.AsSpan(dOutput.Offset, n * outFeatures),
                     g.AsSpan(weight.Offset, weight.Length), inFeatures, outFeatures, n, transposeA: true, accumulate: accumulate, maxThreads: threads);
                 Bias.Backward(data.AsSpan(dOutput.Offset, n * outFeatures), g.AsSpan(bias.Offset, bias.Length));
             });

@@ -56,7 +56,7 @@ public sealed partial class Gpt2Model
     /// trains, without disturbing its activations. Its kernel and attention options start as this model's.
     /// </summary>
     public Gpt2Model InferenceView() =>
-        new(Config, Attention, training: false, Parameters) { AttentionOptions = AttentionOptions };
+        new(Config, Attention, training: false, Parameters) { AttentionOptions = AttentionOptions, Device = Device };
 
     public Gpt2Config Config { get; }
 
@@ -72,6 +72,9 @@ public sealed partial class Gpt2Model
     /// <summary>dLoss/dParameters, same layout; <see cref="Backward"/> adds to them, <see cref="ZeroGrad"/> clears them.</summary>
     /// <exception cref="InvalidOperationException">an inference model has none</exception>
     public Gpt2Parameters Gradients => _gradients ?? throw new InvalidOperationException("this model was built for inference: it has no gradients");
+
+    /// <summary>Where the matrix products run (<see cref="ComputeDevice.Cpu"/> unless told otherwise).</summary>
+    public ComputeDevice Device { get; set; } = ComputeDevice.Cpu;
 
     /// <summary>The attention kernel every block calls. Settable to compare kernels on one model (any exact kernel
     /// gives the same results to float rounding).</summary>
@@ -103,6 +106,9 @@ public sealed partial class Gpt2Model
     public Gpt2PhaseTimes? Timer { get; set; }
 
     public long ParameterCount => Layout.Count;
+
+    /// <summary>Floats in the activation arena (tests and memory reports).</summary>
+    public long ActivationFloats => _acts?.Data.LongLength ?? 0;
 
     /// <summary>Batch size of the last forward.</summary>
     public int Batch => _acts?.Batch ?? 0;
@@ -249,7 +255,7 @@ public sealed partial class Gpt2Model
         if (timer is not null) t0 = timer.Lap(Gpt2Phase.LayerNorm, t0);
 
         // logits = ln_f · wteᵀ (the output head is the token embedding, transposed)
-        Gemm.Multiply(a[a.FinalNorm], p[Layout.TokenEmbedding], a[a.Logits], n, v, c, transposeB: true);
+        Device.MatMul(a[a.FinalNorm], p[Layout.TokenEmbedding], a[a.Logits], n, v, c, transposeB: true);
         if (timer is not null) t0 = timer.Lap(Gpt2Phase.LmHead, t0);
         if (!_hasTargets) return float.NaN;
 
@@ -285,7 +291,7 @@ public sealed partial class Gpt2Model
 
         // qkv = ln_1 · W_attn + b_attn: the bias pre-fills the output and the GEMM accumulates onto it
         Bias.Fill(p[w.AttentionBias], a[s.Qkv]);
-        Gemm.Multiply(a[s.Norm1], p[w.AttentionWeight], a[s.Qkv], n, 3 * c, c, accumulate: true);
+        Device.MatMul(a[s.Norm1], p[w.AttentionWeight], a[s.Qkv], n, 3 * c, c, accumulate: true);
         if (timer is not null) t0 = timer.Lap(Gpt2Phase.Matmul, t0);
 
         SplitHeads(a[s.Qkv], batch, length, h, d, a[s.Q], a[s.K], a[s.V]);                 // (B, H, T, D) each
@@ -301,14 +307,14 @@ public sealed partial class Gpt2Model
         // residual2 = residual + b_proj + merged · W_proj
         Bias.AddTo(a[residual], p[w.AttentionProjectionBias], a[s.Residual2]);
         if (timer is not null) t0 = timer.Lap(Gpt2Phase.Residual, t0);
-        Gemm.Multiply(a[s.AttentionMerged], p[w.AttentionProjectionWeight], a[s.Residual2], n, c, c, accumulate: true);
+        Device.MatMul(a[s.AttentionMerged], p[w.AttentionProjectionWeight], a[s.Residual2], n, c, c, accumulate: true);
         if (timer is not null) t0 = timer.Lap(Gpt2Phase.Matmul, t0);
 
         NormForward(a, s.Residual2, p[w.Norm2Weight], p[w.Norm2Bias], s.Norm2, s.Norm2Mean, s.Norm2Rstd, n);
         if (timer is not null) t0 = timer.Lap(Gpt2Phase.LayerNorm, t0);
 
         Bias.Fill(p[w.MlpBias], a[s.Fc]);
-        Gemm.Multiply(a[s.Norm2], p[w.MlpWeight], a[s.Fc], n, 4 * c, c, accumulate: true);
+        Device.MatMul(a[s.Norm2], p[w.MlpWeight], a[s.Fc], n, 4 * c, c, accumulate: true);
         if (timer is not null) t0 = timer.Lap(Gpt2Phase.Matmul, t0);
 
         GeluForward(a, s.Fc, s.FcGelu, n, 4 * c);
@@ -316,7 +322,7 @@ public sealed partial class Gpt2Model
 
         Bias.AddTo(a[s.Residual2], p[w.MlpProjectionBias], a[s.Residual3]);
         if (timer is not null) t0 = timer.Lap(Gpt2Phase.Residual, t0);
-        Gemm.Multiply(a[s.FcGelu], p[w.MlpProjectionWeight], a[s.Residual3], n, c, 4 * c, accumulate: true);
+        Device.MatMul(a[s.FcGelu], p[w.MlpProjectionWeight], a[s.Residual3], n, c, 4 * c, accumulate: true);
         if (timer is not null) t0 = timer.Lap(Gpt2Phase.Matmul, t0);
         return t0;
     }
