@@ -49,6 +49,7 @@ public static class Gpt2ModelDirectory
             LayerNormEpsilon = o["layer_norm_epsilon"] is JsonNode eps ? (float)(double)eps! : 1e-5f,
             Attention = OptionalString(o, "attnlab_attention", path) ?? AttentionKernels.DefaultName,
             IsCausal = OptionalBool(o, "attnlab_causal", path) ?? true,
+            Positions = OptionalPositions(o, path),
         };
         if (o["n_inner"] is JsonNode inner && (int)inner! != 4 * config.Channels)
             throw new InvalidDataException($"{path}: n_inner {(int)inner!} is not 4·n_embd = {4 * config.Channels}");
@@ -63,6 +64,13 @@ public static class Gpt2ModelDirectory
         JsonValue v when v.TryGetValue(out string? text) => text,
         _ => throw new InvalidDataException($"{path}: '{key}' must be a string"),
     };
+
+    private static PositionEncoding OptionalPositions(JsonObject o, string path)
+    {
+        var name = OptionalString(o, "attnlab_positions", path);
+        try { return name is null ? PositionEncoding.Learned : PositionEncodings.Parse(name); }
+        catch (ArgumentException e) { throw new InvalidDataException($"{path}: attnlab_positions: {e.Message}", e); }
+    }
 
     private static bool? OptionalBool(JsonObject o, string key, string path) => o[key] switch
     {
@@ -126,8 +134,16 @@ public static class Gpt2ModelDirectory
         });
     }
 
-    /// <summary>The config.json object Hugging Face transformers reads for this config.</summary>
-    public static JsonObject ConfigJson(Gpt2Config c) => new()
+    /// <summary>The config.json object Hugging Face transformers reads for this config (with <c>attnlab_positions</c>
+    /// only when the positions are not GPT-2's learned table).</summary>
+    public static JsonObject ConfigJson(Gpt2Config c)
+    {
+        var json = GptConfigJson(c);
+        if (c.Positions != PositionEncoding.Learned) json["attnlab_positions"] = PositionEncodings.Name(c.Positions);
+        return json;
+    }
+
+    private static JsonObject GptConfigJson(Gpt2Config c) => new()
     {
         ["activation_function"] = "gelu_new",
         ["architectures"] = new JsonArray("GPT2LMHeadModel"),
