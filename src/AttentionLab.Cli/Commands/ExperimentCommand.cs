@@ -39,7 +39,7 @@ internal static class ExperimentCommand
         var options = new ExperimentOptions { Budget = budget, Steps = steps };
         var log = json ? TextWriter.Null : stdout;
         log.WriteLine($"attnlab experiment {name} — {experiment.Summary}");
-        log.WriteLine(steps is int s ? $"{s} steps per setting" : $"budget {budget.TotalSeconds:0.#} s, shared evenly by the settings (run one after the other)");
+        log.WriteLine(steps is int s ? $"{s} steps per setting" : $"training budget {budget.TotalSeconds:0.#} s, shared evenly by the settings that train (one after the other)");
         var since = Stopwatch.StartNew();
         string? current = null;
         void Progress(ExperimentProgress p)

@@ -17,10 +17,10 @@ public sealed class AttentionVsRnnExperiment : IExperiment
     public string Name => "attention-vs-rnn";
     public string Summary => "GPT vs a GRU of equal size and time on Shakespeare and on a long-range copy task";
 
-    /// <summary>The copy task (8 symbols copied across a gap of 32 by default).</summary>
+    /// <summary>The copy task (8 symbols, each to be recalled 32 positions later, by default).</summary>
     public CopyTask Copy { get; init; } = new();
 
-    /// <summary>Held-out episodes scored at the end.</summary>
+    /// <summary>Held-out windows scored at the end.</summary>
     public int CopyEpisodes { get; init; } = 64;
 
     /// <summary>The GRU's hidden width that brings its parameter count closest to <paramref name="target"/>, at embedding E.</summary>
@@ -62,10 +62,10 @@ public sealed class AttentionVsRnnExperiment : IExperiment
         double Accuracy(ExperimentRun run) => (double)run.Measures["copy_accuracy"]!;
         string finding = string.Create(CultureInfo.InvariantCulture,
             $"Shakespeare: GPT {runs[0].ValidationLoss:0.000} vs GRU {runs[1].ValidationLoss:0.000} validation loss ({runs[0].Steps} vs {runs[1].Steps} steps). " +
-            $"Copying {Copy.Length} symbols across {Copy.Gap} blanks: GPT {Accuracy(runs[2]):P0} vs GRU {Accuracy(runs[3]):P0} of the copied symbols right " +
+            $"Recalling the symbol {Copy.Delay} positions back: GPT {Accuracy(runs[2]):P0} vs GRU {Accuracy(runs[3]):P0} of the copied symbols right " +
             $"(chance {1.0 / Copy.Symbols:P0}).");
         var setup = Setup.Of(context, config);
-        setup["copy_task"] = new JsonObject { ["symbols"] = Copy.Symbols, ["length"] = Copy.Length, ["gap"] = Copy.Gap, ["episodes_scored"] = CopyEpisodes };
+        setup["copy_task"] = new JsonObject { ["symbols"] = Copy.Symbols, ["delay"] = Copy.Delay, ["length"] = Copy.Length, ["windows_scored"] = CopyEpisodes };
         return new ExperimentResult(Name, "Attention connects any two positions in one step; an RNN must carry information through every step between.",
             runs, ["task", "copy_accuracy", "copy_loss"], finding)
         { Setup = setup };
@@ -81,7 +81,7 @@ public sealed class AttentionVsRnnExperiment : IExperiment
     private static ExperimentRun Text(string setting, TrainedModel trained, long parameters) =>
         ExperimentContext.Record(setting, trained, parameters) with { Measures = new JsonObject { ["task"] = "shakespeare" } };
 
-    /// <summary>Trains on the copy task; the run's losses are on the copied symbols (train: fresh episodes, val: held-out).</summary>
+    /// <summary>Trains on the copy task; the run's losses are on the copied symbols (train: fresh windows, val: held-out).</summary>
     private ExperimentRun CopyRun(ExperimentContext context, string setting, ILanguageModel model, LogitsRow logits, long parameters, int? hidden = null)
     {
         int index = context.NextRunIndex();
@@ -96,7 +96,7 @@ public sealed class AttentionVsRnnExperiment : IExperiment
             ["task"] = "copy",
             ["copy_accuracy"] = ExperimentJson.Round(held.Accuracy),
             ["copy_loss"] = ExperimentJson.Round(held.CopyLoss),
-            ["episode_loss"] = ExperimentJson.Round(held.Loss),
+            ["window_loss"] = ExperimentJson.Round(held.Loss),
         };
         if (hidden is int h) measures["hidden"] = h;
         return new ExperimentRun(setting, state.Step, train.CopyLoss, held.CopyLoss, state.Seconds, parameters, state.TrainLosses.ToArray(), state.ValidationLosses.ToArray())

@@ -6,61 +6,61 @@ namespace AttentionLab.Experiments;
 /// <summary>(V) logits of window <c>b</c> at position <c>t</c> of a model's last forward.</summary>
 public delegate ReadOnlySpan<float> LogitsRow(int b, int t);
 
-/// <summary>Accuracy and loss on the copied part of held-out episodes.</summary>
+/// <summary>Accuracy and loss on the copied positions of held-out windows.</summary>
 /// <param name="Accuracy">share of copied symbols predicted exactly (argmax); chance is 1/Symbols</param>
 /// <param name="CopyLoss">mean cross-entropy on the copied symbols; ln Symbols is a uniform guess among them</param>
-/// <param name="Loss">mean cross-entropy over the whole episode</param>
+/// <param name="Loss">mean cross-entropy over the whole window</param>
 public sealed record CopyScore(double Accuracy, double CopyLoss, double Loss);
 
 /// <summary>
-/// A long-range copy task (seed 000, question 4): K random symbols, a gap of G blanks, a marker, then the same K symbols
-/// again. Trained as a language model (each token predicts the next), so after the marker position p must recall the
-/// symbol at p − (K + G): attention reaches it in one step, a recurrent network must carry it through K + G updates of
-/// its hidden state.
+/// A long-range copy task (seed 000, question 4), a delay line: a stream of random symbols, and at every position t the
+/// target is the symbol seen <see cref="Delay"/> steps earlier (before that, the "nothing yet" token). Attention reaches
+/// position t − D in one step; a recurrent network must carry the last D symbols, in order, through D updates of its
+/// hidden state. Every position from D on is a copy, so the signal is dense and attention learns it in a few hundred steps.
 /// <code>
-/// episode:  a₁ … a_K  _ _ … _ (G)  |  a₁ … a_K          tokens: 0 = blank, 1 = marker, 2 … Symbols + 1
+/// inputs:  s₀ s₁ s₂ … s_D   s_D+1 …        symbols are ids 1 … Symbols
+/// targets: ∅  ∅  ∅  … s₀    s₁    …        ∅ = id 0, "nothing to copy yet"
 /// </code>
 /// </summary>
 /// <param name="Symbols">distinct symbols (chance accuracy 1/Symbols)</param>
-/// <param name="Length">K, symbols to copy</param>
-/// <param name="Gap">G, blanks between the two copies</param>
-public sealed record CopyTask(int Symbols = 8, int Length = 8, int Gap = 32)
+/// <param name="Delay">D, how far back the copied symbol is</param>
+/// <param name="Length">T, positions per window (more than D)</param>
+public sealed record CopyTask(int Symbols = 8, int Delay = 32, int Length = 64)
 {
-    public const int Blank = 0, Marker = 1;
+    /// <summary>The target before position D: nothing to copy yet.</summary>
+    public const int Nothing = 0;
 
-    /// <summary>Symbols + blank + marker.</summary>
-    public int VocabSize => Symbols + 2;
+    /// <summary>Symbols + the "nothing yet" token.</summary>
+    public int VocabSize => Symbols + 1;
 
-    /// <summary>T: an episode has 2K + G + 1 tokens, so K·2 + G inputs with their next-token targets.</summary>
-    public int Context => 2 * Length + Gap;
+    /// <summary>T.</summary>
+    public int Context => Length;
 
-    /// <summary>The input position of the marker, which predicts a₁; positions up to Context − 1 predict a₂ … a_K.</summary>
-    public int FirstCopyPosition => Length + Gap;
+    /// <summary>The first position whose target is a copy.</summary>
+    public int FirstCopyPosition => Delay;
 
     /// <summary>Throws <see cref="ArgumentException"/> for sizes that do not make a task.</summary>
     public void Validate()
     {
-        if (Symbols < 2 || Length < 1 || Gap < 0) throw new ArgumentException($"copy task needs ≥ 2 symbols, length ≥ 1, gap ≥ 0; got {Symbols}, {Length}, {Gap}");
+        if (Symbols < 2 || Delay < 1 || Length <= Delay)
+            throw new ArgumentException($"copy task needs ≥ 2 symbols, delay ≥ 1 and length > delay; got {Symbols}, {Delay}, {Length}");
     }
 
-    /// <summary>Fills <paramref name="batch"/> fresh episodes.</summary>
-    /// <param name="inputs">(B, T)</param>
-    /// <param name="targets">(B, T), the inputs shifted by one</param>
+    /// <summary>Fills <paramref name="batch"/> fresh windows.</summary>
+    /// <param name="inputs">(B, T) random symbols</param>
+    /// <param name="targets">(B, T): inputs[t − D], or <see cref="Nothing"/> for t &lt; D</param>
     public void Fill(ref SplitMix64 random, Span<int> inputs, Span<int> targets, int batch)
     {
-        int T = Context;
-        Span<int> episode = stackalloc int[T + 1];
+        int T = Length;
         for (int b = 0; b < batch; b++)
-        {
-            episode.Fill(Blank);
-            for (int i = 0; i < Length; i++) episode[i] = episode[Length + Gap + 1 + i] = 2 + random.NextInt(Symbols);
-            episode[Length + Gap] = Marker;
-            episode[..T].CopyTo(inputs.Slice(b * T, T));
-            episode[1..].CopyTo(targets.Slice(b * T, T));
-        }
+            for (int t = 0; t < T; t++)
+            {
+                inputs[b * T + t] = 1 + random.NextInt(Symbols);
+                targets[b * T + t] = t < Delay ? Nothing : inputs[b * T + t - Delay];
+            }
     }
 
-    /// <summary>Scores <paramref name="model"/> on <paramref name="episodes"/> held-out episodes drawn from <paramref name="seed"/>.</summary>
+    /// <summary>Scores <paramref name="model"/> on <paramref name="episodes"/> held-out windows drawn from <paramref name="seed"/>.</summary>
     /// <param name="logits">reads the model's logits after its forward</param>
     public CopyScore Evaluate(ILanguageModel model, LogitsRow logits, int episodes, ulong seed)
     {
@@ -80,16 +80,16 @@ public sealed record CopyTask(int Symbols = 8, int Length = 8, int Gap = 32)
                 copyLoss += Ops.CrossEntropy.LogSumExp(row) - row[target];
                 if (Models.TokenSampler.ArgMax(row) == target) correct++;
             }
-        int n = episodes * Length;
+        int n = episodes * (T - Delay);
         return new CopyScore((double)correct / n, copyLoss / n, loss);
     }
 
     /// <summary>
-    /// Trains on fresh episodes with the trainer's recipe (AdamW, clipping, warmup; then the cosine schedule over a fixed
+    /// Trains on fresh windows with the trainer's recipe (AdamW, clipping, warmup; then the cosine schedule over a fixed
     /// step count, or a constant rate under a time budget, whose length is not known in advance).
     /// </summary>
     /// <param name="progress">(step, planned, loss) after every step</param>
-    /// <returns>the training state: losses per step, copy loss on held-out episodes every <c>EvalEvery</c> steps</returns>
+    /// <returns>the training state: losses per step, copy loss on held-out windows every <c>EvalEvery</c> steps</returns>
     public TrainingState Train(ILanguageModel model, LogitsRow logits, TrainingOptions options, TimeSpan? budget, Action<int, int, double>? progress = null)
     {
         ArgumentNullException.ThrowIfNull(model);

@@ -19,6 +19,7 @@ public sealed record TrainedModel(ILanguageModel Model, Trainer Trainer, double 
 public sealed class ExperimentContext
 {
     private int _runIndex;
+    private readonly HashSet<Type> _warm = [];
 
     /// <param name="corpus">the character-level text every setting trains on (tiny Shakespeare)</param>
     /// <param name="options">budget or steps, model shape, hyper-parameters</param>
@@ -74,6 +75,7 @@ public sealed class ExperimentContext
     {
         ArgumentNullException.ThrowIfNull(model);
         corpus ??= Corpus;
+        WarmUp(model, corpus);
         int index = _runIndex++;
         var trainer = new Trainer(model, corpus, TrainingOptions());
         var clock = Stopwatch.StartNew();
@@ -91,6 +93,27 @@ public sealed class ExperimentContext
         double train = trainer.EstimateLoss(corpus.Train);
         return new TrainedModel(model, trainer, train, validation, seconds);
     }
+
+    /// <summary>
+    /// Under a time budget, the first run of a model type would pay for the JIT: .NET first runs methods as quick,
+    /// unoptimized code and recompiles the hot ones after a while, so the first setting's early steps (from which its
+    /// step count is planned) would be several times slower than the next setting's. Training the model for
+    /// <see cref="WarmUpSteps"/> throwaway steps, off the clock, then restoring its weights, makes the shares fair.
+    /// </summary>
+    public void WarmUp(ILanguageModel model, Corpus corpus)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(corpus);
+        if (Options.Steps is not null || !_warm.Add(model.GetType())) return;
+        var weights = model.Parameters.ToArray();
+        var trainer = new Trainer(model, corpus, Options.Training with { Steps = WarmUpSteps, WarmupSteps = 0, EvalEvery = int.MaxValue });
+        while (!trainer.IsFinished) trainer.Step();
+        weights.CopyTo(model.Parameters, 0);
+        model.ZeroGrad();
+    }
+
+    /// <summary>Throwaway steps of <see cref="WarmUp"/>.</summary>
+    public const int WarmUpSteps = 60;
 
     /// <summary>Reports a step of a run trained outside <see cref="Train"/> (e.g. the copy task) and returns its index.</summary>
     internal int NextRunIndex() => _runIndex++;

@@ -27,7 +27,7 @@ public sealed partial class Gpt2Model
     private bool _logitsConsumed;
     private KvCache? _cachedRun;          // the cache of the last ForwardCached (null after a full Forward)
     private int _cachedStart;             // its length before that call: the first new position
-    private readonly float[]? _sinusoids;  // (T, C) fixed position table when Config.Positions is Sinusoidal
+    private readonly float[]? _sinusoids;  // (T, C) fixed position table (scaled to the embeddings) when Config.Positions is Sinusoidal
 
     /// <param name="config">sizes, attention kernel and causality</param>
     /// <param name="attention">the attention kernel for every block (e.g. <c>AttentionKernels.Parse("flash")</c>);
@@ -45,7 +45,7 @@ public sealed partial class Gpt2Model
         Attention = attention ?? AttentionKernels.Parse(config.Attention);
         AttentionOptions = new AttentionOptions { IsCausal = config.IsCausal };
         IsTraining = training;
-        if (config.Positions == PositionEncoding.Sinusoidal) _sinusoids = SinusoidalPositions.Table(config.ContextLength, config.Channels);
+        if (config.Positions == PositionEncoding.Sinusoidal) _sinusoids = SinusoidalPositions.Table(config.ContextLength, config.Channels, SinusoidalPositions.Gpt2Scale);
         Layout = parameters?.Layout ?? new Gpt2Layout(config);
         if (training) _gradients = new Gpt2Parameters(Layout);
         if (parameters is not null) { Parameters = parameters; return; }

@@ -44,8 +44,16 @@ public static class PositionEncodings
 /// </summary>
 public static class SinusoidalPositions
 {
+    /// <summary>
+    /// The factor GPT-2 applies to the table: its entries have RMS 1/√2, GPT-2's token embeddings start with RMS 0.02,
+    /// so the table is scaled to RMS 0.02 (Vaswani instead multiply the embeddings by √C to meet the table). Unscaled,
+    /// the positions are fifty times louder than the tokens and, after LayerNorm, drown them.
+    /// </summary>
+    public static readonly float Gpt2Scale = 0.02f * MathF.Sqrt(2);
+
+    /// <param name="scale">multiplies every entry (1 = the formula as written)</param>
     /// <returns>(T, C) row-major</returns>
-    public static float[] Table(int positions, int channels)
+    public static float[] Table(int positions, int channels, float scale = 1f)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(positions);
         ArgumentOutOfRangeException.ThrowIfLessThan(channels, 1);
@@ -55,7 +63,7 @@ public static class SinusoidalPositions
             {
                 int pair = c / 2;                                               // i
                 double angle = pos / Math.Pow(10000, 2.0 * pair / channels);    // pos / 10000^(2i/C)
-                table[pos * channels + c] = (float)(c % 2 == 0 ? Math.Sin(angle) : Math.Cos(angle));
+                table[pos * channels + c] = scale * (float)(c % 2 == 0 ? Math.Sin(angle) : Math.Cos(angle));
             }
         return table;
     }
