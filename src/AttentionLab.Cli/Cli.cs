@@ -17,6 +17,7 @@ public static class Cli
             ["generate"] = (GenerateCommand.Summary, GenerateCommand.Run),
             ["inspect"] = (InspectCommand.Summary, InspectCommand.Run),
             ["bench"] = (BenchCommand.Summary, BenchCommand.Run),
+            ["devices"] = (DevicesCommand.Summary, DevicesCommand.Run),
         };
 
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
