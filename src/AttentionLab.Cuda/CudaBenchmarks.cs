@@ -24,6 +24,23 @@ public sealed record GpuTrainTiming(Gpt2Config Config, int Batch, int Length, st
 /// </summary>
 public static class CudaBenchmarks
 {
+    /// <summary>Every matrix product of a GPT-2 124M training step at N = B·T tokens (C = 768, V = 50257), in the
+    /// forms the model runs them (weights stored (in, out): forward x·W, backward dX = dY·Wᵀ and dW = Xᵀ·dY).</summary>
+    public static IReadOnlyList<GemmShape> Gpt2Shapes(int tokens) =>
+    [
+        new("qkv fwd x·W", tokens, 2304, 768, false, false),
+        new("attn.proj fwd x·W", tokens, 768, 768, false, false),
+        new("fc fwd x·W", tokens, 3072, 768, false, false),
+        new("proj fwd x·W", tokens, 768, 3072, false, false),
+        new("lm_head fwd x·Eᵀ", tokens, 50257, 768, false, true),
+        new("qkv bwd dX=dY·Wᵀ", tokens, 768, 2304, false, true),
+        new("fc bwd dX=dY·Wᵀ", tokens, 768, 3072, false, true),
+        new("qkv bwd dW=Xᵀ·dY", 768, 2304, tokens, true, false),
+        new("fc bwd dW=Xᵀ·dY", 768, 3072, tokens, true, false),
+        new("lm_head bwd dX=dL·E", tokens, 768, 50257, false, false),
+        new("lm_head bwd dE=dLᵀ·X", 50257, 768, tokens, true, false),
+    ];
+
     /// <summary>Each shape: one warm-up launch, then the best of <paramref name="repeat"/> timed launches.</summary>
     public static IReadOnlyList<GpuGemmTiming> Gemm(GpuContext gpu, IEnumerable<GemmShape> shapes, int repeat)
     {

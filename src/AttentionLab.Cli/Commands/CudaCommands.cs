@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using AttentionLab.Cuda;
-using AttentionLab.Diagnostics;
 using AttentionLab.Models;
 using AttentionLab.Training;
 
@@ -70,7 +69,7 @@ internal static class CudaCommands
     public static int BenchGemm(int repeat, bool json, TextWriter stdout)
     {
         var gpu = Gpu();
-        var timings = CudaBenchmarks.Gemm(gpu, GemmBenchmark.DefaultShapes, repeat);
+        var timings = CudaBenchmarks.Gemm(gpu, CudaBenchmarks.Gpt2Shapes(8 * 1024), repeat);
         if (json)
         {
             stdout.WriteLine(JsonSerializer.Serialize(new
@@ -81,7 +80,7 @@ internal static class CudaCommands
             return 0;
         }
         var inv = CultureInfo.InvariantCulture;
-        stdout.WriteLine($"GEMM on {gpu.Description}; fp32, best of {repeat}");
+        stdout.WriteLine($"GEMM at GPT-2 124M shapes, 8 × 1024 tokens, on {gpu.Description}; fp32, best of {repeat}");
         stdout.WriteLine();
         stdout.WriteLine($"{"shape",-22} {"m",6} {"n",6} {"k",6} {"form",4} {"ms",9} {"GFLOP/s",9}");
         foreach (var t in timings)
