@@ -19,7 +19,7 @@ $ATTNLAB bench gemm --device cuda --repeat 10 --json > "$out/ours_gemm.json"
 python3 $py/cuda_gemm.py --from "$out/ours_gemm.json" --repeat 10 > "$out/torch_gemm.json"
 
 echo "== attention (causal, d 64, T = 1024..8192)"
-$ATTNLAB bench cuda-attention --kernel flash --batch 1 --heads 12 --head-dim 64 --lengths 1024,2048,4096,8192 --repeat 5 --json > "$out/ours_attention.json"
+$ATTNLAB bench attention --device cuda --variants flash --causal --batch 1 --heads 12 --head-dim 64 --seq-lens 1024,2048,4096,8192 --repeat 5 --json > "$out/ours_attention.json"
 python3 $py/cuda_attention.py --batch 1 --heads 12 --head-dim 64 --lengths 1024,2048,4096,8192 --repeat 5 > "$out/torch_attention.json"
 
 echo "== GPT-2 124M training step (batch 8 × 1024)"

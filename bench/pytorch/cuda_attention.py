@@ -1,5 +1,5 @@
 """scaled_dot_product_attention fp32 (TF32 off), causal, d = 64: forward and forward+backward at T = 1024..8192,
-the rows `attnlab bench cuda-attention --json` times (same B, H, T, D), plus peak memory per call.
+the rows `attnlab bench attention --device cuda --variants flash --causal --json` times (same B, H, T, D), plus peak memory per call.
 
     python3 cuda_attention.py --batch 1 --heads 12 --lengths 1024,2048,4096,8192 > torch_attention.json
 """

@@ -15,9 +15,6 @@ namespace AttentionLab.Cli.Commands;
 /// </summary>
 internal static class CudaCommands
 {
-    public const string AttentionSummary =
-        "GPU attention (naive|flash) forward and forward+backward, T = 1024..8192 [--kernel K] [--batch B] [--heads H] [--head-dim D] [--lengths L,..] [--repeat R] [--json]";
-
     private static GpuContext? _gpu;
     private static CudaComputeDevice? _device;
 
@@ -110,31 +107,17 @@ internal static class CudaCommands
         return 0;
     }
 
-    public static int BenchAttention(string[] argv, TextWriter stdout, TextWriter stderr)
+    /// <summary><c>bench attention --device cuda</c>: each GPU kernel (naive or flash; fast is naive here) at each length.</summary>
+    public static int BenchAttention(IReadOnlyList<string> variants, IReadOnlyList<int> lengths, int batch, int heads, int d, bool causal, int repeat, bool json, TextWriter stdout)
     {
-        var a = new Args(argv);
-        if (a.Help)
-        {
-            stdout.WriteLine("usage: attnlab bench cuda-attention [--kernel naive|flash] [--batch B] [--heads H] [--head-dim D] [--lengths 1024,2048,4096,8192] [--repeat R] [--json]");
-            stdout.WriteLine("Times the GPU attention kernels (causal) forward and forward+backward; needs a CUDA GPU.");
-            stdout.WriteLine("(Becomes 'bench attention --device cuda' once bench attention lands on main.)");
-            return 0;
-        }
-        string kernel = a.String("kernel") ?? "flash";
-        int batch = a.Int("batch", 1, 1, 1024), heads = a.Int("heads", 12, 1, 1024), d = a.Int("head-dim", 64, 1, GpuOps.FlashMaxHeadDim);
-        int repeat = a.Int("repeat", 5, 1, 1000);
-        var lengths = (a.String("lengths") ?? "1024,2048,4096,8192").Split(',', StringSplitOptions.TrimEntries)
-            .Select(x => int.TryParse(x, NumberStyles.None, CultureInfo.InvariantCulture, out int t) && t > 0 ? t : throw new CliError($"--lengths must be positive integers, got '{x}'")).ToArray();
-        bool json = a.Json;
-        a.EnsureAllUsed();
-        CommandSupport.Device("cuda");
         var gpu = Gpu();
         var rows = new List<GpuAttentionTiming>();
-        foreach (int t in lengths)
-        {
-            try { rows.Add(CudaBenchmarks.Attention(gpu, kernel, batch, heads, t, d, causal: true, repeat)); }
-            catch (ArgumentException e) { throw new CliError(e.Message); }
-        }
+        foreach (var kernel in variants)
+            foreach (int t in lengths)
+            {
+                try { rows.Add(CudaBenchmarks.Attention(gpu, kernel, batch, heads, t, d, causal, repeat)); }
+                catch (Exception e) when (e is ArgumentException or NotSupportedException) { throw new CliError($"--device cuda: {e.Message}"); }
+            }
         if (json)
         {
             stdout.WriteLine(JsonSerializer.Serialize(new
@@ -145,7 +128,7 @@ internal static class CudaCommands
             }, new JsonSerializerOptions { WriteIndented = true }));
             return 0;
         }
-        stdout.WriteLine($"attention on {gpu.Description}; fp32, causal, best of {repeat}");
+        stdout.WriteLine($"attention on {gpu.Description}; fp32{(causal ? ", causal" : "")}, best of {repeat}");
         stdout.WriteLine($"{"kernel",-6} {"B",3} {"H",4} {"T",6} {"D",4} {"fwd ms",9} {"fwd+bwd ms",11} {"saved floats",13}");
         foreach (var r in rows)
             stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{r.Kernel,-6} {r.Batch,3} {r.Heads,4} {r.Length,6} {r.HeadDim,4} {r.ForwardMilliseconds,9:F3} {r.ForwardBackwardMilliseconds,11:F3} {r.SavedFloats,13:N0}"));

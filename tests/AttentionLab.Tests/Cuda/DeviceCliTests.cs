@@ -27,6 +27,7 @@ public class DeviceCliTests
     [Theory]
     [InlineData("bench", "gemm", "--device", "cuda")]
     [InlineData("bench", "train", "--device", "cuda")]
+    [InlineData("bench", "attention", "--device", "cuda", "--variants", "flash")]
     [InlineData("train", "--data", "missing.txt", "--device", "cuda")]
     [InlineData("generate", "--model", "missing", "--device", "cuda")]
     [InlineData("inspect", "--model", "missing", "--device", "cuda")]
