@@ -59,7 +59,8 @@ public sealed record AttentionBenchmarkOptions(IReadOnlyList<string> Variants, I
 /// runtime, the JIT and other variants' pooled buffers): q, k, v, output, dO, dq, dk, dv (each B·H·T·D floats),
 /// the kernel's saved state (<see cref="IAttentionKernel.SavedLength"/> floats) and the managed bytes the calls
 /// allocate (<see cref="GC.GetTotalAllocatedBytes(bool)"/> across all threads, first call, so buffers rented from
-/// the shared pools are counted when they are first created). Kernels that allocate nothing but pooled tile
+/// the shared pools are counted when they are first created; the counter is process-wide, so the benchmark must be the
+/// only thing running, as it is under <c>attnlab bench attention</c>). Kernels that allocate nothing but pooled tile
 /// scratch show their tiles' size only on their first call.
 /// </para>
 /// Points that would run too long are extrapolated from the variant's largest measured length by T² (by T for window and
