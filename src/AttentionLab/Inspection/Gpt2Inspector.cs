@@ -34,7 +34,8 @@ public sealed record NextToken(int Id, string Token, double Probability);
 /// <param name="Attention">(L, H, T, T) attention probabilities, row = query, column = key (heads not selected are 0)</param>
 /// <param name="Entropy">(L, H) mean row entropy of each map, in nats</param>
 /// <param name="Logits">(T, V) or empty when not requested</param>
-/// <param name="ApproximationError">for an approximate kernel: max |weights − exact weights| over the maps; null for exact kernels</param>
+/// <param name="ApproximationError">for an approximate kernel (window, performer): max |weights − exact softmax weights|
+/// over the maps inspected, from the same q, k and v; null for exact kernels</param>
 public sealed record InspectionReport(
     int[] Ids, string[] Tokens, int Layers, int Heads, int Length, int VocabSize,
     float[] Attention, double[] Entropy, float[] Logits, NextToken[] Next,
@@ -82,10 +83,19 @@ public static class Gpt2Inspector
 
             var attention = new float[L * H * T * T];
             var entropy = new double[L * H];
+            double? approximationError = null;
             for (int l = 0; l < L; l++)
             {
                 if (options.Layer is int only && only != l) continue;
                 var maps = model.AttentionWeights(l);                       // (1, H, T, T)
+                if (!model.Attention.IsExact)
+                {
+                    // the same q, k, v through exact attention: how far the approximation's weights are from softmax's
+                    var exact = model.AttentionWeights(l, Attention.AttentionKernels.Fast);
+                    double worst = approximationError ?? 0;
+                    for (int i = 0; i < exact.Length; i++) worst = Math.Max(worst, Math.Abs(maps[i] - exact[i]));
+                    approximationError = worst;
+                }
                 for (int h = 0; h < H; h++)
                 {
                     if (options.Head is int oneHead && oneHead != h) continue;
@@ -100,7 +110,7 @@ public static class Gpt2Inspector
             string Label(int id) => tokenizer is null ? id.ToString(CultureInfo.InvariantCulture) : tokenizer.TokenText(id);
             return new InspectionReport(tokens, tokens.Select(Label).ToArray(), L, H, T, V, attention, entropy,
                 options.IncludeLogits ? logits.ToArray() : [], next,
-                model.Attention.Name, model.Attention.IsExact, model.AttentionOptions.IsCausal, null, loss);
+                model.Attention.Name, model.Attention.IsExact, model.AttentionOptions.IsCausal, approximationError, loss);
         }
         finally { model.HeadGates = previousGates; }
     }

@@ -12,8 +12,11 @@ public sealed partial class Gpt2Model
     /// Tk = T after <see cref="Forward"/>; the cached plus new positions after <see cref="ForwardCached"/>.
     /// Head gates do not change the weights (they scale the head's output).
     /// </summary>
-    public float[] AttentionWeights(int layer)
+    /// <param name="kernel">materialize with this kernel instead of the model's (e.g. an exact one, to measure an
+    /// approximation's error on the same q, k and v); null = the model's</param>
+    public float[] AttentionWeights(int layer, IAttentionKernel? kernel = null)
     {
+        kernel ??= Attention;
         var a = RequireForward();
         ArgumentOutOfRangeException.ThrowIfNegative(layer);
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(layer, Config.Layers);
@@ -23,7 +26,7 @@ public sealed partial class Gpt2Model
         {
             var shape = new AttentionShape(a.Batch, h, t, t, d);
             var weights = new float[shape.WeightElements];
-            Attention.Weights(a[s.Q], a[s.K], a[s.V], shape, AttentionOptions, weights);
+            kernel.Weights(a[s.Q], a[s.K], a[s.V], shape, AttentionOptions, weights);
             return weights;
         }
         var cache = _cachedRun;
@@ -32,7 +35,7 @@ public sealed partial class Gpt2Model
         var headShape = new AttentionShape(1, 1, t, tk, d);
         var result = new float[h * t * tk];
         for (int hh = 0; hh < h; hh++)
-            Attention.Weights(a[s.Q].Slice(hh * t * d, t * d), cache.Keys[layer].AsSpan(hh * cache.Capacity * d, tk * d),
+            kernel.Weights(a[s.Q].Slice(hh * t * d, t * d), cache.Keys[layer].AsSpan(hh * cache.Capacity * d, tk * d),
                 cache.Values[layer].AsSpan(hh * cache.Capacity * d, tk * d), headShape, AttentionOptions, result.AsSpan(hh * t * tk, t * tk));
         return result;
     }

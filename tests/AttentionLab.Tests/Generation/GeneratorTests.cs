@@ -171,3 +171,26 @@ public class GeneratorTests
         Assert.Throws<ArgumentException>(() => generator.Generate([], 3, SamplingOptions.Greedy));
     }
 }
+
+public class InspectionApproximationTests
+{
+    [Fact]
+    public void AnApproximateKernelReportsItsErrorAgainstExactAttention()
+    {
+        int[] ids = [1, 5, 9, 2, 7, 3, 11, 4];
+        var exact = Gpt2Inspector.Inspect(TinyGpt2.Load(AttentionKernels.Parse("flash")), null, ids);
+        Assert.Null(exact.ApproximationError);
+        // a 2-key window drops keys that exact attention weighs: the maps differ, and the report says by how much
+        var windowed = Gpt2Inspector.Inspect(TinyGpt2.Load(AttentionKernels.Parse("window:2")), null, ids);
+        Assert.False(windowed.KernelIsExact);
+        double measured = 0;
+        for (int i = 0; i < exact.Attention.Length; i++) measured = Math.Max(measured, Math.Abs(exact.Attention[i] - windowed.Attention[i]));
+        Assert.NotNull(windowed.ApproximationError);
+        // the error is measured on the windowed model's own q, k, v (the same as exact's only in layer 0)
+        Assert.True(windowed.ApproximationError > 0.01, $"{windowed.ApproximationError}");
+        Assert.True(measured > 0.01);
+        // a window as wide as the context changes nothing
+        var wide = Gpt2Inspector.Inspect(TinyGpt2.Load(AttentionKernels.Parse("window:16")), null, ids);
+        Assert.True(wide.ApproximationError <= 1e-6, $"{wide.ApproximationError}");
+    }
+}
