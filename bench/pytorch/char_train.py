@@ -3,10 +3,18 @@
 weight decay 0.1, grad clip 1.0, no dropout), reporting validation loss against wall-clock time.
 
     python3 char_train.py --threads 2 --data data/tinyshakespeare.txt --iters 2000
+
+The model is transformers' GPT2LMHeadModel (eager attention) when transformers is installed, else the
+plain-torch GPT-2 of gpt2_plain.py (same parameters, same arithmetic); --impl picks one.
 """
 import argparse, json, math, time
+import os
+# libgomp's threads spin while they wait; on a shared, oversubscribed machine (load ≫ cores) that made a
+# 2-thread step 10-20× slower than 1 thread. Passive waiting is the honest setting there; override by
+# exporting OMP_WAIT_POLICY=ACTIVE. (Must be set before torch loads libgomp.)
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import torch
-from transformers import GPT2Config, GPT2LMHeadModel
+from gpt2_plain import hf_or_plain
 
 def main():
     p = argparse.ArgumentParser()
@@ -15,6 +23,8 @@ def main():
     p.add_argument("--iters", type=int, default=2000)
     p.add_argument("--eval-every", type=int, default=250)
     p.add_argument("--eval-batches", type=int, default=20)
+    p.add_argument("--impl", default="auto", choices=["auto", "hf", "plain"],
+                   help="transformers' GPT2LMHeadModel (hf), gpt2_plain.py (plain), or hf when installed (auto)")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(1337)
@@ -25,10 +35,10 @@ def main():
     n = int(0.9 * len(data))
     train, val = data[:n], data[n:]
     B, T = 12, 64
-    cfg = GPT2Config(vocab_size=len(chars), n_positions=T, n_embd=128, n_layer=4, n_head=4,
-                     resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0)
-    cfg._attn_implementation = "eager"
-    model = GPT2LMHeadModel(cfg)
+    V = len(chars)
+    forward, model, impl = hf_or_plain(a.impl, vocab_size=V, n_positions=T, n_embd=128, n_layer=4, n_head=4)
+    print(json.dumps({"model": impl, "framework": f"torch {torch.__version__}", "threads": a.threads,
+                      "omp_wait_policy": os.environ["OMP_WAIT_POLICY"]}), flush=True)
     decay = [p for p in model.parameters() if p.dim() >= 2]
     no_decay = [p for p in model.parameters() if p.dim() < 2]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.1}, {"params": no_decay, "weight_decay": 0.0}],
@@ -51,7 +61,7 @@ def main():
         ls = []
         for _ in range(a.eval_batches):
             x, y = batch("val")
-            ls.append(model(input_ids=x, labels=None).logits.view(-1, cfg.vocab_size).log_softmax(-1)
+            ls.append(forward(x).view(-1, V).log_softmax(-1)
                       .gather(1, y.view(-1, 1)).neg().mean().item())
         model.train()
         return sum(ls) / len(ls)
@@ -67,8 +77,8 @@ def main():
         for g in opt.param_groups:
             g["lr"] = lr_at(it)
         x, y = batch("train")
-        logits = model(input_ids=x).logits
-        loss = torch.nn.functional.cross_entropy(logits.view(-1, cfg.vocab_size), y.view(-1))
+        logits = forward(x)                                                        # (B, T, V)
+        loss = torch.nn.functional.cross_entropy(logits.view(-1, V), y.view(-1))
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)

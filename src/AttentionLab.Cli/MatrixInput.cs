@@ -9,6 +9,9 @@ namespace AttentionLab.Cli;
 /// </summary>
 public static class MatrixInput
 {
+    /// <summary>Matrix files larger than this are refused (a matrix for this command is a few numbers).</summary>
+    public const long MaxFileBytes = 16 << 20;
+
     /// <summary>Parses a numeric matrix (rows, columns).</summary>
     /// <param name="option">the option name without dashes, for messages (e.g. "q")</param>
     /// <param name="text">the option's value: JSON, or @path to a JSON file</param>
@@ -58,9 +61,9 @@ public static class MatrixInput
         {
             var path = text[1..];
             if (path.Length == 0) throw new CliError($"--{option}: '@' must be followed by a file name, e.g. @{option}.json");
-            if (!File.Exists(path)) throw new CliError($"--{option}: file '{path}' not found");
-            try { json = File.ReadAllText(path); }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            if (!Path.Exists(path)) throw new CliError($"--{option}: file '{path}' not found");
+            try { json = AttentionLab.IO.InputFile.ReadAllText(path, MaxFileBytes, "matrix file"); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException)
             {
                 throw new CliError($"--{option}: cannot read '{path}': {e.Message}");
             }
@@ -70,16 +73,17 @@ public static class MatrixInput
         JsonElement root;
         try
         {
-            using var doc = JsonDocument.Parse(json);
+            using var doc = JsonDocument.Parse(json, new JsonDocumentOptions { MaxDepth = 64 });
             root = doc.RootElement.Clone();
         }
         catch (JsonException e)
         {
-            // System.Text.Json messages are one line; they end with the position of the problem.
+            // our own message: System.Text.Json's can quote the input
+            string at = $"line {(e.LineNumber ?? 0) + 1}, byte {(e.BytePositionInLine ?? 0) + 1}";
             bool nonFinite = json.Contains("nan", StringComparison.OrdinalIgnoreCase) || json.Contains("inf", StringComparison.OrdinalIgnoreCase);
             throw new CliError(nonFinite
-                ? $"--{option}: not valid JSON{source}: JSON has no NaN or Infinity, and every entry must be a finite number ({e.Message})"
-                : $"--{option}: not valid JSON{source}: {e.Message}");
+                ? $"--{option}: not valid JSON{source}: JSON has no NaN or Infinity, and every entry must be a finite number ({at})"
+                : $"--{option}: not valid JSON{source} ({at})");
         }
 
         const string example = "e.g. [[1,0],[0,1]]";

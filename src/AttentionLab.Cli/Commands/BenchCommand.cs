@@ -19,15 +19,20 @@ public static class BenchCommand
             ["gemm"] = ("matrix multiply on GPT-2 shapes: ms, GFLOP/s, % of measured FMA peak [--threads N] [--repeat R] [--json]", Gemm),
             ["train"] = (BenchTrainCommand.Summary, BenchTrainCommand.Run),
             ["generate"] = (GenerateBenchmark.Summary, GenerateBenchmark.Run),
+            ["attention"] = (BenchAttentionCommand.Summary, BenchAttentionCommand.Run),
+            ["fuzz"] = (BenchFuzzCommand.Summary, BenchFuzzCommand.Run),
         };
 
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
         if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
         {
-            stdout.WriteLine("usage: attnlab bench <benchmark> [options]");
-            stdout.WriteLine();
-            foreach (var (name, (summary, _)) in Subcommands) stdout.WriteLine($"  {name,-8} {summary}");
+            // a bare "bench" is an error: usage to stderr, after one line saying what is missing
+            var w = args.Length == 0 ? stderr : stdout;
+            if (args.Length == 0) stderr.WriteLine("attnlab bench: missing benchmark name");
+            w.WriteLine("usage: attnlab bench <benchmark> [options]");
+            w.WriteLine();
+            foreach (var (name, (summary, _)) in Subcommands) w.WriteLine($"  {name,-8} {summary}");
             return args.Length == 0 ? 2 : 0;
         }
         if (!Subcommands.TryGetValue(args[0], out var sub))

@@ -18,7 +18,7 @@ public static class BenchTrainCommand
             stdout.WriteLine("usage: attnlab bench train [--preset NAME] [--batch B] [--context T] [--steps S] [--warmup W] [--attention NAME] [--json]");
             stdout.WriteLine("  --preset NAME  gpt2-124m (default: B 4, T 64) or char (nanoGPT's CPU config: B 12, T 64); also gpt2-medium, tiny");
             stdout.WriteLine("  --batch B      sequences per step");
-            stdout.WriteLine("  --context T    tokens per sequence (≤ the preset's context; --length is the same)");
+            stdout.WriteLine("  --context T    tokens per sequence (≤ the preset's context; --seq-len and --length are the same option)");
             stdout.WriteLine("  --steps S      timed steps, best kept (default 5)");
             stdout.WriteLine("  --warmup W     untimed steps first (default 1)");
             stdout.WriteLine($"  --attention NAME  attention kernel ({string.Join(", ", AttentionLab.Attention.AttentionKernels.Names)}; default fast; --kernel is the same)");
@@ -27,11 +27,10 @@ public static class BenchTrainCommand
         string preset = args.String("preset") ?? "gpt2-124m";
         Gpt2Config config;
         try { config = Gpt2Config.Preset(preset); }
-        catch (ArgumentException e) { throw new CliError(e.Message); }
+        catch (ArgumentException e) { throw new CliError(Cli.OneLine(e.Message)); }
         bool isChar = config.VocabSize < 1000;
         int batch = args.Int("batch", isChar ? 12 : 4, 1, 4096);
-        if (args.Has("context") && args.Has("length")) throw new CliError("give --context or --length, not both");
-        int length = args.Int(args.Has("length") ? "length" : "context", Math.Min(64, config.ContextLength), 1, config.ContextLength);
+        int length = args.Int("context", Math.Min(64, config.ContextLength), 1, config.ContextLength); // --length, --seq-len: the same option
         int steps = args.Int("steps", 5, 1, 10_000);
         int warmup = args.Int("warmup", 1, 0, 10_000);
         if (args.Has("kernel") && args.Has("attention")) throw new CliError("give --attention or --kernel, not both");

@@ -22,16 +22,16 @@ internal static class GenerateBenchmark
             stdout.WriteLine("usage: attnlab bench generate [--preset NAME] [--tokens N] [--prompt-tokens P] [--attention NAME] [--json]");
             stdout.WriteLine("  --preset NAME  model size (default gpt2, the 124M model; weights are random, speed does not depend on them)");
             stdout.WriteLine("  --tokens N     tokens to generate per method (default 32)");
-            stdout.WriteLine("  --prompt-tokens P  prompt length in tokens (default 16)");
+            stdout.WriteLine("  --prompt-tokens P  prompt length in tokens (default 16; the prompt is random ids)");
             stdout.WriteLine("  --attention NAME   attention kernel (default fast)");
             return 0;
         }
         Gpt2Config config;
         try { config = Gpt2Config.Preset(a.String("preset") ?? "gpt2"); }
-        catch (ArgumentException e) { throw new CliError(e.Message); }
+        catch (ArgumentException e) { throw new CliError(Cli.OneLine(e.Message)); }
         int tokens = a.Int("tokens", 32, 1, 100_000);
-        if (a.Has("prompt") && a.Has("prompt-tokens")) throw new CliError("give --prompt-tokens (or its old name --prompt), not both");
-        int promptLength = a.Int(a.Has("prompt") ? "prompt" : "prompt-tokens", 16, 1, config.ContextLength);
+        if (a.Has("prompt")) throw new CliError("--prompt is text in every other command; the prompt length here is --prompt-tokens N");
+        int promptLength = a.Int("prompt-tokens", 16, 1, config.ContextLength);
         string? attention = a.String("attention");
         bool json = a.Json;
         a.EnsureAllUsed();

@@ -15,7 +15,8 @@ internal sealed class SavedModel
     /// <param name="attention">a kernel name to run with instead of the one the model was saved with (--attention)</param>
     public static SavedModel Open(string directory, string? attention = null)
     {
-        if (!Directory.Exists(directory)) throw new CliError($"model directory {directory} does not exist");
+        if (!Directory.Exists(directory))
+            throw new CliError(File.Exists(directory) ? $"--model {directory} is a file; give the directory that holds config.json and model.safetensors" : $"model directory {directory} does not exist");
         IAttentionKernel? kernel = null;
         if (attention is not null)
         {

@@ -19,7 +19,7 @@ internal static class TrainCommand
         var a = new Args(args, "resume", "force");
         if (a.Help) { Usage(stdout); return 0; }
         bool resume = a.Flag("resume"), force = a.Flag("force"), json = a.Json;
-        string? outDir = a.String("out");
+        string? outDir = a.Path("out");
         Gpt2TrainingRun run;
         string? attentionName = a.String("attention");
         if (resume)
@@ -28,30 +28,55 @@ internal static class TrainCommand
             foreach (var name in HyperOptions)
                 if (a.Has(name)) throw new CliError($"--{name} cannot change when resuming; the run continues with the options saved in {outDir}");
             if (force) throw new CliError("--force and --resume contradict each other (resume continues the model in --out, force replaces it)");
-            int? steps = a.Has("steps") ? a.Int("steps", 0, 1) : null;
-            string? data = a.String("data");
+            int? steps = a.Has("steps") ? a.Int("steps", 0, 1, 100_000_000) : null;
+            string? data = a.Path("data");
             a.EnsureAllUsed();
+            if (!Directory.Exists(outDir))
+                throw new CliError(File.Exists(outDir) ? $"--out {outDir} is a file, not a run directory" : $"--out {outDir} does not exist; nothing to resume");
             run = Gpt2TrainingRun.Resume(outDir, data, steps, attentionName is null ? null : CommandSupport.Kernel(attentionName));
             if (run.Trainer.IsFinished)
-                throw new CliError($"the run in {outDir} already finished its {run.Trainer.Options.Steps} steps; pass a larger --steps to continue it");
+            {
+                run.Dispose();
+                throw new CliError($"the run in {outDir} already finished its {run.Trainer.Options.Steps} steps; --steps is the total, so pass one larger than {run.Trainer.Options.Steps} to continue it");
+            }
             if (!json) stdout.WriteLine($"resuming {outDir} at step {run.Trainer.State.Step}/{run.Trainer.Options.Steps}");
         }
         else
         {
-            var data = a.Require("data");
+            var data = a.RequirePath("data");
             var tokenizer = a.String("tokenizer") ?? "char";
             if (!Tokenizers.Names.Contains(tokenizer)) throw new CliError($"--tokenizer must be one of {string.Join(", ", Tokenizers.Names)}, got '{tokenizer}'");
             var config = ReadModelOptions(a, Gpt2Config.ShakespeareChar);
             var options = ReadTrainingOptions(a, new TrainingOptions());
-            outDir ??= CommandSupport.NewRunDirectory();
             a.EnsureAllUsed();
-            if (TrainingCheckpoint.HoldsModel(outDir) && !force)
-                throw new CliError($"{outDir} already holds a model; pass --force to replace it or --resume to continue it");
-            CommandSupport.EnsureWritable(outDir);
+            var attention = CommandSupport.Kernel(attentionName);
+            if (outDir is not null && File.Exists(outDir)) throw new CliError($"--out {outDir} is a file, not a directory");
+            // bad data and sizes that cannot fit are refused before any directory is made
             var corpus = Corpus.Load(data, tokenizer);
-            run = Gpt2TrainingRun.Start(corpus, data, config, options, outDir, CommandSupport.Kernel(attentionName));
+            Gpt2TrainingRun.EnsureActivationsFit(config with { VocabSize = corpus.Tokenizer.VocabSize }, options.BatchSize, attention);
+            corpus.EnsureFits(config.ContextLength);
+            // the directory is locked before it is checked or written, so two trainings never share it
+            bool created = outDir is null || !Directory.Exists(outDir);
+            var directoryLock = outDir is null ? CommandSupport.NewLockedRunDirectory() : LockOut(outDir);
+            outDir = directoryLock.Directory;
+            try
+            {
+                var existing = TrainingCheckpoint.ExistingFiles(outDir);
+                if (existing.Count > 0 && !force)
+                    throw new CliError(TrainingCheckpoint.HoldsModel(outDir)
+                        ? $"{outDir} already holds a model; pass --force to replace it or --resume to continue it"
+                        : $"{outDir} holds {string.Join(", ", existing)}, which a checkpoint would overwrite; pass --force to replace it or choose another --out");
+                run = Gpt2TrainingRun.Start(corpus, data, config, options, outDir, attention, directoryLock);
+            }
+            catch
+            {
+                directoryLock.Dispose();
+                if (created) CommandSupport.RemoveIfOnlyLock(outDir);
+                throw;
+            }
             if (!json) PrintHeader(stdout, run);
         }
+        using var _ = run;
         var mode = TrainingProgress.Choose(stdout, json);
         var last = TrainingProgress.Run(run.Trainer, mode, stdout, run.Checkpoint, null, out bool interrupted);
         if (json)
@@ -80,12 +105,21 @@ internal static class TrainCommand
         stdout.WriteLine($"writing {run.Directory}");
     }
 
+    /// <summary>Locks an --out directory (creating it), refusing one that is a file or cannot be written.</summary>
+    private static RunDirectoryLock LockOut(string outDir)
+    {
+        if (File.Exists(outDir)) throw new CliError($"--out {outDir} is a file, not a directory");
+        try { return RunDirectoryLock.Acquire(outDir); }
+        catch (RunDirectoryBusyException e) { throw new CliError(e.Message); }
+        catch (IOException e) { throw new CliError($"--out {outDir} cannot be written: {e.Message}"); }
+    }
+
     internal static Gpt2Config ReadModelOptions(Args a, Gpt2Config fallback)
     {
         var presetName = a.String("preset");
         Gpt2Config config;
         try { config = presetName is null ? fallback : Gpt2Config.Preset(presetName); }
-        catch (ArgumentException e) { throw new CliError(e.Message); }
+        catch (ArgumentException e) { throw new CliError(Cli.OneLine(e.Message)); }
         config = config with
         {
             Layers = a.Int("layers", config.Layers, 1, 256),
@@ -125,6 +159,15 @@ internal static class TrainCommand
         w.WriteLine("                     [--batch B] [--steps N] [--lr LR] [--warmup N] [--min-lr LR] [--weight-decay WD] [--grad-clip G]");
         w.WriteLine("                     [--seed S] [--eval-every N] [--eval-batches N] [--attention NAME] [--out DIR] [--force] [--json]");
         w.WriteLine("       attnlab train --out DIR --resume [--steps N] [--data FILE] [--attention NAME]");
+        w.WriteLine();
+        w.WriteLine("  --steps N     the run's TOTAL number of optimizer steps (also the cosine schedule's length), not steps to add.");
+        w.WriteLine("                With --resume, a larger N extends the run: the steps already done keep the schedule they ran with,");
+        w.WriteLine("                and from the current step the learning rate follows the cosine for the new total (warmup unchanged),");
+        w.WriteLine("                so 100 steps then --resume --steps 200 is not identical to 200 steps straight: at step 100 the rate");
+        w.WriteLine("                jumps from the floor back to the 200-step cosine's midpoint. Resuming with the same N is exact.");
+        w.WriteLine("  --context T   sequence length (positions); --seq-len and --length are the same option.");
+        w.WriteLine("  --out DIR     the run directory (default runs/<timestamp>). Files there that are not the checkpoint's are never");
+        w.WriteLine("                touched; a second training writing the same DIR is refused while the first runs.");
         w.WriteLine();
         w.WriteLine("Trains a GPT-2 (default: nanoGPT's char-level CPU config, 4 layers × 128 wide × 4 heads, context 64) with AdamW,");
         w.WriteLine("linear warmup + cosine decay and gradient clipping on the first 90% of the tokens, estimating validation loss on the");

@@ -8,6 +8,8 @@ internal static class AttentionKernelRegistrations
 {
     public static void RegisterAll()
     {
-        // e.g. AttentionKernels.Register("flash", "flash[,tile:N]", spec => FlashAttention.FromSpec(spec));
+        AttentionKernels.Register("flash", "flash[,tile:N]", FlashAttention.FromSpec);
+        AttentionKernels.Register("window", "window:W[,global:G][,two-sided:1]", WindowAttention.FromSpec);
+        AttentionKernels.Register("performer", "performer:F[,seed:S]", PerformerAttention.FromSpec);
     }
 }

@@ -12,7 +12,9 @@ public readonly record struct SlidingWindow(int Before, int After = 0);
 
 /// <summary>
 /// How attention scores are scaled and masked: <c>softmax(q·kᵀ·Scale + additive mask)</c> over the keys each query
-/// may see. Every mask kind can be combined with every other; a key is visible only when every mask allows it.
+/// may see. Every mask kind can be combined with every other. Two masks are widened by union before the rest are
+/// intersected: <see cref="PrefixLength"/> OR causal, and <see cref="GlobalTokens"/> OR the sliding window; then
+/// key padding, the boolean mask and the additive −∞ entries must all allow the key too.
 /// See docs/attention.md for the conventions, and <see cref="Allows"/> for the rule in one place.
 /// </summary>
 public sealed record AttentionOptions
@@ -35,6 +37,20 @@ public sealed record AttentionOptions
 
     /// <summary>Optional sliding window; null means no window.</summary>
     public SlidingWindow? Window { get; init; }
+
+    /// <summary>
+    /// Longformer's global tokens, OR-ed with the sliding <see cref="Window"/>: the first G key positions are global.
+    /// A query at aligned position p &lt; G sees every key the other masks allow, and every query sees keys j &lt; G.
+    /// Without a window every key is already in range, so G changes nothing. 0 = none.
+    /// </summary>
+    public int GlobalTokens { get; init; }
+
+    /// <summary>
+    /// Prefix-LM (T5, UniLM): keys j &lt; PrefixLength are visible to every query even when causal (OR-ed with
+    /// <see cref="IsCausal"/>), so the prefix is read bidirectionally and the rest generated left to right.
+    /// Without causal it changes nothing. 0 = none.
+    /// </summary>
+    public int PrefixLength { get; init; }
 
     /// <summary>Key padding: (B, Tk), true = a real token to attend to, false = padding (masked for every query and head).</summary>
     public bool[]? KeyPaddingMask { get; init; }
@@ -62,14 +78,17 @@ public sealed record AttentionOptions
 
     /// <summary>
     /// The masking rule for one score, the way a learner would write it: may query i of head (b, h) attend to key j?
-    /// Causal, window, key padding and the boolean mask are combined with AND; an additive −∞ masks too,
-    /// but that is applied with the score (see <see cref="BiasAt"/>).
+    /// <code>
+    /// (causal(i, j) OR j &lt; PrefixLength) AND (window(i, j) OR j &lt; G OR p &lt; G) AND padding AND boolean
+    /// </code>
+    /// with p = i + Tk − Tq the query's position on the key axis. An additive −∞ masks too, but that is applied with
+    /// the score (see <see cref="BiasAt"/>).
     /// </summary>
     public bool Allows(int b, int h, int i, int j, AttentionShape shape)
     {
         int p = i + shape.KeyLength - shape.QueryLength; // the query's position on the key axis
-        if (IsCausal && j > p) return false;
-        if (Window is { } w && (j < p - w.Before || j > p + w.After)) return false;
+        if (IsCausal && j > p && j >= PrefixLength) return false;
+        if (Window is { } w && (j < p - w.Before || j > p + w.After) && j >= GlobalTokens && p >= GlobalTokens) return false;
         if (KeyPaddingMask is { } pad && !pad[b * shape.KeyLength + j]) return false;
         if (BooleanMask is { } m && !m.Allowed![m.RowOffset(b, h, i) + j]) return false;
         return true;
@@ -80,22 +99,57 @@ public sealed record AttentionOptions
         AdditiveMask is { } m ? m.Bias![m.RowOffset(b, h, i) + j] : 0f;
 
     /// <summary>
-    /// The contiguous key range [start, end) that causal and window masks leave visible for query i.
-    /// Fast kernels compute scores only inside it; the element masks then act inside the range.
+    /// The keys that causal, prefix, window and global tokens leave visible to query i: [0, Global) ∪ [Start, End).
+    /// Normalized so that either Global = 0 (one range) or Global &lt; Start (two disjoint ranges); empty when
+    /// End ≤ Start and Global = 0. The element masks then act inside these ranges.
+    /// </summary>
+    internal (int Global, int Start, int End) VisibleKeys(int i, int queryLength, int keyLength)
+    {
+        int p = i + keyLength - queryLength;
+        // causal OR prefix: keys [0, limit)
+        int limit = IsCausal ? Math.Max(p + 1, PrefixLength) : keyLength;
+        limit = Math.Clamp(limit, 0, keyLength);
+        int global = 0, start = 0, end = limit;
+        // window OR global keys OR a global query: a band plus the first G keys, unless the query is global
+        if (Window is { } w && p >= GlobalTokens)
+        {
+            start = (int)Math.Clamp((long)p - w.Before, 0, keyLength);
+            end = (int)Math.Clamp((long)p + w.After + 1, start, limit < start ? start : limit);
+            global = Math.Min(GlobalTokens, limit);
+        }
+        if (end <= start) (start, end) = (0, 0);
+        if (global >= start) return (0, 0, Math.Max(end, global)); // the ranges touch: one range [0, …)
+        return (global, start, end);
+    }
+
+    /// <summary>
+    /// The key range [start, end) that holds every key causal, prefix, window and global tokens leave visible for
+    /// query i (the hull of <see cref="VisibleKeys"/>). Fast kernels compute scores only inside it and mask the gap
+    /// (<see cref="MaskHiddenKeys"/>); the element masks then act inside the range.
     /// </summary>
     internal (int Start, int End) KeyRange(int i, int queryLength, int keyLength)
     {
-        int p = i + keyLength - queryLength;
-        int start = 0, end = keyLength;
-        if (IsCausal) end = Math.Min(end, p + 1);
-        if (Window is { } w)
+        var (g, s, e) = VisibleKeys(i, queryLength, keyLength);
+        return g > 0 ? (0, e) : (s, e);
+    }
+
+    /// <summary>
+    /// Sets to −∞ the scores in <paramref name="row"/> (keys [lo, lo + row.Length) of query i) that causal, prefix,
+    /// window and global tokens hide.
+    /// </summary>
+    internal void MaskHiddenKeys(int i, int queryLength, int keyLength, int lo, Span<float> row)
+    {
+        var (g, s, e) = VisibleKeys(i, queryLength, keyLength);
+        int n = row.Length, hi = lo + n;
+        // visible: [0, g) ∪ [s, e); hidden in [lo, hi): [max(g, lo), s) and [max(e, lo), hi) (clipped)
+        Fill(row, Math.Max(g, lo) - lo, Math.Min(s, hi) - lo);
+        Fill(row, Math.Max(Math.Max(e, s), lo) - lo, n);
+        if (e <= s && g == 0) row.Fill(float.NegativeInfinity);
+
+        static void Fill(Span<float> r, int from, int to)
         {
-            start = Math.Max(start, p - w.Before);
-            end = Math.Min(end, p + w.After + 1);
+            if (to > from) r[from..to].Fill(float.NegativeInfinity);
         }
-        start = Math.Clamp(start, 0, keyLength);
-        end = Math.Clamp(end, start, keyLength);
-        return (start, end);
     }
 
     /// <summary>
@@ -124,6 +178,8 @@ public sealed record AttentionOptions
         if (Scale is { } s && !float.IsFinite(s)) throw new ArgumentException($"attention scale must be finite, got {s}");
         if (Window is { } w && (w.Before < 0 || w.After < 0))
             throw new ArgumentException($"sliding window sizes must be non-negative, got before {w.Before}, after {w.After}");
+        if (GlobalTokens < 0) throw new ArgumentException($"the number of global tokens must be non-negative, got {GlobalTokens}");
+        if (PrefixLength < 0) throw new ArgumentException($"the prefix length must be non-negative, got {PrefixLength}");
         if (KeyPaddingMask is { } pad && pad.Length != shape.Batch * shape.KeyLength)
             throw new ArgumentException($"key padding mask has {pad.Length} elements; it must be (B, Tk) = ({shape.Batch}, {shape.KeyLength})");
         if (BooleanMask is { } m)

@@ -21,7 +21,9 @@ public static class AttentionTensorExtensions
         var output = new Tensor(q.Shape);
         var weights = q.Rank == 2 ? new Tensor(shape.QueryLength, shape.KeyLength)
             : new Tensor(shape.Batch, shape.Heads, shape.QueryLength, shape.KeyLength);
-        kernel.Forward(q.Data, k.Data, v.Data, shape, options ?? AttentionOptions.Default, output.Data, weights.Data);
+        options ??= AttentionOptions.Default;
+        kernel.Forward(q.Data, k.Data, v.Data, shape, options, output.Data, default);
+        kernel.Weights(q.Data, k.Data, v.Data, shape, options, weights.Data); // inspection: materialized on request
         return (output, weights);
     }
 

@@ -131,14 +131,8 @@ public sealed partial class FastAttention : IAttentionKernel
         {
             var row = scores.Slice((i - i0) * n, n);
             TensorPrimitives.Multiply(row, scale, row);
-            // keys of the block range that this row may not see (causal / window) get −∞
-            var (s, e) = options.KeyRange(i, shape.QueryLength, shape.KeyLength);
-            if (e <= s) { row.Fill(float.NegativeInfinity); }
-            else
-            {
-                row[..Math.Max(0, s - lo)].Fill(float.NegativeInfinity);
-                row[Math.Min(n, e - lo)..].Fill(float.NegativeInfinity);
-            }
+            // keys of the block range that this row may not see (causal / prefix / window / global) get −∞
+            options.MaskHiddenKeys(i, shape.QueryLength, shape.KeyLength, lo, row);
             if (options.HasElementMasks) options.ApplyElementMasks(b, h, i, lo, shape, row);
             Softmax.ForwardInPlace(row);
         }

@@ -50,6 +50,9 @@ public sealed class MultiHeadAttention
         }
     }
 
+    /// <summary>(B, Tq, C) the heads' outputs side by side (the concat, before <see cref="Out"/>) of the last forward call.</summary>
+    public Tensor? LastConcat => _merged;
+
     // cached by Forward for Backward
     private Tensor? _x, _context, _q, _k, _v, _o, _weights, _merged;
     private float[] _saved = [];

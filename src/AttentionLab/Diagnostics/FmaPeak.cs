@@ -9,40 +9,93 @@ namespace AttentionLab.Diagnostics;
 /// registers only (no memory traffic), on one thread and on <c>threads</c> threads at once. It is the
 /// ceiling a GEMM is judged against ("% of peak"), measured in the same run because clocks, turbo and
 /// whatever else shares the cores move it.
+/// <para>Each worker reads the clock itself, just before and just after its loop, and a run lasts from the
+/// earliest start to the latest end. (Starting one clock on the calling thread after releasing the workers
+/// missed however long the workers ran before that thread was scheduled again: on 2 busy cores the 2-thread
+/// figure read ~630 GFLOP/s against ~227 on one thread, an impossible 2.8×.) Each figure is the median of
+/// the repeats, and the all-threads figure is capped at threads × the one-thread figure, the most that
+/// independent register-only loops can give.</para>
 /// </summary>
 public static class FmaPeak
 {
-    /// <summary>GFLOP/s (2 per lane per FMA) of the widest accelerated vector, best of <paramref name="repeat"/> runs.</summary>
+    /// <summary>GFLOP/s (2 per lane per FMA) of the widest accelerated vector: the median of
+    /// <paramref name="repeat"/> runs on one thread, and of as many on <paramref name="threads"/> threads,
+    /// the latter at most <paramref name="threads"/> × the former.</summary>
     public static (double SingleThread, double AllThreads) Measure(int threads, int repeat = 8, long iterations = 10_000_000)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(repeat, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(iterations, 1);
         Loop(1000); // compile and warm up
-        double one = 0, all = 0;
-        for (int r = 0; r < repeat; r++)
-        {
-            one = Math.Max(one, Run(1, iterations));
-            all = Math.Max(all, Run(threads, iterations));
-        }
-        return (one, all);
+        var m = Measure(threads, repeat, Stopwatch.GetTimestamp, Stopwatch.Frequency,
+            (_, n) => Loop(n), iterations, FlopsPerIteration);
+        return (m.SingleThread, m.AllThreads);
     }
 
-    private static double Run(int threads, long iterations)
+    /// <summary>What one <see cref="Measure(int, int, Func{long}, long, Func{int, long, float}, long, int)"/> found:
+    /// the medians, and the all-threads median before the cap (reported so a capped figure is visible).</summary>
+    internal sealed record Result(double SingleThread, double AllThreads, double AllThreadsUncapped);
+
+    /// <summary>The probe with its clock and its work injected (tests give a fake clock or a sleeping loop).</summary>
+    /// <param name="clock">Timestamp in ticks, read by each worker on its own thread.</param>
+    /// <param name="loop">(worker index, iterations) → a sink value; the work each worker times.</param>
+    internal static Result Measure(int threads, int repeat, Func<long> clock, long ticksPerSecond,
+        Func<int, long, float> loop, long iterations, int flopsPerIteration)
     {
-        using var start = new Barrier(threads + 1);
-        var workers = new Thread[threads];
+        var one = new double[repeat];
+        var all = new double[repeat];
+        for (int r = 0; r < repeat; r++)
+        {
+            one[r] = Gflops(1, iterations, flopsPerIteration, TimeWorkers(1, clock, ticksPerSecond, w => loop(w, iterations)));
+            all[r] = Gflops(threads, iterations, flopsPerIteration, TimeWorkers(threads, clock, ticksPerSecond, w => loop(w, iterations)));
+        }
+        return Summarize(one, all, threads);
+    }
+
+    /// <summary>Median of each list; the all-threads median capped at <paramref name="threads"/> × the
+    /// one-thread median.</summary>
+    internal static Result Summarize(IReadOnlyList<double> singleThreadRuns, IReadOnlyList<double> allThreadRuns, int threads)
+    {
+        double one = Median(singleThreadRuns), all = Median(allThreadRuns);
+        return new Result(one, Math.Min(all, threads * one), all);
+    }
+
+    /// <summary>Runs <paramref name="work"/> on <paramref name="threads"/> threads released together; each
+    /// reads <paramref name="clock"/> just before and just after its work. Returns the seconds from the
+    /// earliest start to the latest end, so every worker's whole run is inside the interval.</summary>
+    internal static double TimeWorkers(int threads, Func<long> clock, long ticksPerSecond, Func<int, float> work)
+    {
+        var starts = new long[threads];
+        var ends = new long[threads];
         var sinks = new float[threads];
+        using var go = new Barrier(threads);
+        var workers = new Thread[threads];
         for (int t = 0; t < threads; t++)
         {
             int id = t;
-            workers[t] = new Thread(() => { start.SignalAndWait(); sinks[id] = Loop(iterations); }) { IsBackground = true };
+            workers[t] = new Thread(() =>
+            {
+                go.SignalAndWait();
+                starts[id] = clock();
+                sinks[id] = work(id);
+                ends[id] = clock();
+            }) { IsBackground = true };
             workers[t].Start();
         }
-        start.SignalAndWait();
-        var clock = Stopwatch.StartNew();
         foreach (var w in workers) w.Join();
-        double seconds = clock.Elapsed.TotalSeconds;
-        return threads * (double)iterations * FlopsPerIteration / seconds / 1e9;
+        GC.KeepAlive(sinks);
+        return (ends.Max() - starts.Min()) / (double)ticksPerSecond;
+    }
+
+    private static double Gflops(int threads, long iterations, int flopsPerIteration, double seconds) =>
+        threads * (double)iterations * flopsPerIteration / seconds / 1e9;
+
+    private static double Median(IReadOnlyList<double> values)
+    {
+        ArgumentOutOfRangeException.ThrowIfZero(values.Count);
+        var sorted = values.Order().ToArray();
+        int n = sorted.Length;
+        return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
     }
 
     /// <summary>12 FMAs per iteration on 12 independent accumulators (≥ latency × pipes = 4 × 2 on Zen 5).</summary>

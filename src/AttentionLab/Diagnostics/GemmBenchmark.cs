@@ -76,7 +76,8 @@ public static class GemmBenchmark
         }
         var (peakOneAfter, peakAllAfter) = FmaPeak.Measure(threads);
         peakOne = Math.Max(peakOne, peakOneAfter);
-        double peak = threads == 1 ? peakOne : Math.Max(peakAll, peakAllAfter);
+        // each measurement is already capped at threads × its own one-thread figure; keep the cap for the pair
+        double peak = threads == 1 ? peakOne : Math.Min(Math.Max(peakAll, peakAllAfter), threads * peakOne);
         for (int i = 0; i < results.Count; i++) results[i] = results[i] with { PercentOfPeak = 100 * results[i].Gflops / peak };
         double referenceMs = Time(BaselineShape, Math.Min(repeat, 3), threads, reference: true);
         double fastMs = Time(BaselineShape, repeat, threads, reference: false);

@@ -16,68 +16,53 @@ public static class Gpt2ModelDirectory
     public const string ConfigFileName = "config.json";
     public const string WeightsFileName = "model.safetensors";
 
-    /// <summary>Reads and checks <c>config.json</c>.</summary>
-    /// <exception cref="InvalidDataException">missing fields, a model type other than gpt2, an activation other than GELU-tanh</exception>
+    /// <summary>config.json files larger than this are refused (Hugging Face's are about 1 KB).</summary>
+    public const long MaxConfigBytes = 1 << 20;
+
+    /// <summary>Reads and checks <c>config.json</c>. Total: any file gives a config or one
+    /// <see cref="InvalidDataException"/> (<see cref="FileNotFoundException"/> when it is missing).</summary>
+    /// <exception cref="InvalidDataException">missing fields, a field of the wrong type, sizes no model can have, a model
+    /// type other than gpt2, an activation other than GELU-tanh</exception>
     public static Gpt2Config ReadConfig(string directory)
     {
         string path = Path.Combine(directory, ConfigFileName);
-        if (!File.Exists(path)) throw new FileNotFoundException($"no {ConfigFileName} in '{directory}'", path);
-        JsonNode? root;
-        try { root = JsonNode.Parse(File.ReadAllText(path)); }
-        catch (JsonException e) { throw new InvalidDataException($"{path}: not valid JSON: {e.Message}", e); }
-        if (root is not JsonObject o) throw new InvalidDataException($"{path}: not a JSON object");
-        string? modelType = (string?)o["model_type"];
+        var bytes = InputFile.ReadAllBytes(path, MaxConfigBytes, ConfigFileName);
+        using var doc = InputFile.ParseJson(bytes, path);
+        var o = new JsonFields(doc.RootElement, path);
+        string? modelType = o.OptionalString("model_type");
         if (modelType is not null && modelType != "gpt2") throw new InvalidDataException($"{path}: model_type '{modelType}' is not gpt2");
-        string? activation = (string?)o["activation_function"];
+        string? activation = o.OptionalString("activation_function");
         if (activation is not null && activation is not ("gelu_new" or "gelu_pytorch_tanh" or "gelu_fast"))
             throw new InvalidDataException($"{path}: activation_function '{activation}' is not the tanh GELU this model implements");
-        if (o["tie_word_embeddings"] is JsonNode tie && !(bool)tie!)
+        if (o.OptionalBool("tie_word_embeddings") == false)
             throw new InvalidDataException($"{path}: tie_word_embeddings false is not supported (the head is tied to wte)");
-        int Required(string name)
-        {
-            var node = o[name] ?? throw new InvalidDataException($"{path}: missing '{name}'");
-            try { return (int)node; }
-            catch (Exception e) when (e is FormatException or InvalidOperationException) { throw new InvalidDataException($"{path}: '{name}' is not an integer", e); }
-        }
+        int vocab = o.RequiredInt("vocab_size", 1), context = o.RequiredInt("n_positions", 1), layers = o.RequiredInt("n_layer", 1);
+        int channels = o.RequiredInt("n_embd", 1), heads = o.RequiredInt("n_head", 1);
+        double epsilon = o.OptionalDouble("layer_norm_epsilon", double.Epsilon, 1) ?? 1e-5;
+        // V·C + T·C + L·(12·C² + 13·C) + 2·C in floating point: the integer formula wraps for hostile sizes
+        double c = channels, parameters = (double)vocab * c + (double)context * c + layers * (12 * c * c + 13 * c) + 2 * c;
+        if (parameters > Array.MaxLength)
+            throw new InvalidDataException($"{path}: sizes (vocab {vocab}, n_positions {context}, n_layer {layers}, n_embd {channels}) give {parameters:G3} parameters, more than one array holds ({Array.MaxLength:N0})");
+        if (o.OptionalLong("n_inner") is long inner && inner != 4L * channels)
+            throw new InvalidDataException($"{path}: n_inner {inner} is not 4·n_embd = {4L * channels}");
         var config = new Gpt2Config
         {
-            VocabSize = Required("vocab_size"),
-            ContextLength = Required("n_positions"),
-            Layers = Required("n_layer"),
-            Channels = Required("n_embd"),
-            Heads = Required("n_head"),
-            LayerNormEpsilon = o["layer_norm_epsilon"] is JsonNode eps ? (float)(double)eps! : 1e-5f,
-            Attention = OptionalString(o, "attnlab_attention", path) ?? AttentionKernels.DefaultName,
-            IsCausal = OptionalBool(o, "attnlab_causal", path) ?? true,
-            Positions = OptionalPositions(o, path),
+            VocabSize = vocab, ContextLength = context, Layers = layers, Channels = channels, Heads = heads,
+            LayerNormEpsilon = (float)epsilon,
+            Attention = o.OptionalString("attnlab_attention") ?? AttentionKernels.DefaultName,
+            IsCausal = o.OptionalBool("attnlab_causal") ?? true,
+            Positions = OptionalPositions(o.OptionalString("attnlab_positions"), path),
         };
-        if (o["n_inner"] is JsonNode inner && (int)inner! != 4 * config.Channels)
-            throw new InvalidDataException($"{path}: n_inner {(int)inner!} is not 4·n_embd = {4 * config.Channels}");
         try { config.Validate(); }
         catch (ArgumentException e) { throw new InvalidDataException($"{path}: {e.Message}", e); }
         return config;
     }
 
-    private static string? OptionalString(JsonObject o, string key, string path) => o[key] switch
+    private static PositionEncoding OptionalPositions(string? name, string path)
     {
-        null => null,
-        JsonValue v when v.TryGetValue(out string? text) => text,
-        _ => throw new InvalidDataException($"{path}: '{key}' must be a string"),
-    };
-
-    private static PositionEncoding OptionalPositions(JsonObject o, string path)
-    {
-        var name = OptionalString(o, "attnlab_positions", path);
         try { return name is null ? PositionEncoding.Learned : PositionEncodings.Parse(name); }
         catch (ArgumentException e) { throw new InvalidDataException($"{path}: attnlab_positions: {e.Message}", e); }
     }
-
-    private static bool? OptionalBool(JsonObject o, string key, string path) => o[key] switch
-    {
-        null => null,
-        JsonValue v when v.TryGetValue(out bool flag) => flag,
-        _ => throw new InvalidDataException($"{path}: '{key}' must be true or false"),
-    };
 
     /// <summary>Loads a model: config, then every parameter by name, checking each shape against the config.</summary>
     /// <param name="attention">the kernel to run with; null means the one config.json names (<c>attnlab_attention</c>)</param>
@@ -86,25 +71,29 @@ public static class Gpt2ModelDirectory
     public static Gpt2Model Load(string directory, IAttentionKernel? attention = null, bool training = true)
     {
         var config = ReadConfig(directory);
-        var model = new Gpt2Model(config, attention, training);
         string path = Path.Combine(directory, WeightsFileName);
-        if (!File.Exists(path)) throw new FileNotFoundException($"no {WeightsFileName} in '{directory}'", path);
+        // read the file (its real size bounds what that allocates) and match it against the layout before allocating
+        // the arena that config.json asks for
         var (tensors, _) = SafeTensors.Read(path);
+        var layout = new Gpt2Layout(config);
+        var matched = new List<(ParameterView View, SafeTensor Tensor)>();
         var seen = new HashSet<string>();
         foreach (var (rawName, tensor) in tensors)
         {
             string name = rawName.StartsWith("transformer.", StringComparison.Ordinal) ? rawName : "transformer." + rawName;
             if (IsBuffer(name)) continue;
             if (name == "transformer.lm_head.weight" || rawName == "lm_head.weight") continue; // tied: the same values as wte
-            if (!model.Layout.TryGet(name, out var view))
+            if (!layout.TryGet(name, out var view))
                 throw new InvalidDataException($"{path}: unexpected tensor '{rawName}' for a GPT-2 with {config.Layers} layers");
             if (!tensor.Shape.SequenceEqual(view.Shape))
                 throw new InvalidDataException($"{path}: tensor '{rawName}' has shape [{string.Join(", ", tensor.Shape)}] but config.json implies [{string.Join(", ", view.Shape)}]");
             if (!seen.Add(name)) throw new InvalidDataException($"{path}: tensor '{name}' appears twice");
-            tensor.Data.CopyTo(model.Parameters[view]);
+            matched.Add((view, tensor));
         }
-        var missing = model.Layout.All.Where(v => !seen.Contains(v.Name)).Select(v => v.Name).ToList();
+        var missing = layout.All.Where(v => !seen.Contains(v.Name)).Select(v => v.Name).ToList();
         if (missing.Count > 0) throw new InvalidDataException($"{path}: missing tensors: {string.Join(", ", missing.Take(5))}{(missing.Count > 5 ? ", …" : "")}");
+        var model = new Gpt2Model(config, attention, training);
+        foreach (var (view, tensor) in matched) tensor.Data.CopyTo(model.Parameters[model.Layout[view.Name]]);
         return model;
     }
 
@@ -184,6 +173,7 @@ public static class Gpt2ModelDirectory
                 stream.Flush(flushToDisk: true);
             }
             File.Move(temp, path, overwrite: true);
+            NativeFile.SyncDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
         }
         catch
         {

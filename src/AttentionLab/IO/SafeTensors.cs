@@ -18,16 +18,28 @@ public static class SafeTensors
     /// <summary>Headers larger than this are refused (the reference implementation's limit is 100 MB).</summary>
     public const long MaxHeaderBytes = 100_000_000;
 
-    /// <summary>Reads every tensor. Throws <see cref="InvalidDataException"/> naming the problem when the file is malformed.</summary>
+    /// <summary>Reads every tensor. Throws <see cref="InvalidDataException"/> naming the problem when the file is malformed
+    /// (or not a regular file), <see cref="FileNotFoundException"/> when it is missing.</summary>
     public static (IReadOnlyDictionary<string, SafeTensor> Tensors, IReadOnlyDictionary<string, string> Metadata) Read(string path)
     {
-        using var stream = File.OpenRead(path);
+        using var stream = InputFile.OpenRead(path, "safetensors file");
         try { return Read(stream); }
         catch (InvalidDataException e) { throw new InvalidDataException($"{path}: {e.Message}", e); }
     }
 
-    /// <summary>Reads every tensor from a stream positioned at the file's start (the stream's length must be known).</summary>
+    /// <summary>Reads every tensor from a seekable stream positioned at the file's start. Total: any bytes give the
+    /// tensors or one <see cref="InvalidDataException"/>; a tensor holding NaN or ±∞ is refused by name.</summary>
     public static (IReadOnlyDictionary<string, SafeTensor> Tensors, IReadOnlyDictionary<string, string> Metadata) Read(Stream stream)
+    {
+        try { return ReadChecked(stream); }
+        catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException or ArgumentException or DecoderFallbackException)
+        {
+            // every known cause is checked below; this keeps a malformed file from ever escaping as a crash
+            throw new InvalidDataException($"malformed header ({e.GetType().Name})", e);
+        }
+    }
+
+    private static (IReadOnlyDictionary<string, SafeTensor> Tensors, IReadOnlyDictionary<string, string> Metadata) ReadChecked(Stream stream)
     {
         long fileLength = stream.Length;
         if (fileLength < 8) throw new InvalidDataException($"file is {fileLength} bytes, too short for the 8-byte header length");
@@ -41,24 +53,28 @@ public static class SafeTensors
         long bufferStart = 8 + (long)headerLength;
         long bufferLength = fileLength - bufferStart;
 
-        JsonDocument doc;
-        try { doc = JsonDocument.Parse(header); }
-        catch (JsonException e) { throw new InvalidDataException($"header is not valid JSON: {e.Message}", e); }
-        using var _ = doc;
+        // the header must be UTF-8 JSON; names with invalid UTF-8 or escaped lone surrogates are refused
+        InputFile.DecodeUtf8(header, "header");
+        using var doc = InputFile.ParseJson(header, "header");
         if (doc.RootElement.ValueKind != JsonValueKind.Object) throw new InvalidDataException("header JSON is not an object");
 
         var metadata = new Dictionary<string, string>();
         var entries = new List<(string Name, string DType, int[] Shape, long Begin, long End)>();
+        var names = new HashSet<string>(StringComparer.Ordinal);
         foreach (var property in doc.RootElement.EnumerateObject())
         {
             if (property.Name == "__metadata__")
             {
                 if (property.Value.ValueKind != JsonValueKind.Object) throw new InvalidDataException("__metadata__ is not an object");
                 foreach (var m in property.Value.EnumerateObject())
-                    metadata[m.Name] = m.Value.ValueKind == JsonValueKind.String ? m.Value.GetString()! : throw new InvalidDataException($"__metadata__.{m.Name} is not a string");
+                    metadata[InputFile.GetName(m, "__metadata__ key")] = m.Value.ValueKind == JsonValueKind.String
+                        ? InputFile.GetText(m.Value, $"__metadata__.{m.Name}") : throw new InvalidDataException($"__metadata__.{m.Name} is not a string");
                 continue;
             }
-            entries.Add(ParseEntry(property.Name, property.Value));
+            var name = InputFile.GetName(property, "tensor name");
+            if (names.Contains(name)) throw new InvalidDataException($"tensor '{name}' appears twice in the header");
+            names.Add(name);
+            entries.Add(ParseEntry(name, property.Value));
         }
 
         // the byte ranges must lie inside the buffer and must not overlap
@@ -75,7 +91,10 @@ public static class SafeTensors
             var bytes = new byte[e.End - e.Begin];
             stream.Position = bufferStart + e.Begin;
             stream.ReadExactly(bytes);
-            tensors[e.Name] = new SafeTensor(e.Name, e.DType, e.Shape, Convert(bytes, e.DType));
+            var data = Convert(bytes, e.DType);
+            int bad = IndexOfNonFinite(data);
+            if (bad >= 0) throw new InvalidDataException($"tensor '{e.Name}' holds {data[bad]} at index {bad}; weights must be finite");
+            tensors[e.Name] = new SafeTensor(e.Name, e.DType, e.Shape, data);
         }
         return (tensors, metadata);
     }
@@ -106,11 +125,19 @@ public static class SafeTensors
         }
         if (!value.TryGetProperty("data_offsets", out var offsets) || offsets.ValueKind != JsonValueKind.Array || offsets.GetArrayLength() != 2)
             throw new InvalidDataException($"tensor '{name}': data_offsets must be [begin, end]");
-        if (!offsets[0].TryGetInt64(out long begin) || !offsets[1].TryGetInt64(out long end) || begin < 0 || end < begin)
+        if (offsets[0].ValueKind != JsonValueKind.Number || offsets[1].ValueKind != JsonValueKind.Number ||
+            !offsets[0].TryGetInt64(out long begin) || !offsets[1].TryGetInt64(out long end) || begin < 0 || end < begin)
             throw new InvalidDataException($"tensor '{name}': data_offsets {offsets} are not 0 ≤ begin ≤ end");
         if (end - begin != count * size)
             throw new InvalidDataException($"tensor '{name}': data_offsets span {end - begin} bytes but {dtype} shape [{string.Join(", ", shape)}] needs {count * size}");
         return (name, dtype, shape.ToArray(), begin, end);
+    }
+
+    /// <summary>Index of the first NaN or ±∞, or -1.</summary>
+    private static int IndexOfNonFinite(float[] data)
+    {
+        for (int i = 0; i < data.Length; i++) if (!float.IsFinite(data[i])) return i;
+        return -1;
     }
 
     private static float[] Convert(byte[] bytes, string dtype)

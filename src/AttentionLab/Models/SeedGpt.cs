@@ -37,10 +37,16 @@ public sealed class SeedGpt
     // cached by Forward / Loss for Backward
     private int[]? _ids;
     private int _batch, _length;
-    private Tensor? _attended, _dLogits;
+    private Tensor? _embedded, _attended, _dLogits;
+
+    /// <summary>(B, T, C) x = token_embedding(ids) + position_embedding(arange(T)) of the last <see cref="Forward"/>, for inspection.</summary>
+    public Tensor? LastEmbedded => _embedded;
+
+    /// <summary>(B, T, C) the attention's output (after W_O) of the last <see cref="Forward"/>, for inspection.</summary>
+    public Tensor? LastAttended => _attended;
 
     /// <param name="kernel">attention kernel; null = <see cref="AttentionKernels.Default"/></param>
-    /// <param name="seed">initialisation seed: embeddings N(0, 1) and Linear U(±1/√in), as PyTorch initialises them</param>
+    /// <param name="seed">initialisation seed: embeddings N(0, 1) and Linear U(±1/√in), the distributions PyTorch uses</param>
     public SeedGpt(SeedGptConfig config, IAttentionKernel? kernel = null, int seed = 0)
     {
         ArgumentNullException.ThrowIfNull(config);
@@ -53,10 +59,11 @@ public sealed class SeedGpt
         PositionEmbedding = new Tensor(T, C);
         TokenEmbeddingGrad = new Tensor(V, C);
         PositionEmbeddingGrad = new Tensor(T, C);
-        FillNormal(TokenEmbedding, random);
-        FillNormal(PositionEmbedding, random);
+        // the two big tables (V × C each) by ParameterInit's block-parallel streams: seconds → a fraction of one
+        ParameterInit.Normal(TokenEmbedding.Data, (ulong)random.NextInt64());
+        ParameterInit.Normal(PositionEmbedding.Data, (ulong)random.NextInt64());
         Attention = new MultiHeadAttention(C, config.Heads, AttentionOptions.Causal, kernel, random);
-        OutputHead = new Linear(C, V, bias: false, random);
+        OutputHead = new Linear(C, V, bias: false, seed: (ulong)random.NextInt64());
     }
 
     /// <summary>The number of parameters of this model (see <see cref="SeedGptConfig.ParameterCount"/>).</summary>
@@ -106,7 +113,7 @@ public sealed class SeedGpt
         var attended = Attention.Forward(x);                                       // (B, T, C)
         var logits = new Tensor(batch, length, V);                                 // (B, T, V)
         OutputHead.Forward(attended.Data, logits.Data, batch * length);
-        (_ids, _batch, _length, _attended, _dLogits) = (inputIds, batch, length, attended, null);
+        (_ids, _batch, _length, _embedded, _attended, _dLogits) = (inputIds, batch, length, x, attended, null);
         return logits;
     }
 
@@ -159,15 +166,5 @@ public sealed class SeedGpt
         foreach (var p in NamedParameters())
             if (p.Name == name) return p;
         throw new ArgumentException($"no parameter '{name}'; known: {string.Join(", ", NamedParameters().Select(p => p.Name))}");
-    }
-
-    private static void FillNormal(Tensor t, Random random)
-    {
-        for (int i = 0; i < t.Length; i++)
-        {
-            // Box–Muller: two uniforms → one standard normal
-            double u1 = 1.0 - random.NextDouble(), u2 = random.NextDouble();
-            t.Data[i] = (float)(Math.Sqrt(-2.0 * Math.Log(u1)) * Math.Cos(2 * Math.PI * u2));
-        }
     }
 }

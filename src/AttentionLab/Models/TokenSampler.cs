@@ -35,9 +35,11 @@ public sealed class TokenSampler(SamplingOptions options)
         // sort ids by logit, descending; ties by id so the order is deterministic
         Array.Sort(_order, (a, b) => logitsArray[a] != logitsArray[b] ? logitsArray[b].CompareTo(logitsArray[a]) : a.CompareTo(b));
         int keep = Options.TopK > 0 ? Math.Min(Options.TopK, V) : V;
-        // softmax over the kept tokens at temperature τ; subtract the max so exp never overflows
-        double max = logitsArray[_order[0]] / Options.Temperature, sum = 0;
-        for (int i = 0; i < keep; i++) sum += _probabilities[i] = Math.Exp(logitsArray[_order[i]] / Options.Temperature - max);
+        // softmax over the kept tokens at temperature τ: exp((z − max) / τ). Subtracting the max before dividing keeps
+        // every exponent ≤ 0 for any τ > 0 (z / τ − max / τ is ∞ − ∞ = NaN when τ is tiny, e.g. 1e-320), and the
+        // top token's term is exactly 1, so the sum is never 0
+        double max = logitsArray[_order[0]], sum = 0;
+        for (int i = 0; i < keep; i++) sum += _probabilities[i] = Math.Exp((logitsArray[_order[i]] - max) / Options.Temperature);
         for (int i = 0; i < keep; i++) _probabilities[i] /= sum;
         if (Options.TopP < 1)
         {

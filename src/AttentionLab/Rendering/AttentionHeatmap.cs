@@ -67,6 +67,31 @@ public static class AttentionHeatmap
     }
 
     /// <summary>
+    /// Renders a rectangular (Tq, Tk) map, e.g. cross-attention from target queries to source keys: a header of the
+    /// key labels, then each query row's label and cells, then the scale.
+    /// </summary>
+    /// <param name="weights">(Tq, Tk) row-major attention probabilities.</param>
+    /// <param name="queryLabels">Tq row labels.</param>
+    /// <param name="keyLabels">Tk column labels.</param>
+    public static IReadOnlyList<string> Render(ReadOnlySpan<float> weights, IReadOnlyList<string> queryLabels, IReadOnlyList<string> keyLabels, int rowLabelWidth = 8)
+    {
+        int tq = queryLabels.Count, tk = keyLabels.Count;
+        if (weights.Length != tq * tk) throw new ArgumentException($"weights has {weights.Length} values, expected Tq·Tk = {tq * tk}");
+        var lines = new List<string>(tq + 2);
+        var header = new StringBuilder(new string(' ', rowLabelWidth + 1));
+        foreach (var l in keyLabels) header.Append(Fit(Printable(l), 2));
+        lines.Add(header.ToString().TrimEnd());
+        for (int i = 0; i < tq; i++)
+        {
+            var row = new StringBuilder(Fit(Printable(queryLabels[i]), rowLabelWidth)).Append('│');
+            for (int j = 0; j < tk; j++) row.Append(Shades[Level(weights[i * tk + j], Shades.Length)]);
+            lines.Add(row.ToString());
+        }
+        lines.Add($"{new string(' ', rowLabelWidth)} scale: blank < 0.05 ≤ ░ < 0.25 ≤ ▒ < 0.5 ≤ ▓ < 0.75 ≤ █");
+        return lines;
+    }
+
+    /// <summary>
     /// Mean entropy of the rows of a (T, T) attention map, in nats: H(p) = −Σⱼ pⱼ ln pⱼ, averaged over
     /// the T query rows. 0 means every query looks at exactly one key; ln(i+1) is uniform attention over
     /// the i+1 visible keys of row i.

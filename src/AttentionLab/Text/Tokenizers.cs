@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using AttentionLab.IO;
 
 namespace AttentionLab.Text;
 
@@ -39,23 +40,36 @@ public static class Tokenizers
         return o.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
     }
 
-    public static ITokenizer FromJson(string json)
+    /// <summary>Tokenizer files larger than this are refused (a char vocabulary of every Unicode scalar is about 4.5 MB).</summary>
+    public const long MaxFileBytes = 16 << 20;
+
+    /// <summary>Parses what <see cref="ToJson"/> wrote. Total: any text gives a tokenizer or one <see cref="InvalidDataException"/>.</summary>
+    public static ITokenizer FromJson(string json) => FromJson(Encoding.UTF8.GetBytes(json), FileName);
+
+    private static ITokenizer FromJson(byte[] utf8, string what)
     {
-        JsonNode? node;
-        try { node = JsonNode.Parse(json); }
-        catch (JsonException e) { throw new InvalidDataException($"{FileName} is not valid JSON: {e.Message}"); }
-        var type = node?["type"]?.GetValue<string>() ?? throw new InvalidDataException($"{FileName} has no \"type\"");
+        using var doc = InputFile.ParseJson(utf8, what);
+        var o = new JsonFields(doc.RootElement, what);
+        var type = o.OptionalString("type") ?? throw new InvalidDataException($"{what} has no \"type\"");
         ITokenizer t = type switch
         {
-            "char" => new CharTokenizer((node["vocabulary"]?.GetValue<string>()
-                ?? throw new InvalidDataException($"{FileName}: a char tokenizer needs \"vocabulary\"")).EnumerateRunes()),
+            "char" => CharVocabulary(o.OptionalString("vocabulary") ?? throw new InvalidDataException($"{what}: a char tokenizer needs \"vocabulary\""), what),
             "gpt2" or "o200k" => Create(type),
-            _ => throw new InvalidDataException($"{FileName}: unknown tokenizer type '{type}'"),
+            _ => throw new InvalidDataException($"{what}: unknown tokenizer type '{type}' (expected one of: {string.Join(", ", Names)})"),
         };
-        var declared = node["vocab_size"]?.GetValue<int>();
-        if (declared is int v && v != t.VocabSize)
-            throw new InvalidDataException($"{FileName}: vocab_size {v} does not match the {type} tokenizer's {t.VocabSize}");
+        if (o.OptionalLong("vocab_size") is long v && v != t.VocabSize)
+            throw new InvalidDataException($"{what}: vocab_size {v} does not match the {type} tokenizer's {t.VocabSize}");
         return t;
+    }
+
+    private static CharTokenizer CharVocabulary(string vocabulary, string what)
+    {
+        var runes = vocabulary.EnumerateRunes().ToList(); // the text has no lone surrogates (checked when read)
+        if (runes.Count == 0) throw new InvalidDataException($"{what}: the char vocabulary is empty");
+        var seen = new HashSet<Rune>();
+        foreach (var r in runes)
+            if (!seen.Add(r)) throw new InvalidDataException($"{what}: character {CharTokenizer.Describe(r)} appears twice in the vocabulary");
+        return new CharTokenizer(runes);
     }
 
     /// <summary>Writes <see cref="FileName"/> into <paramref name="directory"/>.</summary>
@@ -66,9 +80,9 @@ public static class Tokenizers
     public static ITokenizer Load(string directory)
     {
         var path = Path.Combine(directory, FileName);
-        if (!File.Exists(path))
+        if (!File.Exists(path) && !Directory.Exists(path))
             throw new FileNotFoundException($"{directory} has no {FileName} (was this model saved by attnlab? use --ids to give token ids directly)");
-        return FromJson(File.ReadAllText(path));
+        return FromJson(InputFile.ReadAllBytes(path, MaxFileBytes, FileName), path);
     }
 
     /// <summary>True when the directory holds a tokenizer file.</summary>

@@ -1,4 +1,4 @@
-using System.Text;
+using AttentionLab.IO;
 using AttentionLab.Text;
 
 namespace AttentionLab.Training;
@@ -52,31 +52,24 @@ public sealed class Corpus
     /// <summary>Reads and tokenizes a UTF-8 text file with an existing tokenizer (e.g. a saved model's).</summary>
     public static Corpus Load(string path, ITokenizer tokenizer) => FromText(ReadText(path), tokenizer, path);
 
+    /// <summary>Data files larger than this are refused (the text, its tokens and the split must fit in memory).</summary>
+    public const long MaxBytes = 1L << 30;
+
     /// <summary>
-    /// Reads a file as UTF-8 text, refusing what is clearly not text: a missing or empty file, NUL bytes
-    /// (binary data), or bytes that are not valid UTF-8. A leading byte-order mark is dropped.
+    /// Reads a file as UTF-8 text, refusing what is clearly not text: a missing or empty file, a directory, a FIFO or
+    /// device, a file over <see cref="MaxBytes"/>, NUL bytes (binary data), or bytes that are not valid UTF-8.
+    /// A leading byte-order mark is dropped.
     /// </summary>
     public static string ReadText(string path)
     {
         ArgumentNullException.ThrowIfNull(path);
-        if (Directory.Exists(path)) throw new InvalidDataException($"{path} is a directory, not a text file");
-        if (!File.Exists(path)) throw new FileNotFoundException($"data file {path} does not exist");
-        var bytes = File.ReadAllBytes(path);
+        var bytes = InputFile.ReadAllBytes(path, MaxBytes, "data file");
         if (bytes.Length == 0) throw new InvalidDataException($"data file {path} is empty");
         int nul = Array.IndexOf(bytes, (byte)0);
         if (nul >= 0) throw new InvalidDataException($"data file {path} looks binary (NUL byte at offset {nul}); give a UTF-8 text file");
-        try
-        {
-            var text = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true).GetString(bytes);
-            if (text.Length > 0 && text[0] == '\uFEFF') text = text[1..];
-            if (text.Length == 0) throw new InvalidDataException($"data file {path} is empty");
-            return text;
-        }
-        catch (DecoderFallbackException e)
-        {
-            int at = e.Index >= 0 ? e.Index : 0;
-            throw new InvalidDataException($"data file {path} is not valid UTF-8 text (bad byte near offset {at})");
-        }
+        var text = InputFile.DecodeUtf8(bytes, $"data file {path}");
+        if (text.Length == 0) throw new InvalidDataException($"data file {path} is empty");
+        return text;
     }
 
     /// <summary>Throws unless both splits hold at least one window of <paramref name="context"/> + 1 tokens

@@ -7,14 +7,20 @@ namespace AttentionLab.Training;
 
 /// <summary>
 /// A GPT-2 training run tied to its directory: starts a new one (fresh weights from the seed) or resumes
-/// one from its checkpoint, and saves checkpoints there (<see cref="TrainingCheckpoint"/>).
+/// one from its checkpoint, and saves checkpoints there (<see cref="TrainingCheckpoint"/>). The run holds the
+/// directory's <see cref="RunDirectoryLock"/> from start to <see cref="Dispose"/>, so a second writer is refused.
 /// </summary>
-public sealed class Gpt2TrainingRun
+public sealed class Gpt2TrainingRun : IDisposable
 {
-    private Gpt2TrainingRun(string directory, Corpus corpus, Gpt2Model model, Trainer trainer, TrainingCheckpoint.RunInfo info)
+    private readonly RunDirectoryLock _lock;
+
+    private Gpt2TrainingRun(string directory, Corpus corpus, Gpt2Model model, Trainer trainer, TrainingCheckpoint.RunInfo info, RunDirectoryLock directoryLock)
     {
-        Directory = directory; Corpus = corpus; Model = model; Trainer = trainer; Info = info;
+        Directory = directory; Corpus = corpus; Model = model; Trainer = trainer; Info = info; _lock = directoryLock;
     }
+
+    /// <summary>Releases the directory's lock.</summary>
+    public void Dispose() => _lock.Dispose();
 
     public string Directory { get; }
     public Corpus Corpus { get; }
@@ -24,28 +30,69 @@ public sealed class Gpt2TrainingRun
 
     /// <summary>A new run. <paramref name="config"/>'s vocabulary size is replaced by the tokenizer's.</summary>
     /// <param name="corpus">The tokenized data (its tokenizer is saved with the model).</param>
-    public static Gpt2TrainingRun Start(Corpus corpus, string dataPath, Gpt2Config config, TrainingOptions options, string directory, IAttentionKernel attention)
+    /// <param name="directoryLock">The directory's lock if the caller already holds it (the run takes it over), or
+    /// null to acquire it here (creating the directory).</param>
+    /// <exception cref="RunDirectoryBusyException">another training writes <paramref name="directory"/></exception>
+    public static Gpt2TrainingRun Start(Corpus corpus, string dataPath, Gpt2Config config, TrainingOptions options, string directory, IAttentionKernel attention,
+        RunDirectoryLock? directoryLock = null)
     {
         ArgumentNullException.ThrowIfNull(corpus);
         options.Validate();
         ArgumentNullException.ThrowIfNull(attention);
         config = config with { VocabSize = corpus.Tokenizer.VocabSize, Attention = attention.Name };
         config.Validate();
+        EnsureActivationsFit(config, options.BatchSize, attention);
         corpus.EnsureFits(config.ContextLength);
-        var model = new Gpt2Model(config, attention);
-        model.InitializeWeights(unchecked((int)(options.Seed & 0x7FFF_FFFF)));
-        var lm = new Gpt2LanguageModel(model);
-        var info = new TrainingCheckpoint.RunInfo(dataPath, options, Gpt2ModelDirectory.ConfigJson(config), TrainingCheckpoint.Fingerprint(corpus.Tokens));
-        return new Gpt2TrainingRun(directory, corpus, model, new Trainer(lm, corpus, options), info);
+        directoryLock ??= RunDirectoryLock.Acquire(directory);
+        try
+        {
+            TrainingCheckpoint.Recover(directory); // a killed earlier run's staging is ours to clean
+            var model = new Gpt2Model(config, attention);
+            model.InitializeWeights(unchecked((int)(options.Seed & 0x7FFF_FFFF)));
+            var lm = new Gpt2LanguageModel(model);
+            var info = new TrainingCheckpoint.RunInfo(dataPath, options, Gpt2ModelDirectory.ConfigJson(config), TrainingCheckpoint.Fingerprint(corpus.Tokens));
+            return new Gpt2TrainingRun(directory, corpus, model, new Trainer(lm, corpus, options), info, directoryLock);
+        }
+        catch { directoryLock.Dispose(); throw; }
+    }
+
+    /// <summary>
+    /// Refuses a (B, T) whose activations cannot be held in one array, before anything is allocated. The count is
+    /// <see cref="Gpt2Activations"/>' in floating point: per layer 20·N·C + 4·N + what the attention kernel saves
+    /// (B·H·T² weights for the materializing kernels, B·H·T for flash), plus 16·N·C + N·V + 4·N, with N = B·T.
+    /// </summary>
+    /// <param name="attention">the kernel that will train; null counts the B·H·T² weights</param>
+    public static void EnsureActivationsFit(Gpt2Config config, int batch, IAttentionKernel? attention = null)
+    {
+        double b = batch, t = config.ContextLength, n = b * t, c = config.Channels;
+        double saved = b * config.Heads * t * t;
+        if (attention is not null && b * config.Heads * t * t * 4 < long.MaxValue / 4 && b * config.Heads <= int.MaxValue && t <= int.MaxValue)
+            saved = attention.SavedLength(new AttentionShape((int)b, config.Heads, (int)t, (int)t, config.HeadDim));
+        double floats = config.Layers * (20 * n * c + 4 * n + saved) + 16 * n * c + n * config.VocabSize + 4 * n;
+        if (floats > Array.MaxLength)
+            throw new ArgumentException($"batch {batch} × context {config.ContextLength} needs {floats * 4 / (1L << 30):N1} GiB of activations " +
+                                        $"({floats:G3} floats, more than one array holds); lower the batch or the context");
     }
 
     /// <summary>Continues the run saved in <paramref name="directory"/>.</summary>
     /// <param name="dataPath">The data file, or null for the one the run was started with.</param>
     /// <param name="steps">A new total step count (to extend a finished run), or null to keep the saved one.</param>
     /// <param name="attention">the kernel to continue with; null: the one the run was saved with</param>
+    /// <exception cref="RunDirectoryBusyException">another training writes <paramref name="directory"/></exception>
     public static Gpt2TrainingRun Resume(string directory, string? dataPath, int? steps, IAttentionKernel? attention)
     {
-        var (info, state, optimizerStep) = TrainingCheckpoint.LoadState(directory);
+        if (!System.IO.Directory.Exists(directory))
+            throw new DirectoryNotFoundException(File.Exists(directory) ? $"{directory} is a file, not a run directory" : $"run directory {directory} does not exist");
+        var directoryLock = RunDirectoryLock.Acquire(directory);
+        try { return Resume(directory, dataPath, steps, attention, directoryLock); }
+        catch { directoryLock.Dispose(); throw; }
+    }
+
+    private static Gpt2TrainingRun Resume(string directory, string? dataPath, int? steps, IAttentionKernel? attention, RunDirectoryLock directoryLock)
+    {
+        TrainingCheckpoint.Recover(directory); // finish a publish that a kill interrupted
+        var (info, state, optimizerStep, files) = TrainingCheckpoint.LoadStateWithFiles(directory);
+        TrainingCheckpoint.Verify(directory, files);
         var options = info.Options;
         if (steps is int s)
         {
@@ -59,14 +106,18 @@ public sealed class Gpt2TrainingRun
         if (info.DataFingerprint is not null && info.DataFingerprint != fingerprint)
             throw new InvalidDataException($"{data} is not the data this run was trained on (fingerprint {fingerprint}, expected {info.DataFingerprint})");
         var model = Gpt2ModelDirectory.Load(directory, attention);
+        if (model.Config.VocabSize < tokenizer.VocabSize)
+            throw new InvalidDataException($"the {tokenizer.Name} tokenizer in {directory} has {tokenizer.VocabSize} ids but the model only {model.Config.VocabSize}");
+        EnsureActivationsFit(model.Config, options.BatchSize);
         var lm = new Gpt2LanguageModel(model);
         var optimizer = Trainer.CreateOptimizer(lm, options);
         TrainingCheckpoint.LoadOptimizer(directory, optimizer, optimizerStep);
         var trainer = new Trainer(lm, corpus, options, state, optimizer);
-        return new Gpt2TrainingRun(directory, corpus, model, trainer, info with { Data = data, Options = options });
+        return new Gpt2TrainingRun(directory, corpus, model, trainer, info with { Data = data, Options = options }, directoryLock);
     }
 
-    /// <summary>Saves model, tokenizer, optimizer, state and loss curve into <see cref="Directory"/> (staged, then swapped in).</summary>
+    /// <summary>Saves model, tokenizer, optimizer, state and loss curve into <see cref="Directory"/> (staged inside it, then
+    /// published by atomic renames; see <see cref="TrainingCheckpoint"/>).</summary>
     public void Checkpoint()
     {
         var c = Model.Config;

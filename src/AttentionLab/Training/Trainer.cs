@@ -42,6 +42,8 @@ public sealed class Trainer
         if (corpus.Tokenizer.VocabSize > model.VocabSize)
             throw new ArgumentException($"the {corpus.Tokenizer.Name} tokenizer has {corpus.Tokenizer.VocabSize} ids but the model only {model.VocabSize}");
         corpus.EnsureFits(model.Context);
+        if ((long)options.BatchSize * model.Context > Array.MaxLength)
+            throw new ArgumentException($"batch {options.BatchSize} × context {model.Context} = {(long)options.BatchSize * model.Context:N0} tokens per step, more than one array holds; lower the batch or the context");
         _model = model;
         _corpus = corpus;
         Options = options;

@@ -22,14 +22,14 @@ public class FastKernelTests
             (1, 1, 70, 70, 16), (1, 2, 65, 130, 33), (1, 3, 130, 64, 7), (1, 2, 64, 64, 64),
         ];
         string[] masks = ["none", "causal", "window", "window2", "padding", "boolean", "additive", "causal+padding",
-            "all", "noscale"];
+            "all", "noscale", "window+global", "causal+prefix", "union+all"];
         foreach (var s in shapes)
             foreach (var m in masks)
                 data.Add(s.B, s.H, s.Tq, s.Tk, s.D, m);
         return data;
     }
 
-    private static AttentionOptions Options(string kind, AttentionShape shape, Random random)
+    internal static AttentionOptions Options(string kind, AttentionShape shape, Random random)
     {
         int B = shape.Batch, H = shape.Heads, Tq = shape.QueryLength, Tk = shape.KeyLength;
         bool[] Padding() => TestData.Bernoulli(random, B * Tk, 0.8);
@@ -56,6 +56,14 @@ public class FastKernelTests
                 BooleanMask = Boolean(), AdditiveMask = Additive(), Scale = 0.3f,
             },
             "noscale" => new AttentionOptions { Scale = 1, IsCausal = true },
+            // unions: Longformer's window OR global tokens, prefix-LM's causal OR prefix
+            "window+global" => new AttentionOptions { Window = new SlidingWindow(3, 2), GlobalTokens = 2 },
+            "causal+prefix" => new AttentionOptions { IsCausal = true, PrefixLength = 4 },
+            "union+all" => new AttentionOptions
+            {
+                IsCausal = true, PrefixLength = 3, Window = new SlidingWindow(4, 0), GlobalTokens = 2,
+                KeyPaddingMask = Padding(), AdditiveMask = Additive(),
+            },
             _ => throw new ArgumentException(kind),
         };
     }
@@ -79,7 +87,7 @@ public class FastKernelTests
     }
 
     /// <summary>One fast kernel (GEMM path, row path, or the default choice) against the reference result.</summary>
-    private static void Compare(IAttentionKernel fast, float[] q, float[] k, float[] v, float[] dO, AttentionShape shape,
+    internal static void Compare(IAttentionKernel fast, float[] q, float[] k, float[] v, float[] dO, AttentionShape shape,
         AttentionOptions options, TestData.Result expected)
     {
         int D = shape.HeadDim;

@@ -11,7 +11,7 @@ namespace AttentionLab.Tests.Attention;
 /// </summary>
 public class GradientCheckTests
 {
-    public static TheoryData<string> Kernels() => new(AttentionKernels.Names);
+    public static TheoryData<string> Kernels() => new(TestData.ExactKernels);
 
     [Theory]
     [MemberData(nameof(Kernels))]

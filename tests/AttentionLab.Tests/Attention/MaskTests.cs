@@ -8,7 +8,7 @@ namespace AttentionLab.Tests.Attention;
 /// </summary>
 public class MaskTests
 {
-    public static TheoryData<string> Kernels() => new(AttentionKernels.Names);
+    public static TheoryData<string> Kernels() => new(TestData.ExactKernels);
 
     /// <summary>The visibility pattern (weights ≠ 0) of a call on random inputs, as rows of '1'/'0'.</summary>
     private static string[] Pattern(string kernel, AttentionShape shape, AttentionOptions options, int b = 0, int h = 0)
@@ -19,7 +19,8 @@ public class MaskTests
         var v = TestData.Normal(random, shape.KeyElements);
         var output = new float[shape.QueryElements];
         var weights = new float[shape.WeightElements];
-        AttentionKernels.Get(kernel).Forward(q, k, v, shape, options, output, weights);
+        AttentionKernels.Get(kernel).Forward(q, k, v, shape, options, output, default);
+        AttentionKernels.Get(kernel).Weights(q, k, v, shape, options, weights);
         var rows = new string[shape.QueryLength];
         for (int i = 0; i < shape.QueryLength; i++)
         {
@@ -109,10 +110,9 @@ public class MaskTests
         // one query, keys with equal scores (k = 0): weights are softmax(bias) exactly
         var shape = new AttentionShape(1, 1, 1, 3, 2);
         float[] bias = [0, MathF.Log(2), MathF.Log(5)];
-        var output = new float[2];
         var weights = new float[3];
-        AttentionKernels.Get(kernel).Forward([1, 1], new float[6], [1, 0, 0, 1, 1, 1], shape,
-            new AttentionOptions { AdditiveMask = AttentionMask.FromAdditive(bias, 1, 3) }, output, weights);
+        AttentionKernels.Get(kernel).Weights([1, 1], new float[6], [1, 0, 0, 1, 1, 1], shape,
+            new AttentionOptions { AdditiveMask = AttentionMask.FromAdditive(bias, 1, 3) }, weights);
         Close.Assert(weights, new[] { 1 / 8.0, 2 / 8.0, 5 / 8.0 }, 1e-6, 1e-7, "softmax(bias)");
     }
 
@@ -159,7 +159,7 @@ public class MaskTests
     public static TheoryData<string, string> FullyMaskedCases()
     {
         var data = new TheoryData<string, string>();
-        foreach (var kernel in AttentionKernels.Names)
+        foreach (var kernel in TestData.ExactKernels)
             foreach (var c in new[] { "boolean", "additive-inf", "padding", "causal-more-queries", "window-and-padding" })
                 data.Add(kernel, c);
         return data;

@@ -14,7 +14,7 @@ public class MultiHeadAttentionFixtureTests
 {
     private const double ForwardRtol = 1e-5, ForwardAtol = 1e-6, GradRtol = 1e-4, GradAtol = 1e-5;
 
-    public static TheoryData<string> Kernels() => new(AttentionKernels.Names);
+    public static TheoryData<string> Kernels() => new(TestData.ExactKernels);
 
     [Theory]
     [MemberData(nameof(Kernels))]

@@ -14,13 +14,14 @@ public class PenAndPaperTests
     private static readonly float[] V = [1, 2, 3, 4, 5, 6];
     private static readonly AttentionShape Shape = new(1, 1, 3, 3, 2);
 
-    public static TheoryData<string> Kernels() => new(AttentionKernels.Names);
+    public static TheoryData<string> Kernels() => new(TestData.ExactKernels);
 
     private static (float[] Output, float[] Weights) Run(string kernel, AttentionOptions options)
     {
         var output = new float[Shape.QueryElements];
         var weights = new float[Shape.WeightElements];
-        AttentionKernels.Get(kernel).Forward(Q, K, V, Shape, options, output, weights);
+        AttentionKernels.Get(kernel).Forward(Q, K, V, Shape, options, output, default);
+        AttentionKernels.Get(kernel).Weights(Q, K, V, Shape, options, weights);
         return (output, weights);
     }
 

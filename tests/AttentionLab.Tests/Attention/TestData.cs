@@ -5,6 +5,12 @@ namespace AttentionLab.Tests.Attention;
 /// <summary>Deterministic random inputs and a small attention runner for the attention tests.</summary>
 internal static class TestData
 {
+    /// <summary>
+    /// The exact kernels every mask and parity test runs: naive, fast, flash with its default tile, and flash with a
+    /// tile of 3 keys, so that small tests cross many tile boundaries (and remainders) of the online softmax.
+    /// </summary>
+    public static readonly string[] ExactKernels = ["naive", "fast", "flash", "flash,tile:3"];
+
     /// <summary>Standard-normal floats from a fixed seed.</summary>
     public static float[] Normal(Random random, int count, double std = 1)
     {
@@ -31,12 +37,14 @@ internal static class TestData
         AttentionShape shape, AttentionOptions options)
     {
         var output = new float[shape.QueryElements];
+        var saved = new float[kernel.SavedLength(shape)];
+        kernel.Forward(q, k, v, shape, options, output, saved);
         var weights = new float[shape.WeightElements];
-        kernel.Forward(q, k, v, shape, options, output, weights);
+        kernel.Weights(q, k, v, shape, options, weights);
         var dq = new float[shape.QueryElements];
         var dk = new float[shape.KeyElements];
         var dv = new float[shape.KeyElements];
-        kernel.Backward(q, k, v, output, weights, dOutput, shape, options, dq, dk, dv);
+        kernel.Backward(q, k, v, output, saved, dOutput, shape, options, dq, dk, dv);
         return new Result(output, weights, dq, dk, dv);
     }
 

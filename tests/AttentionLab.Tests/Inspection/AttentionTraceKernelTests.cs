@@ -1,5 +1,6 @@
 using AttentionLab.Attention;
 using AttentionLab.Inspection;
+using AttentionLab.Tests.Attention;
 
 namespace AttentionLab.Tests.Inspection;
 
@@ -13,7 +14,7 @@ public class AttentionTraceKernelTests
     public static TheoryData<string, int, int, int, bool, string, float?> Cases()
     {
         var data = new TheoryData<string, int, int, int, bool, string, float?>();
-        foreach (var kernel in AttentionKernels.Names)
+        foreach (var kernel in TestData.ExactKernels)
         {
             data.Add(kernel, 3, 3, 2, false, "none", null);     // the exercises' size
             data.Add(kernel, 5, 5, 4, true, "none", null);      // causal self-attention
@@ -50,7 +51,8 @@ public class AttentionTraceKernelTests
         };
         var output = new float[tq * d];
         var weights = new float[tq * tk];
-        kernel.Forward(q, k, v, shape, options, output, weights);
+        kernel.Forward(q, k, v, shape, options, output, default);
+        kernel.Weights(q, k, v, shape, options, weights);
 
         var trace = AttentionTrace.Compute(ToMatrix(q, tq, d), ToMatrix(k, tk, d), ToMatrix(v, tk, d), causal,
             mask is null ? null : ToMask(mask, tq, tk), scale);

@@ -4,8 +4,11 @@ namespace AttentionLab.Tests.Inspection;
 
 /// <summary>
 /// <see cref="AttentionTrace"/> against the hand answers of seed 004 (Parts 2 and 3) and against PyTorch
-/// (fixtures/attention_ops.json). The trace runs in double, the fixtures are float64 computed from float32
-/// inputs, so 1e-9 is ample for the exact-arithmetic checks and 1e-5 for the PyTorch parity (PyTorch ran in float32).
+/// (fixtures/attention_ops.json). The trace runs in double; the exercises' answers are checked to
+/// <see cref="Exact"/> = 1e-12. The sdpa fixtures are float64 end to end (make_fixtures.py draws q, k, v in
+/// float64 and PyTorch computes in float64), so the two sides differ only by double rounding in a different
+/// summation order (measured: within 1e-15): <see cref="PyTorchFloat64"/> allows 1e-14, relative for values
+/// above 1 and absolute below.
 /// </summary>
 public class AttentionTraceTests
 {
@@ -15,6 +18,7 @@ public class AttentionTraceTests
     internal static readonly double[,] V = { { 1, 2 }, { 3, 4 }, { 5, 6 } };
 
     private const double Exact = 1e-12;
+    private const double PyTorchFloat64 = 1e-14;
 
     [Fact]
     public void Part2_RawScores_Q6()
@@ -206,8 +210,8 @@ public class AttentionTraceTests
                         for (int j = 0; j < Tk; j++) mask[i, j] = padding[b * Tk + j] != 0;
                 }
                 var t = AttentionTrace.Compute(Slice(q, bh, Tq, D), Slice(k, bh, Tk, D), Slice(v, bh, Tk, D), causal, mask);
-                AssertMatrix(Slice(weights, bh, Tq, Tk), t.Weights, 1e-5, $"{name} weights b{b} h{h}");
-                AssertMatrix(Slice(o, bh, Tq, D), t.Output, 1e-5, $"{name} output b{b} h{h}");
+                AssertMatrix(Slice(weights, bh, Tq, Tk), t.Weights, PyTorchFloat64, $"{name} weights b{b} h{h}");
+                AssertMatrix(Slice(o, bh, Tq, D), t.Output, PyTorchFloat64, $"{name} output b{b} h{h}");
             }
     }
 

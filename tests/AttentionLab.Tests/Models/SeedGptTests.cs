@@ -1,5 +1,6 @@
 using AttentionLab.Attention;
 using AttentionLab.Models;
+using AttentionLab.Tests.Attention;
 
 namespace AttentionLab.Tests.Models;
 
@@ -16,7 +17,7 @@ public class SeedGptTests
     private static int[] Ints(string path) =>
         Fixtures.Doubles(Fixtures.Get(Fixtures.Load("seed_gpt.json"), path)).Select(d => (int)d).ToArray();
 
-    public static TheoryData<string> Kernels() => new(AttentionKernels.Names);
+    public static TheoryData<string> Kernels() => new(TestData.ExactKernels);
 
     [Theory]
     [MemberData(nameof(Kernels))]

@@ -32,9 +32,14 @@ public class Gpt2TrainingTests
     {
         // exercise Q31: small random weights give near-uniform predictions, so the loss starts near ln V
         var corpus = Corpus.FromText(Shakespeare(20_000), CharTokenizer.FromCorpus(Shakespeare(20_000)));
-        var run = Gpt2TrainingRun.Start(corpus, "text", Tiny, Options, TempDir(), AttentionKernels.Default);
-        double lnV = Math.Log(corpus.Tokenizer.VocabSize);
-        Assert.InRange(run.Trainer.EstimateLoss(corpus.Validation), lnV - 0.05, lnV + 0.05);
+        var dir = TempDir();
+        try
+        {
+            using var run = Gpt2TrainingRun.Start(corpus, "text", Tiny, Options, dir, AttentionKernels.Default);
+            double lnV = Math.Log(corpus.Tokenizer.VocabSize);
+            Assert.InRange(run.Trainer.EstimateLoss(corpus.Validation), lnV - 0.05, lnV + 0.05);
+        }
+        finally { if (Directory.Exists(dir)) Directory.Delete(dir, true); }
     }
 
     [Fact]
@@ -44,13 +49,14 @@ public class Gpt2TrainingTests
         var dirA = TempDir(); var dirB = TempDir();
         try
         {
-            var a = Gpt2TrainingRun.Start(Corpus.Load(data, "char"), data, Tiny, Options, dirA, AttentionKernels.Default);
+            using var a = Gpt2TrainingRun.Start(Corpus.Load(data, "char"), data, Tiny, Options, dirA, AttentionKernels.Default);
             while (!a.Trainer.IsFinished) a.Trainer.Step();
 
             var b = Gpt2TrainingRun.Start(Corpus.Load(data, "char"), data, Tiny, Options, dirB, AttentionKernels.Default);
             for (int i = 0; i < 5; i++) b.Trainer.Step();
             b.Checkpoint();
-            var c = Gpt2TrainingRun.Resume(dirB, null, null, AttentionKernels.Default);
+            b.Dispose(); // releases the directory's lock, as the process ending would
+            using var c = Gpt2TrainingRun.Resume(dirB, null, null, AttentionKernels.Default);
             Assert.Equal(5, c.Trainer.State.Step);
             while (!c.Trainer.IsFinished) c.Trainer.Step();
 
@@ -77,6 +83,7 @@ public class Gpt2TrainingTests
             var run = Gpt2TrainingRun.Start(Corpus.Load(data, "char"), data, Tiny, Options, dir, AttentionKernels.Default);
             run.Trainer.Step();
             run.Checkpoint();
+            run.Dispose();
             var e = Assert.Throws<InvalidDataException>(() => Gpt2TrainingRun.Resume(dir, other, null, AttentionKernels.Default));
             Assert.Contains("not the data", e.Message);
         }

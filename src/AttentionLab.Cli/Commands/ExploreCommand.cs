@@ -1,0 +1,91 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using AttentionLab.Explorer;
+
+namespace AttentionLab.Cli.Commands;
+
+/// <summary><c>attnlab explore</c>: starts the Explorer, the local web app over one or more models.</summary>
+internal static class ExploreCommand
+{
+    public const string Summary = "open the Explorer: a local web app to see, take apart, edit and export attention";
+
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        // --model may be given several times: take those out before the strict parser sees the rest
+        var models = new List<string>();
+        var rest = new List<string>();
+        for (int i = 0; i < args.Length; i++)
+        {
+            if (args[i] == "--model")
+            {
+                if (i + 1 >= args.Length) throw new CliError("option --model needs a value");
+                models.Add(args[++i]);
+            }
+            else if (args[i].StartsWith("--model=", StringComparison.Ordinal)) models.Add(args[i]["--model=".Length..]);
+            else rest.Add(args[i]);
+        }
+        var a = new Args(rest.ToArray(), "no-browser");
+        if (a.Help) { Usage(stdout); return 0; }
+        int port = a.Int("port", 5173, 0, 65535);
+        bool noBrowser = a.Flag("no-browser");
+        var runs = a.String("runs") ?? "runs";
+        double minutes = a.Double("demo-minutes", 3, 0.05, 24 * 60);
+        bool json = a.Json;
+        a.EnsureAllUsed();
+        foreach (var m in models)
+            if (!ModelCatalog.IsModelDirectory(m)) throw new CliError($"--model {m} is not a model directory (it needs config.json and model.safetensors)");
+
+        var data = CommandSupport.FindBundled(Path.Combine("data", "tinyshakespeare.txt"));
+        var options = new ExplorerOptions
+        {
+            Models = models, RunsDirectory = runs, Port = port,
+            Demo = data is null ? null : new DemoTrainingSpec(DemoCommand.Model, DemoCommand.Training, data, TimeSpan.FromMinutes(minutes)),
+        };
+        ExplorerServer server;
+        try { server = ExplorerServer.StartAsync(options).GetAwaiter().GetResult(); }
+        catch (IOException e) { throw new CliError($"cannot listen on 127.0.0.1:{port}: {e.Message.Split('\n')[0]} (try --port 0 for any free port)"); }
+        using var stop = new CancellationTokenSource();
+        Console.CancelKeyPress += (_, e) => { e.Cancel = true; stop.Cancel(); };
+        var listed = server.Api.Catalog.List();
+        if (json) stdout.WriteLine(new JsonObject { ["address"] = server.Address.ToString(), ["models"] = new JsonArray(listed.Select(m => (JsonNode)m.Name).ToArray()) }.ToJsonString());
+        else
+        {
+            stdout.WriteLine($"attnlab explore: {server.Address}  (Ctrl+C to stop)");
+            stdout.WriteLine(listed.Count == 0
+                ? $"no model yet: the page offers to train the demo model into {runs}/ (or run 'attnlab demo' first)"
+                : $"models: {string.Join(", ", listed.Select(m => m.Name))}");
+        }
+        stdout.Flush();
+        if (!noBrowser) OpenBrowser(server.Address.ToString());
+        try { server.WaitForShutdownAsync(stop.Token).GetAwaiter().GetResult(); }
+        catch (OperationCanceledException) { }
+        server.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        return 0;
+    }
+
+    /// <summary>Best effort: a missing opener (a server without a desktop) is not an error.</summary>
+    private static void OpenBrowser(string url)
+    {
+        try
+        {
+            var opener = OperatingSystem.IsWindows() ? "explorer" : OperatingSystem.IsMacOS() ? "open" : "xdg-open";
+            using var p = Process.Start(new ProcessStartInfo(opener, url) { UseShellExecute = false, RedirectStandardError = true, RedirectStandardOutput = true });
+        }
+        catch (Exception e) when (e is System.ComponentModel.Win32Exception or InvalidOperationException or IOException) { }
+    }
+
+    private static void Usage(TextWriter w)
+    {
+        w.WriteLine("usage: attnlab explore [--model DIR]... [--port P] [--no-browser] [--runs DIR] [--demo-minutes M] [--json]");
+        w.WriteLine();
+        w.WriteLine("Starts the Explorer on http://127.0.0.1:P/ (default 5173; 0 = any free port), bound to this machine only, and");
+        w.WriteLine("opens it in a browser unless --no-browser. It opens the models given with --model (repeatable) and every model");
+        w.WriteLine("under --runs (default runs/); with none, the page offers to train the demo model (--demo-minutes, default 3).");
+        w.WriteLine("Views: model (every head), head (BertViz lines), one head step by step, heads at a glance (entropy and roles),");
+        w.WriteLine("interventions (zero heads, hide tokens), generate step by step (KV cache), mask and kernel playground, compare;");
+        w.WriteLine("each has a URL that redraws it, and exports PNG, SVG, JSON and a standalone HTML snapshot.");
+        w.WriteLine("API: GET /api/models; POST /api/inspect {\"model\", \"text\" | \"ids\", \"attention\"?, \"layer\"?, \"head\"?, \"logits\"?}");
+        w.WriteLine("returns what 'attnlab inspect --json' prints (\"logits\": false leaves out the T×V logits). See docs/explorer.md.");
+        w.WriteLine("--json prints {\"address\", \"models\"} once the server listens.");
+    }
+}

@@ -1,0 +1,126 @@
+using System.Collections.Concurrent;
+using AttentionLab.IO;
+using AttentionLab.Models;
+using AttentionLab.Text;
+
+namespace AttentionLab.Explorer;
+
+/// <summary>
+/// The models this server may open: the directories given at start-up, plus every model directory directly under
+/// the runs folder (re-listed on each request, so a model trained from the page appears). A request names a model;
+/// the name is looked up here and never used as a path.
+/// </summary>
+public sealed class ModelCatalog
+{
+    private readonly IReadOnlyList<string> _given;
+    private readonly string? _runs;
+    private readonly ConcurrentDictionary<string, Lazy<LoadedModel>> _loaded = new(StringComparer.Ordinal);
+    private readonly int _viewsPerModel;
+
+    /// <param name="directories">model directories given with --model</param>
+    /// <param name="runsDirectory">where trained runs live (null: none)</param>
+    /// <param name="viewsPerModel">inference views (activation arenas) per model: how many requests run at once</param>
+    public ModelCatalog(IEnumerable<string> directories, string? runsDirectory, int viewsPerModel = 2)
+    {
+        _given = directories.Select(Path.GetFullPath).ToArray();
+        _runs = runsDirectory is null ? null : Path.GetFullPath(runsDirectory);
+        _viewsPerModel = viewsPerModel;
+    }
+
+    /// <summary>The runs folder (new demo models are trained into it).</summary>
+    public string? RunsDirectory => _runs;
+
+    /// <summary>Name → directory of every model that may be opened, given ones first, then runs newest first.</summary>
+    public IReadOnlyList<(string Name, string Directory)> List()
+    {
+        var result = new List<(string, string)>();
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        string Unique(string name)
+        {
+            var n = name;
+            for (int k = 2; !names.Add(n); k++) n = $"{name}-{k}";
+            return n;
+        }
+        foreach (var dir in _given) result.Add((Unique(Path.GetFileName(dir.TrimEnd(Path.DirectorySeparatorChar)) is { Length: > 0 } n ? n : "model"), dir));
+        if (_runs is not null && Directory.Exists(_runs))
+        {
+            var runs = new DirectoryInfo(_runs).GetDirectories()
+                .Where(d => IsModelDirectory(d.FullName) && !_given.Contains(d.FullName))
+                .OrderByDescending(d => d.Name, StringComparer.Ordinal);
+            foreach (var d in runs) result.Add((Unique("runs/" + d.Name), d.FullName));
+        }
+        return result;
+    }
+
+    public static bool IsModelDirectory(string directory) =>
+        File.Exists(Path.Combine(directory, Gpt2ModelDirectory.ConfigFileName)) && File.Exists(Path.Combine(directory, Gpt2ModelDirectory.WeightsFileName));
+
+    /// <summary>The loaded model of that name (loaded on first use).</summary>
+    /// <exception cref="ExplorerException">404 for a name the catalog does not list</exception>
+    public LoadedModel Get(string? name)
+    {
+        if (string.IsNullOrEmpty(name)) throw new ExplorerException(400, "give a model name (GET /api/models lists them)");
+        var match = List().FirstOrDefault(m => m.Name == name);
+        if (match.Name is null) throw new ExplorerException(404, $"unknown model '{Shorten(name)}'; GET /api/models lists the models this server opens");
+        var lazy = _loaded.GetOrAdd(match.Directory, d => new Lazy<LoadedModel>(() => LoadedModel.Open(match.Name, d, _viewsPerModel)));
+        try { return lazy.Value; }
+        catch (Exception e) when (e is IOException or InvalidDataException or ArgumentException or FormatException or System.Text.Json.JsonException)
+        {
+            _loaded.TryRemove(match.Directory, out _);
+            throw new ExplorerException(422, $"model '{name}' cannot be opened: {e.Message}");
+        }
+    }
+
+    internal static string Shorten(string s) => s.Length <= 60 ? s : s[..60] + "…";
+}
+
+/// <summary>
+/// One opened model: its weights (shared), tokenizer, and a small pool of inference views. <see cref="Gpt2Model"/>
+/// is not thread-safe, so each request rents a view (its own activations over the shared weights) and returns it.
+/// </summary>
+public sealed class LoadedModel
+{
+    private readonly ConcurrentBag<Gpt2Model> _views = new();
+    private readonly SemaphoreSlim _available;
+
+    private LoadedModel(string name, string directory, Gpt2Model model, ITokenizer? tokenizer, int views)
+    {
+        Name = name; Directory = directory; Model = model; Tokenizer = tokenizer;
+        _available = new SemaphoreSlim(views, views);
+        _views.Add(model);
+        for (int i = 1; i < views; i++) _views.Add(model.InferenceView());
+    }
+
+    public string Name { get; }
+    public string Directory { get; }
+    /// <summary>The model as loaded (also the first view).</summary>
+    public Gpt2Model Model { get; }
+    public ITokenizer? Tokenizer { get; }
+    public Gpt2Config Config => Model.Config;
+
+    public static LoadedModel Open(string name, string directory, int views)
+    {
+        var model = Gpt2ModelDirectory.Load(directory, attention: null, training: false);
+        ITokenizer? tokenizer = null;
+        if (Tokenizers.Exists(directory)) tokenizer = Tokenizers.Load(directory);
+        else if (model.Config.VocabSize == 50257) tokenizer = new Gpt2Tokenizer();
+        if (tokenizer is not null && tokenizer.VocabSize > model.Config.VocabSize)
+            throw new InvalidDataException($"the {tokenizer.Name} tokenizer has {tokenizer.VocabSize} ids but the model only {model.Config.VocabSize}");
+        return new LoadedModel(name, directory, model, tokenizer, Math.Max(1, views));
+    }
+
+    /// <summary>Runs <paramref name="work"/> on a free view, restoring its kernel, options and gates afterwards.</summary>
+    public T With<T>(Func<Gpt2Model, T> work)
+    {
+        _available.Wait();
+        if (!_views.TryTake(out var view)) { _available.Release(); throw new InvalidOperationException("no free model view"); }
+        var (kernel, options, gates) = (view.Attention, view.AttentionOptions, view.HeadGates);
+        try { return work(view); }
+        finally
+        {
+            view.Attention = kernel; view.AttentionOptions = options; view.HeadGates = gates;
+            _views.Add(view);
+            _available.Release();
+        }
+    }
+}

@@ -1,0 +1,50 @@
+// Small DOM helpers shared by the views.
+export function h(tag, attrs = {}, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === 'class') e.className = v;
+    else if (k === 'style') e.style.cssText = v;
+    else if (k.startsWith('on')) e[k] = v;
+    else if (v !== null && v !== undefined && v !== false) e.setAttribute(k, v === true ? '' : v);
+  }
+  for (const c of children.flat()) if (c !== null && c !== undefined) e.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  return e;
+}
+
+export function numberInput(label, value, onchange, { min, max, step = 1, name } = {}) {
+  const input = h('input', { type: 'number', value, min, max, step, name });
+  input.onchange = () => onchange(input.value === '' ? null : Number(input.value));
+  return h('label', {}, label, input);
+}
+
+export function checkbox(label, checked, onchange, name) {
+  const input = h('input', { type: 'checkbox', name });
+  input.checked = checked;
+  input.onchange = () => onchange(input.checked);
+  return h('label', {}, input, label);
+}
+
+export function select(label, options, value, onchange) {
+  const s = h('select', {}, ...options.map(([v, text]) => new Option(text, v)));
+  s.value = value;
+  s.onchange = () => onchange(s.value);
+  return h('label', {}, label, s);
+}
+
+/** "0.1,2.3" ⇄ [[0,1],[2,3]] (heads in a URL). */
+export const heads = {
+  parse: s => (s ? s.split(',').filter(Boolean).map(p => p.split('.').map(Number)) : []),
+  format: list => list.map(([l, hh]) => `${l}.${hh}`).join(','),
+};
+export const positions = {
+  parse: s => (s ? s.split(',').filter(x => x !== '').map(Number) : []),
+  format: list => list.join(','),
+};
+
+export function headSelector(app, L, H, onpick) {
+  const layer = Math.min(app.int('layer', 0), L - 1), head = Math.min(app.int('head', 0), H - 1);
+  return [
+    select('layer', [...Array(L).keys()].map(l => [l, l]), layer, v => onpick(Number(v), head)),
+    select('head', [...Array(H).keys()].map(x => [x, x]), head, v => onpick(layer, Number(v))),
+  ];
+}

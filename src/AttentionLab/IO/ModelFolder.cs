@@ -1,0 +1,118 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using AttentionLab.Training;
+
+namespace AttentionLab.IO;
+
+/// <summary>
+/// A saved model as a folder, the Hugging Face way: <c>config.json</c> (with a <c>"model_type"</c> such as
+/// "seq2seq", "bert" or "vit" and every size needed to rebuild the model) and <c>model.safetensors</c> (every
+/// parameter by its state_dict name, F32). Writing goes to a temporary folder first and is moved into place at
+/// the end, so an interrupted save never leaves a half-written model.
+/// </summary>
+public static class ModelFolder
+{
+    public const string ConfigFile = "config.json";
+    public const string WeightsFile = "model.safetensors";
+
+    /// <summary>Options for config files: snake_case names (as Hugging Face configs), indented.</summary>
+    public static JsonSerializerOptions JsonOptions { get; } = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        WriteIndented = true,
+    };
+
+    /// <summary>True when <paramref name="directory"/> holds a config.json and a model.safetensors.</summary>
+    public static bool Exists(string directory) =>
+        File.Exists(Path.Combine(directory, ConfigFile)) && File.Exists(Path.Combine(directory, WeightsFile));
+
+    /// <summary>The <c>model_type</c> of a saved model, or null when there is no readable config.</summary>
+    public static string? ModelType(string directory)
+    {
+        try
+        {
+            var node = JsonNode.Parse(File.ReadAllText(Path.Combine(directory, ConfigFile)));
+            return node?["model_type"]?.GetValue<string>();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException or InvalidOperationException or FormatException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Writes config.json and model.safetensors into <paramref name="directory"/> (created, or replaced).</summary>
+    /// <param name="config">the config object; <paramref name="modelType"/> is added as "model_type"</param>
+    public static void Save(string directory, string modelType, JsonObject config, ParameterSet parameters)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(parameters);
+        var full = Path.GetFullPath(directory);
+        var parent = Path.GetDirectoryName(full) ?? full;
+        Directory.CreateDirectory(parent);
+        var staging = Path.Combine(parent, $".{Path.GetFileName(full)}.saving-{Environment.ProcessId}");
+        if (Directory.Exists(staging)) Directory.Delete(staging, recursive: true);
+        Directory.CreateDirectory(staging);
+        try
+        {
+            var withType = new JsonObject { ["model_type"] = modelType };
+            foreach (var (k, v) in config) withType[k] = v?.DeepClone();
+            File.WriteAllText(Path.Combine(staging, ConfigFile), withType.ToJsonString(JsonOptions) + "\n");
+            using (var stream = File.Create(Path.Combine(staging, WeightsFile)))
+                SafeTensors.Write(stream, parameters.Items.Select(p => (p.Name, p.Value.Shape, (ReadOnlyMemory<float>)p.Value.Data)),
+                    new Dictionary<string, string> { ["format"] = "pt", ["model_type"] = modelType });
+            Directory.CreateDirectory(full);
+            foreach (var file in new[] { ConfigFile, WeightsFile })
+                File.Move(Path.Combine(staging, file), Path.Combine(full, file), overwrite: true);
+        }
+        finally
+        {
+            if (Directory.Exists(staging)) Directory.Delete(staging, recursive: true);
+        }
+    }
+
+    /// <summary>Reads config.json, checking its model_type.</summary>
+    /// <exception cref="InvalidDataException">missing or unreadable files, or another model type</exception>
+    public static JsonObject ReadConfig(string directory, string modelType)
+    {
+        if (!Directory.Exists(directory)) throw new InvalidDataException($"{directory} is not a directory");
+        var path = Path.Combine(directory, ConfigFile);
+        if (!File.Exists(path)) throw new InvalidDataException($"{directory} has no {ConfigFile}; it is not a saved model");
+        JsonNode? node;
+        try { node = JsonNode.Parse(File.ReadAllText(path)); }
+        catch (JsonException e) { throw new InvalidDataException($"{path} is not valid JSON: {e.Message}", e); }
+        if (node is not JsonObject o) throw new InvalidDataException($"{path} is not a JSON object");
+        string? type = null;
+        try { type = o["model_type"]?.GetValue<string>(); } catch (InvalidOperationException) { }
+        if (type != modelType)
+            throw new InvalidDataException($"{directory} holds a '{type ?? "unknown"}' model, not a '{modelType}' model");
+        return o;
+    }
+
+    /// <summary>A config record from its JSON object (snake_case names).</summary>
+    public static T Deserialize<T>(JsonObject config, string directory)
+    {
+        try { return config.Deserialize<T>(JsonOptions) ?? throw new InvalidDataException($"{directory}/{ConfigFile} is empty"); }
+        catch (JsonException e) { throw new InvalidDataException($"{directory}/{ConfigFile}: {e.Message}", e); }
+    }
+
+    /// <summary>A config record as a JSON object (snake_case names).</summary>
+    public static JsonObject Serialize<T>(T config) => (JsonObject)JsonSerializer.SerializeToNode(config, JsonOptions)!;
+
+    /// <summary>Copies every tensor of model.safetensors into <paramref name="parameters"/>, checking names and shapes.</summary>
+    /// <exception cref="InvalidDataException">a missing, unexpected or mis-shaped tensor</exception>
+    public static void LoadWeights(string directory, ParameterSet parameters)
+    {
+        var path = Path.Combine(directory, WeightsFile);
+        if (!File.Exists(path)) throw new InvalidDataException($"{directory} has no {WeightsFile}");
+        var (tensors, _) = SafeTensors.Read(path);
+        foreach (var p in parameters.Items)
+        {
+            if (!tensors.TryGetValue(p.Name, out var t)) throw new InvalidDataException($"{path} has no tensor '{p.Name}'");
+            if (!t.Shape.AsSpan().SequenceEqual(p.Value.Shape))
+                throw new InvalidDataException($"{path}: tensor '{p.Name}' is [{string.Join(", ", t.Shape)}] but the config needs [{string.Join(", ", p.Value.Shape)}]");
+            t.Data.CopyTo(p.Value.Data, 0);
+        }
+        foreach (var name in tensors.Keys)
+            if (!parameters.Contains(name)) throw new InvalidDataException($"{path} has a tensor '{name}' that this model does not use");
+    }
+}
