@@ -40,6 +40,9 @@ public static class BenchAttentionCommand
         call allocates (see docs/attention-variants.md). Error: max |output − exact| against naive, or fast/flash
         where naive did not run.
 
+          --device cpu|cuda  cuda: the GPU kernels (naive, flash) forward and forward+backward; 'attnlab devices' lists
+                             what this machine has
+
         example: attnlab bench attention --variants naive,flash,window:256 --seq-lens 256,1024 --svg attention.svg
         """;
 
@@ -59,7 +62,9 @@ public static class BenchAttentionCommand
         string? svg = args.String("svg");
         double inputStd = args.Double("input-std", 1, 1e-6, 1e6);
         bool json = args.Json;
+        string device = CommandSupport.Device(args.String("device"));
         args.EnsureAllUsed();
+        if (device == "cuda") return CudaCommands.BenchAttention(variants, lengths, batch, heads, headDim, causal, repeat, json, stdout);
 
         foreach (var v in variants) AttentionKernels.Parse(v); // a bad name or option: the parser's one line, listing the known kernels
         foreach (int t in lengths)

@@ -23,11 +23,13 @@ internal static class InspectCommand
         int? head = a.Has("head") ? a.Int("head", 0, 0) : null;
         string? attention = a.String("attention");
         bool json = a.Json;
+        string device = CommandSupport.Device(a.String("device"));
         a.EnsureAllUsed();
 
         if (Directory.Exists(dir) && TransformerModelInspector.CanInspect(dir))
             return InspectOtherModel(dir, text, ids, layer, head, attention, json, stdout);
         var saved = SavedModel.Open(dir, attention);
+        if (device == "cuda") saved.Model.Device = CudaCommands.ComputeDevice();
         var c = saved.Model.Config;
         if (layer >= c.Layers) throw new CliError($"--layer must be in [0, {c.Layers - 1}] for this {c.Layers}-layer model, got {layer}");
         if (head >= c.Heads) throw new CliError($"--head must be in [0, {c.Heads - 1}] for this {c.Heads}-head model, got {head}");
@@ -128,5 +130,6 @@ internal static class InspectCommand
         w.WriteLine("mean entropy. --layer/--head pick one map. --json prints {\"tokens\", \"logits\" (T×V), \"attention\" (L×H×T×T),");
         w.WriteLine("\"entropy\" (L×H)} plus \"ids\", \"next\", \"kernel\", \"exact\", \"causal\", \"loss\" and \"approximation_error\".");
         w.WriteLine($"--attention NAME runs another kernel than the one the model was saved with ({string.Join(", ", AttentionLab.Attention.AttentionKernels.Names)}).");
+        w.WriteLine(CommandSupport.DeviceHelp + "; cuda runs the matrix products on the GPU");
     }
 }
