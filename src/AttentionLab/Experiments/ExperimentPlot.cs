@@ -29,7 +29,11 @@ public static class ExperimentPlot
             var r = result.Runs[i];
             string colour = palette[i % palette.Length];
             series.Add(new CurveSeries(null, MovingMean(r.TrainCurve, Smoothing), colour, 1.0, Opacity: 0.45));
-            series.Add(new CurveSeries($"{r.Setting} (val {r.ValidationLoss:0.000})", r.ValidationCurve.Select(p => ((double)p.Step, p.Loss)).ToList(), colour, 2.2, Markers: true));
+            series.Add(new CurveSeries(FormattableString.Invariant($"{r.Setting} (val {r.ValidationLoss:0.000})"), r.ValidationCurve.Select(p => ((double)p.Step, p.Loss)).ToList(), colour, 2.2, Markers: true));
+            // causal-mask: the same weights evaluated causally, as a dashed level over the run
+            if (r.Measures["causal_eval_loss"] is { } causal && Math.Abs((double)causal! - r.ValidationLoss) > 1e-3)
+                series.Add(new CurveSeries(FormattableString.Invariant($"{r.Setting} evaluated causally ({(double)causal!:0.000})"),
+                    [(0, (double)causal!), (r.Steps, (double)causal!)], colour, 1.5, Dashed: true));
         }
         return MultiCurveSvg.Render(series, $"{result.Experiment}: validation (bold) and training loss ({Smoothing}-step mean, faint)",
             "step", "cross-entropy loss (nats)");
