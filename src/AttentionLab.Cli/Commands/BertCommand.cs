@@ -60,7 +60,7 @@ internal static class BertCommand
             int batch = a.Int("batch", 32, 1, 4096);
             var options = ModelCommandSupport.ReadTraining(a, new ModelTrainingOptions
             {
-                Steps = 1200, LearningRate = 2e-3, MinLearningRate = 1e-4, WarmupSteps = 100, WeightDecay = 0.01, TimeBudget = TimeSpan.FromSeconds(110),
+                Steps = 800, LearningRate = 2e-3, MinLearningRate = 1e-4, WarmupSteps = 100, WeightDecay = 0.01, TimeBudget = TimeSpan.FromSeconds(110),
             });
             string outDir = a.String("out") ?? CommandSupport.NewRunDirectory();
             bool force = a.Flag("force");
@@ -74,7 +74,9 @@ internal static class BertCommand
                 stdout.WriteLine($"data {corpus.Source}: {corpus.Tokens.Length:N0} characters ({corpus.Tokenizer.VocabSize} distinct). BERT {config.Layers} layers, " +
                                  $"{config.Heads} heads, {config.Channels} wide: {model.Parameters.Count:N0} parameters; masked-LM, 15% of characters, " +
                                  $"sequences of {BertTrainingRun.MinLength}–{config.MaxLength} padded into batches of {batch}");
+            var cpu = System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime;
             var last = ModelTrainingProgress.Run(run.Trainer, TrainingProgress.Choose(stdout, json), stdout, out bool interrupted);
+            double cpuSeconds = (System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds;
             double accuracy = run.Evaluate();
             model.Save(outDir);
             ModelCommandSupport.WriteText(Path.Combine(outDir, SvgFile), CompareSvg(model, input));
@@ -83,13 +85,14 @@ internal static class BertCommand
                 ["accuracy"] = Math.Round(accuracy, 4), ["unigram_accuracy"] = Math.Round(run.UnigramAccuracy, 4), ["unigram_guess"] = run.UnigramGuess,
                 ["masked_tokens"] = run.HeldOut.Sum(b => b.Targets.Count(t => t >= 0)),
                 ["steps"] = run.Trainer.Step, ["train_seconds"] = Math.Round(run.Trainer.Elapsed.TotalSeconds, 2),
+                ["train_cpu_seconds"] = Math.Round(cpuSeconds, 2),
                 ["train_loss"] = last is null ? null : Math.Round(last.Loss, 5), ["parameters"] = model.Parameters.Count,
                 ["interrupted"] = interrupted, ["out"] = outDir, ["loss_curve"] = ModelTrainingProgress.Curve(run.Trainer),
             };
             if (!json)
             {
                 stdout.WriteLine();
-                stdout.WriteLine($"  steps              {run.Trainer.Step} × {batch} sequences in {run.Trainer.Elapsed.TotalSeconds:0.0} s{(interrupted ? " (interrupted)" : "")}");
+                stdout.WriteLine($"  steps              {run.Trainer.Step} × {batch} sequences in {run.Trainer.Elapsed.TotalSeconds:0.0} s ({cpuSeconds:0.0} s of CPU){(interrupted ? " (interrupted)" : "")}");
                 stdout.WriteLine($"  train loss         {(last is null ? "-" : CommandSupport.F(last.Loss))}");
                 stdout.WriteLine($"  masked accuracy    {accuracy:P1} of {result["masked_tokens"]} held-out masked characters");
                 stdout.WriteLine($"  unigram baseline   {run.UnigramAccuracy:P1} (always '{AttentionHeatmap.Printable(run.UnigramGuess)}', the commonest character)");

@@ -69,7 +69,9 @@ internal static class VitCommand
             if (!json)
                 stdout.WriteLine($"ViT: {c.ImageSize}×{c.ImageSize} images of {ShapeImages.Classes.Count} shapes ({string.Join(", ", ShapeImages.Classes)}), drawn fresh for every batch; " +
                                  $"{c.PatchSize}×{c.PatchSize} patches → {c.Patches} tokens + [CLS]; {c.Layers} layers, {c.Heads} heads, {c.Channels} wide: {model.Parameters.Count:N0} parameters");
+            var cpu = System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime;
             var last = ModelTrainingProgress.Run(run.Trainer, TrainingProgress.Choose(stdout, json), stdout, out bool interrupted);
+            double cpuSeconds = (System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds;
             double accuracy = run.Evaluate();
             model.Save(outDir);
             ModelCommandSupport.WriteText(Path.Combine(outDir, SvgFile), AttentionSvg(model, heldOut));
@@ -77,13 +79,14 @@ internal static class VitCommand
             {
                 ["accuracy"] = Math.Round(accuracy, 4), ["held_out"] = heldOutCount, ["classes"] = Classes(),
                 ["steps"] = run.Trainer.Step, ["train_seconds"] = Math.Round(run.Trainer.Elapsed.TotalSeconds, 2),
+                ["train_cpu_seconds"] = Math.Round(cpuSeconds, 2),
                 ["train_loss"] = last is null ? null : Math.Round(last.Loss, 5), ["parameters"] = model.Parameters.Count,
                 ["interrupted"] = interrupted, ["out"] = outDir, ["loss_curve"] = ModelTrainingProgress.Curve(run.Trainer),
             };
             if (!json)
             {
                 stdout.WriteLine();
-                stdout.WriteLine($"  steps        {run.Trainer.Step} × {batch} images in {run.Trainer.Elapsed.TotalSeconds:0.0} s{(interrupted ? " (interrupted)" : "")}");
+                stdout.WriteLine($"  steps        {run.Trainer.Step} × {batch} images in {run.Trainer.Elapsed.TotalSeconds:0.0} s ({cpuSeconds:0.0} s of CPU){(interrupted ? " (interrupted)" : "")}");
                 stdout.WriteLine($"  train loss   {(last is null ? "-" : CommandSupport.F(last.Loss))}");
                 stdout.WriteLine($"  accuracy     {accuracy:P1} of {heldOutCount} held-out images (chance {1.0 / ShapeImages.Classes.Count:P1})");
                 stdout.WriteLine($"  saved        {outDir}  (config.json, model.safetensors, {SvgFile})");

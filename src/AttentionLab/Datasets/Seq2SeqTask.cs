@@ -61,8 +61,17 @@ public abstract class Seq2SeqTask
 /// anti-diagonal (output position i reads source position n − 1 − i).</summary>
 public sealed class ReverseTask : Seq2SeqTask
 {
-    public const int MinLength = 3;
-    public const int MaxLength = 10;
+    /// <param name="minLength">shortest string (the command uses 3)</param>
+    /// <param name="maxLength">longest string (the command uses 10)</param>
+    public ReverseTask(int minLength = 3, int maxLength = 10)
+    {
+        if (minLength < 1 || maxLength < minLength) throw new ArgumentException($"need 1 ≤ min length ≤ max length, got {minLength} and {maxLength}");
+        MinLength = minLength;
+        MaxLength = maxLength;
+    }
+
+    public int MinLength { get; }
+    public int MaxLength { get; }
 
     public override string Name => "reverse";
     public override string Alphabet => "abcdefghijklmnopqrstuvwxyz";

@@ -1,0 +1,79 @@
+using AttentionLab.Datasets;
+using AttentionLab.Models;
+using AttentionLab.Tests.Attention;
+using AttentionLab.Text;
+using AttentionLab.Training;
+
+namespace AttentionLab.Tests.Models;
+
+/// <summary>
+/// Finite-difference checks of each whole model's backward pass on a tiny config: for a deterministic sample of
+/// elements of every parameter tensor, the analytic dLoss/dθ against (L(θ + h) − L(θ − h)) / 2h of the model's own
+/// loss (padding, masks and ignored targets included). Step and tolerance as <see cref="TestData.GradCheck"/> argues
+/// (h = 1e-2; 1e-4 absolute + 1e-3 relative), widened to 2e-4 absolute because each loss here runs through several
+/// LayerNorms in float32, whose rounding noise is ~2× that of a single op.
+/// </summary>
+public class ModelGradientCheckTests
+{
+    private const float H = 1e-2f;
+    private const double Atol = 2e-4, Rtol = 1e-3;
+
+    /// <summary>Checks up to <paramref name="perTensor"/> spread-out elements of every parameter.</summary>
+    private static void Check(ParameterSet parameters, Func<float> loss, Action backward, int perTensor = 4)
+    {
+        // Embeddings start at N(0, 0.02²); a step of 1e-2 on a vector that small, right before a LayerNorm, is far from
+        // the linear regime. Trained embeddings are much larger, so give them trained-like sizes: N(0, 0.5²).
+        var random = new Random(11);
+        foreach (var p in parameters.Items.Where(p => p.Name.Contains("embed", StringComparison.Ordinal) || p.Name == "cls_token"))
+            if (!p.Name.StartsWith("patch_embed", StringComparison.Ordinal))
+                for (int i = 0; i < p.Value.Length; i++) p.Value.Data[i] = TestData.Normal(random, 1, 0.5)[0];
+        parameters.ZeroGrad();
+        loss();
+        backward();
+        var analytic = parameters.Items.ToDictionary(p => p.Name, p => p.Grad.Data.ToArray());
+        foreach (var p in parameters.Items)
+        {
+            int n = p.Value.Length;
+            var indices = Enumerable.Range(0, perTensor).Select(k => (int)((long)k * 7919 % n)).Distinct();
+            foreach (int i in indices)
+            {
+                double numeric = TestData.CentralDifference(p.Value.Data, i, H, () => loss());
+                double a = analytic[p.Name][i];
+                Assert.True(Math.Abs(numeric - a) <= Atol + Rtol * Math.Abs(numeric),
+                    $"{p.Name}[{i}]: analytic {a:G7}, finite difference {numeric:G7}");
+            }
+        }
+    }
+
+    [Fact]
+    public void Seq2SeqBackward()
+    {
+        var task = new ReverseTask();
+        var model = new Seq2SeqModel(new Seq2SeqConfig { Channels = 8, Heads = 2, EncoderLayers = 1, DecoderLayers = 1, MaxSourceLength = 10, MaxTargetLength = 10 });
+        // sources of unequal length: padding in the encoder, in cross-attention and in the ignored targets
+        var batch = Seq2SeqBatch.From([("abcdefg", "gfedcba"), ("xyz", "zyx")], model.Vocabulary);
+        Check(model.Parameters, () => model.Forward(batch), model.Backward);
+    }
+
+    [Fact]
+    public void BertBackward()
+    {
+        var text = "to be, or not to be, that is the question: whether tis nobler in the mind to suffer";
+        var corpus = Corpus.FromText(text, CharTokenizer.FromCorpus(text));
+        var model = new BertModel(new BertConfig { Characters = string.Concat(((CharTokenizer)corpus.Tokenizer).Vocabulary), Channels = 8, Heads = 2, Layers = 1, MaxLength = 12 });
+        var batch = new MaskedLanguageBatches(corpus.Tokens, corpus.Tokenizer.VocabSize, 3, 4, 12, seed: 5, maskProbability: 0.3).Next();
+        Assert.True(batch.Lengths.Distinct().Count() > 1, "the batch should mix lengths so padding is exercised");
+        Check(model.Parameters, () => model.Forward(batch), model.Backward);
+    }
+
+    [Fact]
+    public void VisionTransformerBackward()
+    {
+        var model = new VisionTransformer(new VitConfig { ImageSize = 8, PatchSize = 4, Channels = 8, Heads = 2, Layers = 1 });
+        var random = new SplitMix64(3);
+        var images = new float[3 * 64];
+        var labels = new int[3];
+        ShapeImages.Batch(8, ref random, images, labels);
+        Check(model.Parameters, () => model.Forward(images, labels), model.Backward);
+    }
+}
