@@ -8,9 +8,9 @@ public sealed partial class ExplorerApi
 {
     /// <summary>
     /// POST /api/playground: composes the masks of "causal", "window" (keys back), "ahead", "global", "prefix" and
-    /// "pad" (positions) over the input (<see cref="MaskComposition"/>), runs the model with that mask through
-    /// "attention" (a kernel) and through the exact naive kernel, and answers the mask, the cells each strategy
-    /// computes, the head's map under both kernels and their difference. "sweep": [kernel, ...] adds the largest
+    /// "pad" (positions) over the input (<see cref="MaskComposition"/>), takes the real q, k, v of one head
+    /// (<see cref="HeadProbe.QueryKeyValue"/>), runs "attention" (a kernel) and the exact naive kernel on them under
+    /// that mask, and answers the mask, the cells each strategy computes, both maps and their difference. "sweep": [kernel, ...] adds the largest
     /// difference for each (e.g. performer:8, performer:16, … as the feature count grows).
     /// </summary>
     public JsonNode Playground(RequestReader r)
@@ -31,24 +31,26 @@ public sealed partial class ExplorerApi
         var visible = composition.Visible();
         var options = composition.Options();
 
-        float[] MapWith(IAttentionKernel k) => model.With(view =>
+        // the head's real q, k, v from one forward pass; every kernel then runs on exactly these (1, 1, T, D)
+        var (q, k, v) = model.With(view => HeadProbe.QueryKeyValue(view, ids, layer, head));
+        var shape = new AttentionShape(1, 1, T, T, c.HeadDim);
+        float[] MapWith(IAttentionKernel kern)
         {
-            view.Attention = k;
-            view.AttentionOptions = options;
-            var report = Gpt2Inspector.Inspect(view, model.Tokenizer, ids, new InspectionOptions { Layer = layer, Head = head, IncludeLogits = false });
-            return report.Map(layer, head).ToArray();
-        });
+            var w = new float[T * T];
+            kern.Weights(q, k, v, shape, options, w);
+            return w;
+        }
         var exact = MapWith(AttentionKernels.Reference);
         var approx = kernel == AttentionKernels.Reference ? exact : MapWith(kernel);
         var error = new float[T * T];
         for (int i = 0; i < error.Length; i++) error[i] = Math.Abs(approx[i] - exact[i]);
         var sweepResults = new JsonArray();
-        foreach (var k in sweep)
+        foreach (var kk in sweep)
         {
-            var m = MapWith(k);
-            double max = 0;
-            for (int i = 0; i < m.Length; i++) max = Math.Max(max, Math.Abs(m[i] - exact[i]));
-            sweepResults.Add(new JsonObject { ["attention"] = k.Name, ["max_error"] = max });
+            var m = MapWith(kk);
+            double max = 0, sum = 0;
+            for (int i = 0; i < m.Length; i++) { double e = Math.Abs(m[i] - exact[i]); max = Math.Max(max, e); sum += e; }
+            sweepResults.Add(new JsonObject { ["attention"] = kk.Name, ["max_error"] = max, ["mean_error"] = sum / Math.Max(1, visible.Count(b => b)) });
         }
         var rows = MaskComposition.RowRanges(visible, T);
         var tiles = MaskComposition.Tiles(visible, T, composition.TileSize);
@@ -62,7 +64,7 @@ public sealed partial class ExplorerApi
                 ["cells"] = T * T, ["visible"] = visible.Count(b => b), ["naive"] = T * T, ["rows"] = rows.Count(b => b), ["tiles"] = tiles.Count(b => b),
             },
             ["weights"] = Floats(approx), ["exact_weights"] = Floats(exact), ["error"] = Floats(error),
-            ["max_error"] = error.Max(), ["sweep"] = sweepResults,
+            ["max_error"] = error.Max(), ["mean_error"] = error.Sum() / Math.Max(1, visible.Count(b => b)), ["sweep"] = sweepResults,
             ["kernels"] = new JsonArray(AttentionKernels.Names.Select(n => (JsonNode)n).ToArray()),
         };
     }

@@ -73,13 +73,10 @@ internal static class ExploreCommand
         bool json = a.Json;
         a.EnsureAllUsed();
         var demo = DemoCommand.Model with { ContextLength = 256 };
-        var results = new List<ExplorerLatency>
-        {
-            ExplorerBenchmark.RunAsync("demo model (4L×4H×128, context 256)", demo, 256, requests).GetAwaiter().GetResult(),
-        };
+        Print(ExplorerBenchmark.RunAsync("demo model (4L×4H×128, context 256)", demo, 256, requests).GetAwaiter().GetResult());
         if (bigRequests > 0)
-            results.Add(ExplorerBenchmark.RunAsync("GPT-2 124M (random weights)", AttentionLab.Models.Gpt2Config.Gpt2_124M, 1024, bigRequests).GetAwaiter().GetResult());
-        foreach (var r in results)
+            Print(ExplorerBenchmark.RunAsync("GPT-2 124M (random weights)", AttentionLab.Models.Gpt2Config.Gpt2_124M, 1024, bigRequests).GetAwaiter().GetResult());
+        void Print(ExplorerLatency r)
         {
             if (json) stdout.WriteLine(new JsonObject
             {
@@ -87,6 +84,7 @@ internal static class ExploreCommand
                 ["p50_ms"] = Math.Round(r.Percentile(0.5), 1), ["p95_ms"] = Math.Round(r.Percentile(0.95), 1), ["max_ms"] = Math.Round(r.Milliseconds.Max(), 1),
             }.ToJsonString());
             else stdout.WriteLine($"{r.Model}: {r.Tokens} tokens, {r.Requests} requests, {r.Bytes / 1e6:0.0} MB each: p50 {r.Percentile(0.5):0} ms, p95 {r.Percentile(0.95):0} ms, max {r.Milliseconds.Max():0} ms");
+            stdout.Flush();
         }
         return 0;
     }

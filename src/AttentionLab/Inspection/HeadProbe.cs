@@ -32,6 +32,29 @@ public static class HeadProbe
         if (!(temperature > 0) || !double.IsFinite(temperature)) throw new ArgumentException($"temperature must be a positive number, got {temperature}");
         foreach (int id in ids) if ((uint)id >= (uint)c.VocabSize) throw new ArgumentException($"token id {id} is outside the vocabulary [0, {c.VocabSize})");
 
+        var (q, k, v) = QueryKeyValue(model, ids, layer, head);
+        double[,] Matrix(float[] x)                      // (T, D) floats → doubles
+        {
+            var m = new double[T, D];
+            for (int t = 0; t < T; t++)
+                for (int d = 0; d < D; d++) m[t, d] = x[t * D + d];
+            return m;
+        }
+        var options = model.AttentionOptions;
+        double baseScale = scaled ? options.ScaleFor(D) : 1.0;
+        return AttentionTrace.Compute(Matrix(q), Matrix(k), Matrix(v), options.IsCausal, mask: null, scale: baseScale / temperature);
+    }
+
+    /// <summary>The (T, D) queries, keys and values of one head as the model computed them in a forward pass over
+    /// <paramref name="ids"/> (for running other kernels and masks on a real head).</summary>
+    public static (float[] Q, float[] K, float[] V) QueryKeyValue(Gpt2Model model, IReadOnlyList<int> ids, int layer, int head)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(ids);
+        var c = model.Config;
+        int T = ids.Count, D = c.HeadDim;
+        if (layer < 0 || layer >= c.Layers) throw new ArgumentException($"layer must be in [0, {c.Layers - 1}] for this {c.Layers}-layer model, got {layer}");
+        if (head < 0 || head >= c.Heads) throw new ArgumentException($"head must be in [0, {c.Heads - 1}] for this {c.Heads}-head model, got {head}");
         var kernel = model.Attention;
         var capture = new CapturingKernel(kernel);
         try
@@ -41,18 +64,8 @@ public static class HeadProbe
             model.AttentionWeights(layer);              // hands the layer's q, k, v (1, H, T, D) to the capture
         }
         finally { model.Attention = kernel; }
-
-        double[,] Head(float[] x)                        // (1, H, T, D) → (T, D) of this head
-        {
-            var m = new double[T, D];
-            for (int t = 0; t < T; t++)
-                for (int d = 0; d < D; d++) m[t, d] = x[(head * T + t) * D + d];
-            return m;
-        }
-        var options = model.AttentionOptions;
-        double baseScale = scaled ? options.ScaleFor(D) : 1.0;
-        return AttentionTrace.Compute(Head(capture.Q!), Head(capture.K!), Head(capture.V!), options.IsCausal,
-            mask: null, scale: baseScale / temperature);
+        float[] Head(float[] x) => x.AsSpan(head * T * D, T * D).ToArray();   // (1, H, T, D) → (T, D)
+        return (Head(capture.Q!), Head(capture.K!), Head(capture.V!));
     }
 
     /// <summary>Passes every call to the real kernel and keeps a copy of the q, k, v of the last weights call.</summary>

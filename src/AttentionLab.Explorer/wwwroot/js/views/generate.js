@@ -6,18 +6,31 @@ import { h, headSelector, numberInput } from './common.js';
 
 let session = null, rows = null, last = null;
 
+/** Appends a step's new attention rows (L, H, n, Tk) to the rows kept from earlier steps. */
+function accumulate(r) {
+  const L = r.layers, H = r.heads, n = r.new, Tk = r.ids.length;
+  if (!rows || r.reused === 0 || r.session !== session?.id) rows = [...Array(L * H)].map(() => []);
+  if (n > 0 && rows[0].length + n === Tk)
+    for (let lh = 0; lh < L * H; lh++) for (let i = 0; i < n; i++) rows[lh].push(r.rows.slice((lh * n + i) * Tk, (lh * n + i + 1) * Tk));
+  session = { id: r.session, model: r.model };
+}
+
 export const generateView = {
   async render(app, el, alive) {
     const info = app.modelInfo;
     const opts = { temperature: app.num('temperature', 1), top_k: app.int('top_k', 0), top_p: app.num('top_p', 1), seed: app.int('seed', 1337) };
-    const r = await postJson('/api/generate', { ...app.input(), ...opts, session: session?.model === app.get('model') ? session.id : null, candidates: 20 });
+    let r = await postJson('/api/generate', { ...app.input(), ...opts, session: session?.model === app.get('model') ? session.id : null, candidates: 20 });
     if (!alive()) return;
-    const L = r.layers, H = r.heads, n = r.new, Tk = r.ids.length;
-    if (!rows || r.reused === 0 || r.session !== session?.id) rows = [...Array(L * H)].map(() => []);
-    if (n > 0 && rows[0].length + n === Tk) {
-      for (let lh = 0; lh < L * H; lh++) for (let i = 0; i < n; i++) rows[lh].push(r.rows.slice((lh * n + i) * Tk, (lh * n + i + 1) * Tk));
+    // ?steps=N replays N sampled steps on load (the seed makes them the same every time), so a link can show a run
+    for (let k = app.int('steps', 0); k > 0 && !r.full; k--) {
+      accumulate(r);
+      const ids = [...r.ids, r.sampled];
+      app.set({ ids: ids.join(','), text: null, steps: k - 1 || null });
+      r = await postJson('/api/generate', { model: r.model, ids, ...opts, session: r.session, candidates: 20 });
+      if (!alive()) return;
     }
-    session = { id: r.session, model: r.model };
+    accumulate(r);
+    const L = r.layers, H = r.heads, n = r.new, Tk = r.ids.length;
     last = { r, rows, opts };
     const layer = app.int('layer', 0) % L, head = app.int('head', 0) % H;
     const pick = id => { app.set({ ids: [...r.ids, id].join(','), text: null }); app.go('generate'); };

@@ -81,15 +81,15 @@ export const playgroundView = {
       h('p', { class: 'note' }, `Bytes between HBM and on-chip memory for this head (fp32, d = ${d}): naive ${bytes.naive.toLocaleString()} (stores the ${T}×${T} scores and weights), tiled ${bytes.tiled.toLocaleString()} (reads each K/V tile once per query block, never stores T×T) — ${(bytes.naive / bytes.tiled).toFixed(2)}× less.`));
     const tileMarks = (ctx, x, y, sc) => { ctx.strokeStyle = '#f79009'; ctx.lineWidth = 2; ctx.strokeRect(x + bj * B * sc, y + bi * B * sc, B * sc, B * sc); };
     const sweep = r.sweep.length ? h('div', { class: 'panel', id: 'sweep' }, h('h2', {}, 'Error against exact attention'),
-      h('table', { class: 'roles' }, h('tr', {}, h('th', {}, 'kernel'), h('th', {}, 'max |A − A_exact|')), ...r.sweep.map(x => h('tr', {}, h('td', {}, x.attention), h('td', {}, x.max_error.toExponential(2)))))) : null;
+      h('table', { class: 'roles' }, h('tr', {}, h('th', {}, 'kernel'), h('th', {}, 'max |A − A_exact|'), h('th', {}, 'mean over visible cells')), ...r.sweep.map(x => h('tr', {}, h('td', {}, x.attention), h('td', {}, x.max_error.toExponential(2)), h('td', {}, x.mean_error.toExponential(2)))))) : null;
     el.replaceChildren(h('div', { class: 'panel' }, h('h2', {}, 'Masks and kernels'), controls,
         h('div', { class: 'kv' }, h('span', {}, `${c.visible} of ${c.cells} cells visible`), h('span', {}, `naive computes ${c.naive}`), h('span', {}, `row ranges ${c.rows}`), h('span', {}, `${B}×${B} tiles ${c.tiles}`),
-          h('span', {}, `kernel ${r.attention} ${r.exact ? '(exact)' : '(approximate)'}: max error ${r.max_error.toExponential(2)}`))),
+          h('span', {}, `kernel ${r.attention} ${r.exact ? '(exact)' : '(approximate)'} on this head's q, k, v: max error ${r.max_error.toExponential(2)}, mean ${r.mean_error.toExponential(2)}`))),
       h('div', { class: 'row', style: 'margin-top:12px' },
         panel('mask (visible keys)', bits(r.visible), 'Blue = query (row) may attend to key (column).'),
         panel('row ranges', usage(r.rows, r.visible), 'A kernel that scores one key range per row: light = computed then masked (wasted).'),
         panel(`tiles ${B}×${B}`, usage(r.tiles, r.visible), 'A tiled kernel skips tiles with no visible cell (white).', { marks: tileMarks }),
-        panel(`attention (${r.attention})`, Float32Array.from(r.weights), 'The model run with this mask, this head.'),
+        panel(`attention (${r.attention})`, Float32Array.from(r.weights), 'This head\'s real q, k, v under this mask, through the chosen kernel.'),
         panel('|error| vs exact', Float32Array.from(r.error), 'Zero for exact kernels; a Performer approximates softmax with random features.', { describe: (i, j, v) => `|A − A_exact| [${i}, ${j}] = ${v.toExponential(2)}` }),
         stepper, sweep));
   },
