@@ -20,9 +20,11 @@ public static class Cli
             ["inspect"] = (InspectCommand.Summary, InspectCommand.Run),
             ["explore"] = (ExploreCommand.Summary, ExploreCommand.Run),
             ["bench"] = (BenchCommand.Summary, BenchCommand.Run),
+            ["devices"] = (DevicesCommand.Summary, DevicesCommand.Run),
             ["seq2seq"] = (Seq2SeqCommand.Summary, Seq2SeqCommand.Run),
             ["bert"] = (BertCommand.Summary, BertCommand.Run),
             ["vit"] = (VitCommand.Summary, VitCommand.Run),
+            ["experiment"] = (ExperimentCommand.Summary, ExperimentCommand.Run),
         };
 
     /// <summary>The version <c>attnlab --version</c> prints: the assembly's informational version.</summary>

@@ -14,6 +14,7 @@ public static class AttentionCommand
 
     private const string Usage = """
         usage: attnlab attention --q M --k M --v M [--causal] [--mask M] [--scale S | --no-scale] [--digits N] [--json]
+                                 [--trace flash [--tile N]] [--window W [--global G] [--two-sided]] [--attention NAME]
 
         Single-head scaled dot-product attention, printed step by step with each formula:
           weights = softmax(q·kᵀ · scale + mask),   output = weights · v
@@ -39,8 +40,8 @@ public static class AttentionCommand
     public static int Run(string[] argv, TextWriter stdout, TextWriter stderr)
     {
         if (AttentionModes.For(argv) is { } mode) return mode(argv, stdout, stderr); // multi-head, --grad, --mask-fill
-        var args = new Args(argv, "causal", "no-scale");
-        if (args.Help) { stdout.WriteLine(Usage + AttentionModes.Usage); return 0; }
+        var args = new Args(argv, "causal", "no-scale", "two-sided");
+        if (args.Help) { stdout.WriteLine(Usage + AttentionModes.Usage + AttentionTraceOutput.Usage); return 0; }
 
         var q = MatrixInput.Numbers("q", args.Require("q"));
         var k = MatrixInput.Numbers("k", args.Require("k"));
@@ -50,6 +51,7 @@ public static class AttentionCommand
         bool noScale = args.Flag("no-scale");
         double? scale = args.Has("scale") ? args.Double("scale", 0) : null;
         int digits = args.Int("digits", 4, 0, 15);
+        var variant = AttentionTraceOutput.Read(args); // --trace flash, --window, --global, --attention
         bool json = args.Json;
         args.EnsureAllUsed();
 
@@ -63,6 +65,7 @@ public static class AttentionCommand
         if (mask is not null && (mask.GetLength(0) != tq || mask.GetLength(1) != tk))
             throw new CliError($"--mask is {mask.GetLength(0)}×{mask.GetLength(1)} but must be Tq×Tk = {tq}×{tk} (one row per query, one column per key)");
 
+        if (variant.Any) return AttentionTraceOutput.Run(variant, q, k, v, causal, mask, scale, digits, json, stdout);
         var trace = AttentionTrace.Compute(q, k, v, causal, mask, scale);
         if (json) PrintJson(stdout, trace, hasMask: mask is not null);
         else new Renderer(stdout, digits).Print(trace, hasMask: mask is not null, noScale);

@@ -48,12 +48,15 @@ public static class BenchCommand
             stdout.WriteLine("usage: attnlab bench gemm [--threads N] [--repeat R] [--json]");
             stdout.WriteLine("  --threads N   cores to use (default: all)");
             stdout.WriteLine("  --repeat R    timed batches per shape, best kept (default 5)");
+            stdout.WriteLine(CommandSupport.DeviceHelp);
             return 0;
         }
         int threads = args.Int("threads", Environment.ProcessorCount, 1, Environment.ProcessorCount);
         int repeat = args.Int("repeat", 5, 1, 1000);
         bool json = args.Json;
+        string device = CommandSupport.Device(args.String("device"));
         args.EnsureAllUsed();
+        if (device == "cuda") return CudaCommands.BenchGemm(repeat, json, stdout);
 
         var report = GemmBenchmark.Run(GemmBenchmark.DefaultShapes, threads, repeat);
         if (json) WriteJson(report, stdout);

@@ -22,6 +22,7 @@ public static class BenchTrainCommand
             stdout.WriteLine("  --steps S      timed steps, best kept (default 5)");
             stdout.WriteLine("  --warmup W     untimed steps first (default 1)");
             stdout.WriteLine($"  --attention NAME  attention kernel ({string.Join(", ", AttentionLab.Attention.AttentionKernels.Names)}; default fast; --kernel is the same)");
+            stdout.WriteLine(CommandSupport.DeviceHelp);
             return 0;
         }
         string preset = args.String("preset") ?? "gpt2-124m";
@@ -36,7 +37,9 @@ public static class BenchTrainCommand
         if (args.Has("kernel") && args.Has("attention")) throw new CliError("give --attention or --kernel, not both");
         string kernel = CommandSupport.Kernel(args.String("attention") ?? args.String("kernel")).Name;
         bool json = args.Json;
+        string device = CommandSupport.Device(args.String("device"));
         args.EnsureAllUsed();
+        if (device == "cuda") return CudaCommands.BenchTrain(preset, config, batch, length, steps, warmup, kernel, json, stdout);
 
         var r = TrainBenchmark.Run(preset, config, batch, length, steps, warmup, kernel);
         if (json) WriteJson(r, stdout); else WriteTable(r, stdout);

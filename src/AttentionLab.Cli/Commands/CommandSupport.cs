@@ -17,6 +17,24 @@ internal static class CommandSupport
         catch (ArgumentException e) { throw new CliError($"--attention: {e.Message}"); }
     }
 
+    /// <summary>One help line for <c>--device</c>, shared by every command that takes it.</summary>
+    public const string DeviceHelp = "  --device cpu|cuda  where the arithmetic runs (default cpu; 'attnlab devices' lists what this machine has)";
+
+    /// <summary>The device <c>--device NAME</c> names: "cpu" (also when absent) or "cuda" — or, when the GPU or its driver
+    /// is missing, one clear error (exit 2) saying why, before any work starts.</summary>
+    public static string Device(string? name)
+    {
+        switch (name?.Trim().ToLowerInvariant())
+        {
+            case null or "cpu": return "cpu";
+            case "cuda" or "gpu":
+                var probe = AttentionLab.Cuda.GpuContext.Probe();
+                if (!probe.IsAvailable) throw new CliError($"--device cuda: {probe.Description}");
+                return "cuda";
+            default: throw new CliError($"--device must be cpu or cuda, got '{name}'");
+        }
+    }
+
     /// <summary>Parses <c>--ids 1,2,3</c>.</summary>
     public static int[] ParseIds(string text)
     {

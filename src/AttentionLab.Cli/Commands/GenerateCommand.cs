@@ -23,9 +23,11 @@ internal static class GenerateCommand
         if (a.Has("top-p") && topP <= 0) throw new CliError("--top-p must be in (0, 1]");
         ulong seed = (ulong)a.Int("seed", 1337, 0);
         bool noCache = a.Flag("no-kv-cache"), json = a.Json;
+        string device = CommandSupport.Device(a.String("device"));
         a.EnsureAllUsed();
 
         var saved = SavedModel.Open(dir, attention);
+        if (device == "cuda") saved.Model.Device = CudaCommands.ComputeDevice();
         var input = saved.Input(prompt, ids, "prompt");
         int context = saved.Model.Config.ContextLength;
         if (input.Length > context)
@@ -75,5 +77,6 @@ internal static class GenerateCommand
         w.WriteLine("tokens of --no-kv-cache, faster. --json prints {\"ids\": [prompt and new ids], \"text\": \"...\"}. Defaults:");
         w.WriteLine("200 tokens, temperature 1, no top-k/top-p, seed 1337. --attention NAME runs another kernel than the one the");
         w.WriteLine("model was saved with (any exact kernel gives the same model); --text is the same as --prompt.");
+        w.WriteLine(CommandSupport.DeviceHelp + "; cuda runs the matrix products on the GPU");
     }
 }

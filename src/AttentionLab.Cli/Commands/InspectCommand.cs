@@ -23,9 +23,13 @@ internal static class InspectCommand
         int? head = a.Has("head") ? a.Int("head", 0, 0) : null;
         string? attention = a.String("attention");
         bool json = a.Json;
+        string device = CommandSupport.Device(a.String("device"));
         a.EnsureAllUsed();
 
+        if (Directory.Exists(dir) && TransformerModelInspector.CanInspect(dir))
+            return InspectOtherModel(dir, text, ids, layer, head, attention, json, stdout);
         var saved = SavedModel.Open(dir, attention);
+        if (device == "cuda") saved.Model.Device = CudaCommands.ComputeDevice();
         var c = saved.Model.Config;
         if (layer >= c.Layers) throw new CliError($"--layer must be in [0, {c.Layers - 1}] for this {c.Layers}-layer model, got {layer}");
         if (head >= c.Heads) throw new CliError($"--head must be in [0, {c.Heads - 1}] for this {c.Heads}-head model, got {head}");
@@ -38,6 +42,34 @@ internal static class InspectCommand
         var report = Gpt2Inspector.Inspect(saved.Model, saved.Tokenizer, input);
         if (json) stdout.WriteLine(InspectionJson.ToJson(report).ToJsonString());
         else Print(report, stdout, layer, head, CommandSupport.IsTerminal(stdout));
+        return 0;
+    }
+
+    /// <summary>A saved encoder-decoder, BERT or ViT: every attention map (encoder, decoder, cross) for one input.</summary>
+    private static int InspectOtherModel(string dir, string? text, string? ids, int? layer, int? head, string? attention,
+        bool json, TextWriter stdout)
+    {
+        if (ids is not null) throw new CliError("--ids is for GPT-2 models; give this model its input with --text");
+        var kernel = attention is null ? null : CommandSupport.Kernel(attention);
+        ModelAttention report;
+        try { report = TransformerModelInspector.Inspect(dir, text, kernel); }
+        catch (ArgumentException e) { throw new CliError(e.Message); }
+        if (json) { stdout.WriteLine(report.ToJson().ToJsonString()); return 0; }
+        stdout.WriteLine($"{report.ModelType}: input {report.Input}");
+        stdout.WriteLine($"output: {report.Output}");
+        stdout.WriteLine();
+        foreach (var map in report.Maps)
+        {
+            if (layer is int l && l != map.Layer) continue;
+            for (int h = 0; h < map.Heads; h++)
+            {
+                if (head is int oh && oh != h) continue;
+                stdout.WriteLine($"{map.Kind} layer {map.Layer} head {h} (rows: queries, columns: keys; darker = more attention)");
+                foreach (var line in AttentionHeatmap.Render(map.Head(h), map.QueryLabels, map.KeyLabels))
+                    stdout.WriteLine(line);
+                stdout.WriteLine();
+            }
+        }
         return 0;
     }
 
@@ -98,5 +130,6 @@ internal static class InspectCommand
         w.WriteLine("mean entropy. --layer/--head pick one map. --json prints {\"tokens\", \"logits\" (T×V), \"attention\" (L×H×T×T),");
         w.WriteLine("\"entropy\" (L×H)} plus \"ids\", \"next\", \"kernel\", \"exact\", \"causal\", \"loss\" and \"approximation_error\".");
         w.WriteLine($"--attention NAME runs another kernel than the one the model was saved with ({string.Join(", ", AttentionLab.Attention.AttentionKernels.Names)}).");
+        w.WriteLine(CommandSupport.DeviceHelp + "; cuda runs the matrix products on the GPU");
     }
 }

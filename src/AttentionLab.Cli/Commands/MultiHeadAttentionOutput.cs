@@ -40,6 +40,8 @@ public static class MultiHeadAttentionOutput
     {
         var args = new Args(argv, "random-weights", "causal", "no-scale");
         if (args.Help) { stdout.WriteLine(Usage); return 0; }
+        if (args.Has("q") || args.Has("k") || args.Has("v"))
+            throw new CliError("--heads runs multi-head attention on --x with --wq/--wk/--wv/--wo (or --random-weights); --q/--k/--v are single-head attention's inputs");
         int heads = args.Int("heads", 2, min: 1);
         bool random = args.Flag("random-weights");
         bool causal = args.Flag("causal");
@@ -104,10 +106,11 @@ public static class MultiHeadAttentionOutput
         JsonOutput.Matrix(w, "q", t.Q);
         JsonOutput.Matrix(w, "k", t.K);
         JsonOutput.Matrix(w, "v", t.V);
+        var (before, view, transpose) = t.SplitShapes;
         w.WriteStartObject("split");
-        JsonOutput.Shape(w, "before", [1, T, C]);
-        JsonOutput.Shape(w, "view", [1, T, H, D]);
-        JsonOutput.Shape(w, "transpose", [1, H, T, D]);
+        JsonOutput.Shape(w, "before", before.Select(d => (long)d));
+        JsonOutput.Shape(w, "view", view.Select(d => (long)d));
+        JsonOutput.Shape(w, "transpose", transpose.Select(d => (long)d));
         w.WriteEndObject();
         w.WriteStartArray("per_head");
         for (int h = 0; h < H; h++)
@@ -156,7 +159,8 @@ public static class MultiHeadAttentionOutput
             p.Matrix(m, Tok, Col);
         }
 
-        Heading(w, 2, "split into heads", $"(1, {T}, {C}) → view (1, {T}, {H}, {D}) → transpose(1, 2) → (1, {H}, {T}, {D})");
+        var (before, view, transpose) = t.SplitShapes;
+        Heading(w, 2, "split into heads", $"{Shape(before)} → view {Shape(view)} → transpose(1, 2) → {Shape(transpose)}");
         w.WriteLine($"  head h takes columns h·{D} … h·{D}+{D - 1} of Q, K and V; the transpose puts heads before tokens so each head");
         w.WriteLine($"  is an independent {T}×{D} attention problem (no numbers change, only their grouping)");
 
@@ -196,6 +200,8 @@ public static class MultiHeadAttentionOutput
         w.WriteLine("  so W_O is a learned weighted sum of the heads, each with its own (D×C) map; concatenating first keeps");
         w.WriteLine("  the heads apart, and W_O decides how to mix them");
     }
+
+    private static string Shape(int[] shape) => "(" + string.Join(", ", shape) + ")";
 
     private static void Heading(TextWriter w, int step, string what, string shape)
     {

@@ -82,7 +82,7 @@ public static class SoftmaxGradientOutput
                 JsonOutput.Vector(w, "scores", scores);
                 JsonOutput.Vector(w, "weights", weights);
                 JsonOutput.Matrix(w, "jacobian", jacobian);
-                JsonOutput.Vector(w, "jacobian_row_sums", Enumerable.Range(0, tk).Select(r => Enumerable.Range(0, tk).Sum(c => jacobian[r, c])).ToArray());
+                JsonOutput.Vector(w, "jacobian_row_sums", SoftmaxGradient.RowSums(jacobian));
                 w.WriteStartArray("sharpening");
                 foreach (var s in sharpening)
                 {

@@ -22,6 +22,7 @@ internal static class TrainCommand
         string? outDir = a.Path("out");
         Gpt2TrainingRun run;
         string? attentionName = a.String("attention");
+        string device = CommandSupport.Device(a.String("device"));
         if (resume)
         {
             if (outDir is null) throw new CliError("--resume needs --out DIR, the run directory to continue");
@@ -77,6 +78,7 @@ internal static class TrainCommand
             if (!json) PrintHeader(stdout, run);
         }
         using var _ = run;
+        if (device == "cuda") return CudaCommands.Train(run, json, stdout);
         var mode = TrainingProgress.Choose(stdout, json);
         var last = TrainingProgress.Run(run.Trainer, mode, stdout, run.Checkpoint, null, out bool interrupted);
         if (json)
@@ -177,5 +179,6 @@ internal static class TrainCommand
         w.WriteLine($"Presets: {string.Join(", ", Gpt2Config.Presets.Keys)}.");
         w.WriteLine($"--attention NAME picks the attention kernel ({string.Join(", ", AttentionKernels.Names)}; default {AttentionKernels.DefaultName});");
         w.WriteLine("it is saved with the model (config.json attnlab_attention) and used again by generate, inspect and --resume.");
+        w.WriteLine(CommandSupport.DeviceHelp);
     }
 }

@@ -90,7 +90,7 @@ internal static class AttentionChecks
         AttentionShape shape, AttentionOptions options, Span<float> weights)
     {
         ArgumentNullException.ThrowIfNull(options);
-        Sizes(shape);
+        Sizes(shape, materialized: true);
         Length(q.Length, shape.QueryElements, "q", "(B, H, Tq, D)");
         Length(k.Length, shape.KeyElements, "k", "(B, H, Tk, D)");
         Length(v.Length, shape.KeyElements, "v", "(B, H, Tk, D)");
@@ -116,15 +116,23 @@ internal static class AttentionChecks
         options.Validate(shape);
     }
 
-    private static void Sizes(AttentionShape s)
+    private static void Sizes(AttentionShape s, bool materialized = false)
     {
         if (s.Batch < 0 || s.Heads < 0 || s.QueryLength < 0 || s.KeyLength < 0 || s.HeadDim < 0)
             throw new ArgumentOutOfRangeException(nameof(s), $"attention sizes must be non-negative, got {s}");
         if (s.HeadDim == 0) throw new ArgumentOutOfRangeException(nameof(s), $"the head dimension D must be at least 1, got {s}");
         long bh = (long)s.Batch * s.Heads;
-        if (bh * s.QueryLength * s.HeadDim > Array.MaxLength || bh * s.KeyLength * s.HeadDim > Array.MaxLength
-            || bh * s.QueryLength * s.KeyLength > Array.MaxLength)
-            throw new ArgumentOutOfRangeException(nameof(s), $"attention call {s} is too large");
+        if (bh * s.QueryLength * s.HeadDim > Array.MaxLength || bh * s.KeyLength * s.HeadDim > Array.MaxLength)
+            throw new ArgumentException($"attention call (B={s.Batch}, H={s.Heads}, Tq={s.QueryLength}, Tk={s.KeyLength}, D={s.HeadDim}) is too large: q, k or v would exceed one array");
+        // only the (B, H, Tq, Tk) weights, when a caller materializes them, must fit one array: Flash-style kernels never do
+        if (materialized) Materializable(s);
+    }
+
+    /// <summary>Refuses a call whose (B, H, Tq, Tk) weights cannot be held in one array.</summary>
+    public static void Materializable(AttentionShape s)
+    {
+        if ((long)s.Batch * s.Heads * s.QueryLength * s.KeyLength > Array.MaxLength)
+            throw new ArgumentException($"the (B, H, Tq, Tk) = ({s.Batch}, {s.Heads}, {s.QueryLength}, {s.KeyLength}) attention weights are more than one array can hold; use a kernel that does not materialize them (flash)");
     }
 
     private static void Length(long actual, long expected, string name, string shapeText)
@@ -140,6 +148,7 @@ internal static class AttentionChecks
         ReadOnlySpan<float> v, ReadOnlySpan<float> weights, AttentionShape shape, AttentionOptions options)
     {
         if (!weights.IsEmpty) return weights;
+        Materializable(shape);
         var recomputed = new float[shape.WeightElements];
         kernel.Weights(q, k, v, shape, options, recomputed);
         return recomputed;

@@ -32,17 +32,24 @@ public sealed record AttentionBenchmarkResult(string Variant, int SequenceLength
 
     /// <summary>naive's peak bytes / this variant's at the same length.</summary>
     public double? MemoryRatioToNaive { get; init; }
+
+    /// <summary>The attention's own memory: <see cref="PeakBytes"/> less the eight (B, H, T, D) buffers every variant
+    /// needs (q, k, v, o, dO, dq, dk, dv) — the saved state and scratch, O(T²) for materializing kernels, O(T) for Flash.</summary>
+    public long StateBytes { get; init; }
 }
 
 /// <summary>What to run.</summary>
 /// <param name="Variants">kernel names as <see cref="AttentionKernels.Parse"/> reads them; "naive" is the baseline</param>
 /// <param name="SequenceLengths">T (self-attention: Tq = Tk = T)</param>
-/// <param name="Repeat">timed runs per point, best kept (a run longer than a second is not repeated)</param>
+/// <param name="Repeat">timed runs per point after an untimed cold run, best kept (runs over 2 s are not repeated, and a cold
+/// run over 2 s is used as the timing)</param>
 /// <param name="TimeBudgetSeconds">a point whose estimated forward + backward time exceeds this is extrapolated, not run</param>
 /// <param name="MemoryBudgetBytes">a point whose estimated peak exceeds this is reported as too large, not run</param>
+/// <param name="InputStd">standard deviation of the random q and k entries (v is standard normal): Performer's error grows
+/// with |q|·|k|, so its error curve depends on it</param>
 public sealed record AttentionBenchmarkOptions(IReadOnlyList<string> Variants, IReadOnlyList<int> SequenceLengths,
     int Batch = 1, int Heads = 8, int HeadDim = 64, bool Causal = false, int Repeat = 3,
-    double TimeBudgetSeconds = 20, long MemoryBudgetBytes = 0, int Seed = 1);
+    double TimeBudgetSeconds = 20, long MemoryBudgetBytes = 0, int Seed = 1, double InputStd = 1);
 
 /// <summary>
 /// Times attention kernels over sequence lengths — forward, and forward + backward — and counts the memory each
@@ -55,8 +62,8 @@ public sealed record AttentionBenchmarkOptions(IReadOnlyList<string> Variants, I
 /// the shared pools are counted when they are first created). Kernels that allocate nothing but pooled tile
 /// scratch show their tiles' size only on their first call.
 /// </para>
-/// Points that would run too long are extrapolated from the variant's largest measured length by T² (every variant
-/// here is quadratic except window and performer, which are never extrapolated: they stay within budget); points
+/// Points that would run too long are extrapolated from the variant's largest measured length by T² (by T for window and
+/// performer, <see cref="CostExponent"/>); points
 /// whose buffers cannot be held are reported, not run. The error is the forward output's max absolute difference
 /// from an exact kernel on the same inputs: naive where it ran, else fast, else flash.
 /// </summary>
@@ -98,8 +105,8 @@ public static class AttentionBenchmark
             if ((long)shape.QueryElements > Array.MaxLength)
                 throw new ArgumentException($"B·H·T·D = {(long)shape.QueryElements} floats is more than one array can hold");
             var random = new Random(options.Seed + T);
-            var q = Normal(random, shape.QueryElements);
-            var k = Normal(random, shape.KeyElements);
+            var q = Normal(random, shape.QueryElements, options.InputStd);
+            var k = Normal(random, shape.KeyElements, options.InputStd);
             var v = Normal(random, shape.KeyElements);
             var dO = Normal(random, shape.QueryElements);
             float[]? exact = null;
@@ -113,17 +120,25 @@ public static class AttentionBenchmark
                 long estimate = EstimateBytes(kernel, shape);
                 bool fits = Addressable(kernel, shape) && estimate <= memoryBudget;
                 lastMeasured.TryGetValue(name, out var last);
-                double? predicted = last.T > 0 ? last.FwdBwd * Square((double)T / last.T) : null;
-                bool tooSlow = predicted is { } p && p > options.TimeBudgetSeconds * 1000 && kernel is not WindowAttention;
+                double growth = last.T > 0 ? Math.Pow((double)T / last.T, CostExponent(kernel)) : double.NaN;
+                double? predicted = last.T > 0 ? last.FwdBwd * growth : null;
+                bool tooSlow = predicted is { } p && p > options.TimeBudgetSeconds * 1000;
                 if (!fits || tooSlow)
                 {
-                    double scale = last.T > 0 ? Square((double)T / last.T) : double.NaN;
+                    double scale = growth;
                     rows.Add(new AttentionBenchmarkResult(name, T,
                         last.T > 0 ? last.Fwd * scale : null, last.T > 0 ? last.FwdBwd * scale : null,
                         estimate, null, null, fits ? AttentionMeasurement.Extrapolated : AttentionMeasurement.TooLarge, kernel.IsExact));
                     continue;
                 }
-                var (fwd, fwdBwd, bytes, output) = Measure(kernel, q, k, v, dO, shape, attention, options.Repeat);
+                (double, double, long, float[]) measured;
+                try { measured = Measure(kernel, q, k, v, dO, shape, attention, options.Repeat); }
+                catch (OutOfMemoryException)
+                {
+                    rows.Add(new AttentionBenchmarkResult(name, T, null, null, estimate, null, null, AttentionMeasurement.TooLarge, kernel.IsExact));
+                    continue;
+                }
+                var (fwd, fwdBwd, bytes, output) = measured;
                 double? error = null;
                 if (exact is not null) error = MaxAbsDifference(output, exact);
                 else if (kernel.IsExact) { exact = output; exactName = name; error = 0; }
@@ -142,7 +157,7 @@ public static class AttentionBenchmark
                         SpeedupOverNaive = naive.ForwardBackwardMs is { } n && r.ForwardBackwardMs is { } m && m > 0 ? n / m : null,
                         MemoryRatioToNaive = r.PeakBytes > 0 ? (double)naive.PeakBytes / r.PeakBytes : null,
                     };
-                results.Add(r);
+                results.Add(r with { StateBytes = Math.Max(0, r.PeakBytes - 8L * shape.QueryElements * sizeof(float)) });
             }
         }
         return results;
@@ -151,7 +166,8 @@ public static class AttentionBenchmark
     /// <summary>naive first (the yardstick), then the other exact kernels, then approximations.</summary>
     private static int BaselineRank(IAttentionKernel k) => k.Name == "naive" ? 0 : k.Name == "fast" ? 1 : k.IsExact ? 2 : 3;
 
-    private static double Square(double x) => x * x;
+    /// <summary>How time grows with T: linearly for window (O(T·W)) and Performer (O(T·F·D)), quadratically for the rest.</summary>
+    public static int CostExponent(IAttentionKernel kernel) => kernel is WindowAttention or PerformerAttention ? 1 : 2;
 
     private static (double Fwd, double FwdBwd, long Bytes, float[] Output) Measure(IAttentionKernel kernel,
         float[] q, float[] k, float[] v, float[] dO, AttentionShape shape, AttentionOptions options, int repeat)
@@ -162,18 +178,22 @@ public static class AttentionBenchmark
         var dv = new float[shape.KeyElements];
         long savedLength = kernel.SavedLength(shape);
 
-        // first (cold) call: count what it allocates beyond the buffers it was given
+        // first (cold) call, untimed (it pays for the JIT): count what it allocates beyond the buffers it was given
         long before = GC.GetTotalAllocatedBytes(precise: true);
         var saved = new float[savedLength];
         var sw = Stopwatch.StartNew();
         kernel.Forward(q, k, v, shape, options, output, saved);
-        double fwd = sw.Elapsed.TotalMilliseconds;
+        double coldFwd = sw.Elapsed.TotalMilliseconds;
         kernel.Backward(q, k, v, output, saved, dO, shape, options, dq, dk, dv);
-        double fwdBwd = sw.Elapsed.TotalMilliseconds;
+        double cold = sw.Elapsed.TotalMilliseconds;
         long scratch = GC.GetTotalAllocatedBytes(precise: true) - before - savedLength * sizeof(float);
         long bytes = 8L * shape.QueryElements * sizeof(float) + savedLength * sizeof(float) + Math.Max(0, scratch);
 
-        for (int r = 1; r < repeat && fwdBwd < 1000; r++)
+        // then the timed runs: at least one, more while a run takes under 2 s; a cold run over 2 s is timed as it is
+        // (the JIT's share is negligible there) rather than run again
+        if (cold >= 2000) return (coldFwd, cold, bytes, output);
+        double fwd = double.PositiveInfinity, fwdBwd = double.PositiveInfinity;
+        for (int r = 0; r < repeat && (r == 0 || fwdBwd < 2000); r++)
         {
             sw.Restart();
             kernel.Forward(q, k, v, shape, options, output, saved);
@@ -193,13 +213,13 @@ public static class AttentionBenchmark
         return max;
     }
 
-    private static float[] Normal(Random random, int count)
+    private static float[] Normal(Random random, int count, double std = 1)
     {
         var data = new float[count];
         for (int i = 0; i < count; i++)
         {
             double u1 = 1.0 - random.NextDouble(), u2 = random.NextDouble();
-            data[i] = (float)(Math.Sqrt(-2.0 * Math.Log(u1)) * Math.Cos(2 * Math.PI * u2));
+            data[i] = (float)(std * Math.Sqrt(-2.0 * Math.Log(u1)) * Math.Cos(2 * Math.PI * u2));
         }
         return data;
     }

@@ -106,7 +106,7 @@ public static class InputFile
         if (e.ValueKind != JsonValueKind.String) throw new InvalidDataException($"{what} must be a string, got {Describe(e)}");
         string s;
         try { s = e.GetString()!; }
-        catch (InvalidOperationException) { throw new InvalidDataException($"{what} is not a valid string"); }
+        catch (InvalidOperationException) { throw new InvalidDataException($"{what} is not valid text (an escaped lone surrogate)"); }
         return CheckText(s, what);
     }
 
@@ -115,7 +115,7 @@ public static class InputFile
     {
         string s;
         try { s = p.Name; }
-        catch (InvalidOperationException) { throw new InvalidDataException($"{what} is not a valid string"); }
+        catch (InvalidOperationException) { throw new InvalidDataException($"{what} is not valid text (an escaped lone surrogate)"); }
         return CheckText(s, what);
     }
 

@@ -47,6 +47,11 @@ public sealed class MultiHeadTrace
     /// <summary>max |concat·W_O − Σ_h head_h·W_O[h]|: zero up to rounding.</summary>
     public required double IdentityError { get; init; }
 
+    /// <summary>The split into heads as PyTorch writes it, batch 1: before (1, T, C), after
+    /// <c>.view(1, T, H, D)</c>, after <c>.transpose(1, 2)</c> (1, H, T, D).</summary>
+    public (int[] Before, int[] View, int[] Transpose) SplitShapes =>
+        ([1, Length, Channels], [1, Length, Heads, HeadDim], [1, Heads, Length, HeadDim]);
+
     public int Length => X.GetLength(0);
     public int Channels => X.GetLength(1);
     public int HeadDim => Channels / Heads;

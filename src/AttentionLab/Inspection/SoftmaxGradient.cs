@@ -56,6 +56,15 @@ public static class SoftmaxGradient
         return j;
     }
 
+    /// <summary>Σ_j J[i, j] for each row: 0, because adding the same amount to every score changes no probability.</summary>
+    public static double[] RowSums(double[,] m)
+    {
+        var sums = new double[m.GetLength(0)];
+        for (int r = 0; r < sums.Length; r++)
+            for (int c = 0; c < m.GetLength(1); c++) sums[r] += m[r, c];
+        return sums;
+    }
+
     /// <summary>max |J[i, j]|.</summary>
     public static double MaxAbs(double[,] m)
     {

@@ -27,6 +27,7 @@ public sealed partial class Gpt2Model
     private bool _logitsConsumed;
     private KvCache? _cachedRun;          // the cache of the last ForwardCached (null after a full Forward)
     private int _cachedStart;             // its length before that call: the first new position
+    private readonly float[]? _sinusoids;  // (T, C) fixed position table (scaled to the embeddings) when Config.Positions is Sinusoidal
 
     /// <param name="config">sizes, attention kernel and causality</param>
     /// <param name="attention">the attention kernel for every block (e.g. <c>AttentionKernels.Parse("flash")</c>);
@@ -44,6 +45,7 @@ public sealed partial class Gpt2Model
         Attention = attention ?? AttentionKernels.Parse(config.Attention);
         AttentionOptions = new AttentionOptions { IsCausal = config.IsCausal };
         IsTraining = training;
+        if (config.Positions == PositionEncoding.Sinusoidal) _sinusoids = SinusoidalPositions.Table(config.ContextLength, config.Channels, SinusoidalPositions.Gpt2Scale);
         Layout = parameters?.Layout ?? new Gpt2Layout(config);
         if (training) _gradients = new Gpt2Parameters(Layout);
         if (parameters is not null) { Parameters = parameters; return; }
@@ -129,6 +131,7 @@ public sealed partial class Gpt2Model
         float residualStd = 0.02f / MathF.Sqrt(2 * Config.Layers);
         FillNormal(random, p[Layout.TokenEmbedding], 0.02f);
         FillNormal(random, p[Layout.PositionEmbedding], 0.02f);
+        if (Config.Positions != PositionEncoding.Learned) p[Layout.PositionEmbedding].Clear(); // unused: zero (drawn anyway, so every other weight is the same)
         foreach (var b in Layout.Blocks)
         {
             FillNormal(random, p[b.AttentionWeight], 0.02f);
@@ -232,14 +235,19 @@ public sealed partial class Gpt2Model
         var timer = Timer;
         long t0 = timer is null ? 0 : Stopwatch.GetTimestamp();
 
-        // token + position embedding: x[b, t] = wte[token] + wpe[start + t]
+        // token + position embedding: x[b, t] = wte[token] + wpe[start + t] (or the fixed sinusoid, or nothing)
         var encoded = a[a.Encoded];
         Embedding.Forward(p[Layout.TokenEmbedding], a.Tokens, c, encoded);
-        var wpe = p[Layout.PositionEmbedding].Slice(_cachedStart * c, length * c);
-        for (int b = 0; b < batch; b++)
+        ReadOnlySpan<float> positions = cfg.Positions switch
+        {
+            PositionEncoding.Learned => p[Layout.PositionEmbedding].Slice(_cachedStart * c, length * c),
+            PositionEncoding.Sinusoidal => _sinusoids.AsSpan(_cachedStart * c, length * c),
+            _ => default,
+        };
+        for (int b = 0; b < batch && !positions.IsEmpty; b++)
         {
             var row = encoded.Slice(b * length * c, length * c);
-            System.Numerics.Tensors.TensorPrimitives.Add(row, wpe, row);
+            System.Numerics.Tensors.TensorPrimitives.Add(row, positions, row);
         }
         if (timer is not null) t0 = timer.Lap(Gpt2Phase.Embedding, t0);
 

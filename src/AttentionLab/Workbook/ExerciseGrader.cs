@@ -92,7 +92,13 @@ public static class ExerciseGrader
         {
             var step = exercise.Steps[i];
             if (!byKey.TryGetValue(step.Key, out var value) || step.Accepts(value)) continue;
-            return Wrong(exercise, step, i, $"{step.Value.Compare(value)}: expected {Expected(step)}");
+            // a known slip that leaves the path here and leads to the final answer given names the mistake
+            var slip = byKey.TryGetValue(exercise.Answer.Key, out var final)
+                ? exercise.Slips.FirstOrDefault(s => string.Equals(s.Step, step.Key, StringComparison.OrdinalIgnoreCase) && s.Value.Matches(final))
+                : null;
+            return Wrong(exercise, step, i, slip is null
+                ? $"{step.Value.Compare(value)}: expected {Expected(step)}"
+                : $"{slip.Mistake}; expected {Expected(step)}");
         }
         if (!byKey.ContainsKey(exercise.Answer.Key))
             return new(exercise.Id, GradeStatus.Incomplete, null, 0, exercise.Answer.Value.ToString(),

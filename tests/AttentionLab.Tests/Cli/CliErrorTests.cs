@@ -27,6 +27,7 @@ public class CliErrorTests
         { ["attention", "--q", Q, "--k", Q, "--v", V, "--scale", "abc"], "--scale must be a finite number" },
         { ["attention", "--q", "@/no/such/dir/q.json", "--k", Q, "--v", V], "--q: file '/no/such/dir/q.json' not found" },
         { ["attention", "--q", Q, "--k", Q], "missing required option --v" },
+        { ["attention", "--q", Q, "--k", Q, "--v", V, "--heads", "2"], "--q/--k/--v are single-head attention's inputs" },
         { ["attention", "--q", Q, "--k", Q, "--v", V, "--layers", "2"], "unknown option --layers" },
         { ["attention", "--q", "[[1e200]]", "--k", "[[1e200]]", "--v", "[[1]]"], "overflows double" },
         { ["shapes", "--d-model", "8", "--heads", "3"], "--heads 3 does not divide --d-model 8" },

@@ -127,6 +127,15 @@ public class ExerciseGraderTests
         Assert.Contains("5.0562", r.Message);
     }
 
+    [Fact]
+    public void StepsThatFollowAKnownSlip_NameTheMistake()
+    {
+        // the raw row [1, 0, 1] instead of the scaled one, then softmax of it: [e, 1, e] / (2e + 1)
+        var r = One("""{"Q8": {"row": [1, 0, 1], "exp": [2.7183, 1, 2.7183], "weights": [0.4223, 0.1554, 0.4223]}}""");
+        Assert.Equal(("row", 1), (r.FirstWrongStep, r.StepNumber));
+        Assert.Contains("scaling by 1/√2 (Q7) was skipped", r.Message);
+    }
+
     [Theory]
     [InlineData("""{"Q8": [0.4223, 0.1554, 0.4223]}""", "row", "scaling by 1/√2")]        // softmax of raw [1, 0, 1]
     [InlineData("""{"Q8": [0.5, 0, 0.5]}""", "exp", "without exponentiating")]            // [0.7071, 0, 0.7071] / 1.4142

@@ -1,0 +1,137 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using AttentionLab.Cuda;
+using AttentionLab.Models;
+using AttentionLab.Training;
+
+namespace AttentionLab.Cli.Commands;
+
+/// <summary>
+/// What <c>--device cuda</c> does in each command, kept here so the commands change by one line each: the GPU is
+/// opened once per process; training runs <see cref="CudaTrainer"/> on the run's state and checkpoints through the
+/// CPU run (weights and AdamW moments copied back first); inference points the model's <see cref="Gpt2Model.Device"/>
+/// at the GPU; the benchmarks render <see cref="CudaBenchmarks"/>.
+/// </summary>
+internal static class CudaCommands
+{
+    private static GpuContext? _gpu;
+    private static CudaComputeDevice? _device;
+
+    /// <summary>The process's GPU (CommandSupport.Device has already checked there is one).</summary>
+    public static GpuContext Gpu()
+    {
+        if (_gpu is not null) return _gpu;
+        try { return _gpu = GpuContext.CreateCuda(); }
+        catch (GpuUnavailableException e) { throw new CliError($"--device cuda: {e.Message}"); }
+    }
+
+    public static CudaComputeDevice ComputeDevice() => _device ??= new CudaComputeDevice(Gpu());
+
+    /// <summary>Trains <paramref name="run"/> on the GPU to its last step, one progress line per validation.</summary>
+    public static int Train(Gpt2TrainingRun run, bool json, TextWriter stdout)
+    {
+        var gpu = Gpu();
+        string kernel = run.Model.Attention.Name;
+        using var model = new CudaGpt2Model(gpu, run.Model.Config, kernel);
+        model.UploadParameters(run.Model.Parameters);
+        var cpu = run.Trainer;
+        using var optimizer = CudaTrainer.CreateOptimizer(model, cpu.Options);
+        optimizer.Restore(cpu.Optimizer.FirstMoment.Span, cpu.Optimizer.SecondMoment.Span, cpu.Optimizer.StepCount);
+        var trainer = new CudaTrainer(model, run.Corpus, cpu.Options, cpu.State, optimizer);
+        if (!json) stdout.WriteLine($"device cuda: {gpu.Description}; attention '{model.Attention.Name}'");
+        StepReport? last = null;
+        while (!trainer.IsFinished)
+        {
+            last = trainer.Step();
+            if (last.ValidationLoss is { } v)
+            {
+                trainer.CopyTo(run.Model.Parameters, cpu.Optimizer);
+                run.Checkpoint();
+                if (!json)
+                    stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"step {last.Step}/{last.TotalSteps}  loss {last.Loss:F4}  val {v:F4}  lr {last.LearningRate:G3}  norm {last.GradientNorm:F3}  {last.TokensPerSecond:F0} tok/s  {CommandSupport.Clock(last.Elapsed)}"));
+            }
+        }
+        if (json)
+            stdout.WriteLine(new JsonObject
+            {
+                ["done"] = true, ["out"] = run.Directory, ["step"] = trainer.State.Step, ["device"] = "cuda",
+                ["val_loss"] = last?.ValidationLoss, ["seconds"] = Math.Round(trainer.State.Seconds, 3),
+            }.ToJsonString());
+        else stdout.WriteLine($"saved {run.Directory}; try: attnlab generate --model {run.Directory} --prompt \"...\"");
+        return 0;
+    }
+
+    public static int BenchGemm(int repeat, bool json, TextWriter stdout)
+    {
+        var gpu = Gpu();
+        var timings = CudaBenchmarks.Gemm(gpu, CudaBenchmarks.Gpt2Shapes(8 * 1024), repeat);
+        if (json)
+        {
+            stdout.WriteLine(JsonSerializer.Serialize(new
+            {
+                device = gpu.Description,
+                shapes = timings.Select(t => new { name = t.Shape.Name, m = t.Shape.M, n = t.Shape.N, k = t.Shape.K, form = t.Shape.Form, ms = t.Milliseconds, gflops = t.Gflops }),
+            }, new JsonSerializerOptions { WriteIndented = true }));
+            return 0;
+        }
+        var inv = CultureInfo.InvariantCulture;
+        stdout.WriteLine($"GEMM at GPT-2 124M shapes, 8 × 1024 tokens, on {gpu.Description}; fp32, best of {repeat}");
+        stdout.WriteLine();
+        stdout.WriteLine($"{"shape",-22} {"m",6} {"n",6} {"k",6} {"form",4} {"ms",9} {"GFLOP/s",9}");
+        foreach (var t in timings)
+            stdout.WriteLine(string.Create(inv, $"{t.Shape.Name,-22} {t.Shape.M,6} {t.Shape.N,6} {t.Shape.K,6} {t.Shape.Form,4} {t.Milliseconds,9:F3} {t.Gflops,9:F1}"));
+        return 0;
+    }
+
+    public static int BenchTrain(string preset, Gpt2Config config, int batch, int length, int steps, int warmup, string kernel, bool json, TextWriter stdout)
+    {
+        var gpu = Gpu();
+        GpuTrainTiming r;
+        try { r = CudaBenchmarks.Train(gpu, config, batch, length, steps, warmup, kernel); }
+        catch (ArgumentException e) { throw new CliError(e.Message); }
+        if (json)
+        {
+            stdout.WriteLine(JsonSerializer.Serialize(new
+            {
+                device = gpu.Description, preset, batch, context = length, attention = r.Attention, steps,
+                ms_per_step = r.BestMilliseconds, median_ms_per_step = r.MedianMilliseconds, tokens_per_s = r.TokensPerSecond,
+                first_loss = r.FirstLoss, last_loss = r.LastLoss,
+            }, new JsonSerializerOptions { WriteIndented = true }));
+            return 0;
+        }
+        var inv = CultureInfo.InvariantCulture;
+        stdout.WriteLine(string.Create(inv, $"GPT-2 '{preset}' training step on {gpu.Description}: B {batch} × T {length}, attention '{r.Attention}'"));
+        stdout.WriteLine(string.Create(inv, $"best {r.BestMilliseconds:F1} ms/step (median {r.MedianMilliseconds:F1} of {steps}), {r.TokensPerSecond:F0} tokens/s; loss {r.FirstLoss:F4} → {r.LastLoss:F4}"));
+        return 0;
+    }
+
+    /// <summary><c>bench attention --device cuda</c>: each GPU kernel (naive or flash; fast is naive here) at each length.</summary>
+    public static int BenchAttention(IReadOnlyList<string> variants, IReadOnlyList<int> lengths, int batch, int heads, int d, bool causal, int repeat, bool json, TextWriter stdout)
+    {
+        var gpu = Gpu();
+        var rows = new List<GpuAttentionTiming>();
+        foreach (var kernel in variants)
+            foreach (int t in lengths)
+            {
+                try { rows.Add(CudaBenchmarks.Attention(gpu, kernel, batch, heads, t, d, causal, repeat)); }
+                catch (Exception e) when (e is ArgumentException or NotSupportedException) { throw new CliError($"--device cuda: {e.Message}"); }
+            }
+        if (json)
+        {
+            stdout.WriteLine(JsonSerializer.Serialize(new
+            {
+                device = gpu.Description,
+                rows = rows.Select(r => new { kernel = r.Kernel, batch = r.Batch, heads = r.Heads, length = r.Length, head_dim = r.HeadDim, causal = r.Causal,
+                    forward_ms = r.ForwardMilliseconds, forward_backward_ms = r.ForwardBackwardMilliseconds, saved_floats = r.SavedFloats }),
+            }, new JsonSerializerOptions { WriteIndented = true }));
+            return 0;
+        }
+        stdout.WriteLine($"attention on {gpu.Description}; fp32{(causal ? ", causal" : "")}, best of {repeat}");
+        stdout.WriteLine($"{"kernel",-6} {"B",3} {"H",4} {"T",6} {"D",4} {"fwd ms",9} {"fwd+bwd ms",11} {"saved floats",13}");
+        foreach (var r in rows)
+            stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{r.Kernel,-6} {r.Batch,3} {r.Heads,4} {r.Length,6} {r.HeadDim,4} {r.ForwardMilliseconds,9:F3} {r.ForwardBackwardMilliseconds,11:F3} {r.SavedFloats,13:N0}"));
+        return 0;
+    }
+}
