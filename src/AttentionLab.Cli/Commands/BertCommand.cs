@@ -142,14 +142,19 @@ internal static class BertCommand
         var gpt = new BertModel(model.Config with { IsCausal = true });
         gpt.Parameters.CopyFrom(model.Parameters);
         var causal = gpt.Inspect(input);
-        var b = bert.Maps[^1];
-        var g = causal.Maps[^1];
+        // the sharper (lower-entropy) layer shows the shape best; [MASK] is drawn as _ to fit a cell
+        int layer = Enumerable.Range(0, bert.Maps.Count).MinBy(l => Entropy(bert.Maps[l]));
+        var b = bert.Maps[layer];
+        var g = causal.Maps[layer];
+        string[] labels = [.. b.QueryLabels.Select(l => l == "[MASK]" ? "_" : l)];
         return AttentionMapSvg.Render(
         [
-            new AttentionPanel($"BERT (bidirectional), layer {b.Layer}: a full square", b.MeanOverHeads(), b.QueryLabels, b.KeyLabels),
-            new AttentionPanel($"GPT (causal mask), layer {g.Layer}: a lower triangle", g.MeanOverHeads(), g.QueryLabels, g.KeyLabels),
-        ], "left: the trained masked-LM encoder; right: the same weights under GPT's causal mask (query i sees keys ≤ i); mean over heads");
+            new AttentionPanel($"BERT (bidirectional), layer {b.Layer}: a full square", b.MeanOverHeads(), labels, labels),
+            new AttentionPanel($"GPT (causal mask), layer {g.Layer}: a lower triangle", g.MeanOverHeads(), labels, labels),
+        ], "left: the trained masked-LM encoder; right: the same weights under GPT's causal mask (query i sees keys ≤ i); mean over heads; _ = [MASK]");
     }
+
+    private static double Entropy(AttentionMap map) => AttentionHeatmap.MeanEntropy(map.MeanOverHeads(), map.QueryLength);
 
     private static void Usage(TextWriter w)
     {

@@ -139,6 +139,26 @@ public class ModelTrainingTests
         Assert.Equal(sources.Select(s => model.Generate([s])[0]), batched);
     }
 
+    [Theory]
+    [InlineData("fast")]
+    [InlineData("flash")]
+    [InlineData("flash,tile:2")]
+    public void EveryExactKernelGivesTheSameLossAndGradients(string kernel)
+    {
+        // the models take any IAttentionKernel by name; an exact one must agree with the plain reference to float
+        // rounding (1e-5 on the loss, 1e-4 on gradients), padding masks included
+        var config = new Seq2SeqConfig { Channels = 16, Heads = 2, EncoderLayers = 1, DecoderLayers = 1, Seed = 5 };
+        var reference = new Seq2SeqModel(config, AttentionLab.Attention.AttentionKernels.Parse("naive"));
+        var other = new Seq2SeqModel(config, AttentionLab.Attention.AttentionKernels.Parse(kernel));
+        var batch = Seq2SeqBatch.From([("abcdefgh", "hgfedcba"), ("xyz", "zyx")], reference.Vocabulary);
+        float expected = reference.Forward(batch), actual = other.Forward(batch);
+        Assert.True(Math.Abs(expected - actual) <= 1e-5, $"{kernel}: loss {actual} vs naive {expected}");
+        reference.Backward();
+        other.Backward();
+        foreach (var p in reference.Parameters.Items)
+            Close.Assert(other.Parameters[p.Name].Grad.Data, p.Grad.Data, 1e-4, 1e-4, $"{kernel} d{p.Name}");
+    }
+
     [Fact]
     public void DateTaskTargetsAreTheIsoDatesOfTheirSources()
     {
