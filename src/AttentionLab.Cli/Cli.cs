@@ -24,6 +24,7 @@ public static class Cli
             ["seq2seq"] = (Seq2SeqCommand.Summary, Seq2SeqCommand.Run),
             ["bert"] = (BertCommand.Summary, BertCommand.Run),
             ["vit"] = (VitCommand.Summary, VitCommand.Run),
+            ["experiment"] = (ExperimentCommand.Summary, ExperimentCommand.Run),
         };
 
     /// <summary>The version <c>attnlab --version</c> prints: the assembly's informational version.</summary>

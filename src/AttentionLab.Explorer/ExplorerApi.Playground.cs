@@ -29,7 +29,7 @@ public sealed partial class ExplorerApi
         var kernel = r.Kernel() ?? AttentionKernels.Reference;
         var sweep = ReadSweep(r);
         var visible = composition.Visible();
-        var options = new AttentionOptions { BooleanMask = AttentionMask.FromBoolean(visible, T, T) };
+        var options = composition.Options();
 
         float[] MapWith(IAttentionKernel k) => model.With(view =>
         {

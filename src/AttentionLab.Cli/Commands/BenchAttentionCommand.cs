@@ -17,7 +17,7 @@ public static class BenchAttentionCommand
 
     private static string Usage => $"""
         usage: attnlab bench attention [--variants LIST] [--seq-lens LIST] [--batch B] [--heads H] [--head-dim D]
-                                       [--causal] [--repeat R] [--max-seconds S] [--memory-gb G] [--svg FILE] [--json]
+                                       [--causal] [--repeat R] [--max-seconds S] [--memory-gb G] [--svg FILE] [--input-std S] [--json]
 
         Self-attention q, k, v (B, H, T, D) with random normal entries; every variant runs forward, then backward
         with its own saved state. Times are the best of R runs; ratios are against naive in the same run.
@@ -35,6 +35,7 @@ public static class BenchAttentionCommand
           --memory-gb G      a point whose buffers need more is reported as too large, not run
                              (default: 60% of the memory available to the process)
           --svg FILE         write the plot (time and memory vs T, log axes) to FILE
+          --input-std S      standard deviation of the random q, k entries (default 1; Performer's error grows with it)
         Peak memory is explicit accounting: q, k, v, o, dO, dq, dk, dv, the kernel's saved state and what its first
         call allocates (see docs/attention-variants.md). Error: max |output − exact| against naive, or fast/flash
         where naive did not run.
@@ -59,6 +60,7 @@ public static class BenchAttentionCommand
         double maxSeconds = args.Double("max-seconds", 20, 0.001, 1e6);
         double memoryGb = args.Double("memory-gb", 0, 0, 1e6);
         string? svg = args.String("svg");
+        double inputStd = args.Double("input-std", 1, 1e-6, 1e6);
         bool json = args.Json;
         string device = CommandSupport.Device(args.String("device"));
         args.EnsureAllUsed();
@@ -71,7 +73,7 @@ public static class BenchAttentionCommand
         if (svg is not null) CommandSupport.EnsureWritable(Path.Combine(Path.GetDirectoryName(Path.GetFullPath(svg)) ?? ".", "x"));
 
         var options = new AttentionBenchmarkOptions(variants, lengths, batch, heads, headDim, causal, repeat, maxSeconds,
-            (long)(memoryGb * (1L << 30)));
+            (long)(memoryGb * (1L << 30)), InputStd: inputStd);
         var results = AttentionBenchmark.Run(options);
         string title = $"attention B={batch}, H={heads}, D={headDim}{(causal ? ", causal" : "")}: {Environment.ProcessorCount} core(s)";
         if (svg is not null) File.WriteAllText(svg, AttentionBenchmarkSvg.Render(results, title));
@@ -140,6 +142,7 @@ public static class BenchAttentionCommand
             Nullable(w, "fwd_ms", r.ForwardMs);
             Nullable(w, "fwd_bwd_ms", r.ForwardBackwardMs);
             w.WriteNumber("peak_bytes", r.PeakBytes);
+            w.WriteNumber("state_bytes", r.StateBytes);
             Nullable(w, "max_abs_err", r.MaxAbsError);
             if (r.ErrorBaseline is null) w.WriteNull("error_baseline"); else w.WriteString("error_baseline", r.ErrorBaseline);
             w.WriteString("measurement", r.Measurement switch

@@ -51,15 +51,28 @@ internal static class DemoCommand
         try { config = presetName is null ? Model : Gpt2Config.Preset(presetName); }
         catch (ArgumentException e) { throw new CliError(e.Message); }
         if (presetName is not null) options = options with { EvalEvery = Math.Max(1, Math.Min(options.EvalEvery, options.Steps)), EvalBatches = Math.Min(options.EvalBatches, 4) };
-        outDir ??= CommandSupport.NewRunDirectory();
-        if (TrainingCheckpoint.HoldsModel(outDir)) throw new CliError($"{outDir} already holds a model; the demo never overwrites (omit --out for a new runs/<timestamp>)");
-        CommandSupport.EnsureWritable(outDir);
         // a time budget applies unless only --steps was given
         TimeSpan? budget = minutesGiven || !stepsGiven ? TimeSpan.FromMinutes(minutes) : null;
 
         var clock = Stopwatch.StartNew();
         var corpus = Corpus.Load(data, "char");
-        var run = Gpt2TrainingRun.Start(corpus, data, config, options, outDir, kernel);
+        // the directory is locked before it is checked or written, so two runs never share it
+        bool created = outDir is null || !Directory.Exists(outDir);
+        var directoryLock = outDir is null ? CommandSupport.NewLockedRunDirectory() : TrainCommand.LockOut(outDir);
+        outDir = directoryLock.Directory;
+        Gpt2TrainingRun run;
+        try
+        {
+            if (TrainingCheckpoint.HoldsModel(outDir)) throw new CliError($"{outDir} already holds a model; the demo never overwrites (omit --out for a new runs/<timestamp>)");
+            run = Gpt2TrainingRun.Start(corpus, data, config, options, outDir, kernel, directoryLock);
+        }
+        catch
+        {
+            directoryLock.Dispose();
+            if (created) CommandSupport.RemoveIfOnlyLock(outDir);
+            throw;
+        }
+        using var _ = run;
         var log = json ? TextWriter.Null : stdout;
         log.WriteLine("attnlab demo — a character-level GPT learns Shakespeare");
         TrainCommand.PrintHeader(log, run);

@@ -24,8 +24,9 @@ internal static class ExploreCommand
             else if (args[i].StartsWith("--model=", StringComparison.Ordinal)) models.Add(args[i]["--model=".Length..]);
             else rest.Add(args[i]);
         }
-        var a = new Args(rest.ToArray(), "no-browser");
+        var a = new Args(rest.ToArray(), "no-browser", "bench");
         if (a.Help) { Usage(stdout); return 0; }
+        if (a.Flag("bench")) return Bench(a, stdout);
         int port = a.Int("port", 5173, 0, 65535);
         bool noBrowser = a.Flag("no-browser");
         var runs = a.String("runs") ?? "runs";
@@ -63,6 +64,33 @@ internal static class ExploreCommand
         return 0;
     }
 
+    /// <summary><c>--bench</c>: p50/p95 latency of the page's map request, demo-sized model at 256 tokens and GPT-2 124M
+    /// (random weights) at 1024 tokens, on loopback.</summary>
+    private static int Bench(Args a, TextWriter stdout)
+    {
+        int requests = a.Int("requests", 20, 1, 10_000);
+        int bigRequests = a.Int("big-requests", 5, 0, 1000);
+        bool json = a.Json;
+        a.EnsureAllUsed();
+        var demo = DemoCommand.Model with { ContextLength = 256 };
+        var results = new List<ExplorerLatency>
+        {
+            ExplorerBenchmark.RunAsync("demo model (4L×4H×128, context 256)", demo, 256, requests).GetAwaiter().GetResult(),
+        };
+        if (bigRequests > 0)
+            results.Add(ExplorerBenchmark.RunAsync("GPT-2 124M (random weights)", AttentionLab.Models.Gpt2Config.Gpt2_124M, 1024, bigRequests).GetAwaiter().GetResult());
+        foreach (var r in results)
+        {
+            if (json) stdout.WriteLine(new JsonObject
+            {
+                ["model"] = r.Model, ["parameters"] = r.Parameters, ["tokens"] = r.Tokens, ["requests"] = r.Requests, ["bytes"] = r.Bytes,
+                ["p50_ms"] = Math.Round(r.Percentile(0.5), 1), ["p95_ms"] = Math.Round(r.Percentile(0.95), 1), ["max_ms"] = Math.Round(r.Milliseconds.Max(), 1),
+            }.ToJsonString());
+            else stdout.WriteLine($"{r.Model}: {r.Tokens} tokens, {r.Requests} requests, {r.Bytes / 1e6:0.0} MB each: p50 {r.Percentile(0.5):0} ms, p95 {r.Percentile(0.95):0} ms, max {r.Milliseconds.Max():0} ms");
+        }
+        return 0;
+    }
+
     /// <summary>Best effort: a missing opener (a server without a desktop) is not an error.</summary>
     private static void OpenBrowser(string url)
     {
@@ -87,5 +115,7 @@ internal static class ExploreCommand
         w.WriteLine("API: GET /api/models; POST /api/inspect {\"model\", \"text\" | \"ids\", \"attention\"?, \"layer\"?, \"head\"?, \"logits\"?}");
         w.WriteLine("returns what 'attnlab inspect --json' prints (\"logits\": false leaves out the T×V logits). See docs/explorer.md.");
         w.WriteLine("--json prints {\"address\", \"models\"} once the server listens.");
+        w.WriteLine("--bench [--requests N] [--big-requests M] times the page's map request on loopback instead: a demo-sized model at 256");
+        w.WriteLine("tokens (N requests, default 20) and GPT-2 124M with random weights at 1024 tokens (M requests, default 5; 0 skips it).");
     }
 }

@@ -108,7 +108,7 @@ internal static class TrainCommand
     }
 
     /// <summary>Locks an --out directory (creating it), refusing one that is a file or cannot be written.</summary>
-    private static RunDirectoryLock LockOut(string outDir)
+    internal static RunDirectoryLock LockOut(string outDir)
     {
         if (File.Exists(outDir)) throw new CliError($"--out {outDir} is a file, not a directory");
         try { return RunDirectoryLock.Acquire(outDir); }

@@ -32,6 +32,10 @@ public sealed record AttentionBenchmarkResult(string Variant, int SequenceLength
 
     /// <summary>naive's peak bytes / this variant's at the same length.</summary>
     public double? MemoryRatioToNaive { get; init; }
+
+    /// <summary>The attention's own memory: <see cref="PeakBytes"/> less the eight (B, H, T, D) buffers every variant
+    /// needs (q, k, v, o, dO, dq, dk, dv) — the saved state and scratch, O(T²) for materializing kernels, O(T) for Flash.</summary>
+    public long StateBytes { get; init; }
 }
 
 /// <summary>What to run.</summary>
@@ -41,9 +45,11 @@ public sealed record AttentionBenchmarkResult(string Variant, int SequenceLength
 /// run over 2 s is used as the timing)</param>
 /// <param name="TimeBudgetSeconds">a point whose estimated forward + backward time exceeds this is extrapolated, not run</param>
 /// <param name="MemoryBudgetBytes">a point whose estimated peak exceeds this is reported as too large, not run</param>
+/// <param name="InputStd">standard deviation of the random q and k entries (v is standard normal): Performer's error grows
+/// with |q|·|k|, so its error curve depends on it</param>
 public sealed record AttentionBenchmarkOptions(IReadOnlyList<string> Variants, IReadOnlyList<int> SequenceLengths,
     int Batch = 1, int Heads = 8, int HeadDim = 64, bool Causal = false, int Repeat = 3,
-    double TimeBudgetSeconds = 20, long MemoryBudgetBytes = 0, int Seed = 1);
+    double TimeBudgetSeconds = 20, long MemoryBudgetBytes = 0, int Seed = 1, double InputStd = 1);
 
 /// <summary>
 /// Times attention kernels over sequence lengths — forward, and forward + backward — and counts the memory each
@@ -53,7 +59,8 @@ public sealed record AttentionBenchmarkOptions(IReadOnlyList<string> Variants, I
 /// runtime, the JIT and other variants' pooled buffers): q, k, v, output, dO, dq, dk, dv (each B·H·T·D floats),
 /// the kernel's saved state (<see cref="IAttentionKernel.SavedLength"/> floats) and the managed bytes the calls
 /// allocate (<see cref="GC.GetTotalAllocatedBytes(bool)"/> across all threads, first call, so buffers rented from
-/// the shared pools are counted when they are first created). Kernels that allocate nothing but pooled tile
+/// the shared pools are counted when they are first created; the counter is process-wide, so the benchmark must be the
+/// only thing running, as it is under <c>attnlab bench attention</c>). Kernels that allocate nothing but pooled tile
 /// scratch show their tiles' size only on their first call.
 /// </para>
 /// Points that would run too long are extrapolated from the variant's largest measured length by T² (by T for window and
@@ -99,8 +106,8 @@ public static class AttentionBenchmark
             if ((long)shape.QueryElements > Array.MaxLength)
                 throw new ArgumentException($"B·H·T·D = {(long)shape.QueryElements} floats is more than one array can hold");
             var random = new Random(options.Seed + T);
-            var q = Normal(random, shape.QueryElements);
-            var k = Normal(random, shape.KeyElements);
+            var q = Normal(random, shape.QueryElements, options.InputStd);
+            var k = Normal(random, shape.KeyElements, options.InputStd);
             var v = Normal(random, shape.KeyElements);
             var dO = Normal(random, shape.QueryElements);
             float[]? exact = null;
@@ -151,7 +158,7 @@ public static class AttentionBenchmark
                         SpeedupOverNaive = naive.ForwardBackwardMs is { } n && r.ForwardBackwardMs is { } m && m > 0 ? n / m : null,
                         MemoryRatioToNaive = r.PeakBytes > 0 ? (double)naive.PeakBytes / r.PeakBytes : null,
                     };
-                results.Add(r);
+                results.Add(r with { StateBytes = Math.Max(0, r.PeakBytes - 8L * shape.QueryElements * sizeof(float)) });
             }
         }
         return results;
@@ -207,13 +214,13 @@ public static class AttentionBenchmark
         return max;
     }
 
-    private static float[] Normal(Random random, int count)
+    private static float[] Normal(Random random, int count, double std = 1)
     {
         var data = new float[count];
         for (int i = 0; i < count; i++)
         {
             double u1 = 1.0 - random.NextDouble(), u2 = random.NextDouble();
-            data[i] = (float)(Math.Sqrt(-2.0 * Math.Log(u1)) * Math.Cos(2 * Math.PI * u2));
+            data[i] = (float)(std * Math.Sqrt(-2.0 * Math.Log(u1)) * Math.Cos(2 * Math.PI * u2));
         }
         return data;
     }

@@ -51,10 +51,17 @@ public static class Gpt2ModelDirectory
             LayerNormEpsilon = (float)epsilon,
             Attention = o.OptionalString("attnlab_attention") ?? AttentionKernels.DefaultName,
             IsCausal = o.OptionalBool("attnlab_causal") ?? true,
+            Positions = OptionalPositions(o.OptionalString("attnlab_positions"), path),
         };
         try { config.Validate(); }
         catch (ArgumentException e) { throw new InvalidDataException($"{path}: {e.Message}", e); }
         return config;
+    }
+
+    private static PositionEncoding OptionalPositions(string? name, string path)
+    {
+        try { return name is null ? PositionEncoding.Learned : PositionEncodings.Parse(name); }
+        catch (ArgumentException e) { throw new InvalidDataException($"{path}: attnlab_positions: {e.Message}", e); }
     }
 
     /// <summary>Loads a model: config, then every parameter by name, checking each shape against the config.</summary>
@@ -116,8 +123,16 @@ public static class Gpt2ModelDirectory
         });
     }
 
-    /// <summary>The config.json object Hugging Face transformers reads for this config.</summary>
-    public static JsonObject ConfigJson(Gpt2Config c) => new()
+    /// <summary>The config.json object Hugging Face transformers reads for this config (with <c>attnlab_positions</c>
+    /// only when the positions are not GPT-2's learned table).</summary>
+    public static JsonObject ConfigJson(Gpt2Config c)
+    {
+        var json = GptConfigJson(c);
+        if (c.Positions != PositionEncoding.Learned) json["attnlab_positions"] = PositionEncodings.Name(c.Positions);
+        return json;
+    }
+
+    private static JsonObject GptConfigJson(Gpt2Config c) => new()
     {
         ["activation_function"] = "gelu_new",
         ["architectures"] = new JsonArray("GPT2LMHeadModel"),

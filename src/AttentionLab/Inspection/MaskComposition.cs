@@ -1,3 +1,5 @@
+using AttentionLab.Attention;
+
 namespace AttentionLab.Inspection;
 
 /// <summary>
@@ -14,20 +16,31 @@ namespace AttentionLab.Inspection;
 /// </summary>
 public sealed record MaskComposition(int Length, bool IsCausal, int? Window, int WindowAhead, int GlobalTokens, int PrefixLength, int[] Padded, int TileSize)
 {
-    /// <summary>(T, T) true where query i may attend to key j.</summary>
+    /// <summary>The composition as the library's attention options (the masks every kernel applies).</summary>
+    public AttentionOptions Options()
+    {
+        bool[]? keep = null;
+        if (Padded.Length > 0)
+        {
+            keep = Enumerable.Repeat(true, Length).ToArray();
+            foreach (int p in Padded) if (p >= 0 && p < Length) keep[p] = false;
+        }
+        return new AttentionOptions
+        {
+            IsCausal = IsCausal, Window = Window is int w ? new SlidingWindow(w - 1, WindowAhead) : null,
+            GlobalTokens = GlobalTokens, PrefixLength = PrefixLength, KeyPaddingMask = keep,
+        };
+    }
+
+    /// <summary>(T, T) true where query i may attend to key j: <see cref="AttentionOptions.Allows"/>, the one rule.</summary>
     public bool[] Visible()
     {
         int T = Length;
-        var padded = new bool[T];
-        foreach (int p in Padded) if (p >= 0 && p < T) padded[p] = true;
+        var options = Options();
+        var shape = AttentionShape.Self(1, 1, T, 1);
         var v = new bool[T * T];
         for (int i = 0; i < T; i++)
-            for (int j = 0; j < T; j++)
-            {
-                bool causal = !IsCausal || j <= i || (i < PrefixLength && j < PrefixLength);
-                bool window = Window is not int w || (j > i - w && j <= i + WindowAhead) || i < GlobalTokens || j < GlobalTokens;
-                v[i * T + j] = causal && window && !padded[j];
-            }
+            for (int j = 0; j < T; j++) v[i * T + j] = options.Allows(0, 0, i, j, shape);
         return v;
     }
 

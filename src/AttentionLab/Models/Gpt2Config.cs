@@ -34,6 +34,11 @@ public sealed record Gpt2Config
     /// bidirectional (encoder, BERT-style) attention. Saved as <c>attnlab_causal</c>; GPT-2 is causal.</summary>
     public bool IsCausal { get; init; } = true;
 
+    /// <summary>How positions enter the model: GPT-2's learned table wpe (the default), Vaswani's fixed sinusoids (scaled to the token embeddings' RMS, <see cref="SinusoidalPositions.Gpt2Scale"/>), or
+    /// none. Saved as <c>attnlab_positions</c> when not learned. With fixed or no positions wpe stays in the arena (the
+    /// file layout is GPT-2's) but is held at zero and gets no gradient.</summary>
+    public PositionEncoding Positions { get; init; } = PositionEncoding.Learned;
+
     /// <summary>Channels per head (D = C / H).</summary>
     public int HeadDim => Channels / Heads;
 

@@ -91,11 +91,14 @@ public sealed partial class Gpt2Model
             if (timer is not null) t0 = timer.Lap(Gpt2Phase.BackwardLayerNorm, t0);
         }
 
-        // embeddings: dwte[token] += dx (scatter-add), dwpe[t] += Σ_b dx[b, t]
+        // embeddings: dwte[token] += dx (scatter-add), dwpe[t] += Σ_b dx[b, t] (fixed or no positions: nothing to learn)
         Embedding.Backward(dResidual, a.Tokens, c, g[Layout.TokenEmbedding]);
-        var dwpe = g[Layout.PositionEmbedding].Slice(0, length * c);
-        for (int b = 0; b < batch; b++)
-            System.Numerics.Tensors.TensorPrimitives.Add(dwpe, dResidual.Slice(b * length * c, length * c), dwpe);
+        if (cfg.Positions == PositionEncoding.Learned)
+        {
+            var dwpe = g[Layout.PositionEmbedding].Slice(0, length * c);
+            for (int b = 0; b < batch; b++)
+                System.Numerics.Tensors.TensorPrimitives.Add(dwpe, dResidual.Slice(b * length * c, length * c), dwpe);
+        }
         if (timer is not null) timer.Lap(Gpt2Phase.BackwardOther, t0);
     }
 

@@ -27,6 +27,7 @@ public sealed partial class Gpt2Model
     private bool _logitsConsumed;
     private KvCache? _cachedRun;          // the cache of the last ForwardCached (null after a full Forward)
     private int _cachedStart;             // its length before that call: the first new position
+    private readonly float[]? _sinusoids;  // (T, C) fixed position table (scaled to the embeddings) when Config.Positions is Sinusoidal
 
     /// <param name="config">sizes, attention kernel and causality</param>
     /// <param name="attention">the attention kernel for every block (e.g. <c>AttentionKernels.Parse("flash")</c>);
@@ -44,6 +45,7 @@ public sealed partial class Gpt2Model
         Attention = attention ?? AttentionKernels.Parse(config.Attention);
         AttentionOptions = new AttentionOptions { IsCausal = config.IsCausal };
         IsTraining = training;
+        if (config.Positions == PositionEncoding.Sinusoidal) _sinusoids = SinusoidalPositions.Table(config.ContextLength, config.Channels, SinusoidalPositions.Gpt2Scale);
         Layout = parameters?.Layout ?? new Gpt2Layout(config);
         if (training) _gradients = new Gpt2Parameters(Layout);
         if (parameters is not null) { Parameters = parameters; return; }
@@ -129,6 +131,7 @@ public sealed partial class Gpt2Model
         float residualStd = 0.02f / MathF.Sqrt(2 * Config.Layers);
         FillNormal(random, p[Layout.TokenEmbedding], 0.02f);
         FillNormal(random, p[Layout.PositionEmbedding], 0.02f);
+        if (Config.Positions != PositionEncoding.Learned) p[Layout.PositionEmbedding].Clear(); // unused: zero (drawn anyway, so every other weight is the same)
         foreach (var b in Layout.Blocks)
         {
             FillNormal(random, p[b.AttentionWeight], 0.02f);
@@ -232,14 +235,19 @@ public sealed partial class Gpt2Model
         var timer = Timer;
         long t0 = timer is null ? 0 : Stopwatch.GetTimestamp();
 
-        // token + position embedding: x[b, t] = wte[token] + wpe[start + t]
+        // token + position embedding: x[b, t] = wte[token] + wpe[start + t] (or the fixed sinusoid, or nothing)
         var encoded = a[a.Encoded];
         Embedding.Forward(p[Layout.TokenEmbedding], a.Tokens, c, encoded);
-        var wpe = p[Layout.PositionEmbedding].Slice(_cachedStart * c, length * c);
-        for (int b = 0; b < batch; b++)
+        ReadOnlySpan<float> positions = cfg.Positions switch
+        {
+            PositionEncoding.Learned => p[Layout.PositionEmbedding].Slice(_cachedStart * c, length * c),
+            PositionEncoding.Sinusoidal => _sinusoids.AsSpan(_cachedStart * c, length * c),
+            _ => default,
+        };
+        for (int b = 0; b < batch && !positions.IsEmpty; b++)
         {
             var row = encoded.Slice(b * length * c, length * c);
-            System.Numerics.Tensors.TensorPrimitives.Add(row, wpe, row);
+            System.Numerics.Tensors.TensorPrimitives.Add(row, positions, row);
         }
         if (timer is not null) t0 = timer.Lap(Gpt2Phase.Embedding, t0);
 
@@ -327,58 +335,6 @@ public sealed partial class Gpt2Model
         return t0;
     }
 
-    /// <summary>
-    /// Attention of the new positions against the cache: appends the new keys and values of layer
-    /// <paramref name="l"/>, then runs the kernel per head with q (1, 1, n, D) against k, v (1, 1, Tk, D), Tk = the
-    /// cached positions plus the new ones (causal aligned bottom-right: new query i sees keys 0 … start + i).
-    /// </summary>
-    private void CachedAttention(Gpt2Activations a, int l, KvCache cache)
-    {
-        var s = a.Blocks[l];
-        int n = a.Length, h = Config.Heads, d = Config.HeadDim, start = _cachedStart, tk = start + n;
-        var q = a[s.Q]; var k = a[s.K]; var v = a[s.V]; var o = a[s.AttentionOutput];
-        for (int hh = 0; hh < h; hh++)
-        {
-            k.Slice(hh * n * d, n * d).CopyTo(cache.Keys[l].AsSpan((hh * cache.Capacity + start) * d, n * d));
-            v.Slice(hh * n * d, n * d).CopyTo(cache.Values[l].AsSpan((hh * cache.Capacity + start) * d, n * d));
-        }
-        var shape = new AttentionShape(1, 1, n, tk, d);
-        for (int hh = 0; hh < h; hh++)
-            Attention.Forward(q.Slice(hh * n * d, n * d), cache.Keys[l].AsSpan(hh * cache.Capacity * d, tk * d),
-                cache.Values[l].AsSpan(hh * cache.Capacity * d, tk * d), shape, AttentionOptions, o.Slice(hh * n * d, n * d), default);
-    }
-
-    /// <summary>Multiplies head h's columns of the merged heads (N, C) by its gate, when gates are set (the kernel's
-    /// own output stays ungated: its backward may need it as it was).</summary>
-    private void GateMerged(Span<float> merged, int l, int n)
-    {
-        if (_headGates is null) return;
-        int h = Config.Heads, d = Config.HeadDim, c = Config.Channels;
-        for (int r = 0; r < n; r++)
-            for (int hh = 0; hh < h; hh++)
-            {
-                float gate = _headGates[l * h + hh];
-                if (gate == 1f) continue;
-                var cols = merged.Slice(r * c + hh * d, d);
-                System.Numerics.Tensors.TensorPrimitives.Multiply(cols, gate, cols);
-            }
-    }
-
-    /// <summary>Multiplies head h of layer l's (B, H, T, D) gradient by its gate, when gates are set.</summary>
-    private void GateHeads(Span<float> headsOutput, int l, int batch, int length)
-    {
-        if (_headGates is null) return;
-        int h = Config.Heads, d = Config.HeadDim;
-        for (int b = 0; b < batch; b++)
-            for (int hh = 0; hh < h; hh++)
-            {
-                float gate = _headGates[l * h + hh];
-                if (gate == 1f) continue;
-                System.Numerics.Tensors.TensorPrimitives.Multiply(headsOutput.Slice((b * h + hh) * length * d, length * d), gate,
-                    headsOutput.Slice((b * h + hh) * length * d, length * d));
-            }
-    }
-
     /// <summary>(B, T, V) logits of the last forward; unavailable after <see cref="Backward"/> (reused for dLogits).</summary>
     public ReadOnlySpan<float> Logits
     {
@@ -399,37 +355,6 @@ public sealed partial class Gpt2Model
             if (!_hasTargets) throw new InvalidOperationException("the last Forward had no targets");
             return a[a.Losses];
         }
-    }
-
-    /// <summary>
-    /// (B, H, T, Tk) attention probabilities of block <paramref name="layer"/> in the last forward, materialized now by
-    /// the kernel from that forward's q, k and v (training never materializes them unless the kernel needs them).
-    /// Tk = T after <see cref="Forward"/>; the cached plus new positions after <see cref="ForwardCached"/>.
-    /// Head gates do not change the weights (they scale the head's output).
-    /// </summary>
-    public float[] AttentionWeights(int layer)
-    {
-        var a = RequireForward();
-        ArgumentOutOfRangeException.ThrowIfNegative(layer);
-        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(layer, Config.Layers);
-        var s = a.Blocks[layer];
-        int h = Config.Heads, d = Config.HeadDim, t = a.Length;
-        if (_cachedRun is null)
-        {
-            var shape = new AttentionShape(a.Batch, h, t, t, d);
-            var weights = new float[shape.WeightElements];
-            Attention.Weights(a[s.Q], a[s.K], a[s.V], shape, AttentionOptions, weights);
-            return weights;
-        }
-        var cache = _cachedRun;
-        int tk = _cachedStart + t;
-        if (cache.Length != tk) throw new InvalidOperationException("the KV cache has changed since the last ForwardCached");
-        var headShape = new AttentionShape(1, 1, t, tk, d);
-        var result = new float[h * t * tk];
-        for (int hh = 0; hh < h; hh++)
-            Attention.Weights(a[s.Q].Slice(hh * t * d, t * d), cache.Keys[layer].AsSpan(hh * cache.Capacity * d, tk * d),
-                cache.Values[layer].AsSpan(hh * cache.Capacity * d, tk * d), headShape, AttentionOptions, result.AsSpan(hh * t * tk, t * tk));
-        return result;
     }
 
     /// <summary>(B, T, C) output of block <paramref name="layer"/> (the residual stream after it) from the last forward.</summary>

@@ -5,8 +5,9 @@ using AttentionLab.Diagnostics;
 namespace AttentionLab.Rendering;
 
 /// <summary>
-/// The result of <see cref="AttentionBenchmark"/> as a standalone SVG: forward + backward time (left) and peak memory
-/// (right) against sequence length, both axes logarithmic, one line per variant. On log–log axes a cost T^k is a
+/// The result of <see cref="AttentionBenchmark"/> as a standalone SVG: forward + backward time (left), peak memory
+/// (middle) and the attention's own memory — saved state and scratch, without the inputs and gradients every variant
+/// shares (right) — against sequence length, both axes logarithmic, one line per variant. On log–log axes a cost T^k is a
 /// straight line of slope k, so O(T²) (naive, fast, flash's time), O(T·W) (window) and O(T) (flash's and performer's
 /// memory) separate at a glance. Measured points are filled circles; extrapolated or too-large points are hollow and
 /// joined by dashes.
@@ -21,12 +22,13 @@ public static class AttentionBenchmarkSvg
         ArgumentNullException.ThrowIfNull(results);
         var variants = results.Select(r => r.Variant).Distinct().ToList();
         var sb = new StringBuilder();
-        int width = 2 * PanelWidth;
+        int width = 3 * PanelWidth;
         sb.Append(CultureInfo.InvariantCulture, $"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{Height + 24 * ((variants.Count + 3) / 4)}\" font-family=\"sans-serif\" font-size=\"12\">\n");
         sb.Append("<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n");
         sb.Append(CultureInfo.InvariantCulture, $"<text x=\"{width / 2}\" y=\"22\" text-anchor=\"middle\" font-size=\"15\">{Escape(title)}</text>\n");
         Panel(sb, results, variants, 0, "forward + backward (ms)", r => r.ForwardBackwardMs);
         Panel(sb, results, variants, PanelWidth, "peak memory (bytes)", r => r.PeakBytes > 0 ? r.PeakBytes : null);
+        Panel(sb, results, variants, 2 * PanelWidth, "saved state + scratch (bytes)", r => r.StateBytes > 0 ? r.StateBytes : null);
         // legend
         for (int i = 0; i < variants.Count; i++)
         {
@@ -34,7 +36,7 @@ public static class AttentionBenchmarkSvg
             sb.Append(CultureInfo.InvariantCulture, $"<line x1=\"{x}\" y1=\"{y - 4}\" x2=\"{x + 24}\" y2=\"{y - 4}\" stroke=\"{Color(i)}\" stroke-width=\"2\"/>\n");
             sb.Append(CultureInfo.InvariantCulture, $"<text x=\"{x + 30}\" y=\"{y}\">{Escape(variants[i])}</text>\n");
         }
-        sb.Append(CultureInfo.InvariantCulture, $"<text x=\"{width - 10}\" y=\"{Height + 24 * ((variants.Count + 3) / 4) - 8}\" text-anchor=\"end\" fill=\"#666\">filled: measured · hollow, dashed: extrapolated (T²) or too large to run</text>\n");
+        sb.Append(CultureInfo.InvariantCulture, $"<text x=\"{width - 10}\" y=\"{Height + 24 * ((variants.Count + 3) / 4) - 8}\" text-anchor=\"end\" fill=\"#666\">filled: measured · hollow, dashed: extrapolated from a shorter length, or too large to run</text>\n");
         sb.Append("</svg>\n");
         return sb.ToString();
     }

@@ -28,6 +28,7 @@ public static class AttentionMapSvg
             if (p.Weights.Length != p.QueryLabels.Count * p.KeyLabels.Count)
                 throw new ArgumentException($"panel '{p.Title}' has {p.Weights.Length} weights for ({p.QueryLabels.Count}, {p.KeyLabels.Count}) labels");
         int width = panels.Sum(p => LabelWidth + Math.Max(p.KeyLabels.Count * Cell, 120)) + Gap * (panels.Count + 1);
+        width = Math.Max(width, 2 * Gap + (int)(6.2 * Math.Max(caption?.Length ?? 0, panels.Max(p => p.Title.Length) * 13 / 11)));
         int height = Top + panels.Max(p => p.QueryLabels.Count) * Cell + Bottom;
         var sb = new StringBuilder();
         sb.Append(CultureInfo.InvariantCulture, $"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\" font-family=\"sans-serif\" font-size=\"11\">\n");
@@ -36,7 +37,7 @@ public static class AttentionMapSvg
         foreach (var p in panels)
         {
             int gx = x0 + LabelWidth, gy = Top, tq = p.QueryLabels.Count, tk = p.KeyLabels.Count;
-            sb.Append(CultureInfo.InvariantCulture, $"<text x=\"{gx}\" y=\"18\" font-size=\"13\" font-weight=\"bold\">{Escape(p.Title)}</text>\n");
+            sb.Append(CultureInfo.InvariantCulture, $"<text x=\"{gx}\" y=\"18\" font-size=\"13\" font-weight=\"bold\">{Text(p.Title)}</text>\n");
             for (int j = 0; j < tk; j++)
                 sb.Append(CultureInfo.InvariantCulture, $"<text x=\"{gx + j * Cell + Cell / 2}\" y=\"{gy - 6}\" text-anchor=\"middle\">{Escape(p.KeyLabels[j])}</text>\n");
             for (int i = 0; i < tq; i++)
@@ -53,7 +54,7 @@ public static class AttentionMapSvg
             x0 += LabelWidth + Math.Max(tk * Cell, 120) + Gap;
         }
         if (caption is not null)
-            sb.Append(CultureInfo.InvariantCulture, $"<text x=\"{Gap}\" y=\"{height - 14}\" fill=\"#444\">{Escape(caption)}</text>\n");
+            sb.Append(CultureInfo.InvariantCulture, $"<text x=\"{Gap}\" y=\"{height - 14}\" fill=\"#444\">{Text(caption)}</text>\n");
         sb.Append(CultureInfo.InvariantCulture, $"<text x=\"{Gap}\" y=\"38\" fill=\"#666\">rows: queries · columns: keys · white = 0, dark blue = 1</text>\n");
         sb.Append("</svg>\n");
         return sb.ToString();
@@ -66,5 +67,9 @@ public static class AttentionMapSvg
         return $"#{r:x2}{g:x2}{b:x2}";
     }
 
+    /// <summary>A token label for SVG: printable (space → ␣) and XML-escaped.</summary>
     internal static string Escape(string s) => SecurityElement.Escape(AttentionHeatmap.Printable(s)) ?? "";
+
+    /// <summary>Ordinary text (titles, captions) for SVG: XML-escaped only.</summary>
+    internal static string Text(string s) => SecurityElement.Escape(s) ?? "";
 }

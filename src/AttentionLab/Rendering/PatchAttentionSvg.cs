@@ -26,7 +26,7 @@ public static class PatchAttentionSvg
         if (rows.Count == 0) throw new ArgumentException("nothing to draw: no images");
         int layers = rows.Max(r => r.Attention.Count), size = rows.Max(r => r.Size);
         int tile = size * Pixel;
-        int width = Gap + (layers + 1) * (tile + Gap) + 160, height = Top + rows.Count * (tile + LabelHeight) + 30;
+        int width = Math.Max(Gap + (layers + 1) * (tile + Gap) + 160, 2 * Gap + (int)(6.2 * (caption?.Length ?? 0))), height = Top + rows.Count * (tile + LabelHeight) + 30;
         var sb = new StringBuilder();
         sb.Append(CultureInfo.InvariantCulture, $"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\" font-family=\"sans-serif\" font-size=\"11\">\n");
         sb.Append("<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n");
@@ -39,7 +39,7 @@ public static class PatchAttentionSvg
             if (row.Pixels.Length != row.Size * row.Size) throw new ArgumentException($"image '{row.Title}' has {row.Pixels.Length} pixels, expected {row.Size * row.Size}");
             int y0 = Top + r * (tile + LabelHeight), side = row.Size / row.PatchSize, cell = row.PatchSize * Pixel;
             Image(sb, row, Gap, y0);
-            sb.Append(CultureInfo.InvariantCulture, $"<text x=\"{Gap + (layers + 1) * (tile + Gap)}\" y=\"{y0 + tile / 2}\">{AttentionMapSvg.Escape(row.Title)}</text>\n");
+            sb.Append(CultureInfo.InvariantCulture, $"<text x=\"{Gap + (layers + 1) * (tile + Gap)}\" y=\"{y0 + tile / 2}\">{AttentionMapSvg.Text(row.Title)}</text>\n");
             for (int l = 0; l < row.Attention.Count; l++)
             {
                 var a = row.Attention[l];
@@ -56,7 +56,7 @@ public static class PatchAttentionSvg
                 }
             }
         }
-        if (caption is not null) sb.Append(CultureInfo.InvariantCulture, $"<text x=\"{Gap}\" y=\"{height - 10}\" fill=\"#444\">{AttentionMapSvg.Escape(caption)}</text>\n");
+        if (caption is not null) sb.Append(CultureInfo.InvariantCulture, $"<text x=\"{Gap}\" y=\"{height - 10}\" fill=\"#444\">{AttentionMapSvg.Text(caption)}</text>\n");
         sb.Append("</svg>\n");
         return sb.ToString();
     }

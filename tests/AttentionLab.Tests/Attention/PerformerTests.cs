@@ -7,6 +7,7 @@ namespace AttentionLab.Tests.Attention;
 /// weights (both the GEMM path and the prefix-sum path), the error against exact attention falling as F grows,
 /// finite-difference checks of the hand-written backward, KV-cache decode, determinism, and the masks it refuses.
 /// </summary>
+[Trait("Category", "Simd")]
 public class PerformerTests
 {
     private static (float[] Q, float[] K, float[] V, float[] G) Inputs(AttentionShape shape, int seed, double std = 1)

@@ -8,6 +8,7 @@ namespace AttentionLab.Tests.Attention;
 /// the context equals full attention. Tolerances as for the fast kernel: 1e-5 relative + 1e-6 absolute forward,
 /// 1e-4 + 1e-5 gradients.
 /// </summary>
+[Trait("Category", "Simd")]
 public class WindowKernelTests
 {
     public static TheoryData<string, int, int, string> Cases()

@@ -24,16 +24,11 @@ public class MaskCompositionTests
     }
 
     [Fact]
-    public void The_composition_agrees_with_the_libraries_mask_rule()
+    public void A_two_sided_window_without_causality()
     {
-        // causal + window without global tokens or prefix is what AttentionOptions.Allows computes
-        int T = 9;
-        var m = new MaskComposition(T, true, 3, 0, 0, 0, [2], 4);
-        var options = new AttentionOptions { IsCausal = true, Window = new SlidingWindow(2), KeyPaddingMask = Enumerable.Range(0, T).Select(j => j != 2).ToArray() };
-        var shape = AttentionShape.Self(1, 1, T, 4);
-        var v = m.Visible();
-        for (int i = 0; i < T; i++)
-            for (int j = 0; j < T; j++) Assert.Equal(options.Allows(0, 0, i, j, shape), v[i * T + j]);
+        var m = new MaskComposition(4, IsCausal: false, Window: 2, WindowAhead: 1, GlobalTokens: 0, PrefixLength: 0, Padded: [], TileSize: 2);
+        // window 2 = the query and one key back (Mistral's sliding_window), plus one key ahead
+        Assert.Equal("1100|1110|0111|0011", Rows(m.Visible(), 4));
     }
 
     [Fact]

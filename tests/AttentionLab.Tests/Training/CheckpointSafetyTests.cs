@@ -200,7 +200,7 @@ public sealed class CheckpointSafetyTests : IDisposable
     public void KillNineAtRandomMomentsLosesNothingAndResumesExactly()
     {
         if (OperatingSystem.IsWindows()) return;
-        string[] common = ["--preset", "tiny", "--batch", "2", "--steps", "40", "--eval-every", "1", "--eval-batches", "1", "--seed", "9"];
+        string[] common = ["--preset", "tiny", "--batch", "2", "--steps", "30", "--eval-every", "1", "--eval-batches", "1", "--seed", "9"];
         var straight = Path.Combine(_root, "k-straight");
         CliHarness.Ok(["train", "--data", _data, "--out", straight, .. common]);
         var expected = TrainingCheckpoint.LoadState(straight).State;
@@ -210,7 +210,7 @@ public sealed class CheckpointSafetyTests : IDisposable
         var foreign = PlantForeignFiles(dir);
         var random = new Random(5);
         int kills = 0;
-        for (int attempt = 0; attempt < 6; attempt++)
+        for (int attempt = 0; attempt < 5; attempt++)
         {
             bool started = TrainingCheckpoint.HoldsModel(dir) && File.Exists(Path.Combine(dir, TrainingCheckpoint.StateFile));
             string[] args = started ? ["train", "--out", dir, "--resume", "--json"] : ["train", "--data", _data, "--out", dir, "--force", "--json", .. common];

@@ -1,0 +1,91 @@
+using AttentionLab.Attention;
+
+namespace AttentionLab.Models;
+
+/// <summary>GPT-2's attention beyond the kernel call: the KV-cache path, head gates, and the weights materialized for
+/// inspection.</summary>
+public sealed partial class Gpt2Model
+{
+    /// <summary>
+    /// (B, H, T, Tk) attention probabilities of block <paramref name="layer"/> in the last forward, materialized now by
+    /// the kernel from that forward's q, k and v (training never materializes them unless the kernel needs them).
+    /// Tk = T after <see cref="Forward"/>; the cached plus new positions after <see cref="ForwardCached"/>.
+    /// Head gates do not change the weights (they scale the head's output).
+    /// </summary>
+    public float[] AttentionWeights(int layer)
+    {
+        var a = RequireForward();
+        ArgumentOutOfRangeException.ThrowIfNegative(layer);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(layer, Config.Layers);
+        var s = a.Blocks[layer];
+        int h = Config.Heads, d = Config.HeadDim, t = a.Length;
+        if (_cachedRun is null)
+        {
+            var shape = new AttentionShape(a.Batch, h, t, t, d);
+            var weights = new float[shape.WeightElements];
+            Attention.Weights(a[s.Q], a[s.K], a[s.V], shape, AttentionOptions, weights);
+            return weights;
+        }
+        var cache = _cachedRun;
+        int tk = _cachedStart + t;
+        if (cache.Length != tk) throw new InvalidOperationException("the KV cache has changed since the last ForwardCached");
+        var headShape = new AttentionShape(1, 1, t, tk, d);
+        var result = new float[h * t * tk];
+        for (int hh = 0; hh < h; hh++)
+            Attention.Weights(a[s.Q].Slice(hh * t * d, t * d), cache.Keys[layer].AsSpan(hh * cache.Capacity * d, tk * d),
+                cache.Values[layer].AsSpan(hh * cache.Capacity * d, tk * d), headShape, AttentionOptions, result.AsSpan(hh * t * tk, t * tk));
+        return result;
+    }
+
+    /// <summary>
+    /// Attention of the new positions against the cache: appends the new keys and values of layer
+    /// <paramref name="l"/>, then runs the kernel per head with q (1, 1, n, D) against k, v (1, 1, Tk, D), Tk = the
+    /// cached positions plus the new ones (causal aligned bottom-right: new query i sees keys 0 … start + i).
+    /// </summary>
+    private void CachedAttention(Gpt2Activations a, int l, KvCache cache)
+    {
+        var s = a.Blocks[l];
+        int n = a.Length, h = Config.Heads, d = Config.HeadDim, start = _cachedStart, tk = start + n;
+        var q = a[s.Q]; var k = a[s.K]; var v = a[s.V]; var o = a[s.AttentionOutput];
+        for (int hh = 0; hh < h; hh++)
+        {
+            k.Slice(hh * n * d, n * d).CopyTo(cache.Keys[l].AsSpan((hh * cache.Capacity + start) * d, n * d));
+            v.Slice(hh * n * d, n * d).CopyTo(cache.Values[l].AsSpan((hh * cache.Capacity + start) * d, n * d));
+        }
+        var shape = new AttentionShape(1, 1, n, tk, d);
+        for (int hh = 0; hh < h; hh++)
+            Attention.Forward(q.Slice(hh * n * d, n * d), cache.Keys[l].AsSpan(hh * cache.Capacity * d, tk * d),
+                cache.Values[l].AsSpan(hh * cache.Capacity * d, tk * d), shape, AttentionOptions, o.Slice(hh * n * d, n * d), default);
+    }
+
+    /// <summary>Multiplies head h's columns of the merged heads (N, C) by its gate, when gates are set (the kernel's
+    /// own output stays ungated: its backward may need it as it was).</summary>
+    private void GateMerged(Span<float> merged, int l, int n)
+    {
+        if (_headGates is null) return;
+        int h = Config.Heads, d = Config.HeadDim, c = Config.Channels;
+        for (int r = 0; r < n; r++)
+            for (int hh = 0; hh < h; hh++)
+            {
+                float gate = _headGates[l * h + hh];
+                if (gate == 1f) continue;
+                var cols = merged.Slice(r * c + hh * d, d);
+                System.Numerics.Tensors.TensorPrimitives.Multiply(cols, gate, cols);
+            }
+    }
+
+    /// <summary>Multiplies head h of layer l's (B, H, T, D) gradient by its gate, when gates are set.</summary>
+    private void GateHeads(Span<float> headsOutput, int l, int batch, int length)
+    {
+        if (_headGates is null) return;
+        int h = Config.Heads, d = Config.HeadDim;
+        for (int b = 0; b < batch; b++)
+            for (int hh = 0; hh < h; hh++)
+            {
+                float gate = _headGates[l * h + hh];
+                if (gate == 1f) continue;
+                System.Numerics.Tensors.TensorPrimitives.Multiply(headsOutput.Slice((b * h + hh) * length * d, length * d), gate,
+                    headsOutput.Slice((b * h + hh) * length * d, length * d));
+            }
+    }
+}
