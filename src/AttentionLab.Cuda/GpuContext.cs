@@ -86,12 +86,12 @@ public sealed class GpuContext : IDisposable
     }
 
     /// <summary>
-    /// ILGPU's CPU accelerator shaped like a small GPU: one multiprocessor, warps of 4, up to 64 threads per group
+    /// ILGPU's CPU accelerator shaped like a small GPU: one multiprocessor, two warps of 32, up to 64 threads per group
     /// (the largest group these kernels launch). Same kernels, same results to float rounding.
     /// </summary>
     public static GpuContext CreateCpuSimulator()
     {
-        var device = new CPUDevice(numThreadsPerWarp: 4, numWarpsPerMultiprocessor: 16, numMultiprocessors: 1);
+        var device = new CPUDevice(numThreadsPerWarp: 32, numWarpsPerMultiprocessor: 2, numMultiprocessors: 1);
         var context = Context.Create(b => b.CPU(device).EnableAlgorithms().Math(MathMode.Fast32BitOnly));
         return new GpuContext(context, context.GetCPUDevice(0).CreateAccelerator(context));
     }

@@ -45,7 +45,9 @@ public sealed class GpuFixture : IDisposable
     public void Dispose() => Gpu.Dispose();
 }
 
-[CollectionDefinition("Gpu")]
+// DisableParallelization: the simulator runs every group on its own OS threads; alone, it neither starves nor is
+// starved by the other test collections (nor disturbs their allocation-based memory accounting)
+[CollectionDefinition("Gpu", DisableParallelization = true)]
 public sealed class GpuCollection : ICollectionFixture<GpuFixture>;
 
 /// <summary>Shared helpers: random data and the relative-error measure the device tests state.</summary>
