@@ -75,9 +75,12 @@ public static class Gpt2Inspector
             model.HeadGates = options.HeadGates;
             if (T > 1)
             {
-                var targets = tokens[1..].Append(0).ToArray();       // each id predicts the next; the last has none
-                model.Forward(tokens, 1, T);
-                loss = MeanLoss(model.Logits, targets, T - 1, V);
+                // each id predicts the next; the last has none (its placeholder target is left out of the mean)
+                var targets = tokens[1..].Append(0).ToArray();
+                model.Forward(tokens, 1, T, targets);                         // the model's own (parallel) cross-entropy
+                double total = 0;
+                foreach (float x in model.Losses[..(T - 1)]) total += x;
+                loss = (float)(total / (T - 1));
             }
             else model.Forward(tokens, 1, T);
 
@@ -96,13 +99,14 @@ public static class Gpt2Inspector
                     for (int i = 0; i < exact.Length; i++) worst = Math.Max(worst, Math.Abs(maps[i] - exact[i]));
                     approximationError = worst;
                 }
-                for (int h = 0; h < H; h++)
+                int layer = l;
+                Parallel.For(0, H, h =>                                     // heads are independent: one per core
                 {
-                    if (options.Head is int oneHead && oneHead != h) continue;
+                    if (options.Head is int oneHead && oneHead != h) return;
                     var map = maps.AsSpan(h * T * T, T * T);
-                    map.CopyTo(attention.AsSpan((l * H + h) * T * T, T * T));
-                    entropy[l * H + h] = AttentionHeatmap.MeanEntropy(map, T);
-                }
+                    map.CopyTo(attention.AsSpan((layer * H + h) * T * T, T * T));
+                    entropy[layer * H + h] = AttentionHeatmap.MeanEntropy(map, T);
+                });
             }
             var logits = model.Logits;                                       // (T, V)
             var last = logits.Slice((T - 1) * V, V);
@@ -136,21 +140,5 @@ public static class Gpt2Inspector
         for (int i = 0; i < p.Length; i++) sum += p[i] = Math.Exp(logits[i] - max);
         for (int i = 0; i < p.Length; i++) p[i] /= sum;
         return p;
-    }
-
-    /// <summary>Mean cross-entropy of positions 0..n−1 predicting <paramref name="targets"/>.</summary>
-    private static float MeanLoss(ReadOnlySpan<float> logits, int[] targets, int n, int V)
-    {
-        double total = 0;
-        for (int t = 0; t < n; t++)
-        {
-            var row = logits.Slice(t * V, V);
-            float max = float.NegativeInfinity;
-            foreach (var z in row) max = MathF.Max(max, z);
-            double sum = 0;
-            foreach (var z in row) sum += Math.Exp(z - max);
-            total += Math.Log(sum) + max - row[targets[t]];
-        }
-        return (float)(total / n);
     }
 }
