@@ -43,25 +43,7 @@ public static class MultiCurveSvg
         double Y(double y) => Top + (hi - y) / (hi - lo) * plotH;
 
         var sb = new StringBuilder();
-        sb.Append(CultureInfo.InvariantCulture, $"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{Width}\" height=\"{Height}\" viewBox=\"0 0 {Width} {Height}\" font-family=\"sans-serif\" font-size=\"12\">\n");
-        sb.Append("<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n");
-        sb.Append(CultureInfo.InvariantCulture, $"<text x=\"{Width / 2}\" y=\"24\" text-anchor=\"middle\" font-size=\"16\">{Escape(title)}</text>\n");
-        foreach (var t in yTicks)
-        {
-            double y = Y(t);
-            sb.Append(CultureInfo.InvariantCulture, $"<line x1=\"{Left}\" y1=\"{y:F1}\" x2=\"{Width - Right}\" y2=\"{y:F1}\" stroke=\"#e5e5e5\"/>\n");
-            sb.Append(CultureInfo.InvariantCulture, $"<text x=\"{Left - 6}\" y=\"{y + 4:F1}\" text-anchor=\"end\">{Format(t)}</text>\n");
-        }
-        foreach (var t in xTicks)
-        {
-            double x = X(t);
-            sb.Append(CultureInfo.InvariantCulture, $"<line x1=\"{x:F1}\" y1=\"{Top}\" x2=\"{x:F1}\" y2=\"{Height - Bottom}\" stroke=\"#f0f0f0\"/>\n");
-            sb.Append(CultureInfo.InvariantCulture, $"<text x=\"{x:F1}\" y=\"{Height - Bottom + 18}\" text-anchor=\"middle\">{Format(t)}</text>\n");
-        }
-        sb.Append(CultureInfo.InvariantCulture, $"<line x1=\"{Left}\" y1=\"{Height - Bottom}\" x2=\"{Width - Right}\" y2=\"{Height - Bottom}\" stroke=\"black\"/>\n");
-        sb.Append(CultureInfo.InvariantCulture, $"<line x1=\"{Left}\" y1=\"{Top}\" x2=\"{Left}\" y2=\"{Height - Bottom}\" stroke=\"black\"/>\n");
-        sb.Append(CultureInfo.InvariantCulture, $"<text x=\"{Left + plotW / 2:F1}\" y=\"{Height - 16}\" text-anchor=\"middle\">{Escape(xLabel)}</text>\n");
-        sb.Append(CultureInfo.InvariantCulture, $"<text x=\"18\" y=\"{Top + plotH / 2:F1}\" text-anchor=\"middle\" transform=\"rotate(-90 18 {Top + plotH / 2:F1})\">{Escape(yLabel)}</text>\n");
+        SvgPlotFrame.Append(sb, (Width, Height, Left, Right, Top, Bottom), title, xTicks, yTicks, X, Y, xLabel, yLabel);
         foreach (var s in series)
         {
             var finite = s.Points.Where(p => double.IsFinite(p.X) && double.IsFinite(p.Y)).ToList();
