@@ -98,6 +98,21 @@ public static class ModelFolder
     /// <summary>A config record as a JSON object (snake_case names).</summary>
     public static JsonObject Serialize<T>(T config) => (JsonObject)JsonSerializer.SerializeToNode(config, JsonOptions)!;
 
+    /// <summary>
+    /// A model saved with <see cref="Save"/>: reads and checks its config, builds the model from it (a config the
+    /// model refuses is a damaged folder), then loads its weights — the one loader seq2seq, BERT and ViT share.
+    /// </summary>
+    /// <exception cref="InvalidDataException">not a folder of this model type, or damaged</exception>
+    public static TModel Load<TConfig, TModel>(string directory, string modelType, Func<TConfig, TModel> create, Func<TModel, ParameterSet> parameters)
+    {
+        var config = Deserialize<TConfig>(ReadConfig(directory, modelType), directory);
+        TModel model;
+        try { model = create(config); }
+        catch (ArgumentException e) { throw new InvalidDataException($"{directory}/{ConfigFile}: {e.Message}", e); }
+        LoadWeights(directory, parameters(model));
+        return model;
+    }
+
     /// <summary>Copies every tensor of model.safetensors into <paramref name="parameters"/>, checking names and shapes.</summary>
     /// <exception cref="InvalidDataException">a missing, unexpected or mis-shaped tensor</exception>
     public static void LoadWeights(string directory, ParameterSet parameters)

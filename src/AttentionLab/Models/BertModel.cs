@@ -184,12 +184,5 @@ public sealed class BertModel
 
     /// <exception cref="InvalidDataException">not a BERT model folder, or damaged</exception>
     public static BertModel Load(string directory, IAttentionKernel? kernel = null)
-    {
-        var config = ModelFolder.Deserialize<BertConfig>(ModelFolder.ReadConfig(directory, ModelType), directory);
-        BertModel model;
-        try { model = new BertModel(config, kernel); }
-        catch (ArgumentException e) { throw new InvalidDataException($"{directory}/{ModelFolder.ConfigFile}: {e.Message}", e); }
-        ModelFolder.LoadWeights(directory, model.Parameters);
-        return model;
-    }
+        => ModelFolder.Load(directory, ModelType, (BertConfig config) => new BertModel(config, kernel), m => m.Parameters);
 }

@@ -35,8 +35,8 @@ public sealed partial class Gpt2Model
         var headShape = new AttentionShape(1, 1, t, tk, d);
         var result = new float[h * t * tk];
         for (int hh = 0; hh < h; hh++)
-            kernel.Weights(a[s.Q].Slice(hh * t * d, t * d), cache.Keys[layer].AsSpan(hh * cache.Capacity * d, tk * d),
-                cache.Values[layer].AsSpan(hh * cache.Capacity * d, tk * d), headShape, AttentionOptions, result.AsSpan(hh * t * tk, t * tk));
+            kernel.Weights(a[s.Q].Slice(hh * t * d, t * d), cache.Keys(layer, hh, 0, tk), cache.Values(layer, hh, 0, tk),
+                headShape, AttentionOptions, result.AsSpan(hh * t * tk, t * tk));
         return result;
     }
 
@@ -52,13 +52,13 @@ public sealed partial class Gpt2Model
         var q = a[s.Q]; var k = a[s.K]; var v = a[s.V]; var o = a[s.AttentionOutput];
         for (int hh = 0; hh < h; hh++)
         {
-            k.Slice(hh * n * d, n * d).CopyTo(cache.Keys[l].AsSpan((hh * cache.Capacity + start) * d, n * d));
-            v.Slice(hh * n * d, n * d).CopyTo(cache.Values[l].AsSpan((hh * cache.Capacity + start) * d, n * d));
+            k.Slice(hh * n * d, n * d).CopyTo(cache.Keys(l, hh, start, n));
+            v.Slice(hh * n * d, n * d).CopyTo(cache.Values(l, hh, start, n));
         }
         var shape = new AttentionShape(1, 1, n, tk, d);
         for (int hh = 0; hh < h; hh++)
-            Attention.Forward(q.Slice(hh * n * d, n * d), cache.Keys[l].AsSpan(hh * cache.Capacity * d, tk * d),
-                cache.Values[l].AsSpan(hh * cache.Capacity * d, tk * d), shape, AttentionOptions, o.Slice(hh * n * d, n * d), default);
+            Attention.Forward(q.Slice(hh * n * d, n * d), cache.Keys(l, hh, 0, tk), cache.Values(l, hh, 0, tk),
+                shape, AttentionOptions, o.Slice(hh * n * d, n * d), default);
     }
 
     /// <summary>Multiplies head h's columns of the merged heads (N, C) by its gate, when gates are set (the kernel's

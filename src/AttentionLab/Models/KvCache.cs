@@ -9,9 +9,9 @@ namespace AttentionLab.Models;
 public sealed class KvCache
 {
     /// <summary>Per layer: keys (H, Tmax, D).</summary>
-    public float[][] Keys { get; }
+    public float[][] KeysByLayer { get; }
     /// <summary>Per layer: values (H, Tmax, D).</summary>
-    public float[][] Values { get; }
+    public float[][] ValuesByLayer { get; }
     public int Layers { get; }
     public int Heads { get; }
     public int HeadSize { get; }
@@ -23,21 +23,21 @@ public sealed class KvCache
     public KvCache(int layers, int heads, int headSize, int capacity)
     {
         Layers = layers; Heads = heads; HeadSize = headSize; Capacity = capacity;
-        Keys = new float[layers][];
-        Values = new float[layers][];
+        KeysByLayer = new float[layers][];
+        ValuesByLayer = new float[layers][];
         for (int l = 0; l < layers; l++)
         {
-            Keys[l] = new float[heads * capacity * headSize];
-            Values[l] = new float[heads * capacity * headSize];
+            KeysByLayer[l] = new float[heads * capacity * headSize];
+            ValuesByLayer[l] = new float[heads * capacity * headSize];
         }
     }
 
     /// <summary>Forgets every position (the arrays are reused).</summary>
     public void Clear() => Length = 0;
 
-    /// <summary>The key of head <paramref name="h"/> at position <paramref name="t"/>: D floats.</summary>
-    public Span<float> Key(int layer, int h, int t) => Keys[layer].AsSpan((h * Capacity + t) * HeadSize, HeadSize);
+    /// <summary>Keys of head <paramref name="h"/> at positions [start, start + count): (count, D).</summary>
+    public Span<float> Keys(int layer, int h, int start, int count) => KeysByLayer[layer].AsSpan((h * Capacity + start) * HeadSize, count * HeadSize);
 
-    /// <summary>The value of head <paramref name="h"/> at position <paramref name="t"/>: D floats.</summary>
-    public Span<float> Value(int layer, int h, int t) => Values[layer].AsSpan((h * Capacity + t) * HeadSize, HeadSize);
+    /// <summary>Values of head <paramref name="h"/> at positions [start, start + count): (count, D).</summary>
+    public Span<float> Values(int layer, int h, int start, int count) => ValuesByLayer[layer].AsSpan((h * Capacity + start) * HeadSize, count * HeadSize);
 }

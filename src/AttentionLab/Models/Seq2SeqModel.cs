@@ -231,12 +231,5 @@ public sealed class Seq2SeqModel
     /// <summary>A model saved by <see cref="Save"/>.</summary>
     /// <exception cref="InvalidDataException">not a seq2seq model folder, or damaged</exception>
     public static Seq2SeqModel Load(string directory, IAttentionKernel? kernel = null)
-    {
-        var config = ModelFolder.Deserialize<Seq2SeqConfig>(ModelFolder.ReadConfig(directory, ModelType), directory);
-        Seq2SeqModel model;
-        try { model = new Seq2SeqModel(config, kernel); }
-        catch (ArgumentException e) { throw new InvalidDataException($"{directory}/{ModelFolder.ConfigFile}: {e.Message}", e); }
-        ModelFolder.LoadWeights(directory, model.Parameters);
-        return model;
-    }
+        => ModelFolder.Load(directory, ModelType, (Seq2SeqConfig config) => new Seq2SeqModel(config, kernel), m => m.Parameters);
 }

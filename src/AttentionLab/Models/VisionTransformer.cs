@@ -199,12 +199,5 @@ public sealed class VisionTransformer
 
     /// <exception cref="InvalidDataException">not a ViT model folder, or damaged</exception>
     public static VisionTransformer Load(string directory, IAttentionKernel? kernel = null)
-    {
-        var config = ModelFolder.Deserialize<VitConfig>(ModelFolder.ReadConfig(directory, ModelType), directory);
-        VisionTransformer model;
-        try { model = new VisionTransformer(config, kernel); }
-        catch (ArgumentException e) { throw new InvalidDataException($"{directory}/{ModelFolder.ConfigFile}: {e.Message}", e); }
-        ModelFolder.LoadWeights(directory, model.Parameters);
-        return model;
-    }
+        => ModelFolder.Load(directory, ModelType, (VitConfig config) => new VisionTransformer(config, kernel), m => m.Parameters);
 }
