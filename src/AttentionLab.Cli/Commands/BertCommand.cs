@@ -29,9 +29,7 @@ internal static class BertCommand
         JsonObject result;
         if (a.Has("model"))
         {
-            var dir = ModelCommandSupport.ReadModelDir(a);
-            foreach (var name in new[] { "steps", "batch", "lr", "warmup", "time-budget", "d-model", "heads", "layers", "seed", "out", "force", "max-length" })
-                if (a.Has(name)) throw new CliError($"--{name} is for training; --model {dir} evaluates a saved model");
+            var dir = ModelCommandSupport.ReadModelDir(a, "max-length");
             a.EnsureAllUsed();
             model = BertModel.Load(dir, kernel);
             var corpus = Corpus.Load(DataPath(dataArg), new CharTokenizer(model.Config.Characters.EnumerateRunes()));
@@ -62,42 +60,31 @@ internal static class BertCommand
             {
                 Steps = 800, LearningRate = 2e-3, MinLearningRate = 1e-4, WarmupSteps = 100, WeightDecay = 0.01, TimeBudget = TimeSpan.FromSeconds(110),
             });
-            string outDir = a.String("out") ?? CommandSupport.NewRunDirectory();
+            string? outDir = a.Path("out");
             bool force = a.Flag("force");
             a.EnsureAllUsed();
-            ModelCommandSupport.CheckOut(outDir, force);
             var corpus = Corpus.Load(DataPath(dataArg), "char");
             var run = new BertTrainingRun(corpus, config, options, batch, heldOutBatches, (ulong)seed, kernel);
             model = run.Model;
             CheckInput(model, input);
+            using var folder = ModelOutputFolder.Lock(outDir, force, SvgFile);
             if (!json)
                 stdout.WriteLine($"data {corpus.Source}: {corpus.Tokens.Length:N0} characters ({corpus.Tokenizer.VocabSize} distinct). BERT {config.Layers} layers, " +
                                  $"{config.Heads} heads, {config.Channels} wide: {model.Parameters.Count:N0} parameters; masked-LM, 15% of characters, " +
                                  $"sequences of {BertTrainingRun.MinLength}–{config.MaxLength} padded into batches of {batch}");
-            var cpu = System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime;
-            var last = ModelTrainingProgress.Run(run.Trainer, TrainingProgress.Choose(stdout, json), stdout, out bool interrupted);
-            double cpuSeconds = (System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds;
-            double accuracy = run.Evaluate();
-            model.Save(outDir);
-            ModelCommandSupport.WriteText(Path.Combine(outDir, SvgFile), CompareSvg(model, input));
-            result = new JsonObject
+            var trained = folder.Train(run.Trainer, json, stdout, run.Evaluate, model.Save, SvgFile, () => CompareSvg(model, input));
+            int masked = run.HeldOut.Sum(b => b.Targets.Count(t => t >= 0));
+            result = trained.AddTo(new JsonObject
             {
-                ["accuracy"] = Math.Round(accuracy, 4), ["unigram_accuracy"] = Math.Round(run.UnigramAccuracy, 4), ["unigram_guess"] = run.UnigramGuess,
-                ["masked_tokens"] = run.HeldOut.Sum(b => b.Targets.Count(t => t >= 0)),
-                ["steps"] = run.Trainer.Step, ["train_seconds"] = Math.Round(run.Trainer.Elapsed.TotalSeconds, 2),
-                ["train_cpu_seconds"] = Math.Round(cpuSeconds, 2),
-                ["train_loss"] = last is null ? null : Math.Round(last.Loss, 5), ["parameters"] = model.Parameters.Count,
-                ["interrupted"] = interrupted, ["out"] = outDir, ["loss_curve"] = ModelTrainingProgress.Curve(run.Trainer),
-            };
+                ["accuracy"] = Math.Round(trained.Accuracy, 4), ["unigram_accuracy"] = Math.Round(run.UnigramAccuracy, 4), ["unigram_guess"] = run.UnigramGuess,
+                ["masked_tokens"] = masked,
+            }, model.Parameters.Count);
             if (!json)
-            {
-                stdout.WriteLine();
-                stdout.WriteLine($"  steps              {run.Trainer.Step} × {batch} sequences in {run.Trainer.Elapsed.TotalSeconds:0.0} s ({cpuSeconds:0.0} s of CPU){(interrupted ? " (interrupted)" : "")}");
-                stdout.WriteLine($"  train loss         {(last is null ? "-" : CommandSupport.F(last.Loss))}");
-                stdout.WriteLine($"  masked accuracy    {accuracy:P1} of {result["masked_tokens"]} held-out masked characters");
-                stdout.WriteLine($"  unigram baseline   {run.UnigramAccuracy:P1} (always '{AttentionHeatmap.Printable(run.UnigramGuess)}', the commonest character)");
-                stdout.WriteLine($"  saved              {outDir}  (config.json, model.safetensors, {SvgFile})");
-            }
+                trained.Print(stdout, batch, "sequences", [],
+                [
+                    ("masked accuracy", $"{trained.Accuracy:P1} of {masked} held-out masked characters"),
+                    ("unigram baseline", $"{run.UnigramAccuracy:P1} (always '{AttentionHeatmap.Printable(run.UnigramGuess)}', the commonest character)"),
+                ]);
         }
         CheckInput(model, input);
         var inspection = model.Inspect(input);

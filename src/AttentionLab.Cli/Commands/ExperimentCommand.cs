@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json.Nodes;
 using AttentionLab.Experiments;
+using AttentionLab.IO;
 using AttentionLab.Training;
 
 namespace AttentionLab.Cli.Commands;
@@ -58,10 +59,10 @@ internal static class ExperimentCommand
         Directory.CreateDirectory(outDir);
         var svgPath = Path.Combine(outDir, $"{name}.svg");
         var jsonPath = Path.Combine(outDir, $"{name}.json");
-        WriteAtomically(svgPath, ExperimentPlot.Svg(result));
+        DurableFile.Replace(svgPath, ExperimentPlot.Svg(result));
         var document = ExperimentJson.ToJson(result);
         document["svg"] = svgPath;
-        WriteAtomically(jsonPath, document.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
+        DurableFile.Replace(jsonPath, document.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
         if (json)
         {
             stdout.WriteLine(document.ToJsonString());
@@ -119,13 +120,6 @@ internal static class ExperimentCommand
         JsonValue v when v.TryGetValue(out string? s) => s ?? "",
         _ => node.ToJsonString(),
     };
-
-    private static void WriteAtomically(string path, string text)
-    {
-        var temp = path + $".{Guid.NewGuid():N}.tmp";
-        try { File.WriteAllText(temp, text); File.Move(temp, path, overwrite: true); }
-        catch { try { File.Delete(temp); } catch (IOException) { } throw; }
-    }
 
     private static void Usage(TextWriter w)
     {

@@ -26,9 +26,7 @@ internal static class Seq2SeqCommand
         var kernel = ModelCommandSupport.ReadKernel(a);
         if (a.Has("model"))
         {
-            var dir = ModelCommandSupport.ReadModelDir(a);
-            foreach (var name in new[] { "task", "steps", "batch", "lr", "warmup", "time-budget", "d-model", "heads", "layers", "seed", "out", "force" })
-                if (a.Has(name)) throw new CliError($"--{name} is for training; --model {dir} evaluates a saved model");
+            var dir = ModelCommandSupport.ReadModelDir(a, "task");
             a.EnsureAllUsed();
             model = Seq2SeqModel.Load(dir, kernel);
             task = ParseTask(model.Config.Task);
@@ -61,43 +59,26 @@ internal static class Seq2SeqCommand
                 Steps = task is DateTask ? 1000 : 600, LearningRate = 2e-3, MinLearningRate = 1e-4, WarmupSteps = 100,
                 WeightDecay = 0.01, TimeBudget = TimeSpan.FromSeconds(110),
             });
-            string outDir = a.String("out") ?? CommandSupport.NewRunDirectory();
+            string? outDir = a.Path("out");
             bool force = a.Flag("force");
             a.EnsureAllUsed();
-            ModelCommandSupport.CheckOut(outDir, force);
             if (input is not null) CheckInput(task, input);
             var run = new Seq2SeqTrainingRun(task, config, options, batch, heldOutCount, (ulong)seed, kernel);
             model = run.Model;
+            using var folder = ModelOutputFolder.Lock(outDir, force, SvgFile);
             if (!json)
                 stdout.WriteLine($"task {task.Name}: {task.Description}. Encoder-decoder {layers}+{layers} layers, {config.Heads} heads, " +
                                  $"{config.Channels} wide: {model.Parameters.Count:N0} parameters; {options.Steps} steps of {batch} (≤ {options.TimeBudget?.TotalSeconds:0} s)");
-            var cpu = System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime;
-            var last = ModelTrainingProgress.Run(run.Trainer, TrainingProgress.Choose(stdout, json), stdout, out bool interrupted);
-            double cpuSeconds = (System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds;
-            var watch = System.Diagnostics.Stopwatch.StartNew();
-            double accuracy = run.Evaluate();
-            double evalSeconds = watch.Elapsed.TotalSeconds;
-            model.Save(outDir);
-            var report = model.Inspect(input ?? run.HeldOut[0].Source);
-            ModelCommandSupport.WriteText(Path.Combine(outDir, SvgFile), CrossAttentionSvg(report));
-            result = new JsonObject
+            var trained = folder.Train(run.Trainer, json, stdout, run.Evaluate, model.Save, SvgFile,
+                () => CrossAttentionSvg(model.Inspect(input ?? run.HeldOut[0].Source)));
+            result = trained.AddTo(new JsonObject
             {
-                ["task"] = task.Name, ["accuracy"] = Math.Round(accuracy, 4), ["held_out"] = run.HeldOut.Count,
-                ["steps"] = run.Trainer.Step, ["train_seconds"] = Math.Round(run.Trainer.Elapsed.TotalSeconds, 2),
-                ["train_cpu_seconds"] = Math.Round(cpuSeconds, 2),
-                ["eval_seconds"] = Math.Round(evalSeconds, 3), ["train_loss"] = last is null ? null : Math.Round(last.Loss, 5),
-                ["parameters"] = model.Parameters.Count, ["interrupted"] = interrupted, ["out"] = outDir,
-                ["examples"] = Examples(model, run.HeldOut.Take(8).ToList()), ["loss_curve"] = ModelTrainingProgress.Curve(run.Trainer),
-            };
+                ["task"] = task.Name, ["accuracy"] = Math.Round(trained.Accuracy, 4), ["held_out"] = run.HeldOut.Count,
+                ["eval_seconds"] = Math.Round(trained.EvalSeconds, 3), ["examples"] = Examples(model, run.HeldOut.Take(8).ToList()),
+            }, model.Parameters.Count);
             if (!json)
-            {
-                stdout.WriteLine();
-                stdout.WriteLine($"  task          {task.Name}");
-                stdout.WriteLine($"  steps         {run.Trainer.Step} × {batch} examples in {run.Trainer.Elapsed.TotalSeconds:0.0} s ({cpuSeconds:0.0} s of CPU){(interrupted ? " (interrupted)" : "")}");
-                stdout.WriteLine($"  train loss    {(last is null ? "-" : CommandSupport.F(last.Loss))}");
-                stdout.WriteLine($"  exact match   {accuracy:P1} of {run.HeldOut.Count} held-out sources (never trained on)");
-                stdout.WriteLine($"  saved         {outDir}  (config.json, model.safetensors, {SvgFile})");
-            }
+                trained.Print(stdout, batch, "examples", [("task", task.Name)],
+                    [("exact match", $"{trained.Accuracy:P1} of {run.HeldOut.Count} held-out sources (never trained on)")]);
         }
         string example = input ?? task.HeldOut(1, (ulong)model.Config.Seed)[0].Source;
         if (input is not null) CheckInput(task, input);

@@ -27,9 +27,7 @@ internal static class VitCommand
         JsonObject result;
         if (a.Has("model"))
         {
-            var dir = ModelCommandSupport.ReadModelDir(a);
-            foreach (var name in new[] { "steps", "batch", "lr", "warmup", "time-budget", "d-model", "heads", "layers", "seed", "out", "force", "image-size", "patch-size" })
-                if (a.Has(name)) throw new CliError($"--{name} is for training; --model {dir} evaluates a saved model");
+            var dir = ModelCommandSupport.ReadModelDir(a, "image-size", "patch-size");
             a.EnsureAllUsed();
             model = VisionTransformer.Load(dir, kernel);
             if (!model.Config.ClassNames.SequenceEqual(ShapeImages.Classes))
@@ -58,39 +56,22 @@ internal static class VitCommand
             {
                 Steps = 500, LearningRate = 2e-3, MinLearningRate = 1e-4, WarmupSteps = 50, WeightDecay = 0.01, TimeBudget = TimeSpan.FromSeconds(110),
             });
-            string outDir = a.String("out") ?? CommandSupport.NewRunDirectory();
+            string? outDir = a.Path("out");
             bool force = a.Flag("force");
             a.EnsureAllUsed();
-            ModelCommandSupport.CheckOut(outDir, force);
             var run = new VitTrainingRun(config, options, batch, heldOutCount, (ulong)seed, kernel);
             model = run.Model;
             heldOut = run.HeldOut;
+            using var folder = ModelOutputFolder.Lock(outDir, force, SvgFile);
             var c = model.Config;
             if (!json)
                 stdout.WriteLine($"ViT: {c.ImageSize}×{c.ImageSize} images of {ShapeImages.Classes.Count} shapes ({string.Join(", ", ShapeImages.Classes)}), drawn fresh for every batch; " +
                                  $"{c.PatchSize}×{c.PatchSize} patches → {c.Patches} tokens + [CLS]; {c.Layers} layers, {c.Heads} heads, {c.Channels} wide: {model.Parameters.Count:N0} parameters");
-            var cpu = System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime;
-            var last = ModelTrainingProgress.Run(run.Trainer, TrainingProgress.Choose(stdout, json), stdout, out bool interrupted);
-            double cpuSeconds = (System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds;
-            double accuracy = run.Evaluate();
-            model.Save(outDir);
-            ModelCommandSupport.WriteText(Path.Combine(outDir, SvgFile), AttentionSvg(model, heldOut));
-            result = new JsonObject
-            {
-                ["accuracy"] = Math.Round(accuracy, 4), ["held_out"] = heldOutCount, ["classes"] = Classes(),
-                ["steps"] = run.Trainer.Step, ["train_seconds"] = Math.Round(run.Trainer.Elapsed.TotalSeconds, 2),
-                ["train_cpu_seconds"] = Math.Round(cpuSeconds, 2),
-                ["train_loss"] = last is null ? null : Math.Round(last.Loss, 5), ["parameters"] = model.Parameters.Count,
-                ["interrupted"] = interrupted, ["out"] = outDir, ["loss_curve"] = ModelTrainingProgress.Curve(run.Trainer),
-            };
+            var trained = folder.Train(run.Trainer, json, stdout, run.Evaluate, model.Save, SvgFile, () => AttentionSvg(run.Model, run.HeldOut));
+            result = trained.AddTo(new JsonObject { ["accuracy"] = Math.Round(trained.Accuracy, 4), ["held_out"] = heldOutCount, ["classes"] = Classes() }, model.Parameters.Count);
             if (!json)
-            {
-                stdout.WriteLine();
-                stdout.WriteLine($"  steps        {run.Trainer.Step} × {batch} images in {run.Trainer.Elapsed.TotalSeconds:0.0} s ({cpuSeconds:0.0} s of CPU){(interrupted ? " (interrupted)" : "")}");
-                stdout.WriteLine($"  train loss   {(last is null ? "-" : CommandSupport.F(last.Loss))}");
-                stdout.WriteLine($"  accuracy     {accuracy:P1} of {heldOutCount} held-out images (chance {1.0 / ShapeImages.Classes.Count:P1})");
-                stdout.WriteLine($"  saved        {outDir}  (config.json, model.safetensors, {SvgFile})");
-            }
+                trained.Print(stdout, batch, "images", [],
+                    [("accuracy", $"{trained.Accuracy:P1} of {heldOutCount} held-out images (chance {1.0 / ShapeImages.Classes.Count:P1})")]);
         }
         if (svg is not null) ModelCommandSupport.WriteText(svg, AttentionSvg(model, heldOut));
         int pixels = model.Config.ImageSize * model.Config.ImageSize;
