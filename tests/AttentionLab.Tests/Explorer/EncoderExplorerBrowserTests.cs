@@ -48,6 +48,11 @@ public sealed class EncoderExplorerBrowserTests(EncoderExplorerFixture f, Browse
         Assert.Contains("group=cross", _browser.Driver_.Url);
         Assert.Equal("cross", _browser.Js("return document.querySelector('#group-controls select').value"));
 
+        var svg = System.Xml.Linq.XDocument.Parse(_browser.Driver_.ExecuteAsyncScript(
+            "const done = arguments[arguments.length - 1]; explorer.exportBlob('svg').then(b => b.text()).then(done);") as string ?? "");
+        Assert.Equal(2, svg.Descendants().Count(e => e.Name.LocalName == "g"));            // one group of cells per tile
+        Assert.Contains("cross-attention", svg.Root!.Value);
+
         tiles[1].Click();                                                  // open head 1 in the head view
         _browser.WaitReady();
         Assert.Contains("view=head", _browser.Driver_.Url);

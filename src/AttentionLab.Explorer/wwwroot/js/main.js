@@ -100,7 +100,7 @@ async function render() {
   });
   const note = $('kind-note');
   note.hidden = app.kind === 'gpt2' || !app.models.length;
-  note.textContent = note.hidden ? '' : `${app.kind} model: Model, Heads and Heads at a glance show ${app.kind === 'seq2seq' ? 'encoder, decoder and cross' : 'its encoder'} attention (pick the group in the view); the other views need a GPT-2 model.`;
+  note.textContent = note.hidden ? '' : `${app.kind} model: Model, Heads and Heads at a glance show ${app.kind === 'seq2seq' ? 'encoder, decoder and cross attention (pick the group in the view)' : app.modelInfo?.causal ? 'its causal self-attention' : 'its encoder self-attention'}; the other views need a GPT-2 model.`;
   $('text').placeholder = PLACEHOLDERS[app.kind] ?? (params.has('ids') ? `ids ${app.get('ids')}` : 'type a sentence and press Enter');
   const el = $('view');
   app.error(null);
