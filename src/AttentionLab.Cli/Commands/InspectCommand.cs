@@ -124,7 +124,7 @@ internal static class InspectCommand
 
     private static void Usage(TextWriter w)
     {
-        w.WriteLine("usage: attnlab inspect --model DIR (--text TEXT | --prompt TEXT | --ids 1,2,3) [--layer L] [--head H] [--attention NAME] [--json]");
+        w.WriteLine("usage: attnlab inspect --model DIR (--text TEXT | --prompt TEXT | --ids 1,2,3) [--target PREFIX] [--layer L] [--head H] [--attention NAME] [--json]");
         w.WriteLine();
         w.WriteLine("Runs the model once over the text and shows the five most likely next tokens, then each head's causal");
         w.WriteLine("attention map (row = query token, column = key token, darker = more weight; each row sums to 1) with its");

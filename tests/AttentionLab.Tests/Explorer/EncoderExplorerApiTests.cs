@@ -151,6 +151,19 @@ public class EncoderExplorerApiTests(EncoderExplorerFixture f)
         Assert.Contains("model 'runs/vit' is a vit model; this view needs a GPT-2 model", (string)JsonNode.Parse(body)!["error"]!);
     }
 
+    /// <summary>The CLI's --target is the same one-line refusal on a GPT-2 model, and exit code 2.</summary>
+    [Fact]
+    public void Cli_target_prefix_is_for_seq2seq_models_only()
+    {
+        var r = CliHarness.Run("inspect", "--model", Path.Combine(f.Runs, "gpt2"), "--ids", "1,2", "--target", "x");
+        Assert.Equal(2, r.ExitCode);
+        Assert.Single(r.StderrLines);
+        Assert.Contains("--target is for seq2seq models", r.Stderr);
+        var bert = CliHarness.Run("inspect", "--model", f.Bert, "--text", "ab_", "--target", "x");
+        Assert.Equal(2, bert.ExitCode);
+        Assert.Contains("a target prefix is for seq2seq models", bert.Stderr);
+    }
+
     [Fact]
     public async Task Gpt2_models_still_inspect_as_before()
     {
