@@ -3,7 +3,7 @@ using AttentionLab.Training;
 
 namespace AttentionLab.Cli.Commands;
 
-/// <summary>Options shared by the seq2seq, bert and vit commands: the training loop, the kernel, the output folder.</summary>
+/// <summary>Helpers shared by the seq2seq, bert and vit commands: training options, the kernel, --model DIR, text files.</summary>
 internal static class ModelCommandSupport
 {
     public const string TrainingUsage =
