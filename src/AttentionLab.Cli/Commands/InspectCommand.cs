@@ -71,7 +71,24 @@ internal static class InspectCommand
                 stdout.WriteLine();
             }
         }
+        stdout.WriteLine("head roles (the strongest: mean attention mass a query puts on that key, 0-1; cross-attention at its best shift d):");
+        foreach (var map in report.Maps)
+        {
+            if (layer is int l && l != map.Layer) continue;
+            foreach (var s in EncoderHeadRoles.Compute(map))
+                if (head is not int oh || oh == s.Head) stdout.WriteLine(RoleLine(s));
+        }
         return 0;
+    }
+
+    /// <summary>"  cross layer 0 head 1: anti_diagonal 0.47 (d = +1); entropy 0.35 nats, row max 0.80".</summary>
+    internal static string RoleLine(EncoderHeadRoleScores s)
+    {
+        var best = s.Strongest;
+        string role = best is null ? "none" : best.Shift is int d
+            ? string.Create(CultureInfo.InvariantCulture, $"{best.Role} {best.Score:0.00} (d = {d:+0;-0;0})")
+            : string.Create(CultureInfo.InvariantCulture, $"{best.Role} {best.Score:0.00}");
+        return string.Create(CultureInfo.InvariantCulture, $"  {s.Kind} layer {s.Layer} head {s.Head}: {role}; entropy {s.Entropy:0.00} nats, row max {s.RowMax:0.00}");
     }
 
     private static void Print(InspectionReport r, TextWriter w, int? onlyLayer, int? onlyHead, bool colour)
@@ -132,7 +149,9 @@ internal static class InspectCommand
         w.WriteLine("\"entropy\" (L×H)} plus \"ids\", \"next\", \"kernel\", \"exact\", \"causal\", \"loss\" and \"approximation_error\".");
         w.WriteLine($"--attention NAME runs another kernel than the one the model was saved with ({string.Join(", ", AttentionLab.Attention.AttentionKernels.Names)}).");
         w.WriteLine("For a seq2seq, BERT or ViT folder --text is the source, a text with _ or [MASK] blanks, or index:N / class:NAME");
-        w.WriteLine("(a held-out image); --target PREFIX (seq2seq) decodes greedily after that start of the answer.");
+        w.WriteLine("(a held-out image); --target PREFIX (seq2seq) decodes greedily after that start of the answer. The text ends");
+        w.WriteLine("with each head's strongest role (EncoderHeadRoles: previous, next, self or first key; diagonal or anti-diagonal");
+        w.WriteLine("for cross-attention); --json has every head's scores under each map's \"roles\".");
         w.WriteLine(CommandSupport.DeviceHelp + "; cuda runs the matrix products on the GPU");
     }
 }

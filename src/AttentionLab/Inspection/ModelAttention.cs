@@ -10,8 +10,12 @@ namespace AttentionLab.Inspection;
 /// {"model_type": "seq2seq", "input": "abc", "output": "cba",
 ///  "extra": {...},
 ///  "attention": [{"kind": "cross", "layer": 0, "heads": 4, "query_labels": [...], "key_labels": [...],
-///                 "weights": [[[...Tk...] ...Tq...] ...H...]}, ...]}
+///                 "weights": [[[...Tk...] ...Tq...] ...H...],
+///                 "roles": [{"head": 0, "entropy", "row_max", "previous", "next", "self", "first", "strongest"} ...H...]}, ...]}
 /// </code>
+/// Each map's "roles" are <see cref="EncoderHeadRoles"/>' scores of its heads (cross-attention:
+/// "diagonal", "diagonal_shift", "anti_diagonal", "anti_diagonal_shift" instead), rounded to 5 decimals like the
+/// weights; a role no query has a key for is null, and "strongest" is the role with the highest score.
 /// </summary>
 /// <param name="ModelType">"seq2seq", "bert" or "vit"</param>
 /// <param name="Input">the input as text (a source string, a masked sentence, or an image's description)</param>
@@ -49,6 +53,7 @@ public sealed record ModelAttention(string ModelType, string Input, string Outpu
                 ["query_labels"] = new JsonArray(m.QueryLabels.Select(l => (JsonNode)l).ToArray()),
                 ["key_labels"] = new JsonArray(m.KeyLabels.Select(l => (JsonNode)l).ToArray()),
                 ["weights"] = heads,
+                ["roles"] = new JsonArray(EncoderHeadRoles.Compute(m).Select(r => (JsonNode)RolesJson(r)).ToArray()),
             });
         }
         var o = new JsonObject { ["model_type"] = ModelType, ["input"] = Input, ["output"] = Output };
@@ -56,4 +61,19 @@ public sealed record ModelAttention(string ModelType, string Input, string Outpu
         o["attention"] = maps;
         return o;
     }
+
+    /// <summary>One head's <see cref="EncoderHeadRoleScores"/> as the wire format's flat object.</summary>
+    private static JsonObject RolesJson(EncoderHeadRoleScores s)
+    {
+        var o = new JsonObject { ["head"] = s.Head, ["entropy"] = Round(s.Entropy), ["row_max"] = Round(s.RowMax) };
+        foreach (var r in s.Roles)
+        {
+            o[r.Role] = r.Score is double v ? Round(v) : null;
+            if (s.Kind == AttentionKinds.Cross) o[r.Role + "_shift"] = r.Shift;
+        }
+        o["strongest"] = s.Strongest?.Role;
+        return o;
+    }
+
+    private static JsonNode? Round(double x) => double.IsFinite(x) ? JsonValue.Create(Math.Round(x, 5)) : null;
 }

@@ -49,12 +49,12 @@ export async function report(app) {
   return cache.get(key);
 }
 
-/** Flattens each map's weights into one Float32Array (H·Tq·Tk) with a head(h) accessor. */
+/** Flattens each map's weights into one Float32Array (H·Tq·Tk) with a head(h) accessor; keeps its heads' role scores. */
 function prepare(r) {
   r.maps = r.attention.map(m => {
     const Tq = m.query_labels.length, Tk = m.key_labels.length, H = m.heads, w = new Float32Array(H * Tq * Tk);
     m.weights.forEach((head, hd) => head.forEach((row, i) => w.set(row, (hd * Tq + i) * Tk)));
-    return { kind: m.kind, layer: m.layer, heads: H, rows: Tq, cols: Tk, queries: m.query_labels, keys: m.key_labels, w,
+    return { kind: m.kind, layer: m.layer, heads: H, rows: Tq, cols: Tk, queries: m.query_labels, keys: m.key_labels, w, roles: m.roles,
       head(hd) { return w.subarray(hd * Tq * Tk, (hd + 1) * Tq * Tk); } };
   });
   r.groups = [...new Set(r.maps.map(m => m.kind))];
