@@ -72,7 +72,7 @@ internal static class InspectCommand
             }
         }
         stdout.WriteLine("head roles (the strongest: mean attention mass a query puts on that key, 0-1; cross-attention at its best shift d):");
-        foreach (var map in report.Maps)
+        foreach (var map in report.Maps.GroupBy(m => m.Kind).SelectMany(g => g.OrderBy(m => m.Layer)))   // by kind, then layer
         {
             if (layer is int l && l != map.Layer) continue;
             foreach (var s in EncoderHeadRoles.Compute(map))

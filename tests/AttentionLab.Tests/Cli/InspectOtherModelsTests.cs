@@ -38,6 +38,29 @@ public sealed class InspectOtherModelsTests : IDisposable
         }
     }
 
+    /// <summary>The text ends with one line per head, its strongest role as in the JSON's "roles" (same library call).</summary>
+    [Fact]
+    public void TextListsEachHeadsStrongestRoleAsTheJsonDoes()
+    {
+        var text = CliHarness.Ok("inspect", "--model", _dir, "--text", "abcd", "--head", "1");
+        using var doc = JsonDocument.Parse(CliHarness.Ok("inspect", "--model", _dir, "--text", "abcd", "--json"));
+        var lines = text.Split('\n').Select(l => l.TrimEnd('\r')).ToArray();
+        int start = Array.FindIndex(lines, l => l.StartsWith("head roles", StringComparison.Ordinal));
+        Assert.True(start > 0, "a head roles section");
+        var roleLines = lines[(start + 1)..].Where(l => l.Length > 0).ToArray();
+        var maps = doc.RootElement.GetProperty("attention").EnumerateArray().ToArray();
+        Assert.Equal(maps.Length, roleLines.Length);                     // --head 1: one line per map (1 + 1 + 1 layers)
+        foreach (var map in maps)
+        {
+            var roles = map.GetProperty("roles")[1];
+            Assert.Equal(1, roles.GetProperty("head").GetInt32());
+            var strongest = roles.GetProperty("strongest").GetString()!;
+            var prefix = $"  {map.GetProperty("kind").GetString()} layer {map.GetProperty("layer").GetInt32()} head 1: {strongest} ";
+            var line = Assert.Single(roleLines, l => l.StartsWith(prefix, StringComparison.Ordinal));
+            Assert.Contains(roles.GetProperty(strongest).GetDouble().ToString("0.00", System.Globalization.CultureInfo.InvariantCulture), line);
+        }
+    }
+
     [Fact]
     public void TextShowsEachKindAndBadInputIsOneLine()
     {

@@ -64,6 +64,41 @@ public sealed class EncoderExplorerBrowserTests(EncoderExplorerFixture f, Browse
         Assert.Contains("decoder queries (left) attend to encoder keys (right)", _browser.Driver_.FindElement(By.TagName("main")).Text);
     }
 
+    /// <summary>Heads at a glance draws the scores the API computed (EncoderHeadRoles), not its own: each cell of a
+    /// head's row is the API's value to the 2 decimals shown (|shown − API| ≤ 0.005), and a cross-attention cell's
+    /// shift is the API's.</summary>
+    [BrowserFact]
+    public async Task Heads_at_a_glance_shows_the_scores_of_the_api()
+    {
+        var (_, body) = await f.Post("/api/inspect", """{"model": "reverse", "text": "abcdef", "target": "fedcbafedc"}""");
+        foreach (var (group, kind, layer, head, roles) in new[]
+        {
+            ("cross", "cross", 0, 1, new[] { "diagonal", "anti_diagonal" }),
+            ("encoder", "encoder_self", 1, 0, new[] { "previous", "next", "self", "first" }),
+        })
+        {
+            var api = JsonNode.Parse(body)!["attention"]!.AsArray()
+                .Single(m => (string)m!["kind"]! == kind && (int)m["layer"]! == layer)!["roles"]!.AsArray()[head]!;
+            _browser.Open(Url($"model=reverse&text=abcdef&target=fedcbafedc&group={group}&view=roles"));
+            NoError($"roles, {group}");
+            var table = _browser.Driver_.FindElement(By.Id("roles-table"));
+            Assert.Equal(kind, table.GetAttribute("data-group"));
+            var row = table.FindElements(By.TagName("tr")).Single(r => r.FindElement(By.XPath("./*[1]")).Text == $"L{layer} H{head}");
+            var cells = row.FindElements(By.TagName("td")).Select(c => c.Text).ToArray();
+            Assert.Equal(2 + roles.Length, cells.Length);                  // entropy, row max, then one per role
+            string[] keys = ["entropy", "row_max", .. roles];
+            for (int c = 0; c < keys.Length; c++)
+            {
+                var shown = System.Text.RegularExpressions.Regex.Match(cells[c], @"^(-?\d+\.\d\d)(?: \(([+−])(\d)\))?$");
+                Assert.True(shown.Success, $"{keys[c]}: '{cells[c]}'");
+                Assert.Equal((double)api[keys[c]]!, double.Parse(shown.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture), 0.005 + 1e-9);
+                if (api[keys[c] + "_shift"] is JsonNode shift)
+                    Assert.Equal((int)shift, (shown.Groups[2].Value == "−" ? -1 : 1) * int.Parse(shown.Groups[3].Value));
+                else Assert.False(shown.Groups[2].Success, $"{keys[c]} has no shift");
+            }
+        }
+    }
+
     [BrowserFact]
     public void Every_offered_view_draws_from_its_url_alone()
     {
