@@ -9,8 +9,9 @@ namespace AttentionLab.Cli.Commands;
 /// <summary>
 /// What <c>--device cuda</c> does in each command, kept here so the commands change by one line each: the GPU is
 /// opened once per process; training gets a <see cref="CudaTrainingBackend"/> for the shared training loop (the same
-/// progress, checkpoints, resume and Ctrl+C as on the CPU); inference points the model's <see cref="Gpt2Model.Device"/>
-/// at the GPU; the benchmarks render <see cref="CudaBenchmarks"/>.
+/// progress, checkpoints, resume and Ctrl+C as on the CPU); generation gets a <see cref="CudaCachedDecoder"/> (KV cache
+/// and attention on the device); inspection and the uncached path point the model's <see cref="Gpt2Model.Device"/> at
+/// the GPU; the benchmarks render <see cref="CudaBenchmarks"/>.
 /// </summary>
 internal static class CudaCommands
 {
@@ -35,6 +36,13 @@ internal static class CudaCommands
         var gpu = Gpu();
         if (_device is null || _device.Gpu != gpu) _device = new CudaComputeDevice(gpu);
         return _device;
+    }
+
+    /// <summary>Generation's cached steps on the GPU: weights, KV cache and attention on the device.</summary>
+    public static CudaCachedDecoder CachedDecoder(Gpt2Model model)
+    {
+        try { return new CudaCachedDecoder(Gpu(), model); }
+        catch (ArgumentException e) { throw new CliError($"--device cuda: {Cli.OneLine(e.Message)}"); }
     }
 
     /// <summary>The training steps on the GPU, built from the run's host model and optimizer (fresh or resumed).</summary>
