@@ -108,7 +108,7 @@ internal static class TrainCommand
         stdout.WriteLine($"writing {run.Directory}{OnDevice(run)}");
     }
 
-    /// <summary>"; on cuda (the GPU's name), attention 'flash'" when the steps run on a device; empty on the CPU.</summary>
+    /// <summary>"; steps on cuda (the GPU's description), attention 'flash'" when the steps run on a GPU; empty on the CPU.</summary>
     private static string OnDevice(Gpt2TrainingRun run) =>
         run.Trainer.Backend is CudaTrainingBackend gpu ? $"; steps on cuda ({gpu.Model.Gpu.Description}), attention '{gpu.Model.Attention.Name}'" : "";
 
@@ -185,5 +185,7 @@ internal static class TrainCommand
         w.WriteLine($"--attention NAME picks the attention kernel ({string.Join(", ", AttentionKernels.Names)}; default {AttentionKernels.DefaultName});");
         w.WriteLine("it is saved with the model (config.json attnlab_attention) and used again by generate, inspect and --resume.");
         w.WriteLine(CommandSupport.DeviceHelp);
+        w.WriteLine("                    cuda runs the same loop with every tensor on the GPU: the same progress, checkpoints, --resume");
+        w.WriteLine("                    and Ctrl+C; a checkpoint copies the weights and AdamW moments back, so a run can resume on either device.");
     }
 }
