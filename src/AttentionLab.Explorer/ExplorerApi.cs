@@ -50,6 +50,7 @@ public sealed partial class ExplorerApi(ModelCatalog catalog, DemoTrainingSpec? 
         foreach (var (name, dir) in catalog.List())
         {
             var entry = new JsonObject { ["name"] = name };
+            if (ModelCatalog.Kind(dir) is var kind && kind != ModelCatalog.Gpt2Kind) { models.Add(EncoderModelEntry(name, dir, kind)); continue; }
             try
             {
                 var c = AttentionLab.IO.Gpt2ModelDirectory.ReadConfig(dir);
@@ -57,7 +58,7 @@ public sealed partial class ExplorerApi(ModelCatalog catalog, DemoTrainingSpec? 
                 entry["context"] = c.ContextLength; entry["vocab"] = c.VocabSize; entry["attention"] = c.Attention; entry["causal"] = c.IsCausal;
                 entry["parameters"] = c.ParameterCount;
                 entry["tokenizer"] = AttentionLab.Text.Tokenizers.Exists(dir) || c.VocabSize == 50257;
-                entry["kind"] = "decoder";
+                entry["kind"] = ModelCatalog.Gpt2Kind;
             }
             catch (Exception e) when (e is IOException or InvalidDataException or ArgumentException or JsonException or FormatException)
             {
@@ -72,7 +73,9 @@ public sealed partial class ExplorerApi(ModelCatalog catalog, DemoTrainingSpec? 
     /// <c>"logits": false</c> leaves out the (T, V) logits (for GPT-2, 50257 numbers per token).</summary>
     public JsonNode Inspect(RequestReader r)
     {
-        var model = catalog.Get(r.String("model"));
+        var found = catalog.Find(r.String("model"));
+        if (found.Kind != ModelCatalog.Gpt2Kind) return InspectEncoderModel(r, found.Directory, found.Kind);
+        var model = catalog.Get(found.Name);
         var c = model.Config;
         var ids = r.Input(model);
         var kernel = r.Kernel();
