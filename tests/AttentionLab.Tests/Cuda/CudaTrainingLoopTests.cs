@@ -118,6 +118,25 @@ public sealed class CudaTrainingLoopTests(GpuFixture gpu) : IDisposable
         finally { CudaCommands.TestGpu.Value = null; }
     }
 
+    [Fact]
+    public void TrainDeviceCuda_WithAKernelTheGpuLacks_IsOneLineAndExit2_AndLeavesNoDirectory()
+    {
+        var data = Data();
+        var dir = Path.Combine(_root, "window");
+        CudaCommands.TestGpu.Value = gpu.Gpu;
+        try
+        {
+            var r = CliHarness.Run("train", "--data", data, "--layers", "1", "--d-model", "16", "--heads", "2", "--context", "8",
+                "--steps", "2", "--attention", "window:4", "--out", dir, "--device", "cuda");
+            Assert.Equal(2, r.ExitCode);
+            var line = Assert.Single(r.StderrLines);
+            Assert.Contains("--device cuda: attention kernel 'window", line);
+            Assert.Contains("the GPU has naive and flash", line);
+            Assert.False(Directory.Exists(dir), "the refused run left its directory behind");
+        }
+        finally { CudaCommands.TestGpu.Value = null; }
+    }
+
     private static List<JsonElement> Lines(string output) =>
         output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement.Clone()).ToList();
 
