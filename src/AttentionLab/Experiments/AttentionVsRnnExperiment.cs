@@ -110,6 +110,7 @@ public sealed class AttentionVsRnnExperiment : IExperiment
             ["recall_loss"] = ExperimentJson.Round(held.RecallLoss),
             ["window_loss"] = ExperimentJson.Round(held.Loss),
             ["accuracy_by_distance"] = byDistance,
+            ["accuracy_by_slot"] = new JsonArray(held.BySlot.Select(a => ExperimentJson.Round(a)).ToArray()),
         };
         if (hidden is int h) measures["hidden"] = h;
         return new ExperimentRun(setting, state.Step, train.RecallLoss, held.RecallLoss, state.Seconds, parameters, state.TrainLosses.ToArray(), state.ValidationLosses.ToArray())

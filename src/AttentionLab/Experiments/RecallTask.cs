@@ -14,7 +14,8 @@ public sealed record DistanceAccuracy(int From, int To, int Count, double Accura
 /// <param name="RecallLoss">mean cross-entropy on the query positions; ln Symbols is a uniform guess among the symbols</param>
 /// <param name="Loss">mean cross-entropy over the whole window</param>
 /// <param name="ByDistance">accuracy in bins of distance, nearest first</param>
-public sealed record RecallScore(double Accuracy, double RecallLoss, double Loss, IReadOnlyList<DistanceAccuracy> ByDistance);
+/// <param name="BySlot">accuracy of the queries for slot j, j = 0 (the oldest symbol: M − 1 more were written after it) first</param>
+public sealed record RecallScore(double Accuracy, double RecallLoss, double Loss, IReadOnlyList<DistanceAccuracy> ByDistance, IReadOnlyList<double> BySlot);
 
 /// <summary>
 /// A long-range recall task (seed 000, question 4): a window opens with <see cref="Slots"/> random symbols, the memory,
@@ -92,6 +93,7 @@ public sealed record RecallTask(int Symbols = 16, int Slots = 8, int Length = 64
         int maxDistance = T - 1;                                               // the last query asks for slot 0
         int bins = (maxDistance + BinWidth - 1) / BinWidth;
         var binCount = new int[bins]; var binCorrect = new int[bins];
+        var slotCount = new int[M]; var slotCorrect = new int[M];
         int correct = 0; double recallLoss = 0;
         for (int b = 0; b < episodes; b++)
             for (int t = M; t < T; t++)
@@ -101,13 +103,15 @@ public sealed record RecallTask(int Symbols = 16, int Slots = 8, int Length = 64
                 bool right = Models.TokenSampler.ArgMax(row) == target;
                 recallLoss += Ops.CrossEntropy.LogSumExp(row) - row[target];
                 if (right) correct++;
-                int distance = t - (x[b * T + t] - SlotId(0));                // t − j
-                binCount[(distance - 1) / BinWidth]++;
-                if (right) binCorrect[(distance - 1) / BinWidth]++;
+                int j = x[b * T + t] - SlotId(0);
+                int bin = (t - j - 1) / BinWidth;                              // distance t − j ≥ 1
+                binCount[bin]++; slotCount[j]++;
+                if (right) { binCorrect[bin]++; slotCorrect[j]++; }
             }
         int n = episodes * (T - M);
         var byDistance = Enumerable.Range(0, bins).Where(i => binCount[i] > 0)
             .Select(i => new DistanceAccuracy(1 + i * BinWidth, Math.Min(maxDistance, (i + 1) * BinWidth), binCount[i], (double)binCorrect[i] / binCount[i])).ToArray();
-        return new RecallScore((double)correct / n, recallLoss / n, loss, byDistance);
+        var bySlot = Enumerable.Range(0, M).Select(j => slotCount[j] == 0 ? double.NaN : (double)slotCorrect[j] / slotCount[j]).ToArray();
+        return new RecallScore((double)correct / n, recallLoss / n, loss, byDistance, bySlot);
     }
 }

@@ -143,6 +143,7 @@ public class ExperimentTests
         Assert.Equal(8, bins.Count);                                            // distances 1 … 31 in bins of 4
         Assert.Equal(32 * 28, bins.Sum(b => (int)b!["count"]!));                // every query of every window, once
         Assert.All(bins, b => Assert.True((double)b!["accuracy"]! > 0.9, $"GPT at distances {b["from"]}–{b["to"]}: {b["accuracy"]}"));
+        Assert.Equal(4, gruRecall.Measures["accuracy_by_slot"]!.AsArray().Count);
     }
 
     [Fact]
