@@ -53,7 +53,7 @@ public sealed class AttentionVsRnnExperiment : IExperiment
         var gruText = context.Train("gru", gru);
         runs.Add(Text("gru", gruText, gru.ParameterCount) with { Measures = new JsonObject { ["task"] = "shakespeare", ["hidden"] = gru.Hidden } });
 
-        // 2. associative recall, same time (or steps) each
+        // 2. recall by slot, same time (or steps) each
         int V = Recall.VocabSize, T = Recall.Context;
         var recallGpt = context.NewGpt(config with { VocabSize = V, ContextLength = T });
         runs.Add(RecallRun(context, "gpt recall", new Gpt2LanguageModel(recallGpt), (b, t) => recallGpt.Logits.Slice((b * T + t) * V, V), recallGpt.ParameterCount));
