@@ -18,7 +18,8 @@ namespace AttentionLab.Explorer;
 /// </summary>
 public sealed partial class ExplorerApi(ModelCatalog catalog, DemoTrainingSpec? demo)
 {
-    private readonly ReportCache _reports = new();
+    private readonly ReportCache<InspectionReport> _reports = new(r => r.Attention.LongLength + r.Logits.LongLength);
+    private readonly ReportCache<AttentionOverview> _overviews = new(o => o.Thumbnails.LongLength + o.LayerMaps.LongLength, maxEntries: 16);
     private readonly GenerationSessions _sessions = new();
     private readonly DemoTraining _training = new(catalog, demo);
 
@@ -49,6 +50,7 @@ public sealed partial class ExplorerApi(ModelCatalog catalog, DemoTrainingSpec? 
         foreach (var (name, dir) in catalog.List())
         {
             var entry = new JsonObject { ["name"] = name };
+            if (ModelCatalog.Kind(dir) is var kind && kind != ModelCatalog.Gpt2Kind) { models.Add(EncoderModelEntry(name, dir, kind)); continue; }
             try
             {
                 var c = AttentionLab.IO.Gpt2ModelDirectory.ReadConfig(dir);
@@ -56,7 +58,7 @@ public sealed partial class ExplorerApi(ModelCatalog catalog, DemoTrainingSpec? 
                 entry["context"] = c.ContextLength; entry["vocab"] = c.VocabSize; entry["attention"] = c.Attention; entry["causal"] = c.IsCausal;
                 entry["parameters"] = c.ParameterCount;
                 entry["tokenizer"] = AttentionLab.Text.Tokenizers.Exists(dir) || c.VocabSize == 50257;
-                entry["kind"] = "decoder";
+                entry["kind"] = ModelCatalog.Gpt2Kind;
             }
             catch (Exception e) when (e is IOException or InvalidDataException or ArgumentException or JsonException or FormatException)
             {
@@ -71,7 +73,9 @@ public sealed partial class ExplorerApi(ModelCatalog catalog, DemoTrainingSpec? 
     /// <c>"logits": false</c> leaves out the (T, V) logits (for GPT-2, 50257 numbers per token).</summary>
     public JsonNode Inspect(RequestReader r)
     {
-        var model = catalog.Get(r.String("model"));
+        var found = catalog.Find(r.String("model"));
+        if (found.Kind != ModelCatalog.Gpt2Kind) return InspectEncoderModel(r, found.Directory, found.Kind);
+        var model = catalog.Get(found.Name);
         var c = model.Config;
         var ids = r.Input(model);
         var kernel = r.Kernel();
@@ -104,15 +108,19 @@ public sealed partial class ExplorerApi(ModelCatalog catalog, DemoTrainingSpec? 
     private InspectionReport Report(LoadedModel model, int[] ids, IAttentionKernel? kernel, float[]? gates, int[] masked, bool logits = false, int topK = 10) =>
         _reports.GetOrAdd(Key(model, kernel, ids, gates, masked) + (logits ? "|logits" : "") + "|" + topK, () => model.With(view =>
         {
-            if (kernel is not null) view.Attention = kernel;
-            if (masked.Length > 0)
-            {
-                var keep = Enumerable.Repeat(true, ids.Length).ToArray();
-                foreach (int p in masked) keep[p] = false;
-                view.AttentionOptions = view.AttentionOptions with { KeyPaddingMask = keep };
-            }
+            Configure(view, ids.Length, kernel, masked);
             return Gpt2Inspector.Inspect(view, model.Tokenizer, ids, new InspectionOptions { IncludeLogits = logits, HeadGates = gates, TopK = topK });
         }));
+
+    /// <summary>Sets a view's kernel (null: the model's) and hides the masked key positions from every query.</summary>
+    private static void Configure(Gpt2Model view, int length, IAttentionKernel? kernel, int[] masked)
+    {
+        if (kernel is not null) view.Attention = kernel;
+        if (masked.Length == 0) return;
+        var keep = Enumerable.Repeat(true, length).ToArray();
+        foreach (int p in masked) keep[p] = false;
+        view.AttentionOptions = view.AttentionOptions with { KeyPaddingMask = keep };
+    }
 
     /// <summary>
     /// POST /api/maps: the page's form of the report — a JSON header (tokens, next tokens, loss, entropy, head roles)
@@ -136,6 +144,9 @@ public sealed partial class ExplorerApi(ModelCatalog catalog, DemoTrainingSpec? 
         await context.Response.Body.WriteAsync(body);
     }
 
+    /// <summary>Inputs whose (L, H, T, T) maps fit in this many floats keep every layer (64 MB).</summary>
+    private const long AllLayersFloats = 16L << 20;
+
     public byte[] Maps(RequestReader r)
     {
         var model = catalog.Get(r.String("model"));
@@ -144,42 +155,40 @@ public sealed partial class ExplorerApi(ModelCatalog catalog, DemoTrainingSpec? 
         int T = ids.Length;
         var kernel = r.Kernel();
         int layer = r.Int("layer", 0, c.Layers - 1) ?? 0;
-        int side = AttentionThumbnail.Side(T, r.Int("thumb", 4, 256) ?? 64);
+        int thumb = r.Int("thumb", 4, 256) ?? 64;
         var gates = Gates(c, r.Heads("zero", c.Layers, c.Heads));
         var masked = r.Ints("mask", 0, T - 1, T) ?? [];
-        var report = Report(model, ids, kernel, gates, masked);
-        var roles = HeadRoles.Compute(report);
+        // short inputs keep every layer's maps, so switching layers needs no new forward; long ones keep one layer
+        int? keep = (long)c.Layers * c.Heads * T * T <= AllLayersFloats ? null : layer;
+        var o = _overviews.GetOrAdd($"{Key(model, kernel, ids, gates, masked)}|{keep}|{thumb}", () => model.With(view =>
+        {
+            Configure(view, ids.Length, kernel, masked);
+            return Gpt2Inspector.Overview(view, model.Tokenizer, ids, new OverviewOptions { Layer = keep, ThumbnailSide = thumb, HeadGates = gates });
+        }));
+        var maps = o.Maps(layer);                                           // (H, T, T)
+        int side = o.Side;
         var header = new JsonObject
         {
-            ["model"] = model.Name, ["tokens"] = new JsonArray(report.Tokens.Select(t => (JsonNode)t).ToArray()),
+            ["model"] = model.Name, ["tokens"] = new JsonArray(o.Tokens.Select(t => (JsonNode)t).ToArray()),
             ["ids"] = new JsonArray(ids.Select(i => (JsonNode)i).ToArray()),
             ["layers"] = c.Layers, ["heads"] = c.Heads, ["length"] = T, ["context"] = c.ContextLength, ["head_dim"] = c.HeadDim,
             ["side"] = side, ["layer"] = layer,
-            ["kernel"] = report.Kernel, ["exact"] = report.KernelIsExact, ["causal"] = report.IsCausal,
-            ["loss"] = report.Loss is float loss && float.IsFinite(loss) ? loss : null,
-            ["entropy"] = new JsonArray(report.Entropy.Select(e => (JsonNode?)(double.IsFinite(e) ? e : null)).ToArray()),
-            ["next"] = NextJson(report.Next),
-            ["roles"] = RolesJson(roles),
+            ["kernel"] = o.Kernel, ["exact"] = o.KernelIsExact, ["causal"] = o.IsCausal,
+            ["loss"] = o.Loss is float loss && float.IsFinite(loss) ? loss : null,
+            ["entropy"] = new JsonArray(o.Entropy.Select(e => (JsonNode?)(double.IsFinite(e) ? e : null)).ToArray()),
+            ["next"] = NextJson(o.Next),
+            ["roles"] = RolesJson(o.Roles),
             ["sink_threshold"] = HeadRoles.SinkThreshold,
             ["groups"] = new JsonArray("decoder"),
         };
         var headerBytes = Encoding.UTF8.GetBytes(header.ToJsonString());
         int pad = (4 - (4 + headerBytes.Length) % 4) % 4;
-        int L = c.Layers, H = c.Heads;
-        long floats = (long)L * H * side * side + (long)H * T * T;
-        var bytes = new byte[4 + headerBytes.Length + pad + floats * 4];
+        var bytes = new byte[4 + headerBytes.Length + pad + (o.Thumbnails.LongLength + maps.Length) * 4];
         BitConverter.TryWriteBytes(bytes.AsSpan(0, 4), headerBytes.Length);
         headerBytes.CopyTo(bytes, 4);
         var f = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(bytes.AsSpan(4 + headerBytes.Length + pad));
-        Parallel.For(0, L * H, lh =>
-        {
-            var dst = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(bytes.AsSpan(4 + headerBytes.Length + pad))
-                .Slice(lh * side * side, side * side);
-            var map = report.Attention.AsSpan(lh * T * T, T * T);
-            if (side == T) map.CopyTo(dst);
-            else AttentionThumbnail.MaxPool(map, T, dst, side);
-        });
-        report.Attention.AsSpan(layer * H * T * T, H * T * T).CopyTo(f.Slice(L * H * side * side));
+        o.Thumbnails.CopyTo(f);                                             // (L, H, S, S)
+        maps.CopyTo(f.Slice(o.Thumbnails.Length));                          // (H, T, T)
         return bytes;
     }
 

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using AttentionLab.Inspection;
 using AttentionLab.IO;
 using AttentionLab.Models;
 using AttentionLab.Text;
@@ -55,13 +56,29 @@ public sealed class ModelCatalog
     public static bool IsModelDirectory(string directory) =>
         File.Exists(Path.Combine(directory, Gpt2ModelDirectory.ConfigFileName)) && File.Exists(Path.Combine(directory, Gpt2ModelDirectory.WeightsFileName));
 
-    /// <summary>The loaded model of that name (loaded on first use).</summary>
-    /// <exception cref="ExplorerException">404 for a name the catalog does not list</exception>
-    public LoadedModel Get(string? name)
+    /// <summary>"gpt2", or the model_type of a seq2seq, BERT or ViT folder (<see cref="TransformerModelInspector.ModelTypes"/>).</summary>
+    public static string Kind(string directory) =>
+        ModelFolder.ModelType(directory) is { } type && TransformerModelInspector.ModelTypes.Contains(type) ? type : Gpt2Kind;
+
+    public const string Gpt2Kind = "gpt2";
+
+    /// <summary>The listed model of that name, with its directory and kind.</summary>
+    /// <exception cref="ExplorerException">400 without a name, 404 for a name the catalog does not list</exception>
+    public (string Name, string Directory, string Kind) Find(string? name)
     {
         if (string.IsNullOrEmpty(name)) throw new ExplorerException(400, "give a model name (GET /api/models lists them)");
         var match = List().FirstOrDefault(m => m.Name == name);
         if (match.Name is null) throw new ExplorerException(404, $"unknown model '{Shorten(name)}'; GET /api/models lists the models this server opens");
+        return (match.Name, match.Directory, Kind(match.Directory));
+    }
+
+    /// <summary>The loaded GPT-2 model of that name (loaded on first use).</summary>
+    /// <exception cref="ExplorerException">404 for a name the catalog does not list, 400 for a model of another kind</exception>
+    public LoadedModel Get(string? name)
+    {
+        var match = Find(name);
+        if (match.Kind != Gpt2Kind)
+            throw new ExplorerException(400, $"model '{match.Name}' is a {match.Kind} model; this view needs a GPT-2 model (POST /api/inspect reads every kind)");
         var lazy = _loaded.GetOrAdd(match.Directory, d => new Lazy<LoadedModel>(() => LoadedModel.Open(match.Name, d, _viewsPerModel)));
         try { return lazy.Value; }
         catch (Exception e) when (e is IOException or InvalidDataException or ArgumentException or FormatException or System.Text.Json.JsonException)

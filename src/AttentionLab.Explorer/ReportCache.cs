@@ -1,37 +1,34 @@
-using AttentionLab.Inspection;
-
 namespace AttentionLab.Explorer;
 
 /// <summary>
-/// The last few inspection reports, by input and settings, so that switching the layer, head or view of the same
-/// text does not run the model again. Bounded by entry count and by the floats the maps hold.
+/// The last few inspection results, by input and settings, so that switching the head or view of the same text does
+/// not run the model again. Bounded by entry count and by the floats the entries hold.
 /// </summary>
-public sealed class ReportCache(int maxEntries = 8, long maxFloats = 400_000_000)
+/// <param name="size">floats one entry holds</param>
+public sealed class ReportCache<T>(Func<T, long> size, int maxEntries = 8, long maxFloats = 400_000_000)
 {
-    private readonly LinkedList<(string Key, InspectionReport Report)> _entries = new();
+    private readonly LinkedList<(string Key, T Value)> _entries = new();
     private readonly object _lock = new();
 
-    public InspectionReport GetOrAdd(string key, Func<InspectionReport> compute)
+    public T GetOrAdd(string key, Func<T> compute)
     {
         lock (_lock)
         {
             for (var n = _entries.First; n is not null; n = n.Next)
-                if (n.Value.Key == key) { _entries.Remove(n); _entries.AddFirst(n); return n.Value.Report; }
+                if (n.Value.Key == key) { _entries.Remove(n); _entries.AddFirst(n); return n.Value.Value; }
         }
-        var report = compute();                          // outside the lock: other requests go on meanwhile
+        var value = compute();                           // outside the lock: other requests go on meanwhile
         lock (_lock)
         {
-            _entries.AddFirst((key, report));
+            _entries.AddFirst((key, value));
             long floats = 0;
-            for (var n = _entries.First; n is not null; n = n.Next) floats += Size(n.Value.Report);
+            for (var n = _entries.First; n is not null; n = n.Next) floats += size(n.Value.Value);
             while (_entries.Count > 1 && (_entries.Count > maxEntries || floats > maxFloats))
             {
-                floats -= Size(_entries.Last!.Value.Report);
+                floats -= size(_entries.Last!.Value.Value);
                 _entries.RemoveLast();
             }
         }
-        return report;
+        return value;
     }
-
-    private static long Size(InspectionReport r) => r.Attention.LongLength + r.Logits.LongLength;
 }

@@ -18,7 +18,7 @@ internal static class InspectCommand
         var a = new Args(args);
         if (a.Help) { Usage(stdout); return 0; }
         var dir = a.Require("model");
-        string? text = a.String("text") ?? a.String("prompt"), ids = a.String("ids");
+        string? text = a.String("text") ?? a.String("prompt"), ids = a.String("ids"), target = a.String("target");
         int? layer = a.Has("layer") ? a.Int("layer", 0, 0) : null;
         int? head = a.Has("head") ? a.Int("head", 0, 0) : null;
         string? attention = a.String("attention");
@@ -27,7 +27,8 @@ internal static class InspectCommand
         a.EnsureAllUsed();
 
         if (Directory.Exists(dir) && TransformerModelInspector.CanInspect(dir))
-            return InspectOtherModel(dir, text, ids, layer, head, attention, json, stdout);
+            return InspectOtherModel(dir, text, ids, target, layer, head, attention, json, stdout);
+        if (target is not null) throw new CliError("--target is for seq2seq models (the start of the answer to decode from)");
         var saved = SavedModel.Open(dir, attention);
         if (device == "cuda") saved.Model.Device = CudaCommands.ComputeDevice();
         var c = saved.Model.Config;
@@ -46,13 +47,13 @@ internal static class InspectCommand
     }
 
     /// <summary>A saved encoder-decoder, BERT or ViT: every attention map (encoder, decoder, cross) for one input.</summary>
-    private static int InspectOtherModel(string dir, string? text, string? ids, int? layer, int? head, string? attention,
+    private static int InspectOtherModel(string dir, string? text, string? ids, string? target, int? layer, int? head, string? attention,
         bool json, TextWriter stdout)
     {
         if (ids is not null) throw new CliError("--ids is for GPT-2 models; give this model its input with --text");
         var kernel = attention is null ? null : CommandSupport.Kernel(attention);
         ModelAttention report;
-        try { report = TransformerModelInspector.Inspect(dir, text, kernel); }
+        try { report = TransformerModelInspector.Inspect(dir, text, kernel, target); }
         catch (ArgumentException e) { throw new CliError(e.Message); }
         if (json) { stdout.WriteLine(report.ToJson().ToJsonString()); return 0; }
         stdout.WriteLine($"{report.ModelType}: input {report.Input}");
@@ -123,13 +124,15 @@ internal static class InspectCommand
 
     private static void Usage(TextWriter w)
     {
-        w.WriteLine("usage: attnlab inspect --model DIR (--text TEXT | --prompt TEXT | --ids 1,2,3) [--layer L] [--head H] [--attention NAME] [--json]");
+        w.WriteLine("usage: attnlab inspect --model DIR (--text TEXT | --prompt TEXT | --ids 1,2,3) [--target PREFIX] [--layer L] [--head H] [--attention NAME] [--json]");
         w.WriteLine();
         w.WriteLine("Runs the model once over the text and shows the five most likely next tokens, then each head's causal");
         w.WriteLine("attention map (row = query token, column = key token, darker = more weight; each row sums to 1) with its");
         w.WriteLine("mean entropy. --layer/--head pick one map. --json prints {\"tokens\", \"logits\" (T×V), \"attention\" (L×H×T×T),");
         w.WriteLine("\"entropy\" (L×H)} plus \"ids\", \"next\", \"kernel\", \"exact\", \"causal\", \"loss\" and \"approximation_error\".");
         w.WriteLine($"--attention NAME runs another kernel than the one the model was saved with ({string.Join(", ", AttentionLab.Attention.AttentionKernels.Names)}).");
+        w.WriteLine("For a seq2seq, BERT or ViT folder --text is the source, a text with _ or [MASK] blanks, or index:N / class:NAME");
+        w.WriteLine("(a held-out image); --target PREFIX (seq2seq) decodes greedily after that start of the answer.");
         w.WriteLine(CommandSupport.DeviceHelp + "; cuda runs the matrix products on the GPU");
     }
 }

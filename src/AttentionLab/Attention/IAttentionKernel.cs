@@ -39,6 +39,11 @@ public interface IAttentionKernel
     /// <summary>Floats <see cref="Forward"/> saves for <see cref="Backward"/> for a call of this shape.</summary>
     long SavedLength(AttentionShape shape);
 
+    /// <summary>True when what <see cref="Forward"/> saves is exactly the (B, H, Tq, Tk) weights that
+    /// <see cref="Weights"/> would materialize, so a caller that wants both the output and the weights (inspection)
+    /// can get them from one forward instead of two.</summary>
+    bool SavesWeights => false;
+
     /// <param name="q">(B, H, Tq, D)</param>
     /// <param name="k">(B, H, Tk, D)</param>
     /// <param name="v">(B, H, Tk, D)</param>

@@ -17,6 +17,9 @@ public sealed class ScaledDotProductAttention : IAttentionKernel
 
     public bool IsExact => true;
 
+    /// <summary>The saved state is the weights.</summary>
+    public bool SavesWeights => true;
+
     /// <summary>Saves the (B, H, Tq, Tk) weights.</summary>
     public long SavedLength(AttentionShape shape) => (long)shape.Batch * shape.Heads * shape.QueryLength * shape.KeyLength;
 

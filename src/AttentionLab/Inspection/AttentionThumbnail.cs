@@ -29,10 +29,7 @@ public static class AttentionThumbnail
                 int j0 = (int)((long)c * T / S), j1 = (int)((long)(c + 1) * T / S);
                 float m = 0;
                 for (int i = i0; i < i1; i++)
-                {
-                    var row = map.Slice(i * T + j0, j1 - j0);
-                    foreach (var x in row) if (x > m) m = x;
-                }
+                    m = MathF.Max(m, System.Numerics.Tensors.TensorPrimitives.Max(map.Slice(i * T + j0, j1 - j0)));
                 thumbnail[r * S + c] = m;
             }
         }

@@ -1,6 +1,5 @@
 using System.Globalization;
 using AttentionLab.Models;
-using AttentionLab.Rendering;
 using AttentionLab.Text;
 
 namespace AttentionLab.Inspection;
@@ -61,63 +60,136 @@ public static class Gpt2Inspector
         options ??= new InspectionOptions();
         var c = model.Config;
         int T = ids.Count, V = c.VocabSize, L = c.Layers, H = c.Heads;
-        if (T == 0 || T > c.ContextLength) throw new ArgumentException($"need 1 to {c.ContextLength} tokens, got {T}");
+        Check(model, ids, options.TopK);
         if (options.Layer is int ol && (ol < 0 || ol >= L)) throw new ArgumentException($"layer must be in [0, {L - 1}] for this {L}-layer model, got {ol}");
         if (options.Head is int oh && (oh < 0 || oh >= H)) throw new ArgumentException($"head must be in [0, {H - 1}] for this {H}-head model, got {oh}");
-        if (options.TopK < 1) throw new ArgumentException($"top-k must be at least 1, got {options.TopK}");
-        foreach (int id in ids) if ((uint)id >= (uint)V) throw new ArgumentException($"token id {id} is outside the vocabulary [0, {V})");
 
         var tokens = ids.ToArray();
-        float? loss = null;
-        var previousGates = model.HeadGates;
-        try
+        bool causal = model.AttentionOptions.IsCausal;
+        var attention = new float[L * H * T * T];
+        var entropy = new double[L * H];
+        // each block's weights as the forward produces them, copied into the (L, H, T, T) report
+        var loss = Run(model, tokens, options.HeadGates, (l, weights) =>
         {
-            model.HeadGates = options.HeadGates;
-            if (T > 1)
+            if (options.Layer is int only && only != l) return;
+            Parallel.For(0, H, h =>                                           // heads are independent: one per core
             {
-                // each id predicts the next; the last has none (its placeholder target is left out of the mean)
-                var targets = tokens[1..].Append(0).ToArray();
-                model.Forward(tokens, 1, T, targets);                         // the model's own (parallel) cross-entropy
-                double total = 0;
-                foreach (float x in model.Losses[..(T - 1)]) total += x;
-                loss = (float)(total / (T - 1));
-            }
-            else model.Forward(tokens, 1, T);
-
-            var attention = new float[L * H * T * T];
-            var entropy = new double[L * H];
-            double? approximationError = null;
+                if (options.Head is int oneHead && oneHead != h) return;
+                var map = weights.Span.Slice(h * T * T, T * T);
+                map.CopyTo(attention.AsSpan((l * H + h) * T * T, T * T));
+                entropy[l * H + h] = HeadEntropy.Mean(map, T, T);
+            });
+        });
+        double? approximationError = null;
+        if (!model.Attention.IsExact)
+        {
+            // the same q, k, v through exact attention: how far the approximation's weights are from softmax's
+            double worst = 0;
             for (int l = 0; l < L; l++)
             {
                 if (options.Layer is int only && only != l) continue;
-                var maps = model.AttentionWeights(l);                       // (1, H, T, T)
-                if (!model.Attention.IsExact)
+                var exact = model.AttentionWeights(l, Attention.AttentionKernels.Fast);      // (1, H, T, T)
+                for (int h = 0; h < H; h++)
                 {
-                    // the same q, k, v through exact attention: how far the approximation's weights are from softmax's
-                    var exact = model.AttentionWeights(l, Attention.AttentionKernels.Fast);
-                    double worst = approximationError ?? 0;
-                    for (int i = 0; i < exact.Length; i++) worst = Math.Max(worst, Math.Abs(maps[i] - exact[i]));
-                    approximationError = worst;
+                    if (options.Head is int oneHead && oneHead != h) continue;
+                    var map = attention.AsSpan((l * H + h) * T * T, T * T);
+                    for (int i = 0; i < map.Length; i++) worst = Math.Max(worst, Math.Abs(map[i] - exact[h * T * T + i]));
                 }
-                int layer = l;
-                Parallel.For(0, H, h =>                                     // heads are independent: one per core
-                {
-                    if (options.Head is int oneHead && oneHead != h) return;
-                    var map = maps.AsSpan(h * T * T, T * T);
-                    map.CopyTo(attention.AsSpan((layer * H + h) * T * T, T * T));
-                    entropy[layer * H + h] = AttentionHeatmap.MeanEntropy(map, T);
-                });
             }
-            var logits = model.Logits;                                       // (T, V)
-            var last = logits.Slice((T - 1) * V, V);
-            var next = TopTokens(last, options.TopK, tokenizer);
-            string Label(int id) => tokenizer is null ? id.ToString(CultureInfo.InvariantCulture) : tokenizer.TokenText(id);
-            return new InspectionReport(tokens, tokens.Select(Label).ToArray(), L, H, T, V, attention, entropy,
-                options.IncludeLogits ? logits.ToArray() : [], next,
-                model.Attention.Name, model.Attention.IsExact, model.AttentionOptions.IsCausal, approximationError, loss);
+            approximationError = worst;
         }
-        finally { model.HeadGates = previousGates; }
+        var logits = model.Logits;                                           // (T, V)
+        return new InspectionReport(tokens, Labels(tokens, tokenizer), L, H, T, V, attention, entropy,
+            options.IncludeLogits ? logits.ToArray() : [], TopTokens(logits.Slice((T - 1) * V, V), options.TopK, tokenizer),
+            model.Attention.Name, model.Attention.IsExact, causal, approximationError, loss);
     }
+
+    /// <summary>
+    /// Every head at a glance without keeping every map (<see cref="AttentionOverview"/>): thumbnails, entropies and
+    /// role scores of all heads and the full maps of one layer, from one forward pass.
+    /// </summary>
+    /// <param name="model">any GPT-2; its attention kernel and options are used as they are</param>
+    /// <param name="tokenizer">labels the tokens; null shows ids</param>
+    /// <param name="ids">(T) token ids, 1 ≤ T ≤ the context length</param>
+    public static AttentionOverview Overview(Gpt2Model model, ITokenizer? tokenizer, IReadOnlyList<int> ids, OverviewOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(ids);
+        options ??= new OverviewOptions();
+        var c = model.Config;
+        int T = ids.Count, V = c.VocabSize, L = c.Layers, H = c.Heads;
+        Check(model, ids, options.TopK);
+        if (options.Layer is int ol && (ol < 0 || ol >= L)) throw new ArgumentException($"layer must be in [0, {L - 1}] for this {L}-layer model, got {ol}");
+        if (options.ThumbnailSide < 1) throw new ArgumentException($"the thumbnail side must be at least 1, got {options.ThumbnailSide}");
+
+        var tokens = ids.ToArray();
+        bool causal = model.AttentionOptions.IsCausal;
+        int S = AttentionThumbnail.Side(T, options.ThumbnailSide);
+        var thumbnails = new float[L * H * S * S];                          // (L, H, S, S)
+        var layerMaps = new float[(options.Layer is null ? L : 1) * H * T * T];  // (H, T, T) or (L, H, T, T)
+        var entropy = new double[L * H];
+        var roles = new HeadRoleScores[L * H];
+        var loss = Run(model, tokens, options.HeadGates, (l, weights) =>
+        {
+            Parallel.For(0, H, h =>
+            {
+                var map = weights.Span.Slice(h * T * T, T * T);             // (T, T)
+                if (options.Layer is null) map.CopyTo(layerMaps.AsSpan((l * H + h) * T * T, T * T));
+                else if (l == options.Layer) map.CopyTo(layerMaps.AsSpan(h * T * T, T * T));
+                var thumbnail = thumbnails.AsSpan((l * H + h) * S * S, S * S);
+                if (S == T) map.CopyTo(thumbnail);
+                else AttentionThumbnail.MaxPool(map, T, thumbnail, S);
+                entropy[l * H + h] = HeadEntropy.Mean(map, T, T);
+                roles[l * H + h] = HeadRoles.Compute(map, tokens, l, h, entropy[l * H + h]);
+            });
+        });
+        var last = model.Logits.Slice((T - 1) * V, V);
+        return new AttentionOverview(tokens, Labels(tokens, tokenizer), L, H, T, S, thumbnails, options.Layer, layerMaps,
+            entropy, roles, TopTokens(last, options.TopK, tokenizer), model.Attention.Name, model.Attention.IsExact, causal, loss);
+    }
+
+    private static void Check(Gpt2Model model, IReadOnlyList<int> ids, int topK)
+    {
+        var c = model.Config;
+        if (ids.Count == 0 || ids.Count > c.ContextLength) throw new ArgumentException($"need 1 to {c.ContextLength} tokens, got {ids.Count}");
+        if (topK < 1) throw new ArgumentException($"top-k must be at least 1, got {topK}");
+        foreach (int id in ids) if ((uint)id >= (uint)c.VocabSize) throw new ArgumentException($"token id {id} is outside the vocabulary [0, {c.VocabSize})");
+    }
+
+    /// <summary>
+    /// One inference forward with the head gates, each block's weights handed to <paramref name="observe"/>; returns
+    /// the mean loss of each id predicting the next (null for one token). Restores the model's gates and observer.
+    /// </summary>
+    private static float? Run(Gpt2Model model, int[] tokens, float[]? gates, AttentionObserver observe)
+    {
+        int T = tokens.Length;
+        var previousGates = model.HeadGates;
+        var previousObserver = model.ObserveAttention;
+        try
+        {
+            model.HeadGates = gates;
+            model.ObserveAttention = observe;
+            if (T == 1)
+            {
+                model.Forward(tokens, 1, T);
+                return null;
+            }
+            // each id predicts the next; the last has none (its placeholder target is left out of the mean)
+            var targets = tokens[1..].Append(0).ToArray();
+            model.Forward(tokens, 1, T, targets);                             // the model's own (parallel) cross-entropy
+            double total = 0;
+            foreach (float x in model.Losses[..(T - 1)]) total += x;
+            return (float)(total / (T - 1));
+        }
+        finally
+        {
+            model.HeadGates = previousGates;
+            model.ObserveAttention = previousObserver;
+        }
+    }
+
+    private static string[] Labels(int[] tokens, ITokenizer? tokenizer) =>
+        tokens.Select(id => tokenizer is null ? id.ToString(CultureInfo.InvariantCulture) : tokenizer.TokenText(id)).ToArray();
 
     /// <summary>The <paramref name="k"/> most likely next tokens under softmax(logits), ties by id.</summary>
     /// <param name="logits">(V)</param>

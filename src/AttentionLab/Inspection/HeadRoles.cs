@@ -68,15 +68,22 @@ public static class HeadRoles
         int rows = Math.Max(T - 1, 1);
         double induction = 0;
         int inductionRows = 0;
-        for (int i = 2; i < T; i++)
+        var occurrences = new Dictionary<int, List<int>>();                 // id → its positions, ascending
+        for (int i = 0; i < T; i++)
         {
-            double mass = 0;
-            bool repeats = false;
-            for (int j = 0; j + 1 < i; j++)
-                if (ids[j] == ids[i]) { repeats = true; mass += map[i * T + j + 1]; }
-            if (!repeats) continue;
-            induction += mass;
-            inductionRows++;
+            if (!occurrences.TryGetValue(ids[i], out var earlier)) occurrences[ids[i]] = earlier = [];
+            if (i >= 2 && earlier.Count > 0 && earlier[0] + 1 < i)          // an earlier copy j with j + 1 < i
+            {
+                double mass = 0;
+                foreach (int j in earlier)
+                {
+                    if (j + 1 >= i) break;
+                    mass += map[i * T + j + 1];
+                }
+                induction += mass;
+                inductionRows++;
+            }
+            earlier.Add(i);
         }
         return new HeadRoleScores(layer, head, entropy, previous / rows, first / rows, self / rows,
             inductionRows == 0 ? null : induction / inductionRows);

@@ -29,13 +29,16 @@ public static class TransformerModelInspector
     /// Runs the saved model on <paramref name="input"/> and returns its attention. Inputs by model type:
     /// seq2seq — a source string of the task (default: the first held-out source); bert — a text, each _ a blank to
     /// fill (default: a line of Hamlet); vit — "class:NAME" for a held-out image of that shape, or "index:N" for the
-    /// N-th held-out image (default index:0).
+    /// N-th held-out image (default index:0). <paramref name="targetPrefix"/> (seq2seq only) is the start of the
+    /// answer; greedy decoding continues from it (default: decode from &lt;s&gt; alone).
     /// </summary>
     /// <exception cref="InvalidDataException">not a model folder this inspector reads, or damaged</exception>
     /// <exception cref="ArgumentException">an input the model cannot take</exception>
-    public static ModelAttention Inspect(string directory, string? input = null, IAttentionKernel? kernel = null)
+    public static ModelAttention Inspect(string directory, string? input = null, IAttentionKernel? kernel = null, string? targetPrefix = null)
     {
         var type = ModelFolder.ModelType(directory);
+        if (targetPrefix is not null && type != Seq2SeqModel.ModelType)
+            throw new ArgumentException($"a target prefix is for seq2seq models; this is a {type ?? "unknown"} model");
         switch (type)
         {
             case Seq2SeqModel.ModelType:
@@ -45,7 +48,7 @@ public static class TransformerModelInspector
                 var source = input ?? task.HeldOut(1, (ulong)model.Config.Seed)[0].Source;
                 foreach (char c in source)
                     if (!model.Config.Alphabet.Contains(c)) throw new ArgumentException($"character '{c}' is not in the {task.Name} model's alphabet");
-                return model.Inspect(source);
+                return model.Inspect(source, targetPrefix);
             }
             case BertModel.ModelType:
                 return BertModel.Load(directory, kernel).Inspect(input ?? "To be, or not to be, that is the q_estion");

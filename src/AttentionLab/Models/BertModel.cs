@@ -147,37 +147,65 @@ public sealed class BertModel
     }
 
     /// <summary>
-    /// Fills the blanks of <paramref name="text"/> (each <paramref name="blank"/> character becomes [MASK]) and returns
-    /// every layer's attention (a full square for BERT, a triangle when causal) with the filled-in text.
+    /// Fills the blanks of <paramref name="text"/> (each <paramref name="blank"/> character, and each "[MASK]", becomes
+    /// [MASK]) and returns every layer's attention (a full square for BERT, a triangle when causal) with the filled-in
+    /// text; extra "predictions" holds the five likeliest characters at each blank.
     /// </summary>
     public ModelAttention Inspect(string text, char blank = '_')
     {
         ArgumentNullException.ThrowIfNull(text);
-        var runes = text.EnumerateRunes().Select(r => r.ToString()).ToArray();
-        if (runes.Length == 0) throw new ArgumentException("the text is empty");
-        if (runes.Length > Config.MaxLength) throw new ArgumentException($"the text has {runes.Length} characters; the model reads at most {Config.MaxLength}");
-        var input = new int[runes.Length];
-        for (int t = 0; t < runes.Length; t++)
-            input[t] = runes[t] == blank.ToString() ? MaskedLanguageBatch.Mask : Encode(runes[t])[0] + MaskedLanguageBatch.Specials;
-        var padding = Enumerable.Repeat(true, runes.Length).ToArray();
-        var logits = Logits(input, padding, 1, runes.Length);
-        int V = Config.VocabSize;
+        var units = Units(text, blank);
+        if (units.Count == 0) throw new ArgumentException("the text is empty");
+        if (units.Count > Config.MaxLength) throw new ArgumentException($"the text has {units.Count} characters; the model reads at most {Config.MaxLength}");
+        var input = new int[units.Count];
+        for (int t = 0; t < units.Count; t++)
+            input[t] = units[t] is null ? MaskedLanguageBatch.Mask : Encode(units[t]!)[0] + MaskedLanguageBatch.Specials;
+        var padding = Enumerable.Repeat(true, units.Count).ToArray();
+        var logits = Logits(input, padding, 1, units.Count);                          // (1, T, V)
+        int V = Config.VocabSize, K = V - MaskedLanguageBatch.Specials;
         var filled = new System.Text.StringBuilder();
-        var labels = new string[runes.Length];
-        for (int t = 0; t < runes.Length; t++)
+        var labels = new string[units.Count];
+        var predictions = new System.Text.Json.Nodes.JsonArray();
+        var probabilities = new float[K];
+        for (int t = 0; t < units.Count; t++)
         {
             if (input[t] == MaskedLanguageBatch.Mask)
             {
-                var row = logits.Data.AsSpan(t * V + MaskedLanguageBatch.Specials, V - MaskedLanguageBatch.Specials);
-                filled.Append(_characters[System.Numerics.Tensors.TensorPrimitives.IndexOfMax(row)]);
+                // softmax over the characters only: [PAD] and [MASK] are never an answer
+                System.Numerics.Tensors.TensorPrimitives.SoftMax(logits.Data.AsSpan(t * V + MaskedLanguageBatch.Specials, K), probabilities);
+                var top = Enumerable.Range(0, K).OrderByDescending(k => probabilities[k]).ThenBy(k => k).Take(5).ToArray();
+                filled.Append(_characters[top[0]]);
                 labels[t] = "[MASK]";
+                predictions.Add(new System.Text.Json.Nodes.JsonObject
+                {
+                    ["position"] = t,
+                    ["top"] = new System.Text.Json.Nodes.JsonArray(top.Select(k => (System.Text.Json.Nodes.JsonNode)new System.Text.Json.Nodes.JsonObject
+                    {
+                        ["token"] = _characters[k], ["probability"] = Math.Round(probabilities[k], 5),
+                    }).ToArray()),
+                });
             }
-            else { filled.Append(runes[t]); labels[t] = runes[t]; }
+            else { filled.Append(units[t]); labels[t] = units[t]!; }
         }
         var kind = Config.IsCausal ? AttentionKinds.DecoderSelf : AttentionKinds.EncoderSelf;
         var maps = Blocks.Select((b, l) => AttentionMap.FromBatch(kind, l, b.Attention.LastWeights!, 0, labels, labels)).ToList();
         return new ModelAttention(ModelType, text, filled.ToString(), maps,
-            new System.Text.Json.Nodes.JsonObject { ["causal"] = Config.IsCausal });
+            new System.Text.Json.Nodes.JsonObject { ["causal"] = Config.IsCausal, ["predictions"] = predictions });
+    }
+
+    /// <summary>The text as input positions: one character each (a text element), null for a blank or a "[MASK]".</summary>
+    private static List<string?> Units(string text, char blank)
+    {
+        const string mask = "[MASK]";
+        var units = new List<string?>();
+        for (int i = 0; i < text.Length;)
+        {
+            if (string.CompareOrdinal(text, i, mask, 0, mask.Length) == 0) { units.Add(null); i += mask.Length; continue; }
+            var rune = System.Text.Rune.GetRuneAt(text, i);
+            units.Add(rune.Value == blank ? null : rune.ToString());
+            i += rune.Utf16SequenceLength;
+        }
+        return units;
     }
 
     public void Save(string directory) => ModelFolder.Save(directory, ModelType, ModelFolder.Serialize(Config), Parameters);

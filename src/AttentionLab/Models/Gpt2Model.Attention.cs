@@ -6,6 +6,44 @@ namespace AttentionLab.Models;
 /// inspection.</summary>
 public sealed partial class Gpt2Model
 {
+    private float[]? _observed;           // (B, H, T, T) weights handed to ObserveAttention (inference forward)
+
+    /// <summary>
+    /// Called once per block during each full <see cref="Forward"/> (not <see cref="ForwardCached"/>) with that
+    /// block's (B, H, T, T) attention weights, right after its attention ran. A kernel that saves its weights
+    /// (<see cref="IAttentionKernel.SavesWeights"/>) hands them over from the same forward call; any other kernel
+    /// materializes them once more from the same q, k and v. The memory is reused for the next block: read or copy
+    /// it during the call. Inspection uses this to summarize every layer without keeping L·H·T² floats.
+    /// </summary>
+    public AttentionObserver? ObserveAttention { get; set; }
+
+    /// <summary>Runs block <paramref name="l"/>'s attention and hands its weights to <paramref name="observer"/>.</summary>
+    private void ObservedAttention(Gpt2Activations a, int l, AttentionShape shape, AttentionObserver observer)
+    {
+        var s = a.Blocks[l];
+        int size = shape.WeightElements;
+        Memory<float> weights;
+        if (Attention.SavesWeights && s.AttentionSaved.Length == size)
+        {
+            // training: the saved state is the weights
+            Attention.Forward(a[s.Q], a[s.K], a[s.V], shape, AttentionOptions, a[s.AttentionOutput], a[s.AttentionSaved]);
+            weights = a.Data.AsMemory(s.AttentionSaved.Offset, size);
+        }
+        else
+        {
+            if (_observed is null || _observed.Length < size) _observed = new float[size];
+            weights = _observed.AsMemory(0, size);
+            if (Attention.SavesWeights && s.AttentionSaved.Length == 0)
+                Attention.Forward(a[s.Q], a[s.K], a[s.V], shape, AttentionOptions, a[s.AttentionOutput], weights.Span);
+            else
+            {
+                Attention.Forward(a[s.Q], a[s.K], a[s.V], shape, AttentionOptions, a[s.AttentionOutput], a[s.AttentionSaved]);
+                Attention.Weights(a[s.Q], a[s.K], a[s.V], shape, AttentionOptions, weights.Span);
+            }
+        }
+        observer(l, weights);
+    }
+
     /// <summary>
     /// (B, H, T, Tk) attention probabilities of block <paramref name="layer"/> in the last forward, materialized now by
     /// the kernel from that forward's q, k and v (training never materializes them unless the kernel needs them).
@@ -92,3 +130,8 @@ public sealed partial class Gpt2Model
             }
     }
 }
+
+/// <summary>Receives one block's attention weights during a forward pass.</summary>
+/// <param name="layer">the block</param>
+/// <param name="weights">(B, H, T, T) probabilities, row = query, column = key; valid only during the call</param>
+public delegate void AttentionObserver(int layer, ReadOnlyMemory<float> weights);

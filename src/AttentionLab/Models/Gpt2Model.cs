@@ -303,11 +303,13 @@ public sealed partial class Gpt2Model
         if (timer is not null) t0 = timer.Lap(Gpt2Phase.Matmul, t0);
 
         SplitHeads(a[s.Qkv], batch, length, h, d, a[s.Q], a[s.K], a[s.V]);                 // (B, H, T, D) each
-        if (cache is null)
+        if (cache is not null)
+            CachedAttention(a, l, cache);
+        else if (ObserveAttention is { } observer)
+            ObservedAttention(a, l, new AttentionShape(batch, h, length, length, d), observer);
+        else
             Attention.Forward(a[s.Q], a[s.K], a[s.V], new AttentionShape(batch, h, length, length, d), AttentionOptions,
                 a[s.AttentionOutput], a[s.AttentionSaved]);
-        else
-            CachedAttention(a, l, cache);
         MergeHeads(a[s.AttentionOutput], batch, length, h, d, a[s.AttentionMerged]);        // (B, T, C)
         GateMerged(a[s.AttentionMerged], l, n);
         if (timer is not null) t0 = timer.Lap(Gpt2Phase.Attention, t0);

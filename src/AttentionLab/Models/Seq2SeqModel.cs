@@ -203,12 +203,40 @@ public sealed class Seq2SeqModel
     }
 
     /// <summary>
-    /// Decodes <paramref name="source"/> greedily, then runs the teacher-forced forward pass on its own answer and
-    /// returns every attention map: encoder self (Ts × Ts), decoder self (Tt × Tt, causal) and cross (Tt × Ts).
+    /// Greedy decoding of one source after a given start of the target: the answer is <paramref name="prefix"/>
+    /// followed by the most likely characters, until &lt;/s&gt; or <see cref="Seq2SeqConfig.MaxTargetLength"/>.
     /// </summary>
-    public ModelAttention Inspect(string source)
+    /// <exception cref="ArgumentException">a source or prefix too long, or with characters outside the alphabet</exception>
+    public string Continue(string source, string prefix)
     {
-        var output = Generate([source])[0];
+        ArgumentNullException.ThrowIfNull(source);
+        ArgumentNullException.ThrowIfNull(prefix);
+        if (source.Length > Config.MaxSourceLength) throw new ArgumentException($"source \"{source}\" has {source.Length} characters; the model reads at most {Config.MaxSourceLength}");
+        if (prefix.Length > Config.MaxTargetLength) throw new ArgumentException($"the target prefix has {prefix.Length} characters; the model writes at most {Config.MaxTargetLength}");
+        var output = new List<int>(Vocabulary.Encode(prefix));
+        var batch = Seq2SeqBatch.From([(source, "")], Vocabulary);
+        var memory = Encode(batch.Source, batch.SourceMask, 1, batch.SourceLength);
+        int V = Config.VocabSize;
+        while (output.Count < Config.MaxTargetLength)
+        {
+            int[] input = [Seq2SeqVocabulary.Bos, .. output];
+            var logits = Decode(memory, batch.SourceMask, input, 1, input.Length);     // (1, t, V)
+            var row = logits.Data.AsSpan((input.Length - 1) * V, V);
+            int next = System.Numerics.Tensors.TensorPrimitives.IndexOfMax(row[Seq2SeqVocabulary.Eos..]) + Seq2SeqVocabulary.Eos;
+            if (next == Seq2SeqVocabulary.Eos) break;
+            output.Add(next);
+        }
+        return string.Concat(output.Select(Vocabulary.Token));
+    }
+
+    /// <summary>
+    /// Decodes <paramref name="source"/> greedily (after <paramref name="prefix"/>, when given), then runs the
+    /// teacher-forced forward pass on that answer and returns every attention map: encoder self (Ts × Ts), decoder
+    /// self (Tt × Tt, causal) and cross (Tt × Ts).
+    /// </summary>
+    public ModelAttention Inspect(string source, string? prefix = null)
+    {
+        var output = prefix is null ? Generate([source])[0] : Continue(source, prefix);
         var batch = Seq2SeqBatch.From([(source, output)], Vocabulary);
         Forward(batch);
         var sourceLabels = source.Select(c => c.ToString()).ToArray();
@@ -221,8 +249,9 @@ public sealed class Seq2SeqModel
             maps.Add(AttentionMap.FromBatch(AttentionKinds.DecoderSelf, l, Decoder[l].SelfAttention.LastWeights!, 0, decoderLabels, decoderLabels));
             maps.Add(AttentionMap.FromBatch(AttentionKinds.Cross, l, Decoder[l].CrossAttention.LastWeights!, 0, decoderLabels, sourceLabels));
         }
-        return new ModelAttention(ModelType, source, output, maps,
-            new System.Text.Json.Nodes.JsonObject { ["task"] = Config.Task });
+        var extra = new System.Text.Json.Nodes.JsonObject { ["task"] = Config.Task };
+        if (prefix is not null) extra["prefix"] = prefix;
+        return new ModelAttention(ModelType, source, output, maps, extra);
     }
 
     /// <summary>Writes config.json and model.safetensors to <paramref name="directory"/>.</summary>

@@ -12,8 +12,26 @@ import { generateView } from './views/generate.js';
 import { playgroundView } from './views/playground.js';
 import { compareView } from './views/compare.js';
 import { trainingOffer } from './views/training.js';
+import { encoderModelView } from './views/xmodel.js';
+import { encoderHeadView } from './views/xhead.js';
+import { encoderRolesView } from './views/xroles.js';
+import { unavailable } from './encoders.js';
+import { h } from './views/common.js';
 
 const views = { model: modelView, head: headView, step: stepView, roles: rolesView, intervene: interveneView, generate: generateView, playground: playgroundView, compare: compareView };
+// seq2seq, BERT and ViT models: the same views over encoder, decoder and cross attention (POST /api/inspect)
+const encoderViews = { model: encoderModelView, head: encoderHeadView, roles: encoderRolesView };
+const PLACEHOLDERS = { seq2seq: 'a source, e.g. abcdef (empty: a held-out one)', bert: 'a text; [MASK] or _ marks a blank', vit: 'index:N or class:NAME (a held-out image)' };
+
+/** A view this kind of model does not offer: its one-line reason, in the page. */
+function unavailableView(kind, name) {
+  const reason = unavailable(kind, name);
+  return {
+    async render(app, el) { el.replaceChildren(h('p', { class: 'empty', id: 'unavailable' }, reason)); },
+    figure() { return { title: reason, width: 900, height: 60, items: [] }; },
+    data() { return { unavailable: reason }; },
+  };
+}
 const DEFAULT_TEXT = 'ROMEO: But soft, what light through yonder window breaks?';
 const $ = id => document.getElementById(id);
 
@@ -32,6 +50,18 @@ export const app = {
   },
   get view() { return views[this.get('view', 'model')] ? this.get('view', 'model') : 'model'; },
   get modelInfo() { return this.models.find(m => m.name === this.get('model')) ?? null; },
+  /** "gpt2", "seq2seq", "bert" or "vit". */
+  get kind() { return this.modelInfo?.kind ?? 'gpt2'; },
+  /** The view object that draws `name` for the current model's kind. */
+  viewFor(name) {
+    if (this.kind === 'gpt2') return views[name];
+    return encoderViews[name] ?? unavailableView(this.kind, name);
+  },
+  /** Encoder kinds: the text box shows the input the model read (a default one when none was typed). */
+  showInput(input) {
+    if (params.has('text')) return;
+    $('text').value = this.kind === 'vit' ? `index:${(input.match(/held-out image (\d+)/) ?? [])[1] ?? 0}` : input;
+  },
   /** The request fields that name the model, the input and the kernel. */
   input() {
     const body = { model: this.get('model') };
@@ -62,11 +92,20 @@ window.explorer = app;
 async function render() {
   const serial = ++app.renderSerial;
   hideTip();
-  document.querySelectorAll('#tabs [data-view]').forEach(b => b.classList.toggle('active', b.dataset.view === app.view));
+  document.querySelectorAll('#tabs [data-view]').forEach(b => {
+    b.classList.toggle('active', b.dataset.view === app.view);
+    const offered = app.kind === 'gpt2' || b.dataset.view in encoderViews;
+    b.disabled = !offered;
+    b.title = offered ? '' : unavailable(app.kind, b.dataset.view);
+  });
+  const note = $('kind-note');
+  note.hidden = app.kind === 'gpt2' || !app.models.length;
+  note.textContent = note.hidden ? '' : `${app.kind} model: Model, Heads and Heads at a glance show ${app.kind === 'seq2seq' ? 'encoder, decoder and cross attention (pick the group in the view)' : app.modelInfo?.causal ? 'its causal self-attention' : 'its encoder self-attention'}; the other views need a GPT-2 model.`;
+  $('text').placeholder = PLACEHOLDERS[app.kind] ?? (params.has('ids') ? `ids ${app.get('ids')}` : 'type a sentence and press Enter');
   const el = $('view');
   app.error(null);
   if (!app.models.length) { app.current = null; trainingOffer(app, el); return; }
-  const view = views[app.view];
+  const view = app.viewFor(app.view);
   app.current = view;
   document.body.dataset.ready = '0';
   const t0 = performance.now();
@@ -126,10 +165,19 @@ async function start() {
   document.querySelectorAll('[data-export]').forEach(b => { b.onclick = () => exportView(b.dataset.export); });
   $('input-form').onsubmit = e => {
     e.preventDefault();
-    app.set({ model: $('model').value, text: $('text').value, ids: null, attention: $('kernel').value || null, zero: null, mask: null });
+    app.set({ model: $('model').value, text: $('text').value, ids: null, image: null, attention: $('kernel').value || null, zero: null, mask: null });
     render();
   };
-  $('model').onchange = () => { app.set({ model: $('model').value }); render(); };
+  $('model').onchange = () => {
+    const before = app.kind;
+    app.set({ model: $('model').value });
+    if (app.kind !== before || app.kind !== 'gpt2') {
+      // another kind reads another input: start from its default, and from the first layer and head
+      app.set({ text: null, ids: null, target: null, image: null, group: null, layer: null, head: null, heads: null, zero: null, mask: null });
+      $('text').value = app.kind === 'gpt2' ? DEFAULT_TEXT : '';
+    }
+    render();
+  };
   $('kernel').onchange = () => { app.set({ attention: $('kernel').value || null }); render(); };
   try {
     const [models, kernels] = await Promise.all([getJson('/api/models'), getJson('/api/kernels')]);
@@ -138,14 +186,15 @@ async function start() {
     app.kernels = kernels.kernels;
   } catch (e) { app.error(e.message); return; }
   const modelSelect = $('model');
-  modelSelect.replaceChildren(...app.models.map(m => new Option(`${m.name} (${m.layers}L×${m.heads}H, ctx ${m.context})`, m.name)));
+  modelSelect.replaceChildren(...app.models.map(m => new Option(m.kind === 'gpt2' || !m.kind
+    ? `${m.name} (${m.layers}L×${m.heads}H, ctx ${m.context})` : `${m.name} (${m.kind}, ${m.layers}L×${m.heads}H)`, m.name)));
   if (!app.modelInfo && app.models.length) app.set({ model: app.models[0].name });
   modelSelect.value = app.get('model') ?? '';
   const kernelSelect = $('kernel');
   kernelSelect.replaceChildren(new Option('as trained', ''), ...app.kernels.map(k => new Option(k, k.replace(/\[.*$/, '').replace(/:[A-Z]+/g, ''))));
   if (app.get('attention') && ![...kernelSelect.options].some(o => o.value === app.get('attention'))) kernelSelect.append(new Option(app.get('attention'), app.get('attention')));
   kernelSelect.value = app.get('attention') ?? '';
-  $('text').value = params.has('ids') ? '' : app.get('text', DEFAULT_TEXT);
+  $('text').value = params.has('ids') ? '' : app.get('text', app.kind === 'gpt2' ? DEFAULT_TEXT : '');
   if (params.has('ids')) $('text').placeholder = `ids ${app.get('ids')}`;
   render();
 }
