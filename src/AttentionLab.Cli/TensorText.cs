@@ -60,7 +60,10 @@ public sealed class TensorText(TextWriter w, int digits, int maxRows = 8, int ma
     }
 
     /// <summary>Right-aligned columns (the first, the row label, left-aligned), indented two spaces.</summary>
-    public void Table(List<string[]> rows)
+    public void Table(List<string[]> rows) => Table(w, rows);
+
+    /// <inheritdoc cref="Table(List{string[]})"/>
+    public static void Table(TextWriter w, IReadOnlyList<string[]> rows)
     {
         int cols = rows.Max(r => r.Length);
         var width = new int[cols];

@@ -231,17 +231,6 @@ public static class AttentionCommand
         }
 
         /// <summary>Right-aligned columns (the first, the row label, left-aligned), indented two spaces.</summary>
-        private void Table(List<string[]> rows)
-        {
-            int cols = rows.Max(r => r.Length);
-            var width = new int[cols];
-            foreach (var row in rows)
-                for (int j = 0; j < row.Length; j++) width[j] = Math.Max(width[j], row[j].Length);
-            foreach (var row in rows)
-            {
-                var cells = row.Select((cell, j) => j == 0 ? cell.PadRight(width[0]) : cell.PadLeft(width[j]));
-                w.WriteLine(("  " + string.Join("  ", cells)).TrimEnd());
-            }
-        }
+        private void Table(List<string[]> rows) => TensorText.Table(w, rows);
     }
 }

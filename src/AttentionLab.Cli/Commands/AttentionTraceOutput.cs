@@ -313,13 +313,6 @@ internal static class AttentionTraceOutput
             Table(rows);
         }
 
-        private void Table(List<string[]> rows)
-        {
-            int cols = rows.Max(r => r.Length);
-            var width = new int[cols];
-            foreach (var row in rows) for (int j = 0; j < row.Length; j++) width[j] = Math.Max(width[j], row[j].Length);
-            foreach (var row in rows)
-                w.WriteLine(("  " + string.Join("  ", row.Select((c, j) => j == 0 ? c.PadRight(width[0]) : c.PadLeft(width[j])))).TrimEnd());
-        }
+        private void Table(List<string[]> rows) => TensorText.Table(w, rows);
     }
 }

@@ -17,23 +17,18 @@ internal static class BertCommand
 
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
-        var a = new Args(args, "force", "show-attention");
-        if (a.Help) { Usage(stdout); return 0; }
-        bool json = a.Json, show = a.Flag("show-attention");
-        string? svg = a.String("svg");
+        if (ModelCommandOptions.Read(args, stdout, Usage) is not { } o) return 0;
+        var a = o.Args;
         string input = a.String("input") ?? DefaultInput;
         int heldOutBatches = a.Int("held-out", 20, 1, 10_000);
-        var kernel = ModelCommandSupport.ReadKernel(a);
         string? dataArg = a.String("data");
         BertModel model;
         JsonObject result;
         if (a.Has("model"))
         {
-            var dir = ModelCommandSupport.ReadModelDir(a);
-            foreach (var name in new[] { "steps", "batch", "lr", "warmup", "time-budget", "d-model", "heads", "layers", "seed", "out", "force", "max-length" })
-                if (a.Has(name)) throw new CliError($"--{name} is for training; --model {dir} evaluates a saved model");
+            var dir = ModelCommandSupport.ReadModelDir(a, "max-length");
             a.EnsureAllUsed();
-            model = BertModel.Load(dir, kernel);
+            model = BertModel.Load(dir, o.Kernel);
             var corpus = Corpus.Load(DataPath(dataArg), new CharTokenizer(model.Config.Characters.EnumerateRunes()));
             var heldOut = BertTrainingRun.HeldOutBatches(corpus, model.Config.MaxLength, 32, heldOutBatches, (ulong)model.Config.Seed);
             var (guess, unigram) = BertTrainingRun.UnigramBaseline(corpus, heldOut);
@@ -43,7 +38,7 @@ internal static class BertCommand
                 ["model"] = dir, ["accuracy"] = Math.Round(accuracy, 4), ["unigram_accuracy"] = Math.Round(unigram, 4), ["unigram_guess"] = guess,
                 ["masked_tokens"] = heldOut.Sum(b => b.Targets.Count(t => t >= 0)),
             };
-            if (!json) stdout.WriteLine($"{dir}: masked-token accuracy {accuracy:P1} on held-out text; unigram baseline ('{AttentionHeatmap.Printable(guess)}' always) {unigram:P1}");
+            if (!o.Json) stdout.WriteLine($"{dir}: masked-token accuracy {accuracy:P1} on held-out text; unigram baseline ('{AttentionHeatmap.Printable(guess)}' always) {unigram:P1}");
         }
         else
         {
@@ -62,58 +57,45 @@ internal static class BertCommand
             {
                 Steps = 800, LearningRate = 2e-3, MinLearningRate = 1e-4, WarmupSteps = 100, WeightDecay = 0.01, TimeBudget = TimeSpan.FromSeconds(110),
             });
-            string outDir = a.String("out") ?? CommandSupport.NewRunDirectory();
-            bool force = a.Flag("force");
             a.EnsureAllUsed();
-            ModelCommandSupport.CheckOut(outDir, force);
             var corpus = Corpus.Load(DataPath(dataArg), "char");
-            var run = new BertTrainingRun(corpus, config, options, batch, heldOutBatches, (ulong)seed, kernel);
+            var run = new BertTrainingRun(corpus, config, options, batch, heldOutBatches, (ulong)seed, o.Kernel);
             model = run.Model;
             CheckInput(model, input);
-            if (!json)
+            using var folder = o.LockOut(SvgFile);
+            if (!o.Json)
                 stdout.WriteLine($"data {corpus.Source}: {corpus.Tokens.Length:N0} characters ({corpus.Tokenizer.VocabSize} distinct). BERT {config.Layers} layers, " +
                                  $"{config.Heads} heads, {config.Channels} wide: {model.Parameters.Count:N0} parameters; masked-LM, 15% of characters, " +
                                  $"sequences of {BertTrainingRun.MinLength}–{config.MaxLength} padded into batches of {batch}");
-            var cpu = System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime;
-            var last = ModelTrainingProgress.Run(run.Trainer, TrainingProgress.Choose(stdout, json), stdout, out bool interrupted);
-            double cpuSeconds = (System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds;
-            double accuracy = run.Evaluate();
-            model.Save(outDir);
-            ModelCommandSupport.WriteText(Path.Combine(outDir, SvgFile), CompareSvg(model, input));
-            result = new JsonObject
+            var trained = folder.Train(run.Trainer, o.Json, stdout, run.Evaluate, model.Save, SvgFile, () => CompareSvg(model, input));
+            int masked = run.HeldOut.Sum(b => b.Targets.Count(t => t >= 0));
+            result = trained.AddTo(new JsonObject
             {
-                ["accuracy"] = Math.Round(accuracy, 4), ["unigram_accuracy"] = Math.Round(run.UnigramAccuracy, 4), ["unigram_guess"] = run.UnigramGuess,
-                ["masked_tokens"] = run.HeldOut.Sum(b => b.Targets.Count(t => t >= 0)),
-                ["steps"] = run.Trainer.Step, ["train_seconds"] = Math.Round(run.Trainer.Elapsed.TotalSeconds, 2),
-                ["train_cpu_seconds"] = Math.Round(cpuSeconds, 2),
-                ["train_loss"] = last is null ? null : Math.Round(last.Loss, 5), ["parameters"] = model.Parameters.Count,
-                ["interrupted"] = interrupted, ["out"] = outDir, ["loss_curve"] = ModelTrainingProgress.Curve(run.Trainer),
-            };
-            if (!json)
-            {
-                stdout.WriteLine();
-                stdout.WriteLine($"  steps              {run.Trainer.Step} × {batch} sequences in {run.Trainer.Elapsed.TotalSeconds:0.0} s ({cpuSeconds:0.0} s of CPU){(interrupted ? " (interrupted)" : "")}");
-                stdout.WriteLine($"  train loss         {(last is null ? "-" : CommandSupport.F(last.Loss))}");
-                stdout.WriteLine($"  masked accuracy    {accuracy:P1} of {result["masked_tokens"]} held-out masked characters");
-                stdout.WriteLine($"  unigram baseline   {run.UnigramAccuracy:P1} (always '{AttentionHeatmap.Printable(run.UnigramGuess)}', the commonest character)");
-                stdout.WriteLine($"  saved              {outDir}  (config.json, model.safetensors, {SvgFile})");
-            }
+                ["accuracy"] = Math.Round(trained.Accuracy, 4), ["unigram_accuracy"] = Math.Round(run.UnigramAccuracy, 4), ["unigram_guess"] = run.UnigramGuess,
+                ["masked_tokens"] = masked,
+            }, model.Parameters.Count);
+            if (!o.Json)
+                trained.Print(stdout, batch, "sequences", [],
+                [
+                    ("masked accuracy", $"{trained.Accuracy:P1} of {masked} held-out masked characters"),
+                    ("unigram baseline", $"{run.UnigramAccuracy:P1} (always '{AttentionHeatmap.Printable(run.UnigramGuess)}', the commonest character)"),
+                ]);
         }
         CheckInput(model, input);
         var inspection = model.Inspect(input);
         result["input"] = input;
         result["filled"] = inspection.Output;
-        if (svg is not null) ModelCommandSupport.WriteText(svg, CompareSvg(model, input));
-        if (show) result["attention"] = inspection.ToJson()["attention"]!.DeepClone();
-        if (json) { stdout.WriteLine(result.ToJsonString()); return 0; }
+        if (o.Svg is not null) ModelCommandSupport.WriteText(o.Svg, CompareSvg(model, input));
+        if (o.ShowAttention) result["attention"] = inspection.ToJson()["attention"]!.DeepClone();
+        if (o.Json) { stdout.WriteLine(result.ToJsonString()); return 0; }
         stdout.WriteLine($"\n  {input}\n  {inspection.Output}   (each _ filled in from both sides)");
-        if (show)
+        if (o.ShowAttention)
         {
             var map = inspection.Maps[^1];
             stdout.WriteLine($"\nattention of layer {map.Layer} (mean of {map.Heads} heads): every character attends to every other — a full square");
             foreach (var line in AttentionHeatmap.Render(map.MeanOverHeads(), map.QueryLabels, map.KeyLabels, 6)) stdout.WriteLine(line);
         }
-        if (svg is not null) stdout.WriteLine($"wrote {svg}");
+        if (o.Svg is not null) stdout.WriteLine($"wrote {o.Svg}");
         return 0;
     }
 

@@ -2,7 +2,7 @@ using System.Globalization;
 
 namespace AttentionLab.Cli.Commands;
 
-/// <summary>Small helpers shared by train, generate, inspect and demo.</summary>
+/// <summary>Small helpers shared by the commands.</summary>
 internal static class CommandSupport
 {
     /// <summary>True when output goes to an interactive terminal (live progress, colours).</summary>
@@ -45,16 +45,6 @@ internal static class CommandSupport
             if (!int.TryParse(parts[i], NumberStyles.None, CultureInfo.InvariantCulture, out ids[i]))
                 throw new CliError($"--ids must be comma-separated non-negative integers, got '{parts[i]}'");
         return ids;
-    }
-
-    /// <summary>A new directory name under runs/ that does not exist yet: runs/20261123-091500 (then -2, -3, …).
-    /// Prefer <see cref="NewLockedRunDirectory"/>, which cannot hand one name to two runs started in the same second.</summary>
-    public static string NewRunDirectory(string root = "runs")
-    {
-        var stamp = DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture);
-        var path = Path.Combine(root, stamp);
-        for (int k = 2; Directory.Exists(path) || File.Exists(path); k++) path = Path.Combine(root, $"{stamp}-{k}");
-        return path;
     }
 
     /// <summary>

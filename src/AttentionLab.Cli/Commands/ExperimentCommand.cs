@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json.Nodes;
 using AttentionLab.Experiments;
+using AttentionLab.IO;
 using AttentionLab.Training;
 
 namespace AttentionLab.Cli.Commands;
@@ -58,10 +59,10 @@ internal static class ExperimentCommand
         Directory.CreateDirectory(outDir);
         var svgPath = Path.Combine(outDir, $"{name}.svg");
         var jsonPath = Path.Combine(outDir, $"{name}.json");
-        WriteAtomically(svgPath, ExperimentPlot.Svg(result));
+        DurableFile.Replace(svgPath, ExperimentPlot.Svg(result));
         var document = ExperimentJson.ToJson(result);
         document["svg"] = svgPath;
-        WriteAtomically(jsonPath, document.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
+        DurableFile.Replace(jsonPath, document.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
         if (json)
         {
             stdout.WriteLine(document.ToJsonString());
@@ -120,18 +121,11 @@ internal static class ExperimentCommand
         _ => node.ToJsonString(),
     };
 
-    private static void WriteAtomically(string path, string text)
-    {
-        var temp = path + $".{Guid.NewGuid():N}.tmp";
-        try { File.WriteAllText(temp, text); File.Move(temp, path, overwrite: true); }
-        catch { try { File.Delete(temp); } catch (IOException) { } throw; }
-    }
-
     private static void Usage(TextWriter w)
     {
         w.WriteLine("usage: attnlab experiment NAME [--budget 60s] [--steps N] [--out DIR] [--data FILE] [--json]");
         w.WriteLine();
-        w.WriteLine("Trains the same character-level GPT (2 layers, 4 heads, 64 wide, context 64) on data/tinyshakespeare.txt under each");
+        w.WriteLine("Trains the same character-level GPT (2 layers, 4 heads, 64 wide, context 64; causal-mask: 16) on data/tinyshakespeare.txt under each");
         w.WriteLine("setting of an ablation — same seed, same initial weights, same batches — one setting after the other, each with an");
         w.WriteLine("equal share of --budget (default 60s; or exactly --steps N each), then prints a table and writes NAME.svg (the loss");
         w.WriteLine("curves) and NAME.json into --out (default runs/experiment-NAME-<timestamp>). --json prints");

@@ -3,7 +3,7 @@ using AttentionLab.Training;
 
 namespace AttentionLab.Cli.Commands;
 
-/// <summary>Options shared by the seq2seq, bert and vit commands: the training loop, the kernel, the output folder.</summary>
+/// <summary>Helpers shared by the seq2seq, bert and vit commands: training options, the kernel, --model DIR, text files.</summary>
 internal static class ModelCommandSupport
 {
     public const string TrainingUsage =
@@ -34,24 +34,15 @@ internal static class ModelCommandSupport
         catch (ArgumentException e) { throw new CliError($"--attention: {e.Message}"); }
     }
 
-    /// <summary>Checks --out before training: a folder that holds a model needs --force.</summary>
-    public static void CheckOut(string outDir, bool force)
-    {
-        if (IO.ModelFolder.Exists(outDir) && !force)
-            throw new CliError($"{outDir} already holds a model; pass --force to replace it, or --model {outDir} to evaluate it");
-        CommandSupport.EnsureWritable(outDir);
-    }
-
-    /// <summary>Writes an SVG (or any text) file, creating its folder; a failure is one CliError line.</summary>
+    /// <summary>Writes an SVG (or any text) file, creating its folder, through <see cref="IO.DurableFile.Replace(string, string)"/>;
+    /// a failure is one CliError line and leaves an earlier file of that name as it was.</summary>
     public static void WriteText(string path, string text)
     {
         try
         {
             var dir = Path.GetDirectoryName(Path.GetFullPath(path));
             if (dir is not null) Directory.CreateDirectory(dir);
-            var temp = path + ".tmp";
-            File.WriteAllText(temp, text);
-            File.Move(temp, path, overwrite: true);
+            IO.DurableFile.Replace(path, text);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -59,11 +50,17 @@ internal static class ModelCommandSupport
         }
     }
 
-    /// <summary>--model DIR must be an existing folder.</summary>
-    public static string ReadModelDir(Args a)
+    /// <summary>The options that only training takes; with --model DIR each is refused with one line.</summary>
+    private static readonly string[] TrainingOptions = ["steps", "batch", "lr", "warmup", "time-budget", "d-model", "heads", "layers", "seed", "out", "force"];
+
+    /// <summary>--model DIR must be an existing folder, and no training option may come with it.</summary>
+    /// <param name="trainingOnly">the command's own training options (--task, --max-length, --image-size, …)</param>
+    public static string ReadModelDir(Args a, params string[] trainingOnly)
     {
         var dir = a.Require("model");
         if (!Directory.Exists(dir)) throw new CliError($"--model {dir}: no such directory");
+        foreach (var name in trainingOnly.Concat(TrainingOptions))
+            if (a.Has(name)) throw new CliError($"--{name} is for training; --model {dir} evaluates a saved model");
         return dir;
     }
 }

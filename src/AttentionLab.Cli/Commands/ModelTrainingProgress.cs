@@ -15,36 +15,30 @@ internal static class ModelTrainingProgress
     /// <returns>the last step's report, or null when no step ran</returns>
     public static StepReport? Run(ModelTrainer trainer, TrainingProgress.Mode mode, TextWriter stdout, out bool interrupted)
     {
-        bool cancel = false;
-        ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cancel = true; };
-        bool console = ReferenceEquals(stdout, Console.Out);
-        if (console) Console.CancelKeyPress += onCancel;
+        using var ctrlC = new CtrlCStop(stdout);
         StepReport? last = null;
         try
         {
             if (mode == TrainingProgress.Mode.Live)
             {
-                AnsiConsole.Progress()
-                    .AutoClear(false)
-                    .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new SpinnerColumn())
-                    .Start(ctx =>
+                TrainingProgress.Bar().Start(ctx =>
+                {
+                    var task = ctx.AddTask($"step 0/{trainer.Options.Steps}", maxValue: trainer.Options.Steps);
+                    while (!trainer.IsFinished && !ctrlC.Requested)
                     {
-                        var task = ctx.AddTask($"step 0/{trainer.Options.Steps}", maxValue: trainer.Options.Steps);
-                        while (!trainer.IsFinished && !cancel)
-                        {
-                            var r = trainer.Next();
-                            last = r;
-                            task.Value = r.Step;
-                            task.Description = $"step {r.Step}/{r.TotalSteps}  loss [blue]{CommandSupport.F(r.Loss, "0.000")}[/]  {r.TokensPerSecond:N0} ex/s  ETA {CommandSupport.Clock(r.Remaining)}";
-                        }
-                        task.Value = task.MaxValue;
-                        task.StopTask();
-                    });
+                        var r = trainer.Next();
+                        last = r;
+                        task.Value = r.Step;
+                        task.Description = $"step {r.Step}/{r.TotalSteps}  loss [blue]{CommandSupport.F(r.Loss, "0.000")}[/]  {r.TokensPerSecond:N0} ex/s  ETA {CommandSupport.Clock(r.Remaining)}";
+                    }
+                    task.Value = task.MaxValue;
+                    task.StopTask();
+                });
             }
             else
             {
                 var sinceLine = Stopwatch.StartNew();
-                while (!trainer.IsFinished && !cancel)
+                while (!trainer.IsFinished && !ctrlC.Requested)
                 {
                     var r = trainer.Next();
                     last = r;
@@ -60,11 +54,7 @@ internal static class ModelTrainingProgress
         {
             throw new CliError(e.Message, 1);
         }
-        finally
-        {
-            if (console) Console.CancelKeyPress -= onCancel;
-        }
-        interrupted = cancel;
+        interrupted = ctrlC.Requested;
         return last;
     }
 

@@ -15,22 +15,18 @@ internal static class Seq2SeqCommand
 
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
-        var a = new Args(args, "force", "show-attention");
-        if (a.Help) { Usage(stdout); return 0; }
-        bool json = a.Json, show = a.Flag("show-attention");
-        string? input = a.String("input"), svg = a.String("svg");
+        if (ModelCommandOptions.Read(args, stdout, Usage) is not { } o) return 0;
+        var a = o.Args;
+        string? input = a.String("input");
         int heldOutCount = a.Int("held-out", 500, 1, 100_000);
         Seq2SeqModel model;
         Seq2SeqTask task;
         JsonObject result;
-        var kernel = ModelCommandSupport.ReadKernel(a);
         if (a.Has("model"))
         {
-            var dir = ModelCommandSupport.ReadModelDir(a);
-            foreach (var name in new[] { "task", "steps", "batch", "lr", "warmup", "time-budget", "d-model", "heads", "layers", "seed", "out", "force" })
-                if (a.Has(name)) throw new CliError($"--{name} is for training; --model {dir} evaluates a saved model");
+            var dir = ModelCommandSupport.ReadModelDir(a, "task");
             a.EnsureAllUsed();
-            model = Seq2SeqModel.Load(dir, kernel);
+            model = Seq2SeqModel.Load(dir, o.Kernel);
             task = ParseTask(model.Config.Task);
             var heldOut = task.HeldOut(heldOutCount, (ulong)model.Config.Seed);
             var watch = System.Diagnostics.Stopwatch.StartNew();
@@ -40,7 +36,7 @@ internal static class Seq2SeqCommand
                 ["task"] = task.Name, ["model"] = dir, ["accuracy"] = Math.Round(accuracy, 4), ["held_out"] = heldOut.Count,
                 ["eval_seconds"] = Math.Round(watch.Elapsed.TotalSeconds, 3), ["examples"] = Examples(model, heldOut.Take(8).ToList()),
             };
-            if (!json) stdout.WriteLine($"{dir}: {task.Description}; exact match on {heldOut.Count} held-out sources: {accuracy:P1}");
+            if (!o.Json) stdout.WriteLine($"{dir}: {task.Description}; exact match on {heldOut.Count} held-out sources: {accuracy:P1}");
         }
         else
         {
@@ -61,55 +57,36 @@ internal static class Seq2SeqCommand
                 Steps = task is DateTask ? 1000 : 600, LearningRate = 2e-3, MinLearningRate = 1e-4, WarmupSteps = 100,
                 WeightDecay = 0.01, TimeBudget = TimeSpan.FromSeconds(110),
             });
-            string outDir = a.String("out") ?? CommandSupport.NewRunDirectory();
-            bool force = a.Flag("force");
             a.EnsureAllUsed();
-            ModelCommandSupport.CheckOut(outDir, force);
             if (input is not null) CheckInput(task, input);
-            var run = new Seq2SeqTrainingRun(task, config, options, batch, heldOutCount, (ulong)seed, kernel);
+            var run = new Seq2SeqTrainingRun(task, config, options, batch, heldOutCount, (ulong)seed, o.Kernel);
             model = run.Model;
-            if (!json)
+            using var folder = o.LockOut(SvgFile);
+            if (!o.Json)
                 stdout.WriteLine($"task {task.Name}: {task.Description}. Encoder-decoder {layers}+{layers} layers, {config.Heads} heads, " +
                                  $"{config.Channels} wide: {model.Parameters.Count:N0} parameters; {options.Steps} steps of {batch} (≤ {options.TimeBudget?.TotalSeconds:0} s)");
-            var cpu = System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime;
-            var last = ModelTrainingProgress.Run(run.Trainer, TrainingProgress.Choose(stdout, json), stdout, out bool interrupted);
-            double cpuSeconds = (System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds;
-            var watch = System.Diagnostics.Stopwatch.StartNew();
-            double accuracy = run.Evaluate();
-            double evalSeconds = watch.Elapsed.TotalSeconds;
-            model.Save(outDir);
-            var report = model.Inspect(input ?? run.HeldOut[0].Source);
-            ModelCommandSupport.WriteText(Path.Combine(outDir, SvgFile), CrossAttentionSvg(report));
-            result = new JsonObject
+            var trained = folder.Train(run.Trainer, o.Json, stdout, run.Evaluate, model.Save, SvgFile,
+                () => CrossAttentionSvg(model.Inspect(input ?? run.HeldOut[0].Source)));
+            result = trained.AddTo(new JsonObject
             {
-                ["task"] = task.Name, ["accuracy"] = Math.Round(accuracy, 4), ["held_out"] = run.HeldOut.Count,
-                ["steps"] = run.Trainer.Step, ["train_seconds"] = Math.Round(run.Trainer.Elapsed.TotalSeconds, 2),
-                ["train_cpu_seconds"] = Math.Round(cpuSeconds, 2),
-                ["eval_seconds"] = Math.Round(evalSeconds, 3), ["train_loss"] = last is null ? null : Math.Round(last.Loss, 5),
-                ["parameters"] = model.Parameters.Count, ["interrupted"] = interrupted, ["out"] = outDir,
-                ["examples"] = Examples(model, run.HeldOut.Take(8).ToList()), ["loss_curve"] = ModelTrainingProgress.Curve(run.Trainer),
-            };
-            if (!json)
-            {
-                stdout.WriteLine();
-                stdout.WriteLine($"  task          {task.Name}");
-                stdout.WriteLine($"  steps         {run.Trainer.Step} × {batch} examples in {run.Trainer.Elapsed.TotalSeconds:0.0} s ({cpuSeconds:0.0} s of CPU){(interrupted ? " (interrupted)" : "")}");
-                stdout.WriteLine($"  train loss    {(last is null ? "-" : CommandSupport.F(last.Loss))}");
-                stdout.WriteLine($"  exact match   {accuracy:P1} of {run.HeldOut.Count} held-out sources (never trained on)");
-                stdout.WriteLine($"  saved         {outDir}  (config.json, model.safetensors, {SvgFile})");
-            }
+                ["task"] = task.Name, ["accuracy"] = Math.Round(trained.Accuracy, 4), ["held_out"] = run.HeldOut.Count,
+                ["eval_seconds"] = Math.Round(trained.EvalSeconds, 3), ["examples"] = Examples(model, run.HeldOut.Take(8).ToList()),
+            }, model.Parameters.Count);
+            if (!o.Json)
+                trained.Print(stdout, batch, "examples", [("task", task.Name)],
+                    [("exact match", $"{trained.Accuracy:P1} of {run.HeldOut.Count} held-out sources (never trained on)")]);
         }
         string example = input ?? task.HeldOut(1, (ulong)model.Config.Seed)[0].Source;
         if (input is not null) CheckInput(task, input);
         var inspection = model.Inspect(example);
-        if (svg is not null) ModelCommandSupport.WriteText(svg, CrossAttentionSvg(inspection));
-        if (show || input is not null) result["inspect"] = new JsonObject { ["input"] = inspection.Input, ["output"] = inspection.Output };
-        if (show) result["attention"] = inspection.ToJson()["attention"]!.DeepClone();
-        if (json) { stdout.WriteLine(result.ToJsonString()); return 0; }
+        if (o.Svg is not null) ModelCommandSupport.WriteText(o.Svg, CrossAttentionSvg(inspection));
+        if (o.ShowAttention || input is not null) result["inspect"] = new JsonObject { ["input"] = inspection.Input, ["output"] = inspection.Output };
+        if (o.ShowAttention) result["attention"] = inspection.ToJson()["attention"]!.DeepClone();
+        if (o.Json) { stdout.WriteLine(result.ToJsonString()); return 0; }
         PrintExamples(stdout, result["examples"]!.AsArray());
         if (input is not null) stdout.WriteLine($"\n  {inspection.Input} → {inspection.Output}");
-        if (show) PrintCross(stdout, inspection);
-        if (svg is not null) stdout.WriteLine($"wrote {svg}");
+        if (o.ShowAttention) PrintCross(stdout, inspection);
+        if (o.Svg is not null) stdout.WriteLine($"wrote {o.Svg}");
         return 0;
     }
 

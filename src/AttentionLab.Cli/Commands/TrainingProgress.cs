@@ -20,43 +20,37 @@ internal static class TrainingProgress
     /// <returns>The last report, or null when no step ran; <c>interrupted</c> is true after Ctrl+C.</returns>
     public static StepReport? Run(Trainer trainer, Mode mode, TextWriter stdout, Action checkpoint, Func<StepReport, bool>? stop, out bool interrupted)
     {
-        bool cancel = false;
-        ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cancel = true; };
-        bool console = ReferenceEquals(stdout, Console.Out);
-        if (console) Console.CancelKeyPress += onCancel;
+        using var ctrlC = new CtrlCStop(stdout);
         StepReport? last = null;
         try
         {
             if (mode == Mode.Live)
             {
-                AnsiConsole.Progress()
-                    .AutoClear(false)
-                    .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new SpinnerColumn())
-                    .Start(ctx =>
+                Bar().Start(ctx =>
+                {
+                    var task = ctx.AddTask(Describe(null, trainer), maxValue: trainer.Options.Steps);
+                    task.Value = trainer.State.Step;
+                    while (!trainer.IsFinished && !ctrlC.Requested)
                     {
-                        var task = ctx.AddTask(Describe(null, trainer), maxValue: trainer.Options.Steps);
-                        task.Value = trainer.State.Step;
-                        while (!trainer.IsFinished && !cancel)
+                        var r = trainer.Step();
+                        last = r;
+                        task.MaxValue = r.TotalSteps;
+                        task.Value = r.Step;
+                        task.Description = Describe(r, trainer);
+                        if (r.ValidationLoss is double v)
                         {
-                            var r = trainer.Step();
-                            last = r;
-                            task.MaxValue = r.TotalSteps;
-                            task.Value = r.Step;
-                            task.Description = Describe(r, trainer);
-                            if (r.ValidationLoss is double v)
-                            {
-                                AnsiConsole.MarkupLine($"[grey]step {r.Step,6}[/]  train [blue]{CommandSupport.F(r.Loss)}[/]  val [red]{CommandSupport.F(v)}[/]  [grey]({CommandSupport.Clock(r.Elapsed)})[/]");
-                                checkpoint();
-                            }
-                            if (stop?.Invoke(r) == true) break;
+                            AnsiConsole.MarkupLine($"[grey]step {r.Step,6}[/]  train [blue]{CommandSupport.F(r.Loss)}[/]  val [red]{CommandSupport.F(v)}[/]  [grey]({CommandSupport.Clock(r.Elapsed)})[/]");
+                            checkpoint();
                         }
-                        task.StopTask();
-                    });
+                        if (stop?.Invoke(r) == true) break;
+                    }
+                    task.StopTask();
+                });
             }
             else
             {
                 var sinceLine = Stopwatch.StartNew();
-                while (!trainer.IsFinished && !cancel)
+                while (!trainer.IsFinished && !ctrlC.Requested)
                 {
                     var r = trainer.Step();
                     last = r;
@@ -85,13 +79,15 @@ internal static class TrainingProgress
         {
             throw new CliError(e.Message, 1); // diverged: the last checkpoint is still good
         }
-        finally
-        {
-            if (console) Console.CancelKeyPress -= onCancel;
-        }
-        interrupted = cancel;
+        interrupted = ctrlC.Requested;
         return last;
     }
+
+    /// <summary>The live bar: description (step, loss, speed, ETA), bar, percentage, spinner; kept on screen when done.</summary>
+    public static Progress Bar() =>
+        AnsiConsole.Progress()
+            .AutoClear(false)
+            .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new SpinnerColumn());
 
     private static string Describe(StepReport? r, Trainer trainer)
     {

@@ -16,28 +16,23 @@ internal static class VitCommand
 
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
-        var a = new Args(args, "force", "show-attention");
-        if (a.Help) { Usage(stdout); return 0; }
-        bool json = a.Json, show = a.Flag("show-attention");
-        string? svg = a.String("svg");
+        if (ModelCommandOptions.Read(args, stdout, Usage) is not { } o) return 0;
+        var a = o.Args;
         int heldOutCount = a.Int("held-out", 1000, 1, 1_000_000);
-        var kernel = ModelCommandSupport.ReadKernel(a);
         VisionTransformer model;
         (float[] Images, int[] Labels) heldOut;
         JsonObject result;
         if (a.Has("model"))
         {
-            var dir = ModelCommandSupport.ReadModelDir(a);
-            foreach (var name in new[] { "steps", "batch", "lr", "warmup", "time-budget", "d-model", "heads", "layers", "seed", "out", "force", "image-size", "patch-size" })
-                if (a.Has(name)) throw new CliError($"--{name} is for training; --model {dir} evaluates a saved model");
+            var dir = ModelCommandSupport.ReadModelDir(a, "image-size", "patch-size");
             a.EnsureAllUsed();
-            model = VisionTransformer.Load(dir, kernel);
+            model = VisionTransformer.Load(dir, o.Kernel);
             if (!model.Config.ClassNames.SequenceEqual(ShapeImages.Classes))
                 throw new CliError($"{dir} classifies [{string.Join(", ", model.Config.ClassNames)}], not the shape images this command draws");
             heldOut = VitTrainingRun.HeldOutImages(model.Config.ImageSize, heldOutCount, (ulong)model.Config.Seed);
             double accuracy = model.Accuracy(heldOut.Images, heldOut.Labels);
             result = new JsonObject { ["model"] = dir, ["accuracy"] = Math.Round(accuracy, 4), ["held_out"] = heldOutCount, ["classes"] = Classes() };
-            if (!json) stdout.WriteLine($"{dir}: accuracy {accuracy:P1} on {heldOutCount} held-out images ({ShapeImages.Classes.Count} classes, chance {1.0 / ShapeImages.Classes.Count:P1})");
+            if (!o.Json) stdout.WriteLine($"{dir}: accuracy {accuracy:P1} on {heldOutCount} held-out images ({ShapeImages.Classes.Count} classes, chance {1.0 / ShapeImages.Classes.Count:P1})");
         }
         else
         {
@@ -58,47 +53,28 @@ internal static class VitCommand
             {
                 Steps = 500, LearningRate = 2e-3, MinLearningRate = 1e-4, WarmupSteps = 50, WeightDecay = 0.01, TimeBudget = TimeSpan.FromSeconds(110),
             });
-            string outDir = a.String("out") ?? CommandSupport.NewRunDirectory();
-            bool force = a.Flag("force");
             a.EnsureAllUsed();
-            ModelCommandSupport.CheckOut(outDir, force);
-            var run = new VitTrainingRun(config, options, batch, heldOutCount, (ulong)seed, kernel);
+            var run = new VitTrainingRun(config, options, batch, heldOutCount, (ulong)seed, o.Kernel);
             model = run.Model;
             heldOut = run.HeldOut;
+            using var folder = o.LockOut(SvgFile);
             var c = model.Config;
-            if (!json)
+            if (!o.Json)
                 stdout.WriteLine($"ViT: {c.ImageSize}×{c.ImageSize} images of {ShapeImages.Classes.Count} shapes ({string.Join(", ", ShapeImages.Classes)}), drawn fresh for every batch; " +
                                  $"{c.PatchSize}×{c.PatchSize} patches → {c.Patches} tokens + [CLS]; {c.Layers} layers, {c.Heads} heads, {c.Channels} wide: {model.Parameters.Count:N0} parameters");
-            var cpu = System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime;
-            var last = ModelTrainingProgress.Run(run.Trainer, TrainingProgress.Choose(stdout, json), stdout, out bool interrupted);
-            double cpuSeconds = (System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds;
-            double accuracy = run.Evaluate();
-            model.Save(outDir);
-            ModelCommandSupport.WriteText(Path.Combine(outDir, SvgFile), AttentionSvg(model, heldOut));
-            result = new JsonObject
-            {
-                ["accuracy"] = Math.Round(accuracy, 4), ["held_out"] = heldOutCount, ["classes"] = Classes(),
-                ["steps"] = run.Trainer.Step, ["train_seconds"] = Math.Round(run.Trainer.Elapsed.TotalSeconds, 2),
-                ["train_cpu_seconds"] = Math.Round(cpuSeconds, 2),
-                ["train_loss"] = last is null ? null : Math.Round(last.Loss, 5), ["parameters"] = model.Parameters.Count,
-                ["interrupted"] = interrupted, ["out"] = outDir, ["loss_curve"] = ModelTrainingProgress.Curve(run.Trainer),
-            };
-            if (!json)
-            {
-                stdout.WriteLine();
-                stdout.WriteLine($"  steps        {run.Trainer.Step} × {batch} images in {run.Trainer.Elapsed.TotalSeconds:0.0} s ({cpuSeconds:0.0} s of CPU){(interrupted ? " (interrupted)" : "")}");
-                stdout.WriteLine($"  train loss   {(last is null ? "-" : CommandSupport.F(last.Loss))}");
-                stdout.WriteLine($"  accuracy     {accuracy:P1} of {heldOutCount} held-out images (chance {1.0 / ShapeImages.Classes.Count:P1})");
-                stdout.WriteLine($"  saved        {outDir}  (config.json, model.safetensors, {SvgFile})");
-            }
+            var trained = folder.Train(run.Trainer, o.Json, stdout, run.Evaluate, model.Save, SvgFile, () => AttentionSvg(run.Model, run.HeldOut));
+            result = trained.AddTo(new JsonObject { ["accuracy"] = Math.Round(trained.Accuracy, 4), ["held_out"] = heldOutCount, ["classes"] = Classes() }, model.Parameters.Count);
+            if (!o.Json)
+                trained.Print(stdout, batch, "images", [],
+                    [("accuracy", $"{trained.Accuracy:P1} of {heldOutCount} held-out images (chance {1.0 / ShapeImages.Classes.Count:P1})")]);
         }
-        if (svg is not null) ModelCommandSupport.WriteText(svg, AttentionSvg(model, heldOut));
+        if (o.Svg is not null) ModelCommandSupport.WriteText(o.Svg, AttentionSvg(model, heldOut));
         int pixels = model.Config.ImageSize * model.Config.ImageSize;
         var inspection = model.Inspect(heldOut.Images.AsSpan(0, pixels), $"held-out image 0 ({ShapeImages.Classes[heldOut.Labels[0]]})");
-        if (show) result["inspect"] = inspection.ToJson();
-        if (json) { stdout.WriteLine(result.ToJsonString()); return 0; }
-        if (show) PrintClassTokenAttention(stdout, model, inspection, heldOut.Images.AsSpan(0, pixels));
-        if (svg is not null) stdout.WriteLine($"wrote {svg}");
+        if (o.ShowAttention) result["inspect"] = inspection.ToJson();
+        if (o.Json) { stdout.WriteLine(result.ToJsonString()); return 0; }
+        if (o.ShowAttention) PrintClassTokenAttention(stdout, model, inspection, heldOut.Images.AsSpan(0, pixels));
+        if (o.Svg is not null) stdout.WriteLine($"wrote {o.Svg}");
         return 0;
     }
 

@@ -115,8 +115,8 @@ public static class Gpt2ModelDirectory
         var p = model.Parameters;
         // HF's own writer sorts tensors by name; the reader does not care, so arena order is kept
         var tensors = model.Layout.All.Select(v => (v.Name, v.Shape, (ReadOnlyMemory<float>)p.Data.AsMemory(v.Offset, v.Length)));
-        WriteAtomically(weightsPath, s => SafeTensors.Write(s, tensors, new Dictionary<string, string> { ["format"] = "pt" }));
-        WriteAtomically(configPath, s =>
+        DurableFile.Replace(weightsPath, s => SafeTensors.Write(s, tensors, new Dictionary<string, string> { ["format"] = "pt" }));
+        DurableFile.Replace(configPath, s =>
         {
             var bytes = JsonSerializer.SerializeToUtf8Bytes(ConfigJson(model.Config), new JsonSerializerOptions { WriteIndented = true });
             s.Write(bytes);
@@ -161,24 +161,4 @@ public static class Gpt2ModelDirectory
 
     private static bool IsBuffer(string name) =>
         name.EndsWith(".attn.bias", StringComparison.Ordinal) || name.EndsWith(".attn.masked_bias", StringComparison.Ordinal);
-
-    private static void WriteAtomically(string path, Action<Stream> write)
-    {
-        string temp = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, $".{Path.GetFileName(path)}.{Guid.NewGuid():N}.tmp");
-        try
-        {
-            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20))
-            {
-                write(stream);
-                stream.Flush(flushToDisk: true);
-            }
-            File.Move(temp, path, overwrite: true);
-            NativeFile.SyncDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
-        }
-        catch
-        {
-            try { File.Delete(temp); } catch (IOException) { }
-            throw;
-        }
-    }
 }

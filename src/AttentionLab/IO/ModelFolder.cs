@@ -7,8 +7,8 @@ namespace AttentionLab.IO;
 /// <summary>
 /// A saved model as a folder, the Hugging Face way: <c>config.json</c> (with a <c>"model_type"</c> such as
 /// "seq2seq", "bert" or "vit" and every size needed to rebuild the model) and <c>model.safetensors</c> (every
-/// parameter by its state_dict name, F32). Writing goes to a temporary folder first and is moved into place at
-/// the end, so an interrupted save never leaves a half-written model.
+/// parameter by its state_dict name, F32). Writing goes to a staging folder first and is moved into place at
+/// the end, so an interrupted save never leaves a half-written file.
 /// </summary>
 public static class ModelFolder
 {
@@ -40,29 +40,36 @@ public static class ModelFolder
         }
     }
 
-    /// <summary>Writes config.json and model.safetensors into <paramref name="directory"/> (created, or replaced).</summary>
+    /// <summary>Where <see cref="Save"/> writes before it moves the files into place (inside the model folder).</summary>
+    public const string StagingDirectory = ".attnlab-saving";
+
+    /// <summary>
+    /// Writes config.json and model.safetensors into <paramref name="directory"/> (created, or replaced); other files
+    /// there are left alone. Both files are first written completely and fsynced into <see cref="StagingDirectory"/>
+    /// inside it, then renamed over their final names and the folder fsynced, so a failure or a kill never leaves a
+    /// half-written file (a killed save leaves the staging folder, which the next save deletes).
+    /// </summary>
     /// <param name="config">the config object; <paramref name="modelType"/> is added as "model_type"</param>
     public static void Save(string directory, string modelType, JsonObject config, ParameterSet parameters)
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(parameters);
         var full = Path.GetFullPath(directory);
-        var parent = Path.GetDirectoryName(full) ?? full;
-        Directory.CreateDirectory(parent);
-        var staging = Path.Combine(parent, $".{Path.GetFileName(full)}.saving-{Environment.ProcessId}");
+        Directory.CreateDirectory(full);
+        var staging = Path.Combine(full, StagingDirectory);
         if (Directory.Exists(staging)) Directory.Delete(staging, recursive: true);
         Directory.CreateDirectory(staging);
         try
         {
             var withType = new JsonObject { ["model_type"] = modelType };
             foreach (var (k, v) in config) withType[k] = v?.DeepClone();
-            File.WriteAllText(Path.Combine(staging, ConfigFile), withType.ToJsonString(JsonOptions) + "\n");
-            using (var stream = File.Create(Path.Combine(staging, WeightsFile)))
-                SafeTensors.Write(stream, parameters.Items.Select(p => (p.Name, p.Value.Shape, (ReadOnlyMemory<float>)p.Value.Data)),
-                    new Dictionary<string, string> { ["format"] = "pt", ["model_type"] = modelType });
-            Directory.CreateDirectory(full);
+            DurableFile.Write(Path.Combine(staging, ConfigFile), s => s.Write(System.Text.Encoding.UTF8.GetBytes(withType.ToJsonString(JsonOptions) + "\n")));
+            DurableFile.Write(Path.Combine(staging, WeightsFile), s =>
+                SafeTensors.Write(s, parameters.Items.Select(p => (p.Name, p.Value.Shape, (ReadOnlyMemory<float>)p.Value.Data)),
+                    new Dictionary<string, string> { ["format"] = "pt", ["model_type"] = modelType }));
             foreach (var file in new[] { ConfigFile, WeightsFile })
                 File.Move(Path.Combine(staging, file), Path.Combine(full, file), overwrite: true);
+            DurableFile.SyncDirectory(full);
         }
         finally
         {

@@ -57,17 +57,9 @@ public static class AttentionBenchmarkSvg
         double Y(double v) => Top + (yMax - Math.Log10(v)) / (yMax - yMin) * plotH;
 
         for (double e = yMin; e <= yMax + 1e-9; e++)
-        {
-            double y = Y(Math.Pow(10, e));
-            sb.Append(CultureInfo.InvariantCulture, $"<line x1=\"{x0 + Left}\" y1=\"{y:F1}\" x2=\"{x0 + PanelWidth - Right}\" y2=\"{y:F1}\" stroke=\"#e5e5e5\"/>\n");
-            sb.Append(CultureInfo.InvariantCulture, $"<text x=\"{x0 + Left - 6}\" y=\"{y + 4:F1}\" text-anchor=\"end\">1e{e:0}</text>\n");
-        }
+            SvgPlotFrame.HorizontalGridLine(sb, x0 + Left, x0 + PanelWidth - Right, Y(Math.Pow(10, e)), string.Create(CultureInfo.InvariantCulture, $"1e{e:0}"));
         foreach (int t in results.Select(r => r.SequenceLength).Distinct())
-        {
-            double x = X(t);
-            sb.Append(CultureInfo.InvariantCulture, $"<line x1=\"{x:F1}\" y1=\"{Top}\" x2=\"{x:F1}\" y2=\"{Height - Bottom}\" stroke=\"#f0f0f0\"/>\n");
-            sb.Append(CultureInfo.InvariantCulture, $"<text x=\"{x:F1}\" y=\"{Height - Bottom + 18}\" text-anchor=\"middle\">{t}</text>\n");
-        }
+            SvgPlotFrame.VerticalGridLine(sb, X(t), Top, Height - Bottom, t.ToString(CultureInfo.InvariantCulture));
         sb.Append(CultureInfo.InvariantCulture, $"<rect x=\"{x0 + Left}\" y=\"{Top}\" width=\"{plotW}\" height=\"{plotH}\" fill=\"none\" stroke=\"black\"/>\n");
         sb.Append(CultureInfo.InvariantCulture, $"<text x=\"{x0 + Left + plotW / 2:F1}\" y=\"{Height - 20}\" text-anchor=\"middle\">sequence length T (log)</text>\n");
         sb.Append(CultureInfo.InvariantCulture, $"<text x=\"{x0 + Left + plotW / 2:F1}\" y=\"{Top - 10}\" text-anchor=\"middle\" font-size=\"13\">{Escape(yLabel)}, log</text>\n");

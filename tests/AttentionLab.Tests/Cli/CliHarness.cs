@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using AttentionLab.Cli;
 
 namespace AttentionLab.Tests.Cli;
@@ -26,5 +27,19 @@ public static class CliHarness
         Assert.Equal("", r.Stderr);
         Assert.DoesNotContain('\u001b', r.Stdout); // no terminal escape codes in captured output
         return r.Stdout;
+    }
+
+    /// <summary>Starts attnlab as a separate process (stdout and stderr redirected), for what needs a second process:
+    /// a kill, or a writer that holds an OS lock while the test runs another.</summary>
+    public static Process Start(params string[] args)
+    {
+        var info = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+        };
+        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "attnlab.dll"));
+        foreach (var a in args) info.ArgumentList.Add(a);
+        info.Environment["DOTNET_TieredPGO"] = "0";
+        return Process.Start(info)!;
     }
 }

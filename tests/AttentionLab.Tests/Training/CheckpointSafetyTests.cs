@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using AttentionLab.Attention;
 using AttentionLab.IO;
 using AttentionLab.Models;
@@ -214,7 +213,7 @@ public sealed class CheckpointSafetyTests : IDisposable
         {
             bool started = TrainingCheckpoint.HoldsModel(dir) && File.Exists(Path.Combine(dir, TrainingCheckpoint.StateFile));
             string[] args = started ? ["train", "--out", dir, "--resume", "--json"] : ["train", "--data", _data, "--out", dir, "--force", "--json", .. common];
-            using var process = StartAttnlab(args);
+            using var process = CliHarness.Start(args);
             // wait for a few steps to be reported, then a random moment more, then SIGKILL
             int steps = 0;
             var lines = process.StandardOutput;
@@ -240,17 +239,5 @@ public sealed class CheckpointSafetyTests : IDisposable
         AssertForeignFilesKept(dir, foreign);
         Assert.False(Directory.Exists(Path.Combine(dir, TrainingCheckpoint.StagingDirectory)));
         Assert.False(Directory.Exists(Path.Combine(dir, TrainingCheckpoint.CommitDirectory)));
-    }
-
-    private static Process StartAttnlab(string[] args)
-    {
-        var info = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
-        {
-            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
-        };
-        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "attnlab.dll"));
-        foreach (var a in args) info.ArgumentList.Add(a);
-        info.Environment["DOTNET_TieredPGO"] = "0";
-        return Process.Start(info)!;
     }
 }
