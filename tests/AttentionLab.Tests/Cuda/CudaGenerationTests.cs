@@ -68,6 +68,16 @@ public sealed class CudaGenerationTests(GpuFixture gpu) : IDisposable
     }
 
     [Fact]
+    public void AModelTheGpuCannotRun_IsRefusedWithItsReason()
+    {
+        var sinusoidal = new Gpt2Model(Config with { Positions = PositionEncoding.Sinusoidal }, training: false);
+        var e = Assert.Throws<ArgumentException>(() => new CudaCachedDecoder(gpu.Gpu, sinusoidal));
+        Assert.Contains("learned position table only", e.Message);
+        var window = new Gpt2Model(Config, AttentionKernels.Parse("window:4"), training: false);
+        Assert.Contains("has no GPU version", Assert.Throws<ArgumentException>(() => new CudaCachedDecoder(gpu.Gpu, window)).Message);
+    }
+
+    [Fact]
     public void GenerateAndInspect_DeviceCuda_PrintWhatTheCpuPrints()
     {
         string dir = Path.Combine(_root, "model"), plain = Path.Combine(_root, "plain");
