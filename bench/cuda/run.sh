@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Runs our CUDA benchmarks and PyTorch's side by side on this machine's GPU, in one go, and prints the comparison.
 #   bench/cuda/run.sh [RESULTS_DIR]        (default bench/cuda/results-<timestamp>)
-# Needs: the .NET 10 SDK (or a published attnlab in $ATTNLAB), the NVIDIA driver, python3 with torch (CUDA build).
+# Needs: the NVIDIA driver, python3 with torch (CUDA build), and attnlab: $ATTNLAB, else the self-contained publish that
+# bench/cuda/package.sh puts beside this script (attnlab/attnlab), else the .NET 10 SDK to build it here.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 out=${1:-bench/cuda/results-$(date -u +%Y%m%d-%H%M%S)}
 mkdir -p "$out"
-if [[ -z "${ATTNLAB:-}" ]]; then
+if [[ -z "${ATTNLAB:-}" && -x attnlab/attnlab ]]; then
+  ATTNLAB=attnlab/attnlab
+elif [[ -z "${ATTNLAB:-}" ]]; then
   dotnet build src/AttentionLab.Cli -c Release -v q >/dev/null
   ATTNLAB="dotnet src/AttentionLab.Cli/bin/Release/net10.0/attnlab.dll"
 fi

@@ -60,6 +60,34 @@ public sealed class GpuAttention : IDisposable
         else _ops.NaiveAttentionForward(q, k, v, a, padding, output, saved);
     }
 
+    /// <summary>
+    /// Attention of n new positions against a <see cref="DeviceKvCache"/> whose first Tk = start + n positions are filled
+    /// (the new ones included): S = scale·q·Kᵀ over the cached keys, the masks (causal aligned bottom-right: new query i
+    /// sees keys 0 … start + i), the row softmax and O = P·V, as batched GEMMs over the heads that read the cache in
+    /// place (stride Tmax·D per head). For one new token that is one score row per head, O(Tk) memory for either kernel;
+    /// inference only, nothing is saved.
+    /// </summary>
+    /// <param name="q">(1, H, n, D) the new queries</param>
+    /// <param name="keys">(H, Tmax, D) the layer's cached keys</param>
+    /// <param name="values">(H, Tmax, D) the layer's cached values</param>
+    /// <param name="output">(1, H, n, D)</param>
+    public void ForwardCached(ArrayView<float> q, ArrayView<float> keys, ArrayView<float> values, int heads, int newLength, int keyLength,
+        int capacity, int headDim, AttentionOptions options, ArrayView<float> output)
+    {
+        if (newLength < 1 || keyLength < newLength || keyLength > capacity)
+            throw new ArgumentOutOfRangeException(nameof(keyLength), $"need 1 ≤ n ≤ Tk ≤ Tmax, got n {newLength}, Tk {keyLength}, Tmax {capacity}");
+        var shape = new AttentionShape(1, heads, newLength, keyLength, headDim);
+        var a = Arguments(shape, options, out var padding);
+        Check(q, shape.QueryElements, "q"); Check(output, shape.QueryElements, "output");
+        Check(keys, (long)heads * capacity * headDim, "keys"); Check(values, (long)heads * capacity * headDim, "values");
+        var scores = Scratch(shape.WeightElements);                                                     // (H, n, Tk)
+        long sQ = (long)newLength * headDim, sK = (long)capacity * headDim, sW = (long)newLength * keyLength;
+        _ops.MatMul(q, keys, scores, newLength, keyLength, headDim, transposeB: true, alpha: a.Scale, batch: heads, strideA: sQ, strideB: sK, strideC: sW);
+        _ops.MaskScores(scores, a, padding);
+        _ops.SoftmaxForward(scores, scores, heads * newLength, keyLength);
+        _ops.MatMul(scores, values, output, newLength, headDim, keyLength, batch: heads, strideA: sW, strideB: sK, strideC: sQ);
+    }
+
     /// <summary>dq, dk, dv (overwritten) from dOutput; <paramref name="saved"/> must be what forward saved for these
     /// inputs (empty: recomputed with one extra forward).</summary>
     public void Backward(ArrayView<float> q, ArrayView<float> k, ArrayView<float> v, ArrayView<float> output, ArrayView<float> saved,

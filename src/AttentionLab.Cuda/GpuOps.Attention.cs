@@ -54,7 +54,7 @@ public sealed partial class GpuOps
     }
 
     /// <summary>Masked scores become −∞ (softmax then gives them 0).</summary>
-    private void MaskScores(ArrayView<float> scores, AttentionArgs a, ArrayView<int> padding)
+    internal void MaskScores(ArrayView<float> scores, AttentionArgs a, ArrayView<int> padding)
     {
         if (a.Causal == 0 && a.WindowBefore < 0 && a.HasPadding == 0) return;
         _mask ??= _accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, AttentionArgs>(MaskKernel);

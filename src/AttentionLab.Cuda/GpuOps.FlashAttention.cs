@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using ILGPU;
 using ILGPU.Algorithms;
 using ILGPU.Runtime;
@@ -82,6 +83,39 @@ public sealed partial class GpuOps
         if (end < start) end = start;
     }
 
+    /// <summary>
+    /// The tile set-up the three kernels share: thread t of the group copies row <paramref name="first"/> + t of two
+    /// (rows, D) operands that start at <paramref name="baseOffset"/> into its row of two shared tiles (row stride
+    /// <see cref="FlashMaxHeadDim"/>), zeros past <paramref name="end"/>. The caller runs the barrier. Inlined into each
+    /// kernel (ILGPU honours AggressiveInlining), so the kernels compile to the same code as when it was written out.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StageTiles(ArrayView<float> x, ArrayView<float> y, long baseOffset, int first, int end, int d,
+        ArrayView<float> xTile, ArrayView<float> yTile)
+    {
+        int t = Group.IdxX, row = first + t;
+        long offset = baseOffset + (long)row * d;
+        for (int c = 0; c < d; c++)
+        {
+            xTile[t * FlashMaxHeadDim + c] = row < end ? x[offset + c] : 0f;
+            yTile[t * FlashMaxHeadDim + c] = row < end ? y[offset + c] : 0f;
+        }
+    }
+
+    /// <summary>This thread's own row of two operands into local memory (zeros for a thread past the last row), and a
+    /// third local row cleared for the accumulation.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void LoadRows(ArrayView<float> x, ArrayView<float> y, long offset, bool active, int d,
+        ArrayView<float> xRow, ArrayView<float> yRow, ArrayView<float> accumulator)
+    {
+        for (int c = 0; c < d; c++)
+        {
+            xRow[c] = active ? x[offset + c] : 0f;
+            yRow[c] = active ? y[offset + c] : 0f;
+            accumulator[c] = 0f;
+        }
+    }
+
     private static void FlashForwardKernel(ArrayView<float> q, ArrayView<float> k, ArrayView<float> v, ArrayView<int> padding,
         ArrayView<float> o, ArrayView<float> lse, AttentionArgs a)
     {
@@ -99,13 +133,7 @@ public sealed partial class GpuOps
         KeySpan(a, i0, XMath.Min(i0 + FlashTile, a.QueryLength) - 1, out int start, out int end);
         for (int j0 = start; j0 < end; j0 += FlashTile)
         {
-            // stage 64 keys and values: thread t copies row j0 + t
-            int jt = j0 + t;
-            for (int x = 0; x < d; x++)
-            {
-                kTile[t * FlashMaxHeadDim + x] = jt < end ? k[kBase + (long)jt * d + x] : 0f;
-                vTile[t * FlashMaxHeadDim + x] = jt < end ? v[kBase + (long)jt * d + x] : 0f;
-            }
+            StageTiles(k, v, kBase, j0, end, d, kTile, vTile);       // 64 keys and values: thread t copies row j0 + t
             Group.Barrier();
             if (active)
             {
@@ -171,20 +199,13 @@ public sealed partial class GpuOps
         int j0 = Grid.IdxX * FlashTile, j = j0 + t;
         bool active = j < a.KeyLength;
         long kOffset = ((long)z * a.KeyLength + j) * d, qBase = (long)z * a.QueryLength * d;
-        for (int x = 0; x < d; x++)
-        {
-            kRow[x] = active ? k[kOffset + x] : 0f; vRow[x] = active ? v[kOffset + x] : 0f;
-            dkRow[x] = 0f; dvRow[x] = 0f;
-        }
+        LoadRows(k, v, kOffset, active, d, kRow, vRow, dkRow);
+        for (int x = 0; x < d; x++) dvRow[x] = 0f;
         QuerySpan(a, j0, XMath.Min(j0 + FlashTile, a.KeyLength) - 1, out int start, out int end);
         for (int i0 = start; i0 < end; i0 += FlashTile)
         {
+            StageTiles(q, dO, qBase, i0, end, d, qTile, dOTile);
             int it = i0 + t;
-            for (int x = 0; x < d; x++)
-            {
-                qTile[t * FlashMaxHeadDim + x] = it < end ? q[qBase + (long)it * d + x] : 0f;
-                dOTile[t * FlashMaxHeadDim + x] = it < end ? dO[qBase + (long)it * d + x] : 0f;
-            }
             lseTile[t] = it < end ? lse[(long)z * a.QueryLength + it] : float.PositiveInfinity;
             dotTile[t] = it < end ? rowDot[(long)z * a.QueryLength + it] : 0f;
             Group.Barrier();
@@ -227,18 +248,13 @@ public sealed partial class GpuOps
         int i0 = Grid.IdxX * FlashTile, i = i0 + t;
         bool active = i < a.QueryLength;
         long qOffset = ((long)z * a.QueryLength + i) * d, kBase = (long)z * a.KeyLength * d;
-        for (int x = 0; x < d; x++) { qRow[x] = active ? q[qOffset + x] : 0f; dORow[x] = active ? dO[qOffset + x] : 0f; dqRow[x] = 0f; }
+        LoadRows(q, dO, qOffset, active, d, qRow, dORow, dqRow);
         float rowLse = active ? lse[(long)z * a.QueryLength + i] : float.PositiveInfinity;
         float rowD = active ? rowDot[(long)z * a.QueryLength + i] : 0f;
         KeySpan(a, i0, XMath.Min(i0 + FlashTile, a.QueryLength) - 1, out int start, out int end);
         for (int j0 = start; j0 < end; j0 += FlashTile)
         {
-            int jt = j0 + t;
-            for (int x = 0; x < d; x++)
-            {
-                kTile[t * FlashMaxHeadDim + x] = jt < end ? k[kBase + (long)jt * d + x] : 0f;
-                vTile[t * FlashMaxHeadDim + x] = jt < end ? v[kBase + (long)jt * d + x] : 0f;
-            }
+            StageTiles(k, v, kBase, j0, end, d, kTile, vTile);
             Group.Barrier();
             if (active)
             {

@@ -30,28 +30,32 @@ public sealed partial class GpuOps
 
     public Accelerator Accelerator => _accelerator;
 
+    // ILGPU takes the host side of a copy as a raw address (ref → pointer, "the pinned CPU buffer"): the managed array
+    // must not move while it copies, so every copy pins it. Unpinned, a garbage collection during the copy (likely on a
+    // loaded machine, with freshly allocated arrays) sends the data to or reads it from the array's old address.
+
     /// <summary>Copies host floats onto the device.</summary>
-    public static void Upload(ReadOnlySpan<float> source, ArrayView<float> destination)
+    public static unsafe void Upload(ReadOnlySpan<float> source, ArrayView<float> destination)
     {
         if (source.Length != destination.Length) throw new ArgumentException($"upload of {source.Length} floats into a view of {destination.Length}");
         if (source.IsEmpty) return;
-        destination.CopyFromCPU(ref MemoryMarshal.GetReference(source), source.Length);
+        fixed (float* pinned = source) destination.CopyFromCPU(ref MemoryMarshal.GetReference(source), source.Length);
     }
 
     /// <summary>Copies host ints onto the device.</summary>
-    public static void Upload(ReadOnlySpan<int> source, ArrayView<int> destination)
+    public static unsafe void Upload(ReadOnlySpan<int> source, ArrayView<int> destination)
     {
         if (source.Length != destination.Length) throw new ArgumentException($"upload of {source.Length} ints into a view of {destination.Length}");
         if (source.IsEmpty) return;
-        destination.CopyFromCPU(ref MemoryMarshal.GetReference(source), source.Length);
+        fixed (int* pinned = source) destination.CopyFromCPU(ref MemoryMarshal.GetReference(source), source.Length);
     }
 
     /// <summary>Copies device floats to the host (waits for the kernels that write them).</summary>
-    public static void Download(ArrayView<float> source, Span<float> destination)
+    public static unsafe void Download(ArrayView<float> source, Span<float> destination)
     {
         if (source.Length != destination.Length) throw new ArgumentException($"download of a view of {source.Length} floats into {destination.Length}");
         if (destination.IsEmpty) return;
-        source.CopyToCPU(ref MemoryMarshal.GetReference(destination), destination.Length);
+        fixed (float* pinned = destination) source.CopyToCPU(ref MemoryMarshal.GetReference(destination), destination.Length);
     }
 
     /// <summary>Sets a view to zero on the device.</summary>

@@ -28,6 +28,7 @@ internal static class CommandSupport
         {
             case null or "cpu": return "cpu";
             case "cuda" or "gpu":
+                if (CudaCommands.TestGpu.Value is not null) return "cuda";
                 var probe = AttentionLab.Cuda.GpuContext.Probe();
                 if (!probe.IsAvailable) throw new CliError($"--device cuda: {probe.Description}");
                 return "cuda";

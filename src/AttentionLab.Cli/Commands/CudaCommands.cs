@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using AttentionLab.Cuda;
 using AttentionLab.Models;
 using AttentionLab.Training;
@@ -9,58 +8,48 @@ namespace AttentionLab.Cli.Commands;
 
 /// <summary>
 /// What <c>--device cuda</c> does in each command, kept here so the commands change by one line each: the GPU is
-/// opened once per process; training runs <see cref="CudaTrainer"/> on the run's state and checkpoints through the
-/// CPU run (weights and AdamW moments copied back first); inference points the model's <see cref="Gpt2Model.Device"/>
-/// at the GPU; the benchmarks render <see cref="CudaBenchmarks"/>.
+/// opened once per process; training gets a <see cref="CudaTrainingBackend"/> for the shared training loop (the same
+/// progress, checkpoints, resume and Ctrl+C as on the CPU); generation gets a <see cref="CudaCachedDecoder"/> (KV cache
+/// and attention on the device); inspection and the uncached path point the model's <see cref="Gpt2Model.Device"/> at
+/// the GPU; the benchmarks render <see cref="CudaBenchmarks"/>.
 /// </summary>
 internal static class CudaCommands
 {
     private static GpuContext? _gpu;
     private static CudaComputeDevice? _device;
 
+    /// <summary>Tests only: a device (ILGPU's CPU simulator) that <c>--device cuda</c> uses instead of a CUDA GPU, for the
+    /// calls made on this async flow, so the whole command path runs in CI.</summary>
+    internal static readonly AsyncLocal<GpuContext?> TestGpu = new();
+
     /// <summary>The process's GPU (CommandSupport.Device has already checked there is one).</summary>
     public static GpuContext Gpu()
     {
+        if (TestGpu.Value is { } test) return test;
         if (_gpu is not null) return _gpu;
         try { return _gpu = GpuContext.CreateCuda(); }
         catch (GpuUnavailableException e) { throw new CliError($"--device cuda: {e.Message}"); }
     }
 
-    public static CudaComputeDevice ComputeDevice() => _device ??= new CudaComputeDevice(Gpu());
-
-    /// <summary>Trains <paramref name="run"/> on the GPU to its last step, one progress line per validation.</summary>
-    public static int Train(Gpt2TrainingRun run, bool json, TextWriter stdout)
+    public static CudaComputeDevice ComputeDevice()
     {
         var gpu = Gpu();
-        string kernel = run.Model.Attention.Name;
-        using var model = new CudaGpt2Model(gpu, run.Model.Config, kernel);
-        model.UploadParameters(run.Model.Parameters);
-        var cpu = run.Trainer;
-        using var optimizer = CudaTrainer.CreateOptimizer(model, cpu.Options);
-        optimizer.Restore(cpu.Optimizer.FirstMoment.Span, cpu.Optimizer.SecondMoment.Span, cpu.Optimizer.StepCount);
-        var trainer = new CudaTrainer(model, run.Corpus, cpu.Options, cpu.State, optimizer);
-        if (!json) stdout.WriteLine($"device cuda: {gpu.Description}; attention '{model.Attention.Name}'");
-        StepReport? last = null;
-        while (!trainer.IsFinished)
-        {
-            last = trainer.Step();
-            if (last.ValidationLoss is { } v)
-            {
-                trainer.CopyTo(run.Model.Parameters, cpu.Optimizer);
-                run.Checkpoint();
-                if (!json)
-                    stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                        $"step {last.Step}/{last.TotalSteps}  loss {last.Loss:F4}  val {v:F4}  lr {last.LearningRate:G3}  norm {last.GradientNorm:F3}  {last.TokensPerSecond:F0} tok/s  {CommandSupport.Clock(last.Elapsed)}"));
-            }
-        }
-        if (json)
-            stdout.WriteLine(new JsonObject
-            {
-                ["done"] = true, ["out"] = run.Directory, ["step"] = trainer.State.Step, ["device"] = "cuda",
-                ["val_loss"] = last?.ValidationLoss, ["seconds"] = Math.Round(trainer.State.Seconds, 3),
-            }.ToJsonString());
-        else stdout.WriteLine($"saved {run.Directory}; try: attnlab generate --model {run.Directory} --prompt \"...\"");
-        return 0;
+        if (_device is null || _device.Gpu != gpu) _device = new CudaComputeDevice(gpu);
+        return _device;
+    }
+
+    /// <summary>Generation's cached steps on the GPU: weights, KV cache and attention on the device.</summary>
+    public static CudaCachedDecoder CachedDecoder(Gpt2Model model)
+    {
+        try { return new CudaCachedDecoder(Gpu(), model); }
+        catch (ArgumentException e) { throw new CliError($"--device cuda: {Cli.OneLine(e.Message)}"); }
+    }
+
+    /// <summary>The training steps on the GPU, built from the run's host model and optimizer (fresh or resumed).</summary>
+    public static ITrainingBackend TrainingBackend(Gpt2Model model, AdamW optimizer)
+    {
+        try { return new CudaTrainingBackend(Gpu(), model, optimizer); }
+        catch (ArgumentException e) { throw new CliError($"--device cuda: {Cli.OneLine(e.Message)}"); }
     }
 
     public static int BenchGemm(int repeat, bool json, TextWriter stdout)

@@ -125,7 +125,7 @@ internal static class ExperimentCommand
     {
         w.WriteLine("usage: attnlab experiment NAME [--budget 60s] [--steps N] [--out DIR] [--data FILE] [--json]");
         w.WriteLine();
-        w.WriteLine("Trains the same character-level GPT (2 layers, 4 heads, 64 wide, context 64) on data/tinyshakespeare.txt under each");
+        w.WriteLine("Trains the same character-level GPT (2 layers, 4 heads, 64 wide, context 64; causal-mask: 16) on data/tinyshakespeare.txt under each");
         w.WriteLine("setting of an ablation — same seed, same initial weights, same batches — one setting after the other, each with an");
         w.WriteLine("equal share of --budget (default 60s; or exactly --steps N each), then prints a table and writes NAME.svg (the loss");
         w.WriteLine("curves) and NAME.json into --out (default runs/experiment-NAME-<timestamp>). --json prints");

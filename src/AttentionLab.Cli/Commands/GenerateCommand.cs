@@ -27,7 +27,9 @@ internal static class GenerateCommand
         a.EnsureAllUsed();
 
         var saved = SavedModel.Open(dir, attention);
-        if (device == "cuda") saved.Model.Device = CudaCommands.ComputeDevice();
+        using var gpuDecoder = device == "cuda" && !noCache ? CudaCommands.CachedDecoder(saved.Model) : null;
+        if (device == "cuda") saved.Model.Device = CudaCommands.ComputeDevice(); // --no-kv-cache: the GEMMs on the GPU
+        var generator = gpuDecoder is null ? saved.Generator : new Gpt2Generator(saved.Model, gpuDecoder);
         var input = saved.Input(prompt, ids, "prompt");
         int context = saved.Model.Config.ContextLength;
         if (input.Length > context)
@@ -42,7 +44,7 @@ internal static class GenerateCommand
             else stdout.Write(string.Join(",", input));
             stdout.Flush();
         }
-        foreach (int id in saved.Generator.Generate(input, maxTokens, sampling, useKvCache: !noCache))
+        foreach (int id in generator.Generate(input, maxTokens, sampling, useKvCache: !noCache))
         {
             generated.Add(id);
             if (json) continue;
@@ -77,6 +79,8 @@ internal static class GenerateCommand
         w.WriteLine("tokens of --no-kv-cache, faster. --json prints {\"ids\": [prompt and new ids], \"text\": \"...\"}. Defaults:");
         w.WriteLine("200 tokens, temperature 1, no top-k/top-p, seed 1337. --attention NAME runs another kernel than the one the");
         w.WriteLine("model was saved with (any exact kernel gives the same model); --text is the same as --prompt.");
-        w.WriteLine(CommandSupport.DeviceHelp + "; cuda runs the matrix products on the GPU");
+        w.WriteLine(CommandSupport.DeviceHelp + "; cuda keeps the weights, the KV cache and attention on the GPU");
+        w.WriteLine("                    (one token id goes over and one row of logits comes back per token; --no-kv-cache runs only the");
+        w.WriteLine("                    matrix products there)");
     }
 }

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using AttentionLab.Attention;
+using AttentionLab.Cuda;
 using AttentionLab.Models;
 using AttentionLab.Text;
 using AttentionLab.Training;
@@ -23,6 +24,7 @@ internal static class TrainCommand
         Gpt2TrainingRun run;
         string? attentionName = a.String("attention");
         string device = CommandSupport.Device(a.String("device"));
+        Func<Gpt2Model, AdamW, ITrainingBackend>? backend = device == "cuda" ? CudaCommands.TrainingBackend : null;
         if (resume)
         {
             if (outDir is null) throw new CliError("--resume needs --out DIR, the run directory to continue");
@@ -34,13 +36,13 @@ internal static class TrainCommand
             a.EnsureAllUsed();
             if (!Directory.Exists(outDir))
                 throw new CliError(File.Exists(outDir) ? $"--out {outDir} is a file, not a run directory" : $"--out {outDir} does not exist; nothing to resume");
-            run = Gpt2TrainingRun.Resume(outDir, data, steps, attentionName is null ? null : CommandSupport.Kernel(attentionName));
+            run = Gpt2TrainingRun.Resume(outDir, data, steps, attentionName is null ? null : CommandSupport.Kernel(attentionName), backend);
             if (run.Trainer.IsFinished)
             {
                 run.Dispose();
                 throw new CliError($"the run in {outDir} already finished its {run.Trainer.Options.Steps} steps; --steps is the total, so pass one larger than {run.Trainer.Options.Steps} to continue it");
             }
-            if (!json) stdout.WriteLine($"resuming {outDir} at step {run.Trainer.State.Step}/{run.Trainer.Options.Steps}");
+            if (!json) stdout.WriteLine($"resuming {outDir} at step {run.Trainer.State.Step}/{run.Trainer.Options.Steps}{OnDevice(run)}");
         }
         else
         {
@@ -67,7 +69,7 @@ internal static class TrainCommand
                     throw new CliError(TrainingCheckpoint.HoldsModel(outDir)
                         ? $"{outDir} already holds a model; pass --force to replace it or --resume to continue it"
                         : $"{outDir} holds {string.Join(", ", existing)}, which a checkpoint would overwrite; pass --force to replace it or choose another --out");
-                run = Gpt2TrainingRun.Start(corpus, data, config, options, outDir, attention, directoryLock);
+                run = Gpt2TrainingRun.Start(corpus, data, config, options, outDir, attention, directoryLock, backend);
             }
             catch
             {
@@ -78,13 +80,12 @@ internal static class TrainCommand
             if (!json) PrintHeader(stdout, run);
         }
         using var _ = run;
-        if (device == "cuda") return CudaCommands.Train(run, json, stdout);
         var mode = TrainingProgress.Choose(stdout, json);
         var last = TrainingProgress.Run(run.Trainer, mode, stdout, run.Checkpoint, null, out bool interrupted);
         if (json)
             stdout.WriteLine(new JsonObject
             {
-                ["done"] = !interrupted, ["out"] = run.Directory, ["step"] = run.Trainer.State.Step,
+                ["done"] = !interrupted, ["out"] = run.Directory, ["step"] = run.Trainer.State.Step, ["device"] = run.Trainer.Backend.Device,
                 ["val_loss"] = last?.ValidationLoss, ["seconds"] = Math.Round(run.Trainer.State.Seconds, 3),
             }.ToJsonString());
         else
@@ -104,8 +105,12 @@ internal static class TrainCommand
         stdout.WriteLine($"model GPT-2 {c.Layers} layers, {c.Heads} heads, {c.Channels} wide, context {c.ContextLength}: {c.ParameterCount:N0} parameters");
         stdout.WriteLine($"train {o.Steps} steps of {o.BatchSize}×{c.ContextLength} tokens, lr {o.LearningRate:g3} → {o.MinLearningRate:g3} (warmup {o.WarmupSteps}), " +
                          $"AdamW β=({o.Beta1}, {o.Beta2}) wd {o.WeightDecay}, clip {o.GradientClip}, seed {o.Seed}; initial loss should be ≈ ln {c.VocabSize} = {Math.Log(c.VocabSize):0.00}");
-        stdout.WriteLine($"writing {run.Directory}");
+        stdout.WriteLine($"writing {run.Directory}{OnDevice(run)}");
     }
+
+    /// <summary>"; steps on cuda (the GPU's description), attention 'flash'" when the steps run on a GPU; empty on the CPU.</summary>
+    private static string OnDevice(Gpt2TrainingRun run) =>
+        run.Trainer.Backend is CudaTrainingBackend gpu ? $"; steps on cuda ({gpu.Model.Gpu.Description}), attention '{gpu.Model.Attention.Name}'" : "";
 
     /// <summary>Locks an --out directory (creating it), refusing one that is a file or cannot be written.</summary>
     internal static RunDirectoryLock LockOut(string outDir)
@@ -180,5 +185,7 @@ internal static class TrainCommand
         w.WriteLine($"--attention NAME picks the attention kernel ({string.Join(", ", AttentionKernels.Names)}; default {AttentionKernels.DefaultName});");
         w.WriteLine("it is saved with the model (config.json attnlab_attention) and used again by generate, inspect and --resume.");
         w.WriteLine(CommandSupport.DeviceHelp);
+        w.WriteLine("                    cuda runs the same loop with every tensor on the GPU: the same progress, checkpoints, --resume");
+        w.WriteLine("                    and Ctrl+C; a checkpoint copies the weights and AdamW moments back, so a run can resume on either device.");
     }
 }

@@ -9,19 +9,20 @@ namespace AttentionLab.Experiments;
 /// <c>attention-vs-rnn</c>: the GPT against a GRU with about the same number of parameters, each with the same share of
 /// the time budget (seed 000, question 4: attention runs every position in parallel and connects any two positions in
 /// one step; a recurrent network runs step by step and must carry information through every hidden state between).
-/// Two tasks: the character model on tiny Shakespeare, where the GRU is a fair rival, and a long-range copy task
-/// (<see cref="CopyTask"/>), where the difference is stark.
+/// Two tasks: the character model on tiny Shakespeare, where the GRU is a fair rival, and long-range recall
+/// (<see cref="RecallTask"/>), where the answer lies 1 to T − 1 positions back and attention reaches it in one step:
+/// there the difference is stark, and the GPT's accuracy does not depend on the distance.
 /// </summary>
 public sealed class AttentionVsRnnExperiment : IExperiment
 {
     public string Name => "attention-vs-rnn";
-    public string Summary => "GPT vs a GRU of equal size and time on Shakespeare and on a long-range copy task";
+    public string Summary => "GPT vs a GRU of equal size and time on Shakespeare and on long-range recall";
 
-    /// <summary>The copy task (8 symbols, each to be recalled 32 positions later, by default).</summary>
-    public CopyTask Copy { get; init; } = new();
+    /// <summary>The recall task (8 slots of 16 symbols, then 56 queries: 64 positions, by default).</summary>
+    public RecallTask Recall { get; init; } = new();
 
     /// <summary>Held-out windows scored at the end.</summary>
-    public int CopyEpisodes { get; init; } = 64;
+    public int RecallEpisodes { get; init; } = 128;
 
     /// <summary>The GRU's hidden width that brings its parameter count closest to <paramref name="target"/>, at embedding E.</summary>
     public static int MatchingHidden(int vocab, int embedding, long target)
@@ -38,7 +39,7 @@ public sealed class AttentionVsRnnExperiment : IExperiment
     public ExperimentResult Run(ExperimentContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        Copy.Validate();
+        Recall.Validate();
         context.RunCount = 4;
         var config = context.Model;
         int e = config.Channels;
@@ -52,23 +53,30 @@ public sealed class AttentionVsRnnExperiment : IExperiment
         var gruText = context.Train("gru", gru);
         runs.Add(Text("gru", gruText, gru.ParameterCount) with { Measures = new JsonObject { ["task"] = "shakespeare", ["hidden"] = gru.Hidden } });
 
-        // 2. the copy task
-        var copyConfig = config with { VocabSize = Copy.VocabSize, ContextLength = Copy.Context };
-        var copyGpt = context.NewGpt(copyConfig);
-        runs.Add(CopyRun(context, "gpt copy", new Gpt2LanguageModel(copyGpt), (b, t) => copyGpt.Logits.Slice((b * Copy.Context + t) * Copy.VocabSize, Copy.VocabSize), copyGpt.ParameterCount));
-        var copyGru = NewGru(context, Copy.VocabSize, e, MatchingHidden(Copy.VocabSize, e, copyGpt.ParameterCount), Copy.Context);
-        runs.Add(CopyRun(context, "gru copy", copyGru, copyGru.LogitsAt, copyGru.ParameterCount, copyGru.Hidden));
+        // 2. recall by slot, same time (or steps) each
+        int V = Recall.VocabSize, T = Recall.Context;
+        var recallGpt = context.NewGpt(config with { VocabSize = V, ContextLength = T });
+        runs.Add(RecallRun(context, "gpt recall", new Gpt2LanguageModel(recallGpt), (b, t) => recallGpt.Logits.Slice((b * T + t) * V, V), recallGpt.ParameterCount));
+        var recallGru = NewGru(context, V, e, MatchingHidden(V, e, recallGpt.ParameterCount), T);
+        runs.Add(RecallRun(context, "gru recall", recallGru, recallGru.LogitsAt, recallGru.ParameterCount, recallGru.Hidden));
 
-        double Accuracy(ExperimentRun run) => (double)run.Measures["copy_accuracy"]!;
         string finding = string.Create(CultureInfo.InvariantCulture,
             $"Shakespeare: GPT {runs[0].ValidationLoss:0.000} vs GRU {runs[1].ValidationLoss:0.000} validation loss ({runs[0].Steps} vs {runs[1].Steps} steps). " +
-            $"Recalling the symbol {Copy.Delay} positions back: GPT {Accuracy(runs[2]):P0} vs GRU {Accuracy(runs[3]):P0} of the copied symbols right " +
-            $"(chance {1.0 / Copy.Symbols:P0}).");
+            $"Recalling a symbol 1 to {T - 1} positions back: GPT {Accuracy(runs[2]):P0} vs GRU {Accuracy(runs[3]):P0} right " +
+            $"(chance {1.0 / Recall.Symbols:P0}); nearest vs farthest distances: GPT {Near(runs[2])} → {Far(runs[2])}, GRU {Near(runs[3])} → {Far(runs[3])}.");
         var setup = Setup.Of(context, config);
-        setup["copy_task"] = new JsonObject { ["symbols"] = Copy.Symbols, ["delay"] = Copy.Delay, ["length"] = Copy.Length, ["windows_scored"] = CopyEpisodes };
+        setup["recall_task"] = new JsonObject { ["symbols"] = Recall.Symbols, ["slots"] = Recall.Slots, ["length"] = T, ["windows_scored"] = RecallEpisodes };
         return new ExperimentResult(Name, "Attention connects any two positions in one step; an RNN must carry information through every step between.",
-            runs, ["task", "copy_accuracy", "copy_loss"], finding)
+            runs, ["task", "recall_accuracy", "recall_loss"], finding)
         { Setup = setup };
+    }
+
+    private static double Accuracy(ExperimentRun run) => (double)run.Measures["recall_accuracy"]!;
+    private static string Near(ExperimentRun run) => FormattableString.Invariant($"{(double)run.Measures["accuracy_by_distance"]![0]!["accuracy"]!:P0}");
+    private static string Far(ExperimentRun run)
+    {
+        var bins = run.Measures["accuracy_by_distance"]!.AsArray();
+        return FormattableString.Invariant($"{(double)bins[bins.Count - 1]!["accuracy"]!:P0}");
     }
 
     private static GruLanguageModel NewGru(ExperimentContext context, int vocab, int embedding, int hidden, int length)
@@ -81,25 +89,31 @@ public sealed class AttentionVsRnnExperiment : IExperiment
     private static ExperimentRun Text(string setting, TrainedModel trained, long parameters) =>
         ExperimentContext.Record(setting, trained, parameters) with { Measures = new JsonObject { ["task"] = "shakespeare" } };
 
-    /// <summary>Trains on the copy task; the run's losses are on the copied symbols (train: fresh windows, val: held-out).</summary>
-    private ExperimentRun CopyRun(ExperimentContext context, string setting, ILanguageModel model, LogitsRow logits, long parameters, int? hidden = null)
+    /// <summary>Trains on the recall task; the run's losses are on the query positions (train: fresh windows, val: held-out).</summary>
+    private ExperimentRun RecallRun(ExperimentContext context, string setting, ILanguageModel model, LogitsRow logits, long parameters, int? hidden = null)
     {
         int index = context.NextRunIndex();
         var options = context.TrainingOptions() with { Seed = context.Options.Training.Seed };
         TimeSpan? budget = context.Options.Steps is null ? context.Share : null;
-        var state = Copy.Train(model, logits, options, budget,
+        var state = SequenceTaskTraining.Train(Recall, model, options, budget,
+            () => Recall.Evaluate(model, logits, options.BatchSize, options.Seed ^ 0xC0B1).RecallLoss,
             (step, planned, loss) => context.Progress?.Invoke(new ExperimentProgress(setting, index, context.RunCount, step, planned, loss)));
-        var train = Copy.Evaluate(model, logits, CopyEpisodes, options.Seed ^ 0x7A1);
-        var held = Copy.Evaluate(model, logits, CopyEpisodes, options.Seed ^ 0x5EED);
+        var train = Recall.Evaluate(model, logits, RecallEpisodes, options.Seed ^ 0x7A1);
+        var held = Recall.Evaluate(model, logits, RecallEpisodes, options.Seed ^ 0x5EED);
+        var byDistance = new JsonArray();
+        foreach (var bin in held.ByDistance)
+            byDistance.Add(new JsonObject { ["from"] = bin.From, ["to"] = bin.To, ["count"] = bin.Count, ["accuracy"] = ExperimentJson.Round(bin.Accuracy) });
         var measures = new JsonObject
         {
-            ["task"] = "copy",
-            ["copy_accuracy"] = ExperimentJson.Round(held.Accuracy),
-            ["copy_loss"] = ExperimentJson.Round(held.CopyLoss),
+            ["task"] = "recall",
+            ["recall_accuracy"] = ExperimentJson.Round(held.Accuracy),
+            ["recall_loss"] = ExperimentJson.Round(held.RecallLoss),
             ["window_loss"] = ExperimentJson.Round(held.Loss),
+            ["accuracy_by_distance"] = byDistance,
+            ["accuracy_by_slot"] = new JsonArray(held.BySlot.Select(a => ExperimentJson.Round(a)).ToArray()),
         };
         if (hidden is int h) measures["hidden"] = h;
-        return new ExperimentRun(setting, state.Step, train.CopyLoss, held.CopyLoss, state.Seconds, parameters, state.TrainLosses.ToArray(), state.ValidationLosses.ToArray())
+        return new ExperimentRun(setting, state.Step, train.RecallLoss, held.RecallLoss, state.Seconds, parameters, state.TrainLosses.ToArray(), state.ValidationLosses.ToArray())
         { Measures = measures };
     }
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using AttentionLab.Training;
 
 namespace AttentionLab.Experiments;
@@ -25,7 +24,7 @@ public sealed record CopyScore(double Accuracy, double CopyLoss, double Loss);
 /// <param name="Symbols">distinct symbols (chance accuracy 1/Symbols)</param>
 /// <param name="Delay">D, how far back the copied symbol is</param>
 /// <param name="Length">T, positions per window (more than D)</param>
-public sealed record CopyTask(int Symbols = 8, int Delay = 32, int Length = 64)
+public sealed record CopyTask(int Symbols = 8, int Delay = 32, int Length = 64) : ISequenceTask
 {
     /// <summary>The target before position D: nothing to copy yet.</summary>
     public const int Nothing = 0;
@@ -84,44 +83,10 @@ public sealed record CopyTask(int Symbols = 8, int Delay = 32, int Length = 64)
         return new CopyScore((double)correct / n, copyLoss / n, loss);
     }
 
-    /// <summary>
-    /// Trains on fresh windows with the trainer's recipe (AdamW, clipping, warmup; then the cosine schedule over a fixed
-    /// step count, or a constant rate under a time budget, whose length is not known in advance).
-    /// </summary>
-    /// <param name="progress">(step, planned, loss) after every step</param>
-    /// <returns>the training state: losses per step, copy loss on held-out windows every <c>EvalEvery</c> steps</returns>
+    /// <summary>Trains on fresh windows (<see cref="SequenceTaskTraining.Train"/>); the validation curve is the copy loss on held-out windows.</summary>
     public TrainingState Train(ILanguageModel model, LogitsRow logits, TrainingOptions options, TimeSpan? budget, Action<int, int, double>? progress = null)
     {
-        ArgumentNullException.ThrowIfNull(model);
-        Validate();
-        options.Validate();
-        if (model.VocabSize < VocabSize || model.Context < Context) throw new ArgumentException($"the model must take {VocabSize} tokens and {Context} positions");
-        var optimizer = Trainer.CreateOptimizer(model, options);
-        var schedule = budget is null ? options.Schedule : new LearningRateSchedule(options.LearningRate, options.LearningRate, options.WarmupSteps, int.MaxValue);
-        int planned = budget is null ? options.Steps : int.MaxValue;
-        var random = new SplitMix64(options.Seed);
-        int B = options.BatchSize, T = Context;
-        var x = new int[B * T]; var y = new int[B * T];
-        var state = new TrainingState();
-        var clock = Stopwatch.StartNew();
-        for (int step = 0; step < planned && (budget is null || clock.Elapsed < budget.Value); step++)
-        {
-            Fill(ref random, x, y, B);
-            model.ZeroGrad();
-            float loss = model.Forward(x, B, T, y);
-            if (!float.IsFinite(loss)) throw new InvalidOperationException($"the loss became {loss} at step {step}");
-            model.Backward();
-            AdamW.ClipGradientNorm(model.Gradients, options.GradientClip > 0 ? (float)options.GradientClip : float.PositiveInfinity);
-            optimizer.Step(model.Parameters, model.Gradients, (float)schedule.At(step));
-            state.Step = step + 1;
-            state.TrainLosses.Add(new LossPoint(step, loss));
-            progress?.Invoke(state.Step, budget is null ? planned : 0, loss);
-            if (state.Step % options.EvalEvery == 0)
-                state.ValidationLosses.Add(new LossPoint(state.Step, Evaluate(model, logits, B, options.Seed ^ 0xC0B1).CopyLoss));
-        }
-        state.Seconds = clock.Elapsed.TotalSeconds;
-        if (state.ValidationLosses.Count == 0 || state.ValidationLosses[^1].Step != state.Step)
-            state.ValidationLosses.Add(new LossPoint(state.Step, Evaluate(model, logits, B, options.Seed ^ 0xC0B1).CopyLoss));
-        return state;
+        ArgumentNullException.ThrowIfNull(options);
+        return SequenceTaskTraining.Train(this, model, options, budget, () => Evaluate(model, logits, options.BatchSize, options.Seed ^ 0xC0B1).CopyLoss, progress);
     }
 }

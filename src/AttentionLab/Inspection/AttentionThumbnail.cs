@@ -29,7 +29,11 @@ public static class AttentionThumbnail
                 int j0 = (int)((long)c * T / S), j1 = (int)((long)(c + 1) * T / S);
                 float m = 0;
                 for (int i = i0; i < i1; i++)
-                    m = MathF.Max(m, System.Numerics.Tensors.TensorPrimitives.Max(map.Slice(i * T + j0, j1 - j0)));
+                {
+                    var block = map.Slice(i * T + j0, j1 - j0);
+                    if (block.Length >= 16) m = MathF.Max(m, System.Numerics.Tensors.TensorPrimitives.Max(block));
+                    else foreach (var x in block) if (x > m) m = x;       // a few cells: a call costs more than the loop
+                }
                 thumbnail[r * S + c] = m;
             }
         }

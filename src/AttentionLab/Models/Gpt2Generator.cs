@@ -7,18 +7,26 @@ namespace AttentionLab.Models;
 /// own: every logit comes from <see cref="Gpt2Model"/>'s one forward path, either
 /// <see cref="Gpt2Model.ForwardCached"/> (the new token only, attending to the cached keys and values of the earlier
 /// ones) or <see cref="Gpt2Model.Forward"/> over the whole window (<c>useKvCache: false</c>). The two agree to float32
-/// rounding (the GEMMs sum in another order for one row than for a window), which the tests check.
+/// rounding (the GEMMs sum in another order for one row than for a window), which the tests check. The cached path runs
+/// on an <see cref="ICachedDecoder"/>: the CPU model's own (<see cref="Gpt2CachedDecoder"/>) unless one is given, e.g. a
+/// GPU's that keeps the cache on the device.
 /// </summary>
 public sealed class Gpt2Generator
 {
     /// <param name="model">the model to sample from; an inference model (or <see cref="Gpt2Model.InferenceView"/> of a
     /// training one) keeps generation from disturbing training</param>
-    public Gpt2Generator(Gpt2Model model)
+    /// <param name="decoder">where the cached steps run (cleared at the start of each generation); null: a fresh
+    /// <see cref="Gpt2CachedDecoder"/> over <paramref name="model"/> per generation</param>
+    public Gpt2Generator(Gpt2Model model, ICachedDecoder? decoder = null)
     {
         Model = model ?? throw new ArgumentNullException(nameof(model));
+        Decoder = decoder;
     }
 
     public Gpt2Model Model { get; }
+
+    /// <summary>The decoder of the cached path, or null for the CPU model's own.</summary>
+    public ICachedDecoder? Decoder { get; }
 
     /// <summary>
     /// Generates up to <paramref name="maxNewTokens"/> tokens after <paramref name="prompt"/>, yielding each as soon as
@@ -41,7 +49,8 @@ public sealed class Gpt2Generator
 
     private IEnumerable<int> Iterate(List<int> tokens, int maxNewTokens, TokenSampler sampler, bool useKvCache)
     {
-        var cache = useKvCache ? Model.CreateCache() : null;
+        var cache = useKvCache ? Decoder ?? new Gpt2CachedDecoder(Model) : null;
+        cache?.Clear();
         int context = Model.Config.ContextLength, cachedWindowStart = -1;
         for (int step = 0; step < maxNewTokens; step++)
         {
@@ -52,7 +61,7 @@ public sealed class Gpt2Generator
     }
 
     /// <summary>(V) logits after the last of <paramref name="tokens"/>, through the cache when one is given.</summary>
-    private ReadOnlySpan<float> NextLogits(ReadOnlySpan<int> tokens, KvCache? cache, int context, ref int cachedWindowStart)
+    private ReadOnlySpan<float> NextLogits(ReadOnlySpan<int> tokens, ICachedDecoder? cache, int context, ref int cachedWindowStart)
     {
         int windowStart = Math.Max(0, tokens.Length - context);
         var window = tokens[windowStart..];
@@ -63,10 +72,10 @@ public sealed class Gpt2Generator
             return Model.Logits.Slice((window.Length - 1) * v, v);
         }
         bool incremental = windowStart == cachedWindowStart && cache.Length == window.Length - 1;
-        if (incremental) return Model.ForwardCached(window[^1..], cache);     // one new token
+        if (incremental) return cache.Forward(window[^1..]);                  // one new token
         cache.Clear();                                                        // (re)fill the whole window
         cachedWindowStart = windowStart;
-        return Model.ForwardCached(window, cache);
+        return cache.Forward(window);
     }
 
     /// <summary>Greedy decoding (always the most likely token): the deterministic continuation benchmarks and tests

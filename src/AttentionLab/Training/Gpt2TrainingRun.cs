@@ -9,6 +9,8 @@ namespace AttentionLab.Training;
 /// A GPT-2 training run tied to its directory: starts a new one (fresh weights from the seed) or resumes
 /// one from its checkpoint, and saves checkpoints there (<see cref="TrainingCheckpoint"/>). The run holds the
 /// directory's <see cref="RunDirectoryLock"/> from start to <see cref="Dispose"/>, so a second writer is refused.
+/// The steps run on the CPU unless a <c>backend</c> factory puts them on a device (a GPU); the host model and
+/// optimizer stay the checkpoint's source either way (<see cref="ITrainingBackend.SynchronizeHost"/>).
 /// </summary>
 public sealed class Gpt2TrainingRun : IDisposable
 {
@@ -19,8 +21,12 @@ public sealed class Gpt2TrainingRun : IDisposable
         Directory = directory; Corpus = corpus; Model = model; Trainer = trainer; Info = info; _lock = directoryLock;
     }
 
-    /// <summary>Releases the directory's lock.</summary>
-    public void Dispose() => _lock.Dispose();
+    /// <summary>Releases the backend's device memory (if any) and the directory's lock.</summary>
+    public void Dispose()
+    {
+        try { (Trainer.Backend as IDisposable)?.Dispose(); }
+        finally { _lock.Dispose(); }
+    }
 
     public string Directory { get; }
     public Corpus Corpus { get; }
@@ -32,9 +38,10 @@ public sealed class Gpt2TrainingRun : IDisposable
     /// <param name="corpus">The tokenized data (its tokenizer is saved with the model).</param>
     /// <param name="directoryLock">The directory's lock if the caller already holds it (the run takes it over), or
     /// null to acquire it here (creating the directory).</param>
+    /// <param name="backend">Builds where the steps run from the host model and optimizer (null: the CPU).</param>
     /// <exception cref="RunDirectoryBusyException">another training writes <paramref name="directory"/></exception>
     public static Gpt2TrainingRun Start(Corpus corpus, string dataPath, Gpt2Config config, TrainingOptions options, string directory, IAttentionKernel attention,
-        RunDirectoryLock? directoryLock = null)
+        RunDirectoryLock? directoryLock = null, Func<Gpt2Model, AdamW, ITrainingBackend>? backend = null)
     {
         ArgumentNullException.ThrowIfNull(corpus);
         options.Validate();
@@ -49,9 +56,9 @@ public sealed class Gpt2TrainingRun : IDisposable
             TrainingCheckpoint.Recover(directory); // a killed earlier run's staging is ours to clean
             var model = new Gpt2Model(config, attention);
             model.InitializeWeights(unchecked((int)(options.Seed & 0x7FFF_FFFF)));
-            var lm = new Gpt2LanguageModel(model);
             var info = new TrainingCheckpoint.RunInfo(dataPath, options, Gpt2ModelDirectory.ConfigJson(config), TrainingCheckpoint.Fingerprint(corpus.Tokens));
-            return new Gpt2TrainingRun(directory, corpus, model, new Trainer(lm, corpus, options), info, directoryLock);
+            var trainer = new Trainer(Backend(model, Trainer.CreateOptimizer(new Gpt2LanguageModel(model), options), backend), corpus, options);
+            return new Gpt2TrainingRun(directory, corpus, model, trainer, info, directoryLock);
         }
         catch { directoryLock.Dispose(); throw; }
     }
@@ -78,17 +85,20 @@ public sealed class Gpt2TrainingRun : IDisposable
     /// <param name="dataPath">The data file, or null for the one the run was started with.</param>
     /// <param name="steps">A new total step count (to extend a finished run), or null to keep the saved one.</param>
     /// <param name="attention">the kernel to continue with; null: the one the run was saved with</param>
+    /// <param name="backend">Builds where the steps run from the restored host model and optimizer (null: the CPU).</param>
     /// <exception cref="RunDirectoryBusyException">another training writes <paramref name="directory"/></exception>
-    public static Gpt2TrainingRun Resume(string directory, string? dataPath, int? steps, IAttentionKernel? attention)
+    public static Gpt2TrainingRun Resume(string directory, string? dataPath, int? steps, IAttentionKernel? attention,
+        Func<Gpt2Model, AdamW, ITrainingBackend>? backend = null)
     {
         if (!System.IO.Directory.Exists(directory))
             throw new DirectoryNotFoundException(File.Exists(directory) ? $"{directory} is a file, not a run directory" : $"run directory {directory} does not exist");
         var directoryLock = RunDirectoryLock.Acquire(directory);
-        try { return Resume(directory, dataPath, steps, attention, directoryLock); }
+        try { return Resume(directory, dataPath, steps, attention, backend, directoryLock); }
         catch { directoryLock.Dispose(); throw; }
     }
 
-    private static Gpt2TrainingRun Resume(string directory, string? dataPath, int? steps, IAttentionKernel? attention, RunDirectoryLock directoryLock)
+    private static Gpt2TrainingRun Resume(string directory, string? dataPath, int? steps, IAttentionKernel? attention,
+        Func<Gpt2Model, AdamW, ITrainingBackend>? backend, RunDirectoryLock directoryLock)
     {
         TrainingCheckpoint.Recover(directory); // finish a publish that a kill interrupted
         var (info, state, optimizerStep, files) = TrainingCheckpoint.LoadStateWithFiles(directory);
@@ -112,14 +122,18 @@ public sealed class Gpt2TrainingRun : IDisposable
         var lm = new Gpt2LanguageModel(model);
         var optimizer = Trainer.CreateOptimizer(lm, options);
         TrainingCheckpoint.LoadOptimizer(directory, optimizer, optimizerStep);
-        var trainer = new Trainer(lm, corpus, options, state, optimizer);
+        var trainer = new Trainer(Backend(model, optimizer, backend), corpus, options, state);
         return new Gpt2TrainingRun(directory, corpus, model, trainer, info with { Data = data, Options = options }, directoryLock);
     }
 
+    private static ITrainingBackend Backend(Gpt2Model model, AdamW optimizer, Func<Gpt2Model, AdamW, ITrainingBackend>? backend) =>
+        backend?.Invoke(model, optimizer) ?? new CpuTrainingBackend(new Gpt2LanguageModel(model), optimizer);
+
     /// <summary>Saves model, tokenizer, optimizer, state and loss curve into <see cref="Directory"/> (staged inside it, then
-    /// published by atomic renames; see <see cref="TrainingCheckpoint"/>).</summary>
+    /// published by atomic renames; see <see cref="TrainingCheckpoint"/>); a device's weights and moments are copied back first.</summary>
     public void Checkpoint()
     {
+        Trainer.SynchronizeHost();
         var c = Model.Config;
         var title = $"GPT-2 {c.Layers}L {c.Heads}H {c.Channels}C, context {c.ContextLength}, {Corpus.Tokenizer.Name} tokens — step {Trainer.State.Step}";
         TrainingCheckpoint.Save(Directory, d => Gpt2ModelDirectory.Save(Model, d, force: true), Corpus.Tokenizer, Info, Trainer.State, Trainer.Optimizer, title);

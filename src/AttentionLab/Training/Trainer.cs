@@ -15,11 +15,12 @@ namespace AttentionLab.Training;
 /// </code>
 /// Everything that decides the next step — weights, AdamW moments and step count, the sampler's random
 /// state, the step number — can be saved and restored (<see cref="TrainingCheckpoint"/>), so a resumed run
-/// computes exactly the losses an uninterrupted one would.
+/// computes exactly the losses an uninterrupted one would. The arithmetic of a step runs on an
+/// <see cref="ITrainingBackend"/> (the CPU, or a GPU that keeps every tensor on the device); the loop is the same.
 /// </summary>
 public sealed class Trainer
 {
-    private readonly ILanguageModel _model;
+    private readonly ITrainingBackend _backend;
     private readonly Corpus _corpus;
     private readonly Batches _train;
     private readonly int[] _inputs, _targets;
@@ -28,33 +29,50 @@ public sealed class Trainer
     private long _sessionTokens;
     private int _sessionSteps;
 
-    /// <param name="model">The model to train; its parameters are updated in place.</param>
+    /// <param name="model">The model to train on the CPU; its parameters are updated in place.</param>
     /// <param name="corpus">Training and validation tokens.</param>
     /// <param name="options">Hyper-parameters.</param>
     /// <param name="resume">State of an earlier session (with the optimizer restored by the caller), or null to start.</param>
     /// <param name="optimizer">AdamW over the model's arena; null creates a fresh one from <paramref name="options"/>.</param>
     public Trainer(ILanguageModel model, Corpus corpus, TrainingOptions options, TrainingState? resume = null, AdamW? optimizer = null)
+        : this(CpuBackend(model, options, optimizer), corpus, options, resume)
     {
-        ArgumentNullException.ThrowIfNull(model);
+    }
+
+    /// <param name="backend">Where the steps run (<see cref="CpuTrainingBackend"/>, or a GPU's); its optimizer is
+    /// restored by the caller when resuming.</param>
+    /// <param name="corpus">Training and validation tokens.</param>
+    /// <param name="options">Hyper-parameters.</param>
+    /// <param name="resume">State of an earlier session, or null to start.</param>
+    public Trainer(ITrainingBackend backend, Corpus corpus, TrainingOptions options, TrainingState? resume = null)
+    {
+        ArgumentNullException.ThrowIfNull(backend);
         ArgumentNullException.ThrowIfNull(corpus);
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
-        if (corpus.Tokenizer.VocabSize > model.VocabSize)
-            throw new ArgumentException($"the {corpus.Tokenizer.Name} tokenizer has {corpus.Tokenizer.VocabSize} ids but the model only {model.VocabSize}");
-        corpus.EnsureFits(model.Context);
-        if ((long)options.BatchSize * model.Context > Array.MaxLength)
-            throw new ArgumentException($"batch {options.BatchSize} × context {model.Context} = {(long)options.BatchSize * model.Context:N0} tokens per step, more than one array holds; lower the batch or the context");
-        _model = model;
+        if (corpus.Tokenizer.VocabSize > backend.VocabSize)
+            throw new ArgumentException($"the {corpus.Tokenizer.Name} tokenizer has {corpus.Tokenizer.VocabSize} ids but the model only {backend.VocabSize}");
+        corpus.EnsureFits(backend.Context);
+        if ((long)options.BatchSize * backend.Context > Array.MaxLength)
+            throw new ArgumentException($"batch {options.BatchSize} × context {backend.Context} = {(long)options.BatchSize * backend.Context:N0} tokens per step, more than one array holds; lower the batch or the context");
+        _backend = backend;
         _corpus = corpus;
         Options = options;
-        Optimizer = optimizer ?? CreateOptimizer(model, options);
         State = resume ?? new TrainingState();
         _secondsBefore = State.Seconds;
-        _train = new Batches(corpus.Train, options.BatchSize, model.Context, options.Seed);
+        _train = new Batches(corpus.Train, options.BatchSize, backend.Context, options.Seed);
         if (resume is not null) _train.State = resume.SamplerState;
         else State.SamplerState = _train.State;
-        _inputs = new int[options.BatchSize * model.Context];
-        _targets = new int[options.BatchSize * model.Context];
+        _inputs = new int[options.BatchSize * backend.Context];
+        _targets = new int[options.BatchSize * backend.Context];
+    }
+
+    private static CpuTrainingBackend CpuBackend(ILanguageModel model, TrainingOptions options, AdamW? optimizer)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        return new CpuTrainingBackend(model, optimizer ?? CreateOptimizer(model, options));
     }
 
     /// <summary>AdamW configured as <paramref name="options"/> says, decaying only the model's matrices and embeddings.</summary>
@@ -81,12 +99,16 @@ public sealed class Trainer
         Options = Options with { Steps = steps, WarmupSteps = warmup };
     }
     public TrainingState State { get; }
-    public AdamW Optimizer { get; }
-    public ILanguageModel Model => _model;
+    /// <summary>The host AdamW a checkpoint saves (current after <see cref="SynchronizeHost"/> when the steps run on a device).</summary>
+    public AdamW Optimizer => _backend.Optimizer;
+    public ITrainingBackend Backend => _backend;
+
+    /// <summary>Brings the host copies of the weights and optimizer moments up to date (before a checkpoint).</summary>
+    public void SynchronizeHost() => _backend.SynchronizeHost();
     public bool IsFinished => State.Step >= Options.Steps;
 
     /// <summary>Tokens per step: B·T.</summary>
-    public int TokensPerStep => Options.BatchSize * _model.Context;
+    public int TokensPerStep => Options.BatchSize * _backend.Context;
 
     /// <summary>One optimizer step, plus a validation estimate when one is due. Returns what happened.</summary>
     public StepReport Step()
@@ -96,14 +118,11 @@ public sealed class Trainer
         int step = State.Step;
         double lr = Options.Schedule.At(step);
         _train.Next(_inputs, _targets);
-        _model.ZeroGrad();
-        float loss = _model.Forward(_inputs, Options.BatchSize, _model.Context, _targets);
+        _backend.ZeroGrad();
+        float loss = _backend.Forward(_inputs, Options.BatchSize, _backend.Context, _targets);
         if (!float.IsFinite(loss)) { _clock.Stop(); throw new InvalidOperationException($"the loss became {loss} at step {step}; try a lower --lr"); }
-        _model.Backward();
-        float norm = Options.GradientClip > 0
-            ? AdamW.ClipGradientNorm(_model.Gradients, (float)Options.GradientClip)
-            : AdamW.ClipGradientNorm(_model.Gradients, float.PositiveInfinity);
-        Optimizer.Step(_model.Parameters, _model.Gradients, (float)lr);
+        _backend.Backward();
+        float norm = _backend.OptimizerStep(Options.GradientClip > 0 ? (float)Options.GradientClip : float.PositiveInfinity, (float)lr);
         State.Step = step + 1;
         State.SamplerState = _train.State;
         State.TrainLosses.Add(new LossPoint(step, loss));
@@ -132,12 +151,12 @@ public sealed class Trainer
     /// </summary>
     public double EstimateLoss(ReadOnlyMemory<int> tokens)
     {
-        var sampler = new Batches(tokens, Options.BatchSize, _model.Context, Options.Seed ^ 0x5EED_0F_5A11DA7EUL);
+        var sampler = new Batches(tokens, Options.BatchSize, _backend.Context, Options.Seed ^ 0x5EED_0F_5A11DA7EUL);
         double sum = 0;
         for (int i = 0; i < Options.EvalBatches; i++)
         {
             sampler.Next(_inputs, _targets);
-            sum += _model.Forward(_inputs, Options.BatchSize, _model.Context, _targets);
+            sum += _backend.Forward(_inputs, Options.BatchSize, _backend.Context, _targets);
         }
         return sum / Options.EvalBatches;
     }

@@ -7,8 +7,8 @@ namespace AttentionLab.Tests.Cuda;
 
 /// <summary>
 /// The device-resident GPT-2 against the CPU model on a tiny config: the loss (1e-5 relative), every gradient by
-/// Hugging Face name (1e-4 relative to that tensor's largest magnitude), and three training steps of
-/// <see cref="CudaTrainer"/> against <see cref="Trainer"/> (losses equal to float32 rounding: 1e-5 relative).
+/// Hugging Face name (1e-4 relative to that tensor's largest magnitude), and three steps of <see cref="Trainer"/> on a
+/// <see cref="CudaTrainingBackend"/> against the CPU backend (losses equal to float32 rounding: 1e-5 relative).
 /// </summary>
 [Collection("Gpu")]
 public class CudaGpt2ModelTests(GpuFixture gpu)
@@ -52,21 +52,21 @@ public class CudaGpt2ModelTests(GpuFixture gpu)
         var options = new TrainingOptions { BatchSize = 2, Steps = 3, WarmupSteps = 1, LearningRate = 1e-2, MinLearningRate = 1e-3, EvalEvery = 100, EvalBatches = 1, GradientClip = 0.5 };
         var cpuModel = new Gpt2Model(config);
         cpuModel.InitializeWeights(11);
-        using var device = new CudaGpt2Model(gpu.Gpu, config, "flash");
-        device.UploadParameters(cpuModel.Parameters);
+        var gpuHost = new Gpt2Model(config, AttentionLab.Attention.AttentionKernels.Parse("flash"));
+        cpuModel.Parameters.Data.CopyTo(gpuHost.Parameters.Data, 0);
         var cpu = new Trainer(new Gpt2LanguageModel(cpuModel), corpus, options);
-        var trainer = new CudaTrainer(device, corpus, options);
+        using var backend = new CudaTrainingBackend(gpu.Gpu, gpuHost, Trainer.CreateOptimizer(new Gpt2LanguageModel(gpuHost), options));
+        var trainer = new Trainer(backend, corpus, options);
         for (int s = 0; s < 3; s++)
         {
             var a = cpu.Step(); var b = trainer.Step();
             Assert.True(Math.Abs(a.Loss - b.Loss) <= 1e-5 * Math.Abs(a.Loss), $"step {s + 1}: loss {b.Loss} vs CPU {a.Loss}");
             Assert.True(Math.Abs(a.GradientNorm - b.GradientNorm) <= 1e-4 * a.GradientNorm, $"step {s + 1}: norm {b.GradientNorm} vs CPU {a.GradientNorm}");
         }
-        var weights = new Gpt2Parameters(cpuModel.Layout);
-        var moments = new AdamW(cpuModel.Layout.Count);
-        trainer.CopyTo(weights, moments);
-        Assert.Equal(3, moments.StepCount);
-        GpuCheck.Close(weights.Data, cpuModel.Parameters.Data, 1e-4, "weights after three steps");
-        trainer.Optimizer.Dispose();
+        trainer.SynchronizeHost();
+        Assert.Equal(3, trainer.Optimizer.StepCount);
+        GpuCheck.Close(gpuHost.Parameters.Data, cpuModel.Parameters.Data, 1e-4, "weights after three steps");
+        GpuCheck.Close(trainer.Optimizer.FirstMoment.Span, cpu.Optimizer.FirstMoment.Span, 1e-4, "first moments after three steps");
+        GpuCheck.Close(trainer.Optimizer.SecondMoment.Span, cpu.Optimizer.SecondMoment.Span, 1e-4, "second moments after three steps");
     }
 }

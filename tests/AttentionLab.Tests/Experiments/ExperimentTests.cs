@@ -52,24 +52,32 @@ public class ExperimentTests
     }
 
     /// <summary>
-    /// The no-mask model leans on the future: its loss with the future visible is below its own loss evaluated causally,
-    /// and evaluated causally (as generation runs) it is worse than the causal model. (At this budget its training loss
-    /// has not yet collapsed below the causal model's: reading token t + 1 needs an attention offset the model has not
-    /// learned yet; see docs/experiments/causal-mask.md.)
+    /// Without the mask the training loss collapses (the model reads token t + 1) far below the causal model's, while the
+    /// same weights evaluated causally are worse than the causal model and than their own unmasked loss. One layer,
+    /// 64 wide, the experiment's 16-position block, 300 fixed steps: the no-mask loss drops after about 150 steps.
     /// </summary>
     [Fact]
     public void CausalMaskDirection()
     {
-        var result = new CausalMaskExperiment { SampleLength = 20 }.Run(Context(200));
+        var context = new ExperimentContext(Shakespeare.Value, new ExperimentOptions
+        {
+            Steps = 300,
+            Model = new Gpt2Config { VocabSize = 65, ContextLength = 64, Layers = 1, Channels = 64, Heads = 4 },
+            Training = new ExperimentOptions().Training with { EvalBatches = 4 },
+        });
+        var result = new CausalMaskExperiment { SampleLength = 20 }.Run(context);
         AssertShape(result, "causal-mask", 2);
+        Assert.Equal(16, (int)result.Setup["context"]!);
         var causal = result.Runs.Single(r => r.Setting == "causal");
         var noMask = result.Runs.Single(r => r.Setting == "no-mask");
         double noMaskCausal = (double)noMask.Measures["causal_eval_loss"]!;
         double noMaskCausalTrain = (double)noMask.Measures["causal_eval_train_loss"]!;
+        Assert.True(noMask.TrainLoss < causal.TrainLoss - 1.0, $"collapse: no-mask train {noMask.TrainLoss} vs causal train {causal.TrainLoss}");
         Assert.True(noMask.TrainLoss < noMaskCausalTrain, $"no-mask train {noMask.TrainLoss} vs the same evaluated causally {noMaskCausalTrain}");
-        Assert.True(noMaskCausal > causal.ValidationLoss, $"no-mask evaluated causally {noMaskCausal} vs causal val {causal.ValidationLoss}");
+        Assert.True(noMaskCausal > causal.ValidationLoss + 1.0, $"no-mask evaluated causally {noMaskCausal} vs causal val {causal.ValidationLoss}");
         Assert.Equal(causal.ValidationLoss, (double)causal.Measures["causal_eval_loss"]!, 1e-4); // the causal model is evaluated causally anyway
         Assert.Equal(20, ((string)noMask.Measures["sample"]!).EnumerateRunes().Count());
+        Assert.Throws<ArgumentException>(() => new CausalMaskExperiment { ContextLength = 1 }.Run(context));
     }
 
     /// <summary>Dropping 1/√d_k (d_k = 8 here) makes every score √8 times wider: the trained heads are sharper (higher
@@ -113,23 +121,47 @@ public class ExperimentTests
         Assert.Equal(learned.Parameters - 32 * 32, none.Parameters);            // no trained table
     }
 
-    /// <summary>A GRU of about the GPT's size trains on the text, and both models are scored on the copy task. At a delay
-    /// of 1 both learn it; the long-range comparison is in docs/experiments/attention-vs-rnn.md.</summary>
+    /// <summary>A GRU of about the GPT's size (within 5%) trains on the text, and on the recall task the GPT answers
+    /// nearly every query at every distance while the GRU, same steps, stays far behind (300 steps: GPT 100%, GRU 36%).</summary>
     [Fact]
     public void AttentionAndGruAreComparedAtEqualSize()
     {
-        var experiment = new AttentionVsRnnExperiment { Copy = new CopyTask(Symbols: 4, Delay: 1, Length: 16), CopyEpisodes = 16 };
+        var experiment = new AttentionVsRnnExperiment { Recall = new RecallTask(Symbols: 8, Slots: 4, Length: 32), RecallEpisodes = 32 };
         var result = experiment.Run(Context(300));
         AssertShape(result, "attention-vs-rnn", 4);
         var gpt = result.Runs.Single(r => r.Setting == "gpt"); var gru = result.Runs.Single(r => r.Setting == "gru");
         Assert.InRange(gru.Parameters, gpt.Parameters * 0.95, gpt.Parameters * 1.05);
         Assert.True(gru.ValidationLoss < Math.Log(65) - 0.5, $"the GRU learns the text: {gru.ValidationLoss}");
         Assert.True(gpt.ValidationLoss < Math.Log(65) - 0.5, $"the GPT learns the text: {gpt.ValidationLoss}");
-        foreach (var setting in new[] { "gpt copy", "gru copy" })
-        {
-            double accuracy = (double)result.Runs.Single(r => r.Setting == setting).Measures["copy_accuracy"]!;
-            Assert.True(accuracy > 0.9, $"{setting}: {accuracy}");
-        }
+        var gptRecall = result.Runs.Single(r => r.Setting == "gpt recall"); var gruRecall = result.Runs.Single(r => r.Setting == "gru recall");
+        Assert.InRange(gruRecall.Parameters, gptRecall.Parameters * 0.95, gptRecall.Parameters * 1.05);
+        Assert.Equal(gptRecall.Steps, gruRecall.Steps);
+        double gptAccuracy = (double)gptRecall.Measures["recall_accuracy"]!, gruAccuracy = (double)gruRecall.Measures["recall_accuracy"]!;
+        Assert.True(gptAccuracy > 0.9, $"GPT recall {gptAccuracy}");
+        Assert.True(gruAccuracy < gptAccuracy - 0.3, $"GRU recall {gruAccuracy} vs GPT {gptAccuracy}");
+        var bins = gptRecall.Measures["accuracy_by_distance"]!.AsArray();
+        Assert.Equal(8, bins.Count);                                            // distances 1 … 31 in bins of 4
+        Assert.Equal(32 * 28, bins.Sum(b => (int)b!["count"]!));                // every query of every window, once
+        Assert.All(bins, b => Assert.True((double)b!["accuracy"]! > 0.9, $"GPT at distances {b["from"]}–{b["to"]}: {b["accuracy"]}"));
+        Assert.Equal(4, gruRecall.Measures["accuracy_by_slot"]!.AsArray().Count);
+    }
+
+    [Fact]
+    public void RecallTargetsAreTheSlotsTheQueriesName()
+    {
+        var task = new RecallTask(Symbols: 5, Slots: 3, Length: 10);
+        Assert.Equal(9, task.VocabSize);
+        var random = new SplitMix64(1);
+        int T = task.Context;
+        var x = new int[2 * T]; var y = new int[2 * T];
+        task.Fill(ref random, x, y, 2);
+        for (int b = 0; b < 2; b++)
+            for (int t = 0; t < T; t++)
+            {
+                if (t < 3) { Assert.InRange(x[b * T + t], 1, 5); Assert.Equal(RecallTask.Nothing, y[b * T + t]); }
+                else { Assert.InRange(x[b * T + t], task.SlotId(0), task.SlotId(2)); Assert.Equal(x[b * T + x[b * T + t] - task.SlotId(0)], y[b * T + t]); }
+            }
+        Assert.Throws<ArgumentException>(() => new RecallTask(Symbols: 4, Slots: 8, Length: 8).Validate());
     }
 
     [Fact]
