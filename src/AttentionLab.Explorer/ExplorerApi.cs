@@ -129,11 +129,12 @@ public sealed partial class ExplorerApi(ModelCatalog catalog, DemoTrainingSpec? 
     /// </summary>
     private async Task MapsAsync(HttpContext context)
     {
-        byte[] body;
+        MapsAnswer answer;
+        long start = System.Diagnostics.Stopwatch.GetTimestamp();
         try
         {
             var r = await RequestReader.ReadAsync(context.Request);
-            body = Maps(r);
+            answer = Maps(r);
         }
         catch (Exception e) when (ToError(e) is var (status, message))
         {
@@ -141,13 +142,17 @@ public sealed partial class ExplorerApi(ModelCatalog catalog, DemoTrainingSpec? 
             return;
         }
         context.Response.ContentType = "application/octet-stream";
-        await context.Response.Body.WriteAsync(body);
+        context.Response.ContentLength = answer.Bytes;
+        // the time spent computing the answer, before any byte is sent (browsers show it; the benchmark reports it)
+        context.Response.Headers["Server-Timing"] = FormattableString.Invariant(
+            $"maps;dur={System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalMilliseconds:0.0}");
+        await answer.WriteAsync(context.Response.BodyWriter, context.RequestAborted);
     }
 
     /// <summary>Inputs whose (L, H, T, T) maps fit in this many floats keep every layer (64 MB).</summary>
     private const long AllLayersFloats = 16L << 20;
 
-    public byte[] Maps(RequestReader r)
+    public MapsAnswer Maps(RequestReader r)
     {
         var model = catalog.Get(r.String("model"));
         var c = model.Config;
@@ -165,7 +170,7 @@ public sealed partial class ExplorerApi(ModelCatalog catalog, DemoTrainingSpec? 
             Configure(view, ids.Length, kernel, masked);
             return Gpt2Inspector.Overview(view, model.Tokenizer, ids, new OverviewOptions { Layer = keep, ThumbnailSide = thumb, HeadGates = gates });
         }));
-        var maps = o.Maps(layer);                                           // (H, T, T)
+        var maps = o.LayerMapsMemory(layer);                                // (H, T, T)
         int side = o.Side;
         var header = new JsonObject
         {
@@ -181,15 +186,9 @@ public sealed partial class ExplorerApi(ModelCatalog catalog, DemoTrainingSpec? 
             ["sink_threshold"] = HeadRoles.SinkThreshold,
             ["groups"] = new JsonArray("decoder"),
         };
-        var headerBytes = Encoding.UTF8.GetBytes(header.ToJsonString());
-        int pad = (4 - (4 + headerBytes.Length) % 4) % 4;
-        var bytes = new byte[4 + headerBytes.Length + pad + (o.Thumbnails.LongLength + maps.Length) * 4];
-        BitConverter.TryWriteBytes(bytes.AsSpan(0, 4), headerBytes.Length);
-        headerBytes.CopyTo(bytes, 4);
-        var f = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(bytes.AsSpan(4 + headerBytes.Length + pad));
-        o.Thumbnails.CopyTo(f);                                             // (L, H, S, S)
-        maps.CopyTo(f.Slice(o.Thumbnails.Length));                          // (H, T, T)
-        return bytes;
+        bool lower = MapsAnswer.IsLowerTriangular(maps, c.Heads, T);
+        header["packing"] = lower ? "lower" : "full";
+        return new MapsAnswer(Encoding.UTF8.GetBytes(header.ToJsonString()), o.Thumbnails, maps, c.Heads, T, lower);
     }
 
     internal static JsonArray NextJson(IEnumerable<NextToken> next) =>

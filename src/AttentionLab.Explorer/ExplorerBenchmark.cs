@@ -8,11 +8,15 @@ namespace AttentionLab.Explorer;
 
 /// <summary>Latency of the page's map request for one model size and input length.</summary>
 /// <param name="Milliseconds">each timed request, request sent → last byte received</param>
-public sealed record ExplorerLatency(string Model, long Parameters, int Tokens, int Requests, double[] Milliseconds, long Bytes)
+/// <param name="ServerMilliseconds">the server's own time computing each answer (its Server-Timing header), the rest
+/// being the request, the transfer and the client</param>
+public sealed record ExplorerLatency(string Model, long Parameters, int Tokens, int Requests, double[] Milliseconds, double[] ServerMilliseconds, long Bytes)
 {
-    public double Percentile(double p)
+    public double Percentile(double p) => Percentile(Milliseconds, p);
+
+    public static double Percentile(double[] values, double p)
     {
-        var sorted = Milliseconds.Order().ToArray();
+        var sorted = values.Order().ToArray();
         return sorted[Math.Clamp((int)Math.Ceiling(p * sorted.Length) - 1, 0, sorted.Length - 1)];
     }
 }
@@ -38,6 +42,7 @@ public static class ExplorerBenchmark
             var modelName = Path.GetFileName(dir);
             var rng = new Random(7);
             var times = new List<double>();
+            var serverTimes = new List<double>();
             long bytes = 0;
             for (int r = 0; r < warmup + requests; r++)
             {
@@ -48,13 +53,29 @@ public static class ExplorerBenchmark
                 var data = await response.Content.ReadAsByteArrayAsync();
                 clock.Stop();
                 if (!response.IsSuccessStatusCode) throw new InvalidOperationException($"the server answered {(int)response.StatusCode}: {Encoding.UTF8.GetString(data)}");
-                if (r >= warmup) { times.Add(clock.Elapsed.TotalMilliseconds); bytes = data.Length; }
+                if (r >= warmup)
+                {
+                    times.Add(clock.Elapsed.TotalMilliseconds);
+                    serverTimes.Add(ServerTiming(response));
+                    bytes = data.Length;
+                }
             }
-            return new ExplorerLatency(name, model.ParameterCount, tokens, requests, times.ToArray(), bytes);
+            return new ExplorerLatency(name, model.ParameterCount, tokens, requests, times.ToArray(), serverTimes.ToArray(), bytes);
         }
         finally
         {
             try { Directory.Delete(dir, recursive: true); } catch (IOException) { }
         }
+    }
+
+    /// <summary>The "dur" of the response's Server-Timing header, in ms (NaN when absent).</summary>
+    private static double ServerTiming(HttpResponseMessage response)
+    {
+        if (!response.Headers.TryGetValues("Server-Timing", out var values)) return double.NaN;
+        foreach (var part in string.Join(';', values).Split(';'))
+            if (part.Trim().StartsWith("dur=", StringComparison.Ordinal)
+                && double.TryParse(part.Trim()[4..], System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double ms))
+                return ms;
+        return double.NaN;
     }
 }

@@ -82,8 +82,9 @@ internal static class ExploreCommand
             {
                 ["model"] = r.Model, ["parameters"] = r.Parameters, ["tokens"] = r.Tokens, ["requests"] = r.Requests, ["bytes"] = r.Bytes,
                 ["p50_ms"] = Math.Round(r.Percentile(0.5), 1), ["p95_ms"] = Math.Round(r.Percentile(0.95), 1), ["max_ms"] = Math.Round(r.Milliseconds.Max(), 1),
+                ["server_p50_ms"] = Math.Round(ExplorerLatency.Percentile(r.ServerMilliseconds, 0.5), 1),
             }.ToJsonString());
-            else stdout.WriteLine($"{r.Model}: {r.Tokens} tokens, {r.Requests} requests, {r.Bytes / 1e6:0.0} MB each: p50 {r.Percentile(0.5):0} ms, p95 {r.Percentile(0.95):0} ms, max {r.Milliseconds.Max():0} ms");
+            else stdout.WriteLine($"{r.Model}: {r.Tokens} tokens, {r.Requests} requests, {r.Bytes / 1e6:0.0} MB each: p50 {r.Percentile(0.5):0} ms, p95 {r.Percentile(0.95):0} ms, max {r.Milliseconds.Max():0} ms (server computing: p50 {ExplorerLatency.Percentile(r.ServerMilliseconds, 0.5):0} ms)");
             stdout.Flush();
         }
         return 0;

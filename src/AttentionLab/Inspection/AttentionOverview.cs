@@ -37,13 +37,16 @@ public sealed record AttentionOverview(
     string Kernel, bool KernelIsExact, bool IsCausal, float? Loss)
 {
     /// <summary>The full (H, T, T) maps of <paramref name="layer"/> (which must be kept).</summary>
-    public ReadOnlySpan<float> Maps(int layer)
+    public ReadOnlySpan<float> Maps(int layer) => LayerMapsMemory(layer).Span;
+
+    /// <summary>The full (H, T, T) maps of <paramref name="layer"/> (which must be kept), as memory.</summary>
+    public ReadOnlyMemory<float> LayerMapsMemory(int layer)
     {
         int size = Heads * Length * Length;
         if (Layer is int only)
             return only == layer ? LayerMaps : throw new ArgumentException($"this overview keeps the maps of layer {only}, not {layer}");
         ArgumentOutOfRangeException.ThrowIfNegative(layer);
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(layer, Layers);
-        return LayerMaps.AsSpan(layer * size, size);
+        return LayerMaps.AsMemory(layer * size, size);
     }
 }

@@ -118,15 +118,21 @@ public class ExplorerApiTests(ExplorerFixture f)
         int L = 2, H = 4, T = (int)header["length"]!;
         Assert.Equal(12, T);
         Assert.Equal(T, (int)header["side"]!);                       // short input: thumbnails are the maps
-        Assert.Equal(L * H * T * T + H * T * T, floats.Length);
+        Assert.Equal("lower", (string)header["packing"]!);             // causal: rows sent up to the diagonal
+        Assert.Equal(L * H * T * T + H * T * (T + 1) / 2, floats.Length);
+        Assert.Equal(bytes.Length, response.Content.Headers.ContentLength);
+        int packed = L * H * T * T;
         for (int h = 0; h < H; h++)
             for (int i = 0; i < T; i++)
                 for (int j = 0; j < T; j++)
                 {
                     float expected = (float)report["attention"]![1]![h]![i]![j]!;
                     Assert.Equal(expected, floats[((1 * H + h) * T + i) * T + j]);       // thumbnail of layer 1
-                    Assert.Equal(expected, floats[L * H * T * T + (h * T + i) * T + j]); // full maps of layer 1
+                    if (j <= i) Assert.Equal(expected, floats[packed++]);              // maps of layer 1, row i: keys 0…i
+                    else Assert.Equal(0f, expected);
                 }
+        Assert.Equal(floats.Length, packed);
+        Assert.True(response.Headers.Contains("Server-Timing"));
         Assert.Equal(L * H, header["roles"]!.AsArray().Count);
     }
 

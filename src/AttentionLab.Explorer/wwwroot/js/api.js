@@ -18,7 +18,8 @@ export async function postJson(url, body) {
   return r.json();
 }
 
-/** POST /api/maps: a JSON header, then float32 thumbnails (L, H, S, S) and the full maps of one layer (H, T, T). */
+/** POST /api/maps: a JSON header, then float32 thumbnails (L, H, S, S) and the maps of one layer (H, T, T) — with
+ *  "packing": "lower" (a causal model) each row i carries only its first i + 1 values, the rest being 0. */
 export async function getMaps(body) {
   const r = await fetch('/api/maps', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
   if (!r.ok) throw await failure(r);
@@ -28,10 +29,24 @@ export async function getMaps(body) {
   const start = 4 + n + ((4 - (4 + n) % 4) % 4);
   const { layers: L, heads: H, side: S, length: T } = header;
   const thumbs = new Float32Array(buffer, start, L * H * S * S);
-  const layerMaps = new Float32Array(buffer, start + L * H * S * S * 4, H * T * T);
+  const layerMaps = header.packing === 'lower'
+    ? unpackLower(new Float32Array(buffer, start + L * H * S * S * 4, H * T * (T + 1) / 2), H, T)
+    : new Float32Array(buffer, start + L * H * S * S * 4, H * T * T);
   return {
     ...header, thumbs, layerMaps, bytes: buffer.byteLength,
     thumb(l, h) { return thumbs.subarray((l * H + h) * S * S, (l * H + h + 1) * S * S); },
     map(h) { return layerMaps.subarray(h * T * T, (h + 1) * T * T); },
   };
+}
+
+/** (H, T, T) maps from rows packed up to the diagonal (row i: i + 1 values). */
+function unpackLower(packed, H, T) {
+  const full = new Float32Array(H * T * T);
+  let at = 0;
+  for (let r = 0; r < H * T; r++) {
+    const n = (r % T) + 1;
+    full.set(packed.subarray(at, at + n), r * T);
+    at += n;
+  }
+  return full;
 }
