@@ -19,7 +19,7 @@ namespace AttentionLab.Explorer;
 public sealed partial class ExplorerApi(ModelCatalog catalog, DemoTrainingSpec? demo)
 {
     private readonly ReportCache<InspectionReport> _reports = new(r => r.Attention.LongLength + r.Logits.LongLength);
-    private readonly ReportCache<AttentionOverview> _overviews = new(o => o.Thumbnails.LongLength + o.LayerMaps.LongLength, maxEntries: 16);
+    private readonly ReportCache<AttentionOverview> _overviews = new(o => o.Thumbnails.LongLength + o.LayerMaps.LongLength, maxEntries: 16, maxFloats: 100_000_000);
     private readonly GenerationSessions _sessions = new();
     private readonly DemoTraining _training = new(catalog, demo);
 
