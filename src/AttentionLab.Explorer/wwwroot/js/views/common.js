@@ -48,3 +48,28 @@ export function headSelector(app, L, H, onpick) {
     select('head', [...Array(H).keys()].map(x => [x, x]), head, v => onpick(layer, Number(v))),
   ];
 }
+
+/** The heads a head view shows: "heads" from the URL (comma-separated), or the one "head". */
+export function activeHeads(app, H) {
+  const s = app.get('heads');
+  if (s === null) return [app.int('head', 0) % H];
+  return s.split(',').filter(Boolean).map(Number).filter(x => x >= 0 && x < H);
+}
+
+/** One chip per head in its colour: click toggles it, double-click solos it; and the "average" box. */
+export function headChips(app, H, active, head, average, color) {
+  const chips = h('div', { class: 'chips', id: 'head-chips' }, ...[...Array(H).keys()].map(hd => {
+    const on = active.includes(hd);
+    const chip = h('span', { class: `chip ${on ? 'on' : 'off'}`, style: on ? `background:${color(hd, H)}` : `color:${color(hd, H)}`, 'data-head': hd,
+      title: 'click: toggle · double-click: solo' }, `head ${hd}`);
+    chip.onclick = e => {
+      if (e.detail > 1) return;
+      const next = on ? active.filter(x => x !== hd) : [...active, hd].sort((a, b) => a - b);
+      app.go('head', { heads: next.join(','), head: next.includes(head) || !next.length ? head : hd });
+    };
+    chip.ondblclick = () => app.go('head', { heads: String(hd), head: hd });
+    return chip;
+  }));
+  const avgBox = h('label', {}, h('input', { type: 'checkbox', id: 'avg', ...(average ? { checked: true } : {}), onchange: e => app.go('head', { avg: e.target.checked ? 1 : null }) }), 'average the selected heads');
+  return { chips, avgBox };
+}

@@ -2,15 +2,9 @@
 // token to keep only its lines; toggle, solo or overlay heads, or average them. Beside it, the selected head's full
 // map with zoom and pan (any length up to the context).
 import { ZoomMap, headColor, fmt, printable } from '../heatmap.js';
-import { h, headSelector } from './common.js';
+import { h, headSelector, activeHeads, headChips } from './common.js';
 
 let last = null;
-
-function activeHeads(app, H) {
-  const s = app.get('heads');
-  if (s === null) return [app.int('head', 0) % H];
-  return s.split(',').filter(Boolean).map(Number).filter(x => x >= 0 && x < H);
-}
 
 function averaged(m, list) {
   const T = m.length, avg = new Float32Array(T * T);
@@ -26,19 +20,7 @@ export const headView = {
     const layer = m.layer, head = app.int('head', 0) % H;
     const active = activeHeads(app, H), average = app.bool('avg', false);
     last = { m, active, average, layer, head };
-    const chips = h('div', { class: 'chips', id: 'head-chips' }, ...[...Array(H).keys()].map(hd => {
-      const on = active.includes(hd);
-      const chip = h('span', { class: `chip ${on ? 'on' : 'off'}`, style: on ? `background:${headColor(hd, H)}` : `color:${headColor(hd, H)}`, 'data-head': hd,
-        title: 'click: toggle · double-click: solo' }, `head ${hd}`);
-      chip.onclick = e => {
-        if (e.detail > 1) return;
-        const next = on ? active.filter(x => x !== hd) : [...active, hd].sort((a, b) => a - b);
-        app.go('head', { heads: next.join(','), head: next.includes(head) || !next.length ? head : hd });
-      };
-      chip.ondblclick = () => app.go('head', { heads: String(hd), head: hd });
-      return chip;
-    }));
-    const avgBox = h('label', {}, h('input', { type: 'checkbox', id: 'avg', ...(average ? { checked: true } : {}), onchange: e => app.go('head', { avg: e.target.checked ? 1 : null }) }), 'average the selected heads');
+    const { chips, avgBox } = headChips(app, H, active, head, average, headColor);
     const allBtn = h('button', { onclick: () => app.go('head', { heads: [...Array(H).keys()].join(',') }) }, 'all heads');
     const lines = h('canvas', { id: 'lines' });
     const rowH = T <= 40 ? 18 : Math.max(600 / T, 0.6);

@@ -3,15 +3,9 @@
 // decoder (<s> and the answer) and the right the encoder (the source), so the two columns differ in length.
 import { ZoomMap, headColor, fmt, printable } from '../heatmap.js';
 import { report, currentGroup, groupMaps, groupTitle, encoderControls, meanOver, meanEntropy } from '../encoders.js';
-import { h, select } from './common.js';
+import { h, select, activeHeads, headChips } from './common.js';
 
 let last = null;
-
-function activeHeads(app, H) {
-  const s = app.get('heads');
-  if (s === null) return [app.int('head', 0) % H];
-  return s.split(',').filter(Boolean).map(Number).filter(x => x >= 0 && x < H);
-}
 
 export const encoderHeadView = {
   async render(app, el, alive) {
@@ -23,19 +17,7 @@ export const encoderHeadView = {
     const { rows: Tq, cols: Tk } = m;
     const active = activeHeads(app, H), average = app.bool('avg', false);
     last = { r, group, m, layer, head, active, average };
-    const chips = h('div', { class: 'chips', id: 'head-chips' }, ...[...Array(H).keys()].map(hd => {
-      const on = active.includes(hd);
-      const chip = h('span', { class: `chip ${on ? 'on' : 'off'}`, style: on ? `background:${headColor(hd, H)}` : `color:${headColor(hd, H)}`, 'data-head': hd,
-        title: 'click: toggle · double-click: solo' }, `head ${hd}`);
-      chip.onclick = e => {
-        if (e.detail > 1) return;
-        const next = on ? active.filter(x => x !== hd) : [...active, hd].sort((a, b) => a - b);
-        app.go('head', { heads: next.join(','), head: next.includes(head) || !next.length ? head : hd });
-      };
-      chip.ondblclick = () => app.go('head', { heads: String(hd), head: hd });
-      return chip;
-    }));
-    const avgBox = h('label', {}, h('input', { type: 'checkbox', id: 'avg', ...(average ? { checked: true } : {}), onchange: e => app.go('head', { avg: e.target.checked ? 1 : null }) }), 'average the selected heads');
+    const { chips, avgBox } = headChips(app, H, active, head, average, headColor);
     const pickers = [select('layer', maps.map((_, l) => [l, l]), layer, v => app.go('head', { layer: v, heads: null })),
       select('head', [...Array(H).keys()].map(x => [x, x]), head, v => app.go('head', { head: v, heads: null }))];
     const lines = h('canvas', { id: 'lines', 'data-rows': Tq, 'data-cols': Tk });

@@ -3,7 +3,7 @@
 // (columns) — with its mean entropy; hover to preview large, click to open the head. Beside it the input, the
 // answer (BERT's predictions at each [MASK], a ViT's image with the [CLS] token's attention drawn on it).
 import { matrixImage, attentionColor, ZoomMap, fmt } from '../heatmap.js';
-import { report, currentGroup, groupMaps, groupTitle, encoderControls, answerPanel, meanEntropy } from '../encoders.js';
+import { report, currentGroup, groupMaps, groupTitle, encoderControls, answerPanel } from '../encoders.js';
 import { drawVitImage, classTokenAttention } from '../vitimage.js';
 import { h } from './common.js';
 
@@ -39,7 +39,7 @@ export const encoderModelView = {
     const showPreview = (l, hd) => {
       const m = maps[l], canvas = h('canvas', { id: 'preview-map' });
       preview.replaceChildren(h('h2', {}, `${groupTitle(group)}: layer ${l}, head ${hd}`),
-        h('div', { class: 'kv' }, h('span', {}, `${m.rows} queries × ${m.cols} keys`), h('span', {}, `entropy ${fmt(meanEntropy(m.head(hd), m.rows, m.cols), 2)} nats`)),
+        h('div', { class: 'kv' }, h('span', {}, `${m.rows} queries × ${m.cols} keys`), h('span', {}, `entropy ${fmt(m.roles[hd].entropy, 2)} nats`)),
         canvas, ...(image ? [h('h3', {}, `[CLS] → patches, layer ${l} head ${hd}`), image] : []));
       new ZoomMap(canvas, { values: m.head(hd), rows: m.rows, cols: m.cols, size: 340, rowLabels: m.queries, colLabels: m.keys,
         describe: (i, j, v) => `query ${i} ${JSON.stringify(m.queries[i])} → key ${j} ${JSON.stringify(m.keys[j])}\nweight ${fmt(v)}` });
@@ -50,7 +50,7 @@ export const encoderModelView = {
       for (let hd = 0; hd < H; hd++) {
         const m = maps[l], canvas = h('canvas', { 'data-layer': l, 'data-head': hd, 'data-rows': m.rows, 'data-cols': m.cols, 'data-group': group });
         const tile = h('div', { class: `tile${l === app.int('layer', 0) && hd === app.int('head', 0) ? ' selected' : ''}`, title: `layer ${l} head ${hd}` },
-          canvas, h('div', { class: 'cap' }, h('span', {}, `L${l}H${hd}`), h('span', {}, `H=${fmt(meanEntropy(m.head(hd), m.rows, m.cols), 2)}`)));
+          canvas, h('div', { class: 'cap' }, h('span', {}, `L${l}H${hd}`), h('span', {}, `H=${fmt(m.roles[hd].entropy, 2)}`)));
         drawRectTile(canvas, m.head(hd), m.rows, m.cols, tw, th);
         tile.onmouseenter = () => showPreview(l, hd);
         tile.onclick = () => app.go('head', { layer: l, head: hd, heads: null });
@@ -69,7 +69,7 @@ export const encoderModelView = {
     const { r, group, maps } = last, H = maps[0].heads, size = 120, gap = 30, items = [];
     const [w, hh] = tileSize(maps[0].rows, maps[0].cols, size);
     maps.forEach((m, l) => { for (let hd = 0; hd < H; hd++) items.push({ type: 'map', x: 16 + hd * (w + gap), y: 72 + l * (hh + gap), w, h: hh,
-      values: m.head(hd), rows: m.rows, cols: m.cols, title: `L${l} H${hd}  H=${fmt(meanEntropy(m.head(hd), m.rows, m.cols), 2)}` }); });
+      values: m.head(hd), rows: m.rows, cols: m.cols, title: `L${l} H${hd}  H=${fmt(m.roles[hd].entropy, 2)}` }); });
     return { title: `${groupTitle(group)} of every head — ${r.model_type}`, subtitle: `input ${r.input} → output ${r.output}`,
       width: Math.max(420, 32 + H * (w + gap)), height: 90 + maps.length * (hh + gap), items };
   },
