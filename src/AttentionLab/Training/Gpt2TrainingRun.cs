@@ -118,7 +118,7 @@ public sealed class Gpt2TrainingRun : IDisposable
         var model = Gpt2ModelDirectory.Load(directory, attention);
         if (model.Config.VocabSize < tokenizer.VocabSize)
             throw new InvalidDataException($"the {tokenizer.Name} tokenizer in {directory} has {tokenizer.VocabSize} ids but the model only {model.Config.VocabSize}");
-        EnsureActivationsFit(model.Config, options.BatchSize);
+        EnsureActivationsFit(model.Config, options.BatchSize, model.Attention);   // the kernel the run continues with
         var lm = new Gpt2LanguageModel(model);
         var optimizer = Trainer.CreateOptimizer(lm, options);
         TrainingCheckpoint.LoadOptimizer(directory, optimizer, optimizerStep);

@@ -193,4 +193,16 @@ public sealed class TotalReaderTests : IDisposable
         Assert.Contains("lower the batch or the context", e.Message);
         Gpt2TrainingRun.EnsureActivationsFit(Gpt2Config.ShakespeareChar, 12); // nanoGPT's settings fit
     }
+
+    /// <summary>The count follows the kernel: GPT-2 124M at 8 × 1024 holds about 2.02 G floats of activations with
+    /// flash (one log-sum-exp per row) but 3.23 G with the B·H·T² weights the materializing kernels save — past one
+    /// array. A resumed run is checked with the kernel it continues with.</summary>
+    [Fact]
+    public void TheActivationCountFollowsTheKernel()
+    {
+        var config = Gpt2Config.Gpt2_124M;
+        Gpt2TrainingRun.EnsureActivationsFit(config, 8, AttentionLab.Attention.AttentionKernels.Parse("flash"));
+        Assert.Throws<ArgumentException>(() => Gpt2TrainingRun.EnsureActivationsFit(config, 8, AttentionLab.Attention.AttentionKernels.Parse("fast")));
+        Assert.Throws<ArgumentException>(() => Gpt2TrainingRun.EnsureActivationsFit(config, 8));
+    }
 }
