@@ -170,7 +170,7 @@ public sealed partial class ExplorerApi(ModelCatalog catalog, DemoTrainingSpec? 
             Configure(view, ids.Length, kernel, masked);
             return Gpt2Inspector.Overview(view, model.Tokenizer, ids, new OverviewOptions { Layer = keep, ThumbnailSide = thumb, HeadGates = gates });
         }));
-        var maps = o.LayerMapsMemory(layer);                                // (H, T, T)
+        var maps = o.Maps(layer);                                           // (H, T, T)
         int side = o.Side;
         var header = new JsonObject
         {

@@ -37,10 +37,7 @@ public sealed record AttentionOverview(
     string Kernel, bool KernelIsExact, bool IsCausal, float? Loss)
 {
     /// <summary>The full (H, T, T) maps of <paramref name="layer"/> (which must be kept).</summary>
-    public ReadOnlySpan<float> Maps(int layer) => LayerMapsMemory(layer).Span;
-
-    /// <summary>The full (H, T, T) maps of <paramref name="layer"/> (which must be kept), as memory.</summary>
-    public ReadOnlyMemory<float> LayerMapsMemory(int layer)
+    public ReadOnlyMemory<float> Maps(int layer)
     {
         int size = Heads * Length * Length;
         if (Layer is int only)
