@@ -83,11 +83,8 @@ public sealed partial class ExplorerApi(ModelCatalog catalog, DemoTrainingSpec? 
         int? head = r.Int("head", 0, c.Heads - 1);
         bool logits = r.Bool("logits") ?? true;
         int topK = r.Int("top_k", 1, 100) ?? 5;
-        var report = model.With(view =>
-        {
-            if (kernel is not null) view.Attention = kernel;
-            return Gpt2Inspector.Inspect(view, model.Tokenizer, ids, new InspectionOptions { Layer = layer, Head = head, IncludeLogits = logits, TopK = topK });
-        });
+        var report = model.With(view => Gpt2Inspector.Inspect(view, model.Tokenizer, ids,
+            new InspectionOptions { Layer = layer, Head = head, IncludeLogits = logits, TopK = topK, Forward = Call(view, ids.Length, kernel, []) }));
         return InspectionJson.ToJson(report);
     }
 
@@ -107,19 +104,17 @@ public sealed partial class ExplorerApi(ModelCatalog catalog, DemoTrainingSpec? 
     /// <summary>One inspection with optional kernel, zeroed heads and hidden key positions, cached by its settings.</summary>
     private InspectionReport Report(LoadedModel model, int[] ids, IAttentionKernel? kernel, float[]? gates, int[] masked, bool logits = false, int topK = 10) =>
         _reports.GetOrAdd(Key(model, kernel, ids, gates, masked) + (logits ? "|logits" : "") + "|" + topK, () => model.With(view =>
-        {
-            Configure(view, ids.Length, kernel, masked);
-            return Gpt2Inspector.Inspect(view, model.Tokenizer, ids, new InspectionOptions { IncludeLogits = logits, HeadGates = gates, TopK = topK });
-        }));
+            Gpt2Inspector.Inspect(view, model.Tokenizer, ids,
+                new InspectionOptions { IncludeLogits = logits, HeadGates = gates, TopK = topK, Forward = Call(view, ids.Length, kernel, masked) })));
 
-    /// <summary>Sets a view's kernel (null: the model's) and hides the masked key positions from every query.</summary>
-    private static void Configure(Gpt2Model view, int length, IAttentionKernel? kernel, int[] masked)
+    /// <summary>The call's kernel (null: the model's) and masks, the masked key positions hidden from every query:
+    /// arguments of the forward pass, nothing set on the shared model view.</summary>
+    private static ForwardOptions Call(Gpt2Model view, int length, IAttentionKernel? kernel, int[] masked)
     {
-        if (kernel is not null) view.Attention = kernel;
-        if (masked.Length == 0) return;
+        if (masked.Length == 0) return new ForwardOptions { Attention = kernel };
         var keep = Enumerable.Repeat(true, length).ToArray();
         foreach (int p in masked) keep[p] = false;
-        view.AttentionOptions = view.AttentionOptions with { KeyPaddingMask = keep };
+        return new ForwardOptions { Attention = kernel, AttentionOptions = view.AttentionOptions with { KeyPaddingMask = keep } };
     }
 
     /// <summary>
@@ -166,10 +161,8 @@ public sealed partial class ExplorerApi(ModelCatalog catalog, DemoTrainingSpec? 
         // short inputs keep every layer's maps, so switching layers needs no new forward; long ones keep one layer
         int? keep = (long)c.Layers * c.Heads * T * T <= AllLayersFloats ? null : layer;
         var o = _overviews.GetOrAdd($"{Key(model, kernel, ids, gates, masked)}|{keep}|{thumb}", () => model.With(view =>
-        {
-            Configure(view, ids.Length, kernel, masked);
-            return Gpt2Inspector.Overview(view, model.Tokenizer, ids, new OverviewOptions { Layer = keep, ThumbnailSide = thumb, HeadGates = gates });
-        }));
+            Gpt2Inspector.Overview(view, model.Tokenizer, ids,
+                new OverviewOptions { Layer = keep, ThumbnailSide = thumb, HeadGates = gates, Forward = Call(view, ids.Length, kernel, masked) })));
         var maps = o.Maps(layer);                                           // (H, T, T)
         int side = o.Side;
         var header = new JsonObject
@@ -215,11 +208,7 @@ public sealed partial class ExplorerApi(ModelCatalog catalog, DemoTrainingSpec? 
         bool scaled = r.Bool("scaled") ?? true;
         double temperature = r.Double("temperature", 0.01, 100) ?? 1.0;
         var kernel = r.Kernel();
-        var trace = model.With(view =>
-        {
-            if (kernel is not null) view.Attention = kernel;
-            return HeadProbe.Trace(view, ids, layer, head, scaled, temperature);
-        });
+        var trace = model.With(view => HeadProbe.Trace(view, ids, layer, head, scaled, temperature, new ForwardOptions { Attention = kernel }));
         return new JsonObject
         {
             ["model"] = model.Name, ["layer"] = layer, ["head"] = head, ["scaled"] = scaled, ["temperature"] = temperature,

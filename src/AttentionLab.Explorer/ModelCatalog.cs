@@ -126,16 +126,15 @@ public sealed class LoadedModel
         return new LoadedModel(name, directory, model, tokenizer, Math.Max(1, views));
     }
 
-    /// <summary>Runs <paramref name="work"/> on a free view, restoring its kernel, options and gates afterwards.</summary>
+    /// <summary>Runs <paramref name="work"/> on a free view. Kernels, masks and interventions are arguments of the
+    /// view's calls (<see cref="ForwardOptions"/>), so there is nothing to restore.</summary>
     public T With<T>(Func<Gpt2Model, T> work)
     {
         _available.Wait();
         if (!_views.TryTake(out var view)) { _available.Release(); throw new InvalidOperationException("no free model view"); }
-        var (kernel, options, gates) = (view.Attention, view.AttentionOptions, view.HeadGates);
         try { return work(view); }
         finally
         {
-            view.Attention = kernel; view.AttentionOptions = options; view.HeadGates = gates;
             _views.Add(view);
             _available.Release();
         }

@@ -17,6 +17,9 @@ public sealed record OverviewOptions
 
     /// <summary>(L·H) multipliers on each head's output (1 = as trained, 0 = head zeroed); null = no intervention.</summary>
     public float[]? HeadGates { get; init; }
+
+    /// <summary>The call's kernel, masks and further hooks; null = the model's kernel and masks.</summary>
+    public Models.ForwardOptions? Forward { get; init; }
 }
 
 /// <summary>

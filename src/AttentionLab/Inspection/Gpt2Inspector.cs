@@ -1,4 +1,5 @@
 using System.Globalization;
+using AttentionLab.Hooks;
 using AttentionLab.Models;
 using AttentionLab.Text;
 
@@ -19,8 +20,12 @@ public sealed record InspectionOptions
     /// <summary>Only this head's maps (null: every head).</summary>
     public int? Head { get; init; }
 
-    /// <summary>(L·H) multipliers on each head's output (1 = as trained, 0 = head zeroed); null = no intervention.</summary>
+    /// <summary>(L·H) multipliers on each head's output (1 = as trained, 0 = head zeroed); null = no intervention.
+    /// Applied as hooks on <c>blocks.{l}.attn.hook_z</c> for this call only.</summary>
     public float[]? HeadGates { get; init; }
+
+    /// <summary>The call's kernel, masks and further hooks; null = the model's kernel and masks.</summary>
+    public ForwardOptions? Forward { get; init; }
 }
 
 /// <summary>One of the most likely next tokens.</summary>
@@ -65,11 +70,12 @@ public static class Gpt2Inspector
         if (options.Head is int oh && (oh < 0 || oh >= H)) throw new ArgumentException($"head must be in [0, {H - 1}] for this {H}-head model, got {oh}");
 
         var tokens = ids.ToArray();
-        bool causal = model.AttentionOptions.IsCausal;
+        var kernel = options.Forward?.Attention ?? model.Attention;
+        bool causal = (options.Forward?.AttentionOptions ?? model.AttentionOptions).IsCausal;
         var attention = new float[L * H * T * T];
         var entropy = new double[L * H];
         // each block's weights as the forward produces them, copied into the (L, H, T, T) report
-        var loss = Run(model, tokens, options.HeadGates, (l, weights) =>
+        var loss = Run(model, tokens, options.HeadGates, options.Forward, (l, weights) =>
         {
             if (options.Layer is int only && only != l) return;
             Parallel.For(0, H, h =>                                           // heads are independent: one per core
@@ -81,7 +87,7 @@ public static class Gpt2Inspector
             });
         });
         double? approximationError = null;
-        if (!model.Attention.IsExact)
+        if (!kernel.IsExact)
         {
             // the same q, k, v through exact attention: how far the approximation's weights are from softmax's
             double worst = 0;
@@ -101,7 +107,7 @@ public static class Gpt2Inspector
         var logits = model.Logits;                                           // (T, V)
         return new InspectionReport(tokens, Labels(tokens, tokenizer), L, H, T, V, attention, entropy,
             options.IncludeLogits ? logits.ToArray() : [], TopTokens(logits.Slice((T - 1) * V, V), options.TopK, tokenizer),
-            model.Attention.Name, model.Attention.IsExact, causal, approximationError, loss);
+            kernel.Name, kernel.IsExact, causal, approximationError, loss);
     }
 
     /// <summary>
@@ -123,13 +129,14 @@ public static class Gpt2Inspector
         if (options.ThumbnailSide < 1) throw new ArgumentException($"the thumbnail side must be at least 1, got {options.ThumbnailSide}");
 
         var tokens = ids.ToArray();
-        bool causal = model.AttentionOptions.IsCausal;
+        var kernel = options.Forward?.Attention ?? model.Attention;
+        bool causal = (options.Forward?.AttentionOptions ?? model.AttentionOptions).IsCausal;
         int S = AttentionThumbnail.Side(T, options.ThumbnailSide);
         var thumbnails = new float[L * H * S * S];                          // (L, H, S, S)
         var layerMaps = new float[(options.Layer is null ? L : 1) * H * T * T];  // (H, T, T) or (L, H, T, T)
         var entropy = new double[L * H];
         var roles = new HeadRoleScores[L * H];
-        var loss = Run(model, tokens, options.HeadGates, (l, weights) =>
+        var loss = Run(model, tokens, options.HeadGates, options.Forward, (l, weights) =>
         {
             Parallel.For(0, H, h =>
             {
@@ -145,7 +152,7 @@ public static class Gpt2Inspector
         });
         var last = model.Logits.Slice((T - 1) * V, V);
         return new AttentionOverview(tokens, Labels(tokens, tokenizer), L, H, T, S, thumbnails, options.Layer, layerMaps,
-            entropy, roles, TopTokens(last, options.TopK, tokenizer), model.Attention.Name, model.Attention.IsExact, causal, loss);
+            entropy, roles, TopTokens(last, options.TopK, tokenizer), kernel.Name, kernel.IsExact, causal, loss);
     }
 
     private static void Check(Gpt2Model model, IReadOnlyList<int> ids, int topK)
@@ -157,35 +164,18 @@ public static class Gpt2Inspector
     }
 
     /// <summary>
-    /// One inference forward with the head gates, each block's weights handed to <paramref name="observe"/>; returns
-    /// the mean loss of each id predicting the next (null for one token). Restores the model's gates and observer.
+    /// One forward with the call's options, the head gates as hooks on <c>hook_z</c> and a reader on every
+    /// <c>hook_pattern</c> handing each block's weights to <paramref name="observe"/>; returns the mean loss of each
+    /// id predicting the next (null for one token). Nothing is set on the model.
     /// </summary>
-    private static float? Run(Gpt2Model model, int[] tokens, float[]? gates, AttentionObserver observe)
+    private static float? Run(Gpt2Model model, int[] tokens, float[]? gates, ForwardOptions? call, Action<int, ReadOnlyMemory<float>> observe)
     {
-        int T = tokens.Length;
-        var previousGates = model.HeadGates;
-        var previousObserver = model.ObserveAttention;
-        try
-        {
-            model.HeadGates = gates;
-            model.ObserveAttention = observe;
-            if (T == 1)
-            {
-                model.Forward(tokens, 1, T);
-                return null;
-            }
-            // each id predicts the next; the last has none (its placeholder target is left out of the mean)
-            var targets = tokens[1..].Append(0).ToArray();
-            model.Forward(tokens, 1, T, targets);                             // the model's own (parallel) cross-entropy
-            double total = 0;
-            foreach (float x in model.Losses[..(T - 1)]) total += x;
-            return (float)(total / (T - 1));
-        }
-        finally
-        {
-            model.HeadGates = previousGates;
-            model.ObserveAttention = previousObserver;
-        }
+        var c = model.Config;
+        var hooks = new HookSet();
+        if (gates is not null) hooks.GateHeads(gates, c.Layers, c.Heads);
+        hooks.Read(name => name.EndsWith(".attn.hook_pattern", StringComparison.Ordinal), (context, weights) => observe(context.Layer, weights));
+        float loss = model.SequenceLoss(tokens, (call ?? ForwardOptions.None) with { Hooks = hooks });
+        return tokens.Length == 1 ? null : loss;
     }
 
     private static string[] Labels(int[] tokens, ITokenizer? tokenizer) =>

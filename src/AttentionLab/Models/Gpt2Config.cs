@@ -39,6 +39,16 @@ public sealed record Gpt2Config
     /// file layout is GPT-2's) but is held at zero and gets no gradient.</summary>
     public PositionEncoding Positions { get; init; } = PositionEncoding.Learned;
 
+    /// <summary>The normalization of every block and of the head (LayerNorm for GPT-2).</summary>
+    public NormKind Norm { get; init; } = NormKind.LayerNorm;
+
+    /// <summary>The MLP's nonlinearity (GELU, tanh approximation, for GPT-2).</summary>
+    public MlpActivation Activation { get; init; } = MlpActivation.GeluTanh;
+
+    /// <summary>Key/value heads (Hkv). Equal to <see cref="Heads"/> for multi-head attention, the only kind today;
+    /// fewer is grouped-query attention (the Llama-family issue).</summary>
+    public int KeyValueHeads => Heads;
+
     /// <summary>Channels per head (D = C / H).</summary>
     public int HeadDim => Channels / Heads;
 

@@ -15,9 +15,13 @@ namespace AttentionLab.Models;
 /// logits = ln_f(x) · wteᵀ                               (B, T, V), the head tied to the embedding
 /// loss = cross_entropy(logits, targets)                 mean over B·T
 /// </code>
-/// Parameters and gradients are two arenas with Hugging Face names (<see cref="Gpt2Parameters"/>); activations are
-/// one arena per (B, T), allocated on the first forward of that size and reused after. Attention goes through an
-/// <see cref="IAttentionKernel"/>. Not thread-safe: one forward/backward at a time.
+/// The model is the one set of layers (namespace AttentionLab.Layers: <c>EmbeddingLayer</c>, <c>TransformerBlock</c>
+/// of <c>NormLayer</c>, <c>AttentionLayer</c>, <c>MlpLayer</c>, then <c>OutputHead</c>), each a forward/backward pair
+/// over the arenas, built from the config's choices. Parameters and gradients are two arenas with Hugging Face names
+/// (<see cref="Gpt2Parameters"/>); activations are one arena per (B, T), allocated on the first forward of that size
+/// and reused after. Attention goes through an <see cref="IAttentionKernel"/>. Inspection and interventions are
+/// arguments of a call (<see cref="ForwardOptions"/>: kernel, masks, hooks; <see cref="RunWithCache"/>,
+/// <see cref="RunWithHooks"/>), never state on the model. Not thread-safe: one forward/backward at a time.
 /// </summary>
 public sealed partial class Gpt2Model
 {
@@ -27,7 +31,13 @@ public sealed partial class Gpt2Model
     private bool _logitsConsumed;
     private KvCache? _cachedRun;          // the cache of the last ForwardCached (null after a full Forward)
     private int _cachedStart;             // its length before that call: the first new position
-    private readonly float[]? _sinusoids;  // (T, C) fixed position table (scaled to the embeddings) when Config.Positions is Sinusoidal
+    private IAttentionKernel _lastKernel; // the kernel and masks the last forward ran with (its backward uses the same)
+    private AttentionOptions _lastOptions;
+    private bool _lastEdited;             // the last forward had hooks that may edit activations: no backward
+    private readonly Layers.LayerRun _run = new();
+    private readonly Layers.EmbeddingLayer _embedding;
+    private readonly Layers.TransformerBlock[] _blocks;
+    private readonly Layers.OutputHead _head;
 
     /// <param name="config">sizes, attention kernel and causality</param>
     /// <param name="attention">the attention kernel for every block (e.g. <c>AttentionKernels.Parse("flash")</c>);
@@ -44,13 +54,40 @@ public sealed partial class Gpt2Model
         Config = config;
         Attention = attention ?? AttentionKernels.Parse(config.Attention);
         AttentionOptions = new AttentionOptions { IsCausal = config.IsCausal };
+        _lastKernel = Attention;
+        _lastOptions = AttentionOptions;
         IsTraining = training;
-        if (config.Positions == PositionEncoding.Sinusoidal) _sinusoids = SinusoidalPositions.Table(config.ContextLength, config.Channels, SinusoidalPositions.Gpt2Scale);
         Layout = parameters?.Layout ?? new Gpt2Layout(config);
         if (training) _gradients = new Gpt2Parameters(Layout);
+        (_embedding, _blocks, _head) = BuildLayers(config, Layout);
         if (parameters is not null) { Parameters = parameters; return; }
         Parameters = new Gpt2Parameters(Layout);
         SetNormsToIdentity();
+    }
+
+    /// <summary>The model as layers over the arena: the config's choices pick each layer's kind.</summary>
+    private static (Layers.EmbeddingLayer, Layers.TransformerBlock[], Layers.OutputHead) BuildLayers(Gpt2Config config, Gpt2Layout layout)
+    {
+        int c = config.Channels, h = config.Heads, d = config.HeadDim;
+        float eps = config.LayerNormEpsilon;
+        var sinusoids = config.Positions == PositionEncoding.Sinusoidal
+            ? SinusoidalPositions.Table(config.ContextLength, c, SinusoidalPositions.Gpt2Scale) : null;
+        var embedding = new Layers.EmbeddingLayer(layout.TokenEmbedding, layout.PositionEmbedding, config.Positions, sinusoids, c);
+        var blocks = new Layers.TransformerBlock[config.Layers];
+        for (int l = 0; l < blocks.Length; l++)
+        {
+            var w = layout.Blocks[l];
+            blocks[l] = new Layers.TransformerBlock(l,
+                new Layers.NormLayer(config.Norm, w.Norm1Weight, w.Norm1Bias, c, eps),
+                new Layers.AttentionLayer(new Layers.LinearLayer(w.AttentionWeight, w.AttentionBias, c, 3 * c),
+                    new Layers.LinearLayer(w.AttentionProjectionWeight, w.AttentionProjectionBias, c, c), h, d),
+                new Layers.NormLayer(config.Norm, w.Norm2Weight, w.Norm2Bias, c, eps),
+                new Layers.MlpLayer(new Layers.LinearLayer(w.MlpWeight, w.MlpBias, c, 4 * c),
+                    new Layers.LinearLayer(w.MlpProjectionWeight, w.MlpProjectionBias, 4 * c, c), config.Activation));
+        }
+        var head = new Layers.OutputHead(new Layers.NormLayer(config.Norm, layout.FinalNormWeight, layout.FinalNormBias, c, eps),
+            layout.TokenEmbedding, config.VocabSize, c);
+        return (embedding, blocks, head);
     }
 
     /// <summary>
@@ -78,27 +115,13 @@ public sealed partial class Gpt2Model
     /// <summary>Where the matrix products run (<see cref="ComputeDevice.Cpu"/> unless told otherwise).</summary>
     public ComputeDevice Device { get; set; } = ComputeDevice.Cpu;
 
-    /// <summary>The attention kernel every block calls. Settable to compare kernels on one model (any exact kernel
-    /// gives the same results to float rounding).</summary>
+    /// <summary>The attention kernel every block calls unless a call's <see cref="ForwardOptions.Attention"/> says
+    /// otherwise. Settable to compare kernels on one model (any exact kernel gives the same results to float rounding).</summary>
     public IAttentionKernel Attention { get; set; }
 
-    /// <summary>Scale and masks of every block's attention: causal or bidirectional from the config; settable for
-    /// experiments (e.g. <c>Scale = 1</c> to drop 1/√D).</summary>
+    /// <summary>Scale and masks of every block's attention unless a call's <see cref="ForwardOptions.AttentionOptions"/>
+    /// says otherwise: causal or bidirectional from the config; settable for experiments (e.g. <c>Scale = 1</c>).</summary>
     public AttentionOptions AttentionOptions { get; set; }
-
-    /// <summary>(L·H) multipliers on each head's output before the heads are merged; null = every head as trained.
-    /// 0 zeroes ("ablates") a head; the backward pass honours the gates.</summary>
-    public float[]? HeadGates
-    {
-        get => _headGates;
-        set
-        {
-            if (value is not null && value.Length != Config.Layers * Config.Heads)
-                throw new ArgumentException($"head gates must have L·H = {Config.Layers * Config.Heads} entries, got {value.Length}");
-            _headGates = value;
-        }
-    }
-    private float[]? _headGates;
 
     /// <summary>Row-wise ops with less work than this (elements) stay on one core. Tests set 0 on their own model to
     /// run every split path at tiny sizes; results agree to rounding either way.</summary>
@@ -145,7 +168,7 @@ public sealed partial class Gpt2Model
     /// <summary>Sets every gradient to zero (call before each <see cref="Backward"/> unless accumulating).</summary>
     public void ZeroGrad()
     {
-        long start = Stopwatch.GetTimestamp();
+        using var _ = Timer.Phase(Gpt2Phase.ZeroGrad);
         var g = Gradients.Data;
         const int block = 1 << 16;
         int blocks = (int)(((long)g.Length + block - 1) / block); // the last block may be partial
@@ -154,7 +177,6 @@ public sealed partial class Gpt2Model
             long from = (long)s * block, to = Math.Min(g.Length, (long)(s + n) * block);
             Array.Clear(g, (int)from, (int)(to - from));
         });
-        Timer?.Add(Gpt2Phase.ZeroGrad, Stopwatch.GetTimestamp() - start);
     }
 
     /// <summary>A KV cache sized for this model (one sequence, the whole context).</summary>
@@ -169,7 +191,8 @@ public sealed partial class Gpt2Model
     /// <param name="batch">B</param>
     /// <param name="length">T, at most the context length</param>
     /// <param name="targets">(B, T) next-token ids, or empty</param>
-    public float Forward(ReadOnlySpan<int> tokens, int batch, int length, ReadOnlySpan<int> targets = default)
+    /// <param name="options">this call's kernel, masks and hooks; null = the model's kernel and masks, no hooks</param>
+    public float Forward(ReadOnlySpan<int> tokens, int batch, int length, ReadOnlySpan<int> targets = default, ForwardOptions? options = null)
     {
         var cfg = Config;
         if (batch <= 0 || length <= 0) throw new ArgumentOutOfRangeException(nameof(batch), $"batch and length must be positive, got {batch} and {length}");
@@ -179,7 +202,7 @@ public sealed partial class Gpt2Model
         if (!targets.IsEmpty && targets.Length != n) throw new ArgumentException($"targets has {targets.Length} elements, needs {n}");
         CheckIds(tokens, nameof(tokens));
         CheckIds(targets, nameof(targets));
-        return Run(tokens, batch, length, targets, cache: null);
+        return Run(tokens, batch, length, targets, cache: null, options);
     }
 
     /// <summary>
@@ -190,19 +213,67 @@ public sealed partial class Gpt2Model
     /// </summary>
     /// <param name="tokens">(n) new token ids</param>
     /// <param name="cache">the sequence so far; must come from <see cref="CreateCache"/> of a model of this size</param>
-    public ReadOnlySpan<float> ForwardCached(ReadOnlySpan<int> tokens, KvCache cache)
+    /// <param name="options">this call's kernel, masks and hooks (hook shapes have T = n new positions, Tk = cached + n)</param>
+    public ReadOnlySpan<float> ForwardCached(ReadOnlySpan<int> tokens, KvCache cache, ForwardOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(cache);
         var cfg = Config;
         if (cache.Layers != cfg.Layers || cache.Heads != cfg.Heads || cache.HeadSize != cfg.HeadDim || cache.Capacity != cfg.ContextLength)
             throw new ArgumentException("the KV cache was made for a model of another size");
         if (tokens.IsEmpty) throw new ArgumentException("ForwardCached needs at least one new token");
-        if (!AttentionOptions.IsCausal) throw new InvalidOperationException("a KV cache needs causal attention: a bidirectional model must recompute every position");
+        if (!(options?.AttentionOptions ?? AttentionOptions).IsCausal) throw new InvalidOperationException("a KV cache needs causal attention: a bidirectional model must recompute every position");
         if (cache.Length + tokens.Length > cfg.ContextLength)
             throw new ArgumentOutOfRangeException(nameof(tokens), $"{cache.Length} cached + {tokens.Length} new positions exceed the context length {cfg.ContextLength}");
         CheckIds(tokens, nameof(tokens));
-        Run(tokens, 1, tokens.Length, default, cache);
+        Run(tokens, 1, tokens.Length, default, cache, options);
         return Logits.Slice((tokens.Length - 1) * cfg.VocabSize, cfg.VocabSize);
+    }
+
+    /// <summary>
+    /// TransformerLens's <c>run_with_cache</c>: one sequence through the model, keeping a copy of every activation
+    /// whose canonical name (<see cref="Hooks.HookNames"/>) passes <paramref name="names"/> — and nothing else. The
+    /// logits are in <see cref="Logits"/> afterwards; the results equal a plain <see cref="Forward"/> bit for bit.
+    /// </summary>
+    /// <param name="tokens">(T) token ids</param>
+    /// <param name="names">which activations to keep, e.g. <c>n =&gt; n == "blocks.0.attn.hook_pattern"</c></param>
+    /// <param name="options">kernel, masks and further hooks of the call</param>
+    /// <returns>the mean loss of each token predicting the next (NaN for one token), and the cache</returns>
+    public (float Loss, Hooks.ActivationCache Cache) RunWithCache(ReadOnlySpan<int> tokens, Func<string, bool> names, ForwardOptions? options = null)
+    {
+        var (recorder, cache) = Hooks.ActivationCache.Recorder(names);
+        var hooks = options?.Hooks is { } more ? Hooks.HookSetExtensions.Then(more, recorder) : recorder;
+        float loss = SequenceLoss(tokens, (options ?? ForwardOptions.None) with { Hooks = hooks });
+        return (loss, cache);
+    }
+
+    /// <summary>
+    /// TransformerLens's <c>run_with_hooks</c>: one sequence through the model with <paramref name="hooks"/> reading
+    /// or editing activations for this call only. Returns the mean loss of each token predicting the next (NaN for
+    /// one token); the logits are in <see cref="Logits"/> afterwards.
+    /// </summary>
+    public float RunWithHooks(ReadOnlySpan<int> tokens, Hooks.HookSet hooks, ForwardOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(hooks);
+        return SequenceLoss(tokens, (options ?? ForwardOptions.None) with { Hooks = hooks });
+    }
+
+    /// <summary>One sequence, each id predicting the next: the forward with targets tokens[1..] (the last position's
+    /// placeholder target left out of the mean). NaN for a single token.</summary>
+    internal float SequenceLoss(ReadOnlySpan<int> tokens, ForwardOptions options)
+    {
+        int t = tokens.Length;
+        if (t == 0) throw new ArgumentException("need at least one token");
+        if (t == 1)
+        {
+            Forward(tokens, 1, 1, default, options);
+            return float.NaN;
+        }
+        var targets = new int[t];
+        tokens[1..].CopyTo(targets);
+        Forward(tokens, 1, t, targets, options);
+        double total = 0;
+        foreach (float x in Losses[..(t - 1)]) total += x;
+        return (float)(total / (t - 1));
     }
 
     private void CheckIds(ReadOnlySpan<int> ids, string name)
@@ -213,13 +284,15 @@ public sealed partial class Gpt2Model
 
     /// <summary>The one forward path: embeddings, blocks, head, loss. With a cache, the positions start at
     /// cache.Length and attention reads the cached keys and values.</summary>
-    private float Run(ReadOnlySpan<int> tokens, int batch, int length, ReadOnlySpan<int> targets, KvCache? cache)
+    private float Run(ReadOnlySpan<int> tokens, int batch, int length, ReadOnlySpan<int> targets, KvCache? cache, ForwardOptions? options)
     {
         var cfg = Config;
-        int n = batch * length;
+        var kernel = options?.Attention ?? Attention;
+        var attentionOptions = options?.AttentionOptions ?? AttentionOptions;
+        var hooks = Hooks.HookRun.Resolve(options?.Hooks, cfg);
         bool keepForBackward = IsTraining && cache is null;
         var shape = new AttentionShape(batch, cfg.Heads, length, length, cfg.HeadDim);
-        long saved = keepForBackward ? Attention.SavedLength(shape) : 0;
+        long saved = keepForBackward ? kernel.SavedLength(shape) : 0;
         if (_acts is null || _acts.Batch != batch || _acts.Length != length || _acts.SavedPerBlock != saved)
             _acts = new Gpt2Activations(cfg, batch, length, saved, keepForBackward, _acts?.Data);
         var a = _acts;
@@ -229,112 +302,34 @@ public sealed partial class Gpt2Model
         _logitsConsumed = false;
         _cachedRun = cache;
         _cachedStart = cache?.Length ?? 0;
+        _lastKernel = kernel;
+        _lastOptions = attentionOptions;
+        _lastEdited = hooks?.AnyEdits == true;
 
-        var p = Parameters;
-        int c = cfg.Channels, v = cfg.VocabSize;
-        var timer = Timer;
-        long t0 = timer is null ? 0 : Stopwatch.GetTimestamp();
-
-        // token + position embedding: x[b, t] = wte[token] + wpe[start + t] (or the fixed sinusoid, or nothing)
-        var encoded = a[a.Encoded];
-        Embedding.Forward(p[Layout.TokenEmbedding], a.Tokens, c, encoded);
-        ReadOnlySpan<float> positions = cfg.Positions switch
-        {
-            PositionEncoding.Learned => p[Layout.PositionEmbedding].Slice(_cachedStart * c, length * c),
-            PositionEncoding.Sinusoidal => _sinusoids.AsSpan(_cachedStart * c, length * c),
-            _ => default,
-        };
-        for (int b = 0; b < batch && !positions.IsEmpty; b++)
-        {
-            var row = encoded.Slice(b * length * c, length * c);
-            System.Numerics.Tensors.TensorPrimitives.Add(row, positions, row);
-        }
-        if (timer is not null) t0 = timer.Lap(Gpt2Phase.Embedding, t0);
-
+        var run = Prepare(a);
+        _embedding.Forward(run, a.Tokens.AsSpan(0, batch * length), _cachedStart, a.Encoded, hooks);
+        var call = new Layers.AttentionCall(kernel, attentionOptions, cache, _cachedStart, hooks);
         Slot residual = a.Encoded;
-        for (int l = 0; l < cfg.Layers; l++)
+        foreach (var block in _blocks)
         {
-            t0 = BlockForward(a, l, residual, cache, t0);
-            residual = a.Blocks[l].Residual3;
+            block.Forward(run, residual, call);
+            residual = a.Blocks[block.Index].Residual3;
         }
         if (cache is not null) cache.Length += length;
-
-        NormForward(a, residual, p[Layout.FinalNormWeight], p[Layout.FinalNormBias], a.FinalNorm, a.FinalNormMean, a.FinalNormRstd, n);
-        if (timer is not null) t0 = timer.Lap(Gpt2Phase.LayerNorm, t0);
-
-        // logits = ln_f · wteᵀ (the output head is the token embedding, transposed)
-        Device.MatMul(a[a.FinalNorm], p[Layout.TokenEmbedding], a[a.Logits], n, v, c, transposeB: true);
-        if (timer is not null) t0 = timer.Lap(Gpt2Phase.LmHead, t0);
-        if (!_hasTargets) return float.NaN;
-
-        var data = a.Data;
-        var logitsSlot = a.Logits; var lossesSlot = a.Losses; var lseSlot = a.LogSumExp;
-        var targetsArray = a.Targets;
-        ParallelRows.For(n, (long)n * v, ParallelMinimumWork, (start, count) =>
-        {
-            CrossEntropy.Forward(data.AsSpan(logitsSlot.Offset + start * v, count * v), targetsArray.AsSpan(start, count), v,
-                data.AsSpan(lossesSlot.Offset + start, count), data.AsSpan(lseSlot.Offset + start, count));
-        });
-        double total = 0;
-        foreach (float x in a[a.Losses]) total += x;
-        if (timer is not null) timer.Lap(Gpt2Phase.Loss, t0);
-        return (float)(total / n);
+        return _head.Forward(run, residual, _hasTargets, hooks);
     }
 
-    /// <summary>
-    /// One transformer block, the same code for training, inference and cached decoding:
-    /// x = x + c_proj(attention(c_attn(ln_1(x)))); x = x + mlp.c_proj(gelu(mlp.c_fc(ln_2(x)))).
-    /// </summary>
-    private long BlockForward(Gpt2Activations a, int l, Slot residual, KvCache? cache, long t0)
+    /// <summary>The layers' view of this pass: the arenas, the device, the timer.</summary>
+    private Layers.LayerRun Prepare(Gpt2Activations a)
     {
-        var cfg = Config;
-        var p = Parameters;
-        var timer = Timer;
-        int batch = a.Batch, length = a.Length, n = batch * length;
-        int c = cfg.Channels, h = cfg.Heads, d = cfg.HeadDim;
-        var w = Layout.Blocks[l];
-        var s = a.Blocks[l];
-        NormForward(a, residual, p[w.Norm1Weight], p[w.Norm1Bias], s.Norm1, s.Norm1Mean, s.Norm1Rstd, n);
-        if (timer is not null) t0 = timer.Lap(Gpt2Phase.LayerNorm, t0);
-
-        // qkv = ln_1 · W_attn + b_attn: the bias pre-fills the output and the GEMM accumulates onto it
-        Bias.Fill(p[w.AttentionBias], a[s.Qkv]);
-        Device.MatMul(a[s.Norm1], p[w.AttentionWeight], a[s.Qkv], n, 3 * c, c, accumulate: true);
-        if (timer is not null) t0 = timer.Lap(Gpt2Phase.Matmul, t0);
-
-        SplitHeads(a[s.Qkv], batch, length, h, d, a[s.Q], a[s.K], a[s.V]);                 // (B, H, T, D) each
-        if (cache is not null)
-            CachedAttention(a, l, cache);
-        else if (ObserveAttention is { } observer)
-            ObservedAttention(a, l, new AttentionShape(batch, h, length, length, d), observer);
-        else
-            Attention.Forward(a[s.Q], a[s.K], a[s.V], new AttentionShape(batch, h, length, length, d), AttentionOptions,
-                a[s.AttentionOutput], a[s.AttentionSaved]);
-        MergeHeads(a[s.AttentionOutput], batch, length, h, d, a[s.AttentionMerged]);        // (B, T, C)
-        GateMerged(a[s.AttentionMerged], l, n);
-        if (timer is not null) t0 = timer.Lap(Gpt2Phase.Attention, t0);
-
-        // residual2 = residual + b_proj + merged · W_proj
-        Bias.AddTo(a[residual], p[w.AttentionProjectionBias], a[s.Residual2]);
-        if (timer is not null) t0 = timer.Lap(Gpt2Phase.Residual, t0);
-        Device.MatMul(a[s.AttentionMerged], p[w.AttentionProjectionWeight], a[s.Residual2], n, c, c, accumulate: true);
-        if (timer is not null) t0 = timer.Lap(Gpt2Phase.Matmul, t0);
-
-        NormForward(a, s.Residual2, p[w.Norm2Weight], p[w.Norm2Bias], s.Norm2, s.Norm2Mean, s.Norm2Rstd, n);
-        if (timer is not null) t0 = timer.Lap(Gpt2Phase.LayerNorm, t0);
-
-        Bias.Fill(p[w.MlpBias], a[s.Fc]);
-        Device.MatMul(a[s.Norm2], p[w.MlpWeight], a[s.Fc], n, 4 * c, c, accumulate: true);
-        if (timer is not null) t0 = timer.Lap(Gpt2Phase.Matmul, t0);
-
-        GeluForward(a, s.Fc, s.FcGelu, n, 4 * c);
-        if (timer is not null) t0 = timer.Lap(Gpt2Phase.Gelu, t0);
-
-        Bias.AddTo(a[s.Residual2], p[w.MlpProjectionBias], a[s.Residual3]);
-        if (timer is not null) t0 = timer.Lap(Gpt2Phase.Residual, t0);
-        Device.MatMul(a[s.FcGelu], p[w.MlpProjectionWeight], a[s.Residual3], n, c, 4 * c, accumulate: true);
-        if (timer is not null) t0 = timer.Lap(Gpt2Phase.Matmul, t0);
-        return t0;
+        var run = _run;
+        run.Parameters = Parameters.Data;
+        run.Gradients = _gradients?.Data;
+        run.Activations = a;
+        run.Device = Device;
+        run.Timer = Timer;
+        run.ParallelMinimumWork = ParallelMinimumWork;
+        return run;
     }
 
     /// <summary>(B, T, V) logits of the last forward; unavailable after <see cref="Backward"/> (reused for dLogits).</summary>

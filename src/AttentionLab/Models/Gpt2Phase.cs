@@ -46,3 +46,30 @@ public sealed class Gpt2PhaseTimes
         return now;
     }
 }
+
+/// <summary>
+/// The time of one phase, from its creation to its disposal, added to a <see cref="Gpt2PhaseTimes"/>:
+/// <c>using (timer.Phase(Gpt2Phase.Matmul)) { … }</c>. With no timer it reads no clock. A struct: no allocation.
+/// </summary>
+public readonly struct PhaseScope : IDisposable
+{
+    private readonly Gpt2PhaseTimes? _times;
+    private readonly Gpt2Phase _phase;
+    private readonly long _start;
+
+    internal PhaseScope(Gpt2PhaseTimes? times, Gpt2Phase phase)
+    {
+        _times = times;
+        _phase = phase;
+        _start = times is null ? 0 : Stopwatch.GetTimestamp();
+    }
+
+    public void Dispose() => _times?.Add(_phase, Stopwatch.GetTimestamp() - _start);
+}
+
+/// <summary>Scoped phases on an optional timer.</summary>
+public static class PhaseTimesExtensions
+{
+    /// <summary>Times the scope that follows as <paramref name="phase"/>; nothing when <paramref name="times"/> is null.</summary>
+    public static PhaseScope Phase(this Gpt2PhaseTimes? times, Gpt2Phase phase) => new(times, phase);
+}

@@ -1,3 +1,4 @@
+using AttentionLab.Hooks;
 using AttentionLab.Attention;
 using AttentionLab.Inspection;
 using AttentionLab.Models;
@@ -29,9 +30,8 @@ public class AttentionOverviewTests
             model.Forward(Ids, 1, T);
             var plain = model.Logits.ToArray();
             var observed = new float[model.Config.Layers][];
-            model.ObserveAttention = (l, w) => observed[l] = w.ToArray();
-            model.Forward(Ids, 1, T);
-            model.ObserveAttention = null;
+            var observe = new HookSet().Read(n => n.EndsWith(".attn.hook_pattern", StringComparison.Ordinal), (c, w) => observed[c.Layer] = w.ToArray());
+            model.Forward(Ids, 1, T, default, new ForwardOptions { Hooks = observe });
             Assert.Equal(plain, model.Logits.ToArray());
             for (int l = 0; l < model.Config.Layers; l++)
                 Assert.Equal(model.AttentionWeights(l), observed[l]);
@@ -77,13 +77,16 @@ public class AttentionOverviewTests
     public void Short_inputs_keep_whole_maps_as_thumbnails_and_bad_options_are_refused()
     {
         var model = TinyGpt2.Random(3);
+        model.Forward(Ids, 1, Ids.Length);
+        var before = model.Logits.ToArray();
         var o = Gpt2Inspector.Overview(model, null, Ids[..4], new OverviewOptions { ThumbnailSide = 64 });
         Assert.Equal(4, o.Side);
         Assert.Equal(o.LayerMaps, o.Thumbnails);              // every layer kept, S = T: the same floats
         Assert.Throws<ArgumentException>(() => Gpt2Inspector.Overview(model, null, Ids, new OverviewOptions { Layer = 2 }));
         Assert.Throws<ArgumentException>(() => Gpt2Inspector.Overview(model, null, Ids, new OverviewOptions { ThumbnailSide = 0 }));
         Assert.Throws<ArgumentException>(() => Gpt2Inspector.Overview(model, null, [], null));
-        Assert.Null(model.ObserveAttention);                  // the inspector leaves no observer behind
+        model.Forward(Ids, 1, Ids.Length);
+        Assert.Equal(before, model.Logits.ToArray());         // the inspector leaves nothing behind on the model
     }
 
     /// <summary>The vectorized entropy equals the double-precision reference to 1e-6 relative (float logs and dot

@@ -1,0 +1,185 @@
+using AttentionLab.Attention;
+using AttentionLab.Hooks;
+using AttentionLab.Models;
+
+namespace AttentionLab.Layers;
+
+/// <summary>What one forward pass's attention runs with: the kernel, its scale and masks, the KV cache (generation)
+/// and the call's hooks. Arguments of the call, never state on the model.</summary>
+internal readonly record struct AttentionCall(IAttentionKernel Kernel, AttentionOptions Options, KvCache? Cache, int CachedStart, HookRun? Hooks);
+
+/// <summary>
+/// Multi-head self-attention, one block's:
+/// <code>
+/// qkv = x·W_attn + b_attn                 (N, (H + 2·Hkv)·D)  one fused projection (GPT-2's c_attn)
+/// q, k, v = split(qkv)                    (B, H, T, D), (B, Hkv, T, D) ×2
+/// o = kernel(q, k, v)                     (B, H, T, D)        softmax(q·kᵀ·scale + mask)·v, any IAttentionKernel
+/// z = merge(o)                            (B, T, C)           the heads side by side (hook_z)
+/// y = residual + z·W_proj + b_proj        (B, T, C)           the output projection, added to the residual
+/// </code>
+/// With a KV cache the new positions' keys and values are appended and each new query attends to every cached key
+/// (causal, aligned bottom-right). Hooks may read q, k, v, the scores, the pattern, z and the branch output, and edit
+/// any of them. Hkv = H today (grouped-query attention is the next choice of the config).
+/// </summary>
+internal sealed class AttentionLayer(LinearLayer qkv, LinearLayer projection, int heads, int headDim)
+{
+    public LinearLayer Qkv { get; } = qkv;
+    public LinearLayer Projection { get; } = projection;
+    public int Heads { get; } = heads;
+    public int HeadDim { get; } = headDim;
+    private int Channels => Heads * HeadDim;
+
+    /// <summary>Block <paramref name="l"/>'s attention branch: reads s.Norm1, writes s.Residual2 = residual + branch.</summary>
+    public void Forward(LayerRun run, int l, Gpt2BlockActivations s, Slot residual, in AttentionCall call)
+    {
+        var a = run.Activations;
+        int batch = a.Batch, length = a.Length, n = batch * length, c = Channels, h = Heads, d = HeadDim;
+        var hooks = call.Hooks;
+        Qkv.Forward(run, run[s.Norm1], run[s.Qkv]);                                       // (N, 3C)
+        if (hooks is not null)
+        {
+            HookColumns(hooks, HookPoint.Q, l, run[s.Qkv], 0, batch, length);
+            HookColumns(hooks, HookPoint.K, l, run[s.Qkv], c, batch, length);
+            HookColumns(hooks, HookPoint.V, l, run[s.Qkv], 2 * c, batch, length);
+        }
+        using (run.Phase(Gpt2Phase.Attention))
+        {
+            AttentionHeads.SplitColumns(run[s.Qkv], 3 * c, 0, batch, length, h, d, run[s.Q]);       // (B, H, T, D)
+            AttentionHeads.SplitColumns(run[s.Qkv], 3 * c, c, batch, length, h, d, run[s.K]);
+            AttentionHeads.SplitColumns(run[s.Qkv], 3 * c, 2 * c, batch, length, h, d, run[s.V]);
+            if (call.Cache is not null) CachedAttention(run, l, s, call);
+            else if (hooks is not null && (hooks.Wants(HookPoint.AttnScores, l) || hooks.Wants(HookPoint.Pattern, l)))
+                HookedAttention(run, l, run[s.Q], run[s.K], run[s.V], new AttentionShape(batch, h, length, length, d), call,
+                    run[s.AttentionOutput], run.Memory(s.AttentionSaved));
+            else
+                call.Kernel.Forward(run[s.Q], run[s.K], run[s.V], new AttentionShape(batch, h, length, length, d), call.Options,
+                    run[s.AttentionOutput], run[s.AttentionSaved]);
+            AttentionHeads.Merge(run[s.AttentionOutput], batch, length, h, d, run[s.AttentionMerged]);  // (B, T, C)
+        }
+        hooks?.Call(HookPoint.Z, l, run.Memory(s.AttentionMerged), batch, length, h, d);
+        if (hooks is not null && hooks.Wants(HookPoint.AttnOut, l))
+        {
+            var branch = new float[n * c];                                                // (N, C) c_proj(z) + b on its own
+            Projection.Forward(run, run[s.AttentionMerged], branch);
+            hooks.Call(HookPoint.AttnOut, l, branch, batch, length, c);
+            System.Numerics.Tensors.TensorPrimitives.Add(run[residual], branch, run[s.Residual2]);
+        }
+        else Projection.ForwardAdd(run, run[s.AttentionMerged], run[residual], run[s.Residual2]);
+    }
+
+    /// <summary>
+    /// The backward pass of <see cref="Forward"/>: dResidual holds dLoss/d(output); adds the branch's input gradient
+    /// into dNorm (overwritten) for ln_1's backward, and the parameter gradients into the arena.
+    /// </summary>
+    public void Backward(LayerRun run, Gpt2BlockActivations s, IAttentionKernel kernel, AttentionOptions options, bool accumulate)
+    {
+        var a = run.Activations;
+        int batch = a.Batch, length = a.Length, c = Channels, h = Heads, d = HeadDim;
+        Projection.Backward(run, a.DResidual, s.AttentionMerged, a.DMerged, accumulate);
+        using (run.Phase(Gpt2Phase.BackwardAttention))
+        {
+            AttentionHeads.Split(run[a.DMerged], batch, length, h, d, run[a.DAttention]);              // (B, H, T, D)
+            kernel.Backward(run[s.Q], run[s.K], run[s.V], run[s.AttentionOutput], run[s.AttentionSaved], run[a.DAttention],
+                new AttentionShape(batch, h, length, length, d), options, run[a.DQ], run[a.DK], run[a.DV]);
+            AttentionHeads.MergeColumns(run[a.DQ], batch, length, h, d, run[a.DQkv], 3 * c, 0);         // (N, 3C)
+            AttentionHeads.MergeColumns(run[a.DK], batch, length, h, d, run[a.DQkv], 3 * c, c);
+            AttentionHeads.MergeColumns(run[a.DV], batch, length, h, d, run[a.DQkv], 3 * c, 2 * c);
+        }
+        Qkv.Backward(run, a.DQkv, s.Norm1, a.DNorm, accumulate);
+    }
+
+    /// <summary>Hands a (B, T, H, D) column block of the fused qkv rows to its hooks, writing back what editors leave.</summary>
+    private void HookColumns(HookRun hooks, HookPoint point, int l, Span<float> qkv, int column, int batch, int length)
+    {
+        if (!hooks.Wants(point, l)) return;
+        int c = Channels, n = batch * length;
+        var block = new float[n * c];                                                     // (B, T, H, D)
+        for (int r = 0; r < n; r++) qkv.Slice(r * 3 * c + column, c).CopyTo(block.AsSpan(r * c, c));
+        hooks.Call(point, l, block, batch, length, Heads, HeadDim);
+        if (!hooks.Edits(point, l)) return;
+        for (int r = 0; r < n; r++) block.AsSpan(r * c, c).CopyTo(qkv.Slice(r * 3 * c + column, c));
+    }
+
+    /// <summary>
+    /// Attention with the scores or the pattern hooked. Readers only: the kernel runs as always, and the pattern they
+    /// see is the kernel's own weights — from the same forward call for a kernel that saves them (naive, fast), else
+    /// materialized by <see cref="IAttentionKernel.Weights"/> from this call's q, k, v (flash: exact softmax recomputed
+    /// from q and k; window: its banded softmax; performer: its approximation). With an editor the layer runs the
+    /// written-out reference instead — scores → softmax → pattern·v — so what a hook writes is what mixes the values.
+    /// </summary>
+    private static void HookedAttention(LayerRun run, int l, ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v,
+        AttentionShape shape, in AttentionCall call, Span<float> output, Memory<float> saved)
+    {
+        var hooks = call.Hooks!;
+        int size = shape.WeightElements;
+        int[] dims = [shape.Batch, shape.Heads, shape.QueryLength, shape.KeyLength];
+        if (hooks.Edits(HookPoint.AttnScores, l) || hooks.Edits(HookPoint.Pattern, l))
+        {
+            var pattern = run.Scratch(0, size);
+            AttentionPattern.Scores(q, k, shape, call.Options, pattern.Span);
+            hooks.Call(HookPoint.AttnScores, l, pattern, dims);
+            AttentionPattern.Softmax(pattern.Span, shape.KeyLength);
+            hooks.Call(HookPoint.Pattern, l, pattern, dims);
+            AttentionPattern.Mix(pattern.Span, v, shape, output);
+            return;
+        }
+        var kernel = call.Kernel;
+        Memory<float> weights;
+        if (kernel.SavesWeights && saved.Length == size)
+        {
+            kernel.Forward(q, k, v, shape, call.Options, output, saved.Span);             // training: the saved state is the weights
+            weights = saved;
+        }
+        else if (kernel.SavesWeights && saved.IsEmpty)
+        {
+            weights = run.Scratch(0, size);
+            kernel.Forward(q, k, v, shape, call.Options, output, weights.Span);
+        }
+        else
+        {
+            kernel.Forward(q, k, v, shape, call.Options, output, saved.Span);
+            weights = hooks.Wants(HookPoint.Pattern, l) ? run.Scratch(0, size) : default;
+            if (!weights.IsEmpty) kernel.Weights(q, k, v, shape, call.Options, weights.Span);
+        }
+        if (hooks.Wants(HookPoint.AttnScores, l))
+        {
+            var scores = run.Scratch(1, size);
+            AttentionPattern.Scores(q, k, shape, call.Options, scores.Span);
+            hooks.Call(HookPoint.AttnScores, l, scores, dims);
+        }
+        if (hooks.Wants(HookPoint.Pattern, l)) hooks.Call(HookPoint.Pattern, l, weights, dims);
+    }
+
+    /// <summary>
+    /// Attention of the n new positions against the cache: appends their keys and values to layer l's cache, then
+    /// runs the kernel per head with q (1, 1, n, D) against k, v (1, 1, Tk, D), Tk = cached + new. With the scores or
+    /// the pattern hooked, the heads' cached keys and values are gathered into (1, H, Tk, D) and run as one call.
+    /// </summary>
+    private void CachedAttention(LayerRun run, int l, Gpt2BlockActivations s, in AttentionCall call)
+    {
+        var cache = call.Cache!;
+        int n = run.Activations.Length, h = Heads, d = HeadDim, start = call.CachedStart, tk = start + n;
+        var q = run[s.Q]; var k = run[s.K]; var v = run[s.V]; var o = run[s.AttentionOutput];
+        for (int hh = 0; hh < h; hh++)
+        {
+            k.Slice(hh * n * d, n * d).CopyTo(cache.Keys(l, hh, start, n));
+            v.Slice(hh * n * d, n * d).CopyTo(cache.Values(l, hh, start, n));
+        }
+        if (call.Hooks is { } hooks && (hooks.Wants(HookPoint.AttnScores, l) || hooks.Wants(HookPoint.Pattern, l)))
+        {
+            var keys = new float[h * tk * d];
+            var values = new float[h * tk * d];
+            for (int hh = 0; hh < h; hh++)
+            {
+                cache.Keys(l, hh, 0, tk).CopyTo(keys.AsSpan(hh * tk * d, tk * d));
+                cache.Values(l, hh, 0, tk).CopyTo(values.AsSpan(hh * tk * d, tk * d));
+            }
+            HookedAttention(run, l, q, keys, values, new AttentionShape(1, h, n, tk, d), call, o, default);
+            return;
+        }
+        var shape = new AttentionShape(1, 1, n, tk, d);
+        for (int hh = 0; hh < h; hh++)
+            call.Kernel.Forward(q.Slice(hh * n * d, n * d), cache.Keys(l, hh, 0, tk), cache.Values(l, hh, 0, tk),
+                shape, call.Options, o.Slice(hh * n * d, n * d), default);
+    }
+}

@@ -1,0 +1,64 @@
+using AttentionLab.Hooks;
+using AttentionLab.Models;
+using AttentionLab.Ops;
+
+namespace AttentionLab.Layers;
+
+/// <summary>
+/// The position-wise feed-forward network (Vaswani et al. 2017, §3.3), GPT-2's MLP:
+/// <code>
+/// h = x·W_fc + b_fc                      (N, 4C)   hook_pre
+/// g = activation(h)                      (N, 4C)   hook_post; GELU (tanh) — the config's <see cref="MlpActivation"/>
+/// y = residual + g·W_proj + b_proj       (N, C)    the branch (hook_mlp_out) added to the residual
+/// </code>
+/// </summary>
+internal sealed class MlpLayer(LinearLayer fc, LinearLayer projection, MlpActivation activation)
+{
+    public LinearLayer Fc { get; } = fc;
+    public LinearLayer Projection { get; } = projection;
+    public MlpActivation Activation { get; } = activation;
+
+    /// <summary>Block <paramref name="l"/>'s MLP branch: reads s.Norm2, writes s.Residual3 = s.Residual2 + branch.</summary>
+    public void Forward(LayerRun run, int l, Gpt2BlockActivations s, HookRun? hooks)
+    {
+        var a = run.Activations;
+        int n = run.Rows, hidden = Fc.Out, c = Projection.Out;
+        Fc.Forward(run, run[s.Norm2], run[s.Fc]);                                         // (N, 4C)
+        hooks?.Call(HookPoint.MlpPre, l, run.Memory(s.Fc), a.Batch, a.Length, hidden);
+        using (run.Phase(Gpt2Phase.Gelu))
+        {
+            var data = run.Data;
+            Slot input = s.Fc, output = s.FcGelu;
+            ParallelRows.For(n, (long)n * hidden * 4, run.ParallelMinimumWork, (start, count) =>
+                Gelu.Forward(data.AsSpan(input.Offset + start * hidden, count * hidden), data.AsSpan(output.Offset + start * hidden, count * hidden)));
+        }
+        hooks?.Call(HookPoint.MlpPost, l, run.Memory(s.FcGelu), a.Batch, a.Length, hidden);
+        if (hooks is not null && hooks.Wants(HookPoint.MlpOut, l))
+        {
+            var branch = new float[n * c];                                                // (N, C)
+            Projection.Forward(run, run[s.FcGelu], branch);
+            hooks.Call(HookPoint.MlpOut, l, branch, a.Batch, a.Length, c);
+            System.Numerics.Tensors.TensorPrimitives.Add(run[s.Residual2], branch, run[s.Residual3]);
+        }
+        else Projection.ForwardAdd(run, run[s.FcGelu], run[s.Residual2], run[s.Residual3]);
+    }
+
+    /// <summary>dResidual holds dLoss/d(output); writes the branch's input gradient into dNorm (for ln_2's backward).</summary>
+    public void Backward(LayerRun run, Gpt2BlockActivations s, bool accumulate)
+    {
+        var a = run.Activations;
+        int n = run.Rows, hidden = Fc.Out;
+        Projection.Backward(run, a.DResidual, s.FcGelu, a.DFc, accumulate);               // dg (N, 4C)
+        using (run.Phase(Gpt2Phase.BackwardGelu))
+        {
+            var data = run.Data;
+            Slot input = s.Fc, dFc = a.DFc;
+            ParallelRows.For(n, (long)n * hidden * 4, run.ParallelMinimumWork, (start, count) =>
+            {
+                var d = data.AsSpan(dFc.Offset + start * hidden, count * hidden);
+                Gelu.Backward(data.AsSpan(input.Offset + start * hidden, count * hidden), d, d);   // dh = gelu′(h)·dg, in place
+            });
+        }
+        Fc.Backward(run, a.DFc, s.Norm2, a.DNorm, accumulate);                              // dx (N, C)
+    }
+}

@@ -1,0 +1,54 @@
+using AttentionLab.Hooks;
+using AttentionLab.Models;
+
+namespace AttentionLab.Layers;
+
+/// <summary>
+/// One transformer block, pre-norm (GPT-2, Xiong et al. 2020), the same code for training, inference and cached
+/// decoding:
+/// <code>
+/// x = x + attention(ln_1(x))     (B, T, C)   hook_resid_pre → ln1 → attn → hook_resid_mid
+/// x = x + mlp(ln_2(x))           (B, T, C)   ln2 → mlp → hook_resid_post
+/// </code>
+/// </summary>
+internal sealed class TransformerBlock(int index, NormLayer norm1, AttentionLayer attention, NormLayer norm2, MlpLayer mlp)
+{
+    public int Index { get; } = index;
+    public NormLayer Norm1 { get; } = norm1;
+    public AttentionLayer Attention { get; } = attention;
+    public NormLayer Norm2 { get; } = norm2;
+    public MlpLayer Mlp { get; } = mlp;
+
+    /// <param name="residual">(N, C) the block's input</param>
+    public void Forward(LayerRun run, Slot residual, in AttentionCall call)
+    {
+        var a = run.Activations;
+        var s = a.Blocks[Index];
+        var hooks = call.Hooks;
+        int l = Index, b = a.Batch, t = a.Length, c = Attention.Heads * Attention.HeadDim;
+        hooks?.Call(HookPoint.ResidPre, l, run.Memory(residual), b, t, c);
+        Norm1.Forward(run, residual, s.Norm1, s.Norm1Mean, s.Norm1Rstd);
+        hooks?.Call(HookPoint.Ln1Normalized, l, run.Memory(s.Norm1), b, t, c);
+        Attention.Forward(run, l, s, residual, call);
+        hooks?.Call(HookPoint.ResidMid, l, run.Memory(s.Residual2), b, t, c);
+        Norm2.Forward(run, s.Residual2, s.Norm2, s.Norm2Mean, s.Norm2Rstd);
+        hooks?.Call(HookPoint.Ln2Normalized, l, run.Memory(s.Norm2), b, t, c);
+        Mlp.Forward(run, l, s, hooks);
+        hooks?.Call(HookPoint.ResidPost, l, run.Memory(s.Residual3), b, t, c);
+    }
+
+    /// <summary>
+    /// The block in reverse. On entry dResidual holds dLoss/d(output); on exit dLoss/d(input): each branch adds its
+    /// input gradient to the residual path's.
+    /// </summary>
+    /// <param name="residual">(N, C) the block's forward input</param>
+    public void Backward(LayerRun run, Slot residual, (AttentionLab.Attention.IAttentionKernel Kernel, AttentionLab.Attention.AttentionOptions Options) attention, bool accumulate)
+    {
+        var a = run.Activations;
+        var s = a.Blocks[Index];
+        Mlp.Backward(run, s, accumulate);
+        Norm2.Backward(run, a.DNorm, s.Residual2, s.Norm2Mean, s.Norm2Rstd, a.DResidual);
+        Attention.Backward(run, s, attention.Kernel, attention.Options, accumulate);
+        Norm1.Backward(run, a.DNorm, residual, s.Norm1Mean, s.Norm1Rstd, a.DResidual);
+    }
+}
