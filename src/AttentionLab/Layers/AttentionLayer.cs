@@ -59,12 +59,18 @@ internal sealed class AttentionLayer(LinearLayer qkv, LinearLayer projection, in
         hooks?.Call(HookPoint.Z, l, run.Memory(s.AttentionMerged), batch, length, h, d);
         if (hooks is not null && hooks.Wants(HookPoint.AttnOut, l))
         {
-            var branch = new float[n * c];                                                // (N, C) c_proj(z) + b on its own
+            // the branch on its own, Projection(x) + b: what the hooks see. Readers only: the residual stream still
+            // takes the fused path below, so reading changes no bit of the pass; an editor's branch is added instead.
+            var branch = new float[n * c];                                                // (N, C)
             Projection.Forward(run, run[s.AttentionMerged], branch);
             hooks.Call(HookPoint.AttnOut, l, branch, batch, length, c);
-            System.Numerics.Tensors.TensorPrimitives.Add(run[residual], branch, run[s.Residual2]);
+            if (hooks.Edits(HookPoint.AttnOut, l))
+            {
+                System.Numerics.Tensors.TensorPrimitives.Add(run[residual], branch, run[s.Residual2]);
+                return;
+            }
         }
-        else Projection.ForwardAdd(run, run[s.AttentionMerged], run[residual], run[s.Residual2]);
+        Projection.ForwardAdd(run, run[s.AttentionMerged], run[residual], run[s.Residual2]);
     }
 
     /// <summary>

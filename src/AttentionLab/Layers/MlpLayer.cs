@@ -35,12 +35,18 @@ internal sealed class MlpLayer(LinearLayer fc, LinearLayer projection, MlpActiva
         hooks?.Call(HookPoint.MlpPost, l, run.Memory(s.FcGelu), a.Batch, a.Length, hidden);
         if (hooks is not null && hooks.Wants(HookPoint.MlpOut, l))
         {
+            // the branch on its own, Projection(x) + b: what the hooks see. Readers only: the residual stream still
+            // takes the fused path below, so reading changes no bit of the pass; an editor's branch is added instead.
             var branch = new float[n * c];                                                // (N, C)
             Projection.Forward(run, run[s.FcGelu], branch);
             hooks.Call(HookPoint.MlpOut, l, branch, a.Batch, a.Length, c);
-            System.Numerics.Tensors.TensorPrimitives.Add(run[s.Residual2], branch, run[s.Residual3]);
+            if (hooks.Edits(HookPoint.MlpOut, l))
+            {
+                System.Numerics.Tensors.TensorPrimitives.Add(run[s.Residual2], branch, run[s.Residual3]);
+                return;
+            }
         }
-        else Projection.ForwardAdd(run, run[s.FcGelu], run[s.Residual2], run[s.Residual3]);
+        Projection.ForwardAdd(run, run[s.FcGelu], run[s.Residual2], run[s.Residual3]);
     }
 
     /// <summary>dResidual holds dLoss/d(output); writes the branch's input gradient into dNorm (for ln_2's backward).</summary>
