@@ -66,9 +66,10 @@ public static class Gpt2ModelDirectory
 
     /// <summary>Loads a model: config, then every parameter by name, checking each shape against the config.</summary>
     /// <param name="attention">the kernel to run with; null means the one config.json names (<c>attnlab_attention</c>)</param>
-    /// <param name="training">false loads for inference (generate, inspect, the Explorer): no gradient arena</param>
+    /// <param name="training">true loads for training (a gradient arena as large as the weights, saved attention
+    /// state); the default, false, loads for inference (generate, inspect, the Explorer, hooks) and allocates no gradients</param>
     /// <exception cref="InvalidDataException">a malformed file, a missing or unexpected tensor, a shape that does not match</exception>
-    public static Gpt2Model Load(string directory, IAttentionKernel? attention = null, bool training = true)
+    public static Gpt2Model Load(string directory, IAttentionKernel? attention = null, bool training = false)
     {
         var config = ReadConfig(directory);
         string path = Path.Combine(directory, WeightsFileName);

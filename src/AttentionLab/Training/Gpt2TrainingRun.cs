@@ -115,7 +115,7 @@ public sealed class Gpt2TrainingRun : IDisposable
         var fingerprint = TrainingCheckpoint.Fingerprint(corpus.Tokens);
         if (info.DataFingerprint is not null && info.DataFingerprint != fingerprint)
             throw new InvalidDataException($"{data} is not the data this run was trained on (fingerprint {fingerprint}, expected {info.DataFingerprint})");
-        var model = Gpt2ModelDirectory.Load(directory, attention);
+        var model = Gpt2ModelDirectory.Load(directory, attention, training: true);
         if (model.Config.VocabSize < tokenizer.VocabSize)
             throw new InvalidDataException($"the {tokenizer.Name} tokenizer in {directory} has {tokenizer.VocabSize} ids but the model only {model.Config.VocabSize}");
         EnsureActivationsFit(model.Config, options.BatchSize, model.Attention);   // the kernel the run continues with

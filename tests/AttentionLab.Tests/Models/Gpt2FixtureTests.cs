@@ -67,7 +67,7 @@ public class Gpt2FixtureTests
 
     private static void CheckEveryGradient(string kernel, bool accumulate = true, bool splitEverything = false)
     {
-        var model = Gpt2ModelDirectory.Load(ModelDirectory, Kernel(kernel));
+        var model = Gpt2ModelDirectory.Load(ModelDirectory, Kernel(kernel), training: true);
         if (splitEverything) model.ParallelMinimumWork = 0;
         var root = Fixtures.Load(Reference);
         var (x, y) = Batch();
@@ -90,7 +90,7 @@ public class Gpt2FixtureTests
     [MemberData(nameof(KernelNames))]
     public void FiveAdamWStepsMatchPyTorchLosses(string kernel)
     {
-        var model = Gpt2ModelDirectory.Load(ModelDirectory, Kernel(kernel));
+        var model = Gpt2ModelDirectory.Load(ModelDirectory, Kernel(kernel), training: true);
         var root = Fixtures.Load(Reference);
         var expected = Fixtures.Get(root, "adamw.losses_before_each_step").EnumerateArray().Select(e => e.GetDouble()).ToArray();
         var (x, y) = Batch();
