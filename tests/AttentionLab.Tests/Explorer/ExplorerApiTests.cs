@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using AttentionLab.Tests.Cli;
+using static System.FormattableString;
 
 namespace AttentionLab.Tests.Explorer;
 
@@ -176,6 +177,35 @@ public class ExplorerApiTests(ExplorerFixture f)
         var (bad, message) = await f.Post("/api/intervene", """{"model": "small", "text": "ROMEO", "zero": [[5, 0]]}""");
         Assert.Equal(400, bad);
         Assert.Contains("layer must be in [0, 1]", message);
+    }
+
+    /// <summary>One seed gives the same tokens in the page's step-by-step generation (each step a stateless request
+    /// that samples the next token) as in <c>attnlab generate</c> (one <see cref="AttentionLab.Models.Gpt2Generator"/> run),
+    /// at a temperature above 0 with top-k and top-p.</summary>
+    [Theory]
+    [InlineData(1.0, 0, 1.0, 5)]
+    [InlineData(1.5, 12, 0.95, 77)]
+    public async Task Generate_samples_the_tokens_of_the_cli_for_one_seed(double temperature, int topK, double topP, int seed)
+    {
+        const int Steps = 12;
+        var cli = JsonNode.Parse(CliHarness.Ok("generate", "--model", f.SmallModel, "--text", "ROMEO", "--max-tokens", $"{Steps}",
+            "--temperature", Invariant($"{temperature}"), "--top-k", $"{topK}", "--top-p", Invariant($"{topP}"), "--seed", $"{seed}", "--json"))!;
+        var expected = cli["ids"]!.AsArray().Select(i => (int)i!).ToArray();
+        int[] ids = [];
+        string? session = null;
+        for (int step = 0; step < Steps; step++)
+        {
+            var request = step == 0
+                ? JsonSerializer.Serialize(new { model = "small", text = "ROMEO", temperature, top_k = topK, top_p = topP, seed })
+                : JsonSerializer.Serialize(new { model = "small", ids, session, temperature, top_k = topK, top_p = topP, seed });
+            var (status, body) = await f.Post("/api/generate", request);
+            Assert.Equal(200, status);
+            var r = JsonNode.Parse(body)!;
+            session = (string)r["session"]!;
+            ids = r["ids"]!.AsArray().Select(i => (int)i!).Append((int)r["sampled"]!).ToArray();
+        }
+        Assert.Equal(expected, ids);
+        Assert.True(expected.Skip(5).Distinct().Count() > 1, "a sampled run, not a constant one");
     }
 
     /// <summary>Each generation step reuses the session's KV cache: only the new token is run, and its attention row
