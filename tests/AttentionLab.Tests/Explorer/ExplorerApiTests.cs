@@ -248,6 +248,27 @@ public class ExplorerApiTests(ExplorerFixture f)
         Assert.Contains("outside [0, 2]", message);
     }
 
+    /// <summary>The playground's errors are <see cref="AttentionLab.Attention.ApproximationError.Compare"/> of the two maps
+    /// it answers, the mean over the visible cells; the sweep's entry for the chosen kernel is the same figure.</summary>
+    [Fact]
+    public async Task Playground_errors_are_the_approximation_error_of_its_maps()
+    {
+        var (status, body) = await f.Post("/api/playground", """{"model": "small", "text": "abcdefgh", "causal": true, "attention": "performer:16", "sweep": "performer:16;naive"}""");
+        Assert.Equal(200, status);
+        var r = JsonNode.Parse(body)!;
+        float[] Map(string name) => r[name]!.AsArray().Select(x => (float)x!).ToArray();
+        int visible = (int)r["counts"]!["visible"]!;
+        Assert.Equal(36, visible);                                    // causal over 8 tokens: 8·9/2
+        var expected = AttentionLab.Attention.ApproximationError.Compare(Map("weights"), Map("exact_weights"), "naive", meanOver: visible);
+        Assert.True(expected.MaxAbs > 1e-4, "performer:16 is an approximation");
+        Assert.Equal(expected.MaxAbs, (double)r["max_error"]!, 12);
+        Assert.Equal(expected.MeanAbs, (double)r["mean_error"]!, 12);
+        var sweep = r["sweep"]!.AsArray();
+        Assert.Equal(expected.MaxAbs, (double)sweep[0]!["max_error"]!, 12);
+        Assert.Equal(expected.MeanAbs, (double)sweep[0]!["mean_error"]!, 12);
+        Assert.Equal(0.0, (double)sweep[1]!["max_error"]!);            // naive against itself
+    }
+
     [Fact]
     public async Task The_page_and_its_scripts_are_served_locally_with_a_strict_policy()
     {
