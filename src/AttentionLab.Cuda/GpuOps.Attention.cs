@@ -10,7 +10,9 @@ internal readonly record struct AttentionArgs(int Batch, int Heads, int QueryLen
     /// <summary>The masking rule of <see cref="Attention.AttentionOptions.Allows"/> for causal, window and key padding.</summary>
     public bool Allows(ArrayView<int> padding, int b, int i, int j)
     {
-        int p = i + KeyLength - QueryLength; // the query's position on the key axis (bottom-right aligned)
+        // the query's position on the key axis (bottom-right aligned): Attention.AttentionOptions.AlignedPosition, the one
+        // definition, repeated inline because ILGPU compiles this kernel on its own; causal is j ≤ p (CausalAllows)
+        int p = i + KeyLength - QueryLength;
         if (Causal != 0 && j > p) return false;
         if (WindowBefore >= 0 && (j < p - WindowBefore || j > p + WindowAfter)) return false;
         if (HasPadding != 0 && padding[(long)b * KeyLength + j] == 0) return false;

@@ -53,7 +53,8 @@ public sealed partial class GpuOps
             q, k, v, dOutput, logSumExp, rowDot, padding, dq, a);
     }
 
-    /// <summary>Visible keys [start, end) for queries [i0, i1] (causal and window; padding acts inside).</summary>
+    /// <summary>Visible keys [start, end) for queries [i0, i1] (causal and window; padding acts inside). Query i sits at
+    /// key position i + shift (Attention.AttentionOptions.AlignedPosition, repeated inline for the ILGPU kernels).</summary>
     private static void KeySpan(AttentionArgs a, int i0, int i1, out int start, out int end)
     {
         int shift = a.KeyLength - a.QueryLength;
@@ -68,7 +69,8 @@ public sealed partial class GpuOps
         if (end < start) end = start;
     }
 
-    /// <summary>Queries [start, end) that can see some key in [j0, j1].</summary>
+    /// <summary>Queries [start, end) that can see some key in [j0, j1] (the inverse of <see cref="KeySpan"/>: query i at key
+    /// position i + shift, Attention.AttentionOptions.AlignedPosition).</summary>
     private static void QuerySpan(AttentionArgs a, int j0, int j1, out int start, out int end)
     {
         int shift = a.KeyLength - a.QueryLength;

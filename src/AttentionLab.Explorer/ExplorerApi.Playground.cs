@@ -10,8 +10,9 @@ public sealed partial class ExplorerApi
     /// POST /api/playground: composes the masks of "causal", "window" (keys back), "ahead", "global", "prefix" and
     /// "pad" (positions) over the input (<see cref="MaskComposition"/>), takes the real q, k, v of one head
     /// (<see cref="HeadProbe.QueryKeyValue"/>), runs "attention" (a kernel) and the exact naive kernel on them under
-    /// that mask, and answers the mask, the cells each strategy computes, both maps and their difference. "sweep": [kernel, ...] adds the largest
-    /// difference for each (e.g. performer:8, performer:16, … as the feature count grows).
+    /// that mask, and answers the mask, the cells each strategy computes, both maps, their difference and its
+    /// <see cref="ApproximationError"/>. "sweep": "kernel;kernel;…" adds the error of each (e.g. performer:8;performer:16;…
+    /// as the feature count grows).
     /// </summary>
     public JsonNode Playground(RequestReader r)
     {
@@ -42,15 +43,17 @@ public sealed partial class ExplorerApi
         }
         var exact = MapWith(AttentionKernels.Reference);
         var approx = kernel == AttentionKernels.Reference ? exact : MapWith(kernel);
-        var error = new float[T * T];
+        int visibleCells = visible.Count(b => b);
+        // the mean is over the visible cells (masked ones are 0 in both maps)
+        ApproximationError Error(float[] map) => ApproximationError.Compare(map, exact, AttentionKernels.Reference.Name, meanOver: visibleCells);
+        var total = Error(approx);
+        var error = new float[T * T];                                         // the difference map the page draws
         for (int i = 0; i < error.Length; i++) error[i] = Math.Abs(approx[i] - exact[i]);
         var sweepResults = new JsonArray();
         foreach (var kk in sweep)
         {
-            var m = MapWith(kk);
-            double max = 0, sum = 0;
-            for (int i = 0; i < m.Length; i++) { double e = Math.Abs(m[i] - exact[i]); max = Math.Max(max, e); sum += e; }
-            sweepResults.Add(new JsonObject { ["attention"] = kk.Name, ["max_error"] = max, ["mean_error"] = sum / Math.Max(1, visible.Count(b => b)) });
+            var e = Error(MapWith(kk));
+            sweepResults.Add(new JsonObject { ["attention"] = kk.Name, ["max_error"] = e.MaxAbs, ["mean_error"] = e.MeanAbs });
         }
         var rows = MaskComposition.RowRanges(visible, T);
         var tiles = MaskComposition.Tiles(visible, T, composition.TileSize);
@@ -61,10 +64,10 @@ public sealed partial class ExplorerApi
             ["visible"] = Bits(visible), ["rows"] = Bits(rows), ["tiles"] = Bits(tiles),
             ["counts"] = new JsonObject
             {
-                ["cells"] = T * T, ["visible"] = visible.Count(b => b), ["naive"] = T * T, ["rows"] = rows.Count(b => b), ["tiles"] = tiles.Count(b => b),
+                ["cells"] = T * T, ["visible"] = visibleCells, ["naive"] = T * T, ["rows"] = rows.Count(b => b), ["tiles"] = tiles.Count(b => b),
             },
             ["weights"] = Floats(approx), ["exact_weights"] = Floats(exact), ["error"] = Floats(error),
-            ["max_error"] = error.Max(), ["mean_error"] = error.Sum() / Math.Max(1, visible.Count(b => b)), ["sweep"] = sweepResults,
+            ["max_error"] = total.MaxAbs, ["mean_error"] = total.MeanAbs, ["sweep"] = sweepResults,
             ["kernels"] = new JsonArray(AttentionKernels.Names.Select(n => (JsonNode)n).ToArray()),
         };
     }

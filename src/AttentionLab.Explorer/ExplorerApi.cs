@@ -8,6 +8,8 @@ using AttentionLab.Models;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace AttentionLab.Explorer;
 
@@ -16,8 +18,10 @@ namespace AttentionLab.Explorer;
 /// library — <see cref="Gpt2Inspector.Inspect"/> for every map, the same call <c>attnlab inspect --json</c> makes —
 /// and renders JSON (or, for the page's maps, a compact binary form of the same report).
 /// </summary>
-public sealed partial class ExplorerApi(ModelCatalog catalog, DemoTrainingSpec? demo)
+/// <param name="logger">where internal errors (500s) are logged; null: nowhere</param>
+public sealed partial class ExplorerApi(ModelCatalog catalog, DemoTrainingSpec? demo, ILogger? logger = null)
 {
+    private readonly ILogger _logger = logger ?? NullLogger.Instance;
     private readonly ReportCache<InspectionReport> _reports = new(r => r.Attention.LongLength + r.Logits.LongLength);
     private readonly ReportCache<AttentionOverview> _overviews = new(o => o.Thumbnails.LongLength + o.LayerMaps.LongLength, maxEntries: 16, maxFloats: 100_000_000);
     private readonly GenerationSessions _sessions = new();
@@ -133,7 +137,7 @@ public sealed partial class ExplorerApi(ModelCatalog catalog, DemoTrainingSpec? 
         }
         catch (Exception e) when (ToError(e) is var (status, message))
         {
-            await WriteError(context, status, message);
+            await Fail(context, e, status, message);
             return;
         }
         context.Response.ContentType = "application/octet-stream";
@@ -294,15 +298,16 @@ public sealed partial class ExplorerApi(ModelCatalog catalog, DemoTrainingSpec? 
 
     // ---- plumbing ------------------------------------------------------------------------------------------------
 
-    private static Task Handle(HttpContext context, Func<JsonNode> work) => Handle(context, () => Task.FromResult(work()));
+    private Task Handle(HttpContext context, Func<JsonNode> work) => Handle(context, () => Task.FromResult(work()));
 
-    private static async Task Handle(HttpContext context, Func<Task<JsonNode>> work)
+    /// <summary>Runs an endpoint and writes its JSON, or its error (<see cref="ToError"/>, <see cref="Fail"/>).</summary>
+    internal async Task Handle(HttpContext context, Func<Task<JsonNode>> work)
     {
         JsonNode result;
         try { result = await work(); }
         catch (Exception e) when (ToError(e) is var (status, message))
         {
-            await WriteError(context, status, message);
+            await Fail(context, e, status, message);
             return;
         }
         context.Response.ContentType = "application/json; charset=utf-8";
@@ -311,17 +316,29 @@ public sealed partial class ExplorerApi(ModelCatalog catalog, DemoTrainingSpec? 
         await context.Response.Body.WriteAsync(buffer.WrittenMemory);
     }
 
-    /// <summary>The status and one-line message for an exception: 4xx for bad input, 500 (one line) otherwise.</summary>
+    /// <summary>
+    /// The status and one-line message for an exception. Bad input is a 4xx: <see cref="ExplorerException"/> (the
+    /// checks at the edge), a malformed request, and <see cref="ArgumentException"/> (the library's validation of its
+    /// arguments). Anything else is a bug, not the user's error — an <see cref="InvalidOperationException"/> included —
+    /// and a 500 with one line (out of memory: 507). Null for a cancelled request: nobody is waiting for an answer.
+    /// </summary>
     internal static (int Status, string Message)? ToError(Exception e) => e switch
     {
         ExplorerException x => (x.Status, x.Message),
         BadHttpRequestException b => (b.StatusCode, b.Message.Split('\n')[0]),
         ArgumentException a => (400, a.Message.Split('\n')[0]),
-        InvalidOperationException o => (400, o.Message.Split('\n')[0]),
         OutOfMemoryException => (507, "out of memory; try a shorter input"),
         OperationCanceledException => null,
         _ => (500, $"internal error ({e.GetType().Name}): {e.Message.Split('\n')[0]}"),
     };
+
+    /// <summary>Answers an error (<see cref="ToError"/>'s status and line); a server-side failure (5xx) is also logged
+    /// with its exception, which never reaches the page.</summary>
+    internal async Task Fail(HttpContext context, Exception e, int status, string message)
+    {
+        if (status >= 500) _logger.LogError(e, "{Method} {Path} answered {Status}: {Message}", context.Request.Method, context.Request.Path.Value, status, message);
+        await WriteError(context, status, message);
+    }
 
     public static async Task WriteError(HttpContext context, int status, string message)
     {

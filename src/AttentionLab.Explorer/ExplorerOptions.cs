@@ -1,5 +1,6 @@
 using AttentionLab.Models;
 using AttentionLab.Training;
+using Microsoft.Extensions.Logging;
 
 namespace AttentionLab.Explorer;
 
@@ -23,6 +24,10 @@ public sealed record ExplorerOptions
 
     /// <summary>How the page may train the demo model when there is none (null: it cannot).</summary>
     public DemoTrainingSpec? Demo { get; init; }
+
+    /// <summary>Where the server logs (an internal error, answered 500, is logged with its exception); null: nowhere.
+    /// <c>attnlab explore</c> gives a <see cref="TextWriterLoggerProvider"/> on stderr.</summary>
+    public ILoggerProvider? Log { get; init; }
 }
 
 /// <summary>The demo run the page can start: model, training options, data and time budget.</summary>

@@ -15,8 +15,9 @@ namespace AttentionLab.Explorer;
 
 /// <summary>
 /// The Explorer's web server: ASP.NET Core (Kestrel) on 127.0.0.1 only, serving the page and its scripts from the
-/// assembly and the JSON/binary API the page and scripts use. Every API error is a 4xx with a one-line
-/// <c>{"error": ...}</c>; an unexpected failure is a 500 with one line, never a stack trace.
+/// assembly and the JSON/binary API the page and scripts use. Bad input is a 4xx with a one-line
+/// <c>{"error": ...}</c>; anything else (a bug) is a 500 with one line, logged (<see cref="ExplorerOptions.Log"/>),
+/// never a stack trace in the page (<see cref="ExplorerApi.ToError"/>).
 /// </summary>
 public sealed class ExplorerServer : IAsyncDisposable
 {
@@ -37,6 +38,7 @@ public sealed class ExplorerServer : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(options);
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
         builder.Logging.ClearProviders();
+        if (options.Log is { } log) builder.Logging.AddProvider(log);
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.Listen(IPAddress.Loopback, options.Port);        // loopback only: the Explorer is a local tool
@@ -44,15 +46,21 @@ public sealed class ExplorerServer : IAsyncDisposable
             k.AddServerHeader = false;
         });
         var catalog = new ModelCatalog(options.Models, options.RunsDirectory, options.ViewsPerModel);
-        var api = new ExplorerApi(catalog, options.Demo);
         var app = builder.Build();
+        var api = new ExplorerApi(catalog, options.Demo, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("attnlab explore"));
         app.Use(async (context, next) =>
         {
             // nothing the page loads may come from elsewhere, and it may call no one else
             context.Response.Headers.ContentSecurityPolicy =
                 "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; connect-src 'self'; object-src 'none'; base-uri 'none'";
             context.Response.Headers.XContentTypeOptions = "nosniff";
-            await next(context).ConfigureAwait(false);
+            // the endpoints answer their own errors; this catches what escapes them (the assets), so no request ever
+            // gets ASP.NET's error page
+            try { await next(context).ConfigureAwait(false); }
+            catch (Exception e) when (ExplorerApi.ToError(e) is var (status, message))
+            {
+                await api.Fail(context, e, status, message).ConfigureAwait(false);
+            }
         });
         api.Map(app);
         app.MapGet("/", (HttpContext c) => Asset(c, "index.html"));

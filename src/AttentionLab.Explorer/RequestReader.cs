@@ -107,7 +107,9 @@ public sealed class RequestReader
         var result = new List<(int, int)>();
         foreach (var e in v.EnumerateArray())
         {
+            // TryGetInt32 throws InvalidOperationException on a non-number: check the kinds first
             if (e.ValueKind != JsonValueKind.Array || e.GetArrayLength() != 2
+                || e[0].ValueKind != JsonValueKind.Number || e[1].ValueKind != JsonValueKind.Number
                 || !e[0].TryGetInt32(out int l) || !e[1].TryGetInt32(out int h))
                 throw new ExplorerException(400, $"\"{name}\" must be an array of [layer, head] pairs");
             if (l < 0 || l >= layers) throw new ExplorerException(400, $"layer must be in [0, {layers - 1}] for this {layers}-layer model, got {l}");

@@ -40,6 +40,7 @@ internal static class ExploreCommand
         var options = new ExplorerOptions
         {
             Models = models, RunsDirectory = runs, Port = port,
+            Log = new TextWriterLoggerProvider(stderr),                    // an internal error: one line in the page, the whole exception here
             Demo = data is null ? null : new DemoTrainingSpec(DemoCommand.Model, DemoCommand.Training, data, TimeSpan.FromMinutes(minutes)),
         };
         ExplorerServer server;

@@ -26,11 +26,23 @@ public sealed record AttentionOptions
     public static AttentionOptions Causal { get; } = new() { IsCausal = true };
 
     /// <summary>
-    /// Causal mask: query i sees key j iff j ≤ i + (Tk − Tq). When Tq = Tk that is j ≤ i (<c>torch.tril</c>).
-    /// When Tq &lt; Tk the queries are the last Tq positions of the key sequence (aligned bottom-right, the
-    /// KV-cache convention of PyTorch's <c>causal_lower_right</c> and FlashAttention 2).
+    /// Causal mask: query i sees key j iff j ≤ i + (Tk − Tq) (<see cref="CausalAllows"/>). When Tq = Tk that is j ≤ i
+    /// (<c>torch.tril</c>). When Tq &lt; Tk the queries are the last Tq positions of the key sequence (aligned
+    /// bottom-right, the KV-cache convention of PyTorch's <c>causal_lower_right</c> and FlashAttention 2).
     /// </summary>
     public bool IsCausal { get; init; }
+
+    /// <summary>
+    /// Query i's position on the key axis, p = i + (Tk − Tq): the queries are the last Tq of the Tk positions (aligned
+    /// bottom-right). The causal rule is j ≤ p, and the sliding window is centred on p. The one definition of the
+    /// alignment: every CPU kernel takes a row's p from here once and compares keys with it (the GPU kernels, which
+    /// ILGPU compiles on their own, repeat this one line and point here).
+    /// </summary>
+    /// <param name="i">the query, in [0, Tq)</param>
+    public static int AlignedPosition(int i, int queryLength, int keyLength) => i + (keyLength - queryLength);
+
+    /// <summary>The causal rule: query i (of Tq) may see key j (of Tk) iff j ≤ <see cref="AlignedPosition"/>(i, Tq, Tk).</summary>
+    public static bool CausalAllows(int i, int j, int queryLength, int keyLength) => j <= AlignedPosition(i, queryLength, keyLength);
 
     /// <summary>Score scale; null means the default 1/√D. Any value is allowed; 1 means "no scaling".</summary>
     public float? Scale { get; init; }
@@ -86,8 +98,8 @@ public sealed record AttentionOptions
     /// </summary>
     public bool Allows(int b, int h, int i, int j, AttentionShape shape)
     {
-        int p = i + shape.KeyLength - shape.QueryLength; // the query's position on the key axis
-        if (IsCausal && j > p && j >= PrefixLength) return false;
+        int p = AlignedPosition(i, shape.QueryLength, shape.KeyLength); // the query's position on the key axis
+        if (IsCausal && j > p && j >= PrefixLength) return false;       // j > p: the causal rule (CausalAllows) fails
         if (Window is { } w && (j < p - w.Before || j > p + w.After) && j >= GlobalTokens && p >= GlobalTokens) return false;
         if (KeyPaddingMask is { } pad && !pad[b * shape.KeyLength + j]) return false;
         if (BooleanMask is { } m && !m.Allowed![m.RowOffset(b, h, i) + j]) return false;
@@ -105,8 +117,8 @@ public sealed record AttentionOptions
     /// </summary>
     internal (int Global, int Start, int End) VisibleKeys(int i, int queryLength, int keyLength)
     {
-        int p = i + keyLength - queryLength;
-        // causal OR prefix: keys [0, limit)
+        int p = AlignedPosition(i, queryLength, keyLength);
+        // causal (j ≤ p) OR prefix: keys [0, limit)
         int limit = IsCausal ? Math.Max(p + 1, PrefixLength) : keyLength;
         limit = Math.Clamp(limit, 0, keyLength);
         int global = 0, start = 0, end = limit;

@@ -143,13 +143,9 @@ public sealed class PerformerAttention : IAttentionKernel
         if (_fixedProjection is not null && headDim != _fixedHeadDim) throw new ArgumentException($"this Performer kernel was built for D = {_fixedHeadDim}, not {headDim}");
     }
 
-    /// <summary>Number of keys query i sees: a prefix [0, e_i) of the keys (causal OR prefix; all when bidirectional).</summary>
-    private static int VisiblePrefix(AttentionOptions options, int i, int Tq, int Tk)
-    {
-        if (!options.IsCausal) return Tk;
-        int p = i + Tk - Tq;
-        return Math.Clamp(Math.Max(p + 1, options.PrefixLength), 0, Tk);
-    }
+    /// <summary>Number of keys query i sees: a prefix [0, e_i) of the keys (causal OR prefix; all when bidirectional).
+    /// The end of <see cref="AttentionOptions.KeyRange"/>, which starts at 0 here: Performer takes no window.</summary>
+    private static int VisiblePrefix(AttentionOptions options, int i, int Tq, int Tk) => options.KeyRange(i, Tq, Tk).End;
 
     public unsafe void Forward(ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v,
         AttentionShape shape, AttentionOptions options, Span<float> output, Span<float> saved)

@@ -1,3 +1,5 @@
+using AttentionLab.Attention;
+
 namespace AttentionLab.Inspection;
 
 /// <summary>
@@ -34,8 +36,8 @@ public sealed class AttentionTrace
     public required bool DefaultScale { get; init; }
     public required bool IsCausal { get; init; }
     /// <summary>Tk − Tq: with a causal mask query i sees keys j ≤ i + offset (aligned bottom-right, so the last
-    /// query sees every key — what a decoder with a key/value cache needs).</summary>
-    public int CausalOffset => KeyLength - QueryLength;
+    /// query sees every key — what a decoder with a key/value cache needs; <see cref="AttentionOptions.AlignedPosition"/>).</summary>
+    public int CausalOffset => AttentionOptions.AlignedPosition(0, QueryLength, KeyLength);
 
     /// <summary>(Tq, Tk) true where query i may attend to key j (after causal and explicit masks).</summary>
     public required bool[,] Visible { get; init; }
@@ -96,15 +98,17 @@ public sealed class AttentionTrace
 
         var visible = new bool[tq, tk];
         var visibleCount = new int[tq];
-        int offset = tk - tq;
         for (int i = 0; i < tq; i++)
+        {
+            int last = AttentionOptions.AlignedPosition(i, tq, tk);          // causal: keys j ≤ last (AttentionOptions.CausalAllows)
             for (int j = 0; j < tk; j++)
             {
-                bool causalOk = !isCausal || j <= i + offset;
+                bool causalOk = !isCausal || j <= last;
                 bool maskOk = mask is null || mask[i, j];
                 visible[i, j] = causalOk && maskOk;
                 if (visible[i, j]) visibleCount[i]++;
             }
+        }
 
         // scores[i, j] = Σ_d q[i, d]·k[j, d]
         var scores = new double[tq, tk];

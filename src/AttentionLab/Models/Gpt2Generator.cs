@@ -44,7 +44,9 @@ public sealed class Gpt2Generator
         foreach (int id in prompt)
             if ((uint)id >= (uint)Model.Config.VocabSize) throw new ArgumentException($"token id {id} is outside the vocabulary [0, {Model.Config.VocabSize})");
         if (useKvCache && !Model.AttentionOptions.IsCausal) useKvCache = false; // a bidirectional model recomputes
-        return Iterate(prompt.ToList(), maxNewTokens, new TokenSampler(sampling), useKvCache);
+        // the sampler starts at the prompt's length: the token at position t is drawn with TokenSampler.Uniform(seed, t),
+        // which is what the Explorer's stateless steps draw with too
+        return Iterate(prompt.ToList(), maxNewTokens, new TokenSampler(sampling, position: prompt.Count), useKvCache);
     }
 
     private IEnumerable<int> Iterate(List<int> tokens, int maxNewTokens, TokenSampler sampler, bool useKvCache)

@@ -43,6 +43,34 @@ public class MaskTests
         // 2 new queries after 3 cached keys (KV cache): query i is at key position i + Tk − Tq = i + 3
         Assert.Equal(["11110", "11111"], Pattern(kernel, new(1, 1, 2, 5, 3), AttentionOptions.Causal));
 
+    /// <summary>The one causal rule, by hand (query i at key position i + Tk − Tq sees keys up to it), and the plain
+    /// rule <see cref="AttentionOptions.Allows"/>, the inspection trace and Performer's prefix sums all follow it.</summary>
+    [Theory]
+    [InlineData(4, 4)]
+    [InlineData(2, 5)]
+    [InlineData(5, 3)]
+    public void CausalRuleIsOneDefinition(int Tq, int Tk)
+    {
+        Assert.Equal(3, AttentionOptions.AlignedPosition(1, 2, 4));    // 1 + (4 − 2)
+        Assert.True(AttentionOptions.CausalAllows(1, 3, 2, 4));
+        Assert.False(AttentionOptions.CausalAllows(1, 4, 2, 4));
+        Assert.False(AttentionOptions.CausalAllows(0, 0, 3, 1));       // 0 + (1 − 3) = −2: row 0 sees nothing
+        var shape = new AttentionShape(1, 1, Tq, Tk, 2);
+        var random = new Random(5);
+        double[,] Matrix(int rows) { var m = new double[rows, 2]; for (int r = 0; r < rows; r++) for (int c = 0; c < 2; c++) m[r, c] = random.NextDouble(); return m; }
+        var trace = AttentionLab.Inspection.AttentionTrace.Compute(Matrix(Tq), Matrix(Tk), Matrix(Tk), isCausal: true);
+        var performer = Pattern("performer:8", shape, AttentionOptions.Causal);
+        for (int i = 0; i < Tq; i++)
+            for (int j = 0; j < Tk; j++)
+            {
+                bool byHand = j <= i + Tk - Tq;
+                Assert.Equal(byHand, AttentionOptions.CausalAllows(i, j, Tq, Tk));
+                Assert.Equal(byHand, AttentionOptions.Causal.Allows(0, 0, i, j, shape));
+                Assert.Equal(byHand, trace.Visible[i, j]);
+                if (!byHand) Assert.Equal('0', performer[i][j]);             // Performer's weights are 0 beyond the rule
+            }
+    }
+
     [Theory]
     [MemberData(nameof(Kernels))]
     public void CausalWithMoreQueriesThanKeysLeavesTheFirstRowsEmpty(string kernel) =>

@@ -114,6 +114,20 @@ public class PerformerTests
         Assert.Throws<ArgumentException>(() => ApproximationError.Measure(AttentionKernels.Fast, q, k, v, shape, AttentionOptions.Default, new PerformerAttention(4)));
     }
 
+    /// <summary>The three figures by hand on four numbers: errors 0.5, 0, 1, 0.5 against exact (1, 0, 2, 0).</summary>
+    [Fact]
+    public void CompareIsTheDefinitionOnHandMadeNumbers()
+    {
+        float[] exact = [1, 0, 2, 0], approximate = [1.5f, 0, 1, 0.5f];
+        var e = ApproximationError.Compare(approximate, exact, "naive");
+        Assert.Equal(1.0, e.MaxAbs);
+        Assert.Equal(2.0 / 4, e.MeanAbs);
+        Assert.Equal(Math.Sqrt(1.5 / 5), e.RelativeRms, 12);     // √(0.25 + 1 + 0.25) / √(1 + 4)
+        Assert.Equal("naive", e.Exact);
+        Assert.Equal(2.0 / 3, ApproximationError.Compare(approximate, exact, "naive", meanOver: 3).MeanAbs);
+        Assert.Throws<ArgumentException>(() => ApproximationError.Compare(approximate, exact.AsSpan(1), "naive"));
+    }
+
     [Theory]
     [MemberData(nameof(MaskCases))]
     public void BackwardMatchesFiniteDifferences(string kind, int Tq, int Tk)

@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using AttentionLab.Tests.Cli;
+using static System.FormattableString;
 
 namespace AttentionLab.Tests.Explorer;
 
@@ -178,6 +179,35 @@ public class ExplorerApiTests(ExplorerFixture f)
         Assert.Contains("layer must be in [0, 1]", message);
     }
 
+    /// <summary>One seed gives the same tokens in the page's step-by-step generation (each step a stateless request
+    /// that samples the next token) as in <c>attnlab generate</c> (one <see cref="AttentionLab.Models.Gpt2Generator"/> run),
+    /// at a temperature above 0 with top-k and top-p.</summary>
+    [Theory]
+    [InlineData(1.0, 0, 1.0, 5)]
+    [InlineData(1.5, 12, 0.95, 77)]
+    public async Task Generate_samples_the_tokens_of_the_cli_for_one_seed(double temperature, int topK, double topP, int seed)
+    {
+        const int Steps = 12;
+        var cli = JsonNode.Parse(CliHarness.Ok("generate", "--model", f.SmallModel, "--text", "ROMEO", "--max-tokens", $"{Steps}",
+            "--temperature", Invariant($"{temperature}"), "--top-k", $"{topK}", "--top-p", Invariant($"{topP}"), "--seed", $"{seed}", "--json"))!;
+        var expected = cli["ids"]!.AsArray().Select(i => (int)i!).ToArray();
+        int[] ids = [];
+        string? session = null;
+        for (int step = 0; step < Steps; step++)
+        {
+            var request = step == 0
+                ? JsonSerializer.Serialize(new { model = "small", text = "ROMEO", temperature, top_k = topK, top_p = topP, seed })
+                : JsonSerializer.Serialize(new { model = "small", ids, session, temperature, top_k = topK, top_p = topP, seed });
+            var (status, body) = await f.Post("/api/generate", request);
+            Assert.Equal(200, status);
+            var r = JsonNode.Parse(body)!;
+            session = (string)r["session"]!;
+            ids = r["ids"]!.AsArray().Select(i => (int)i!).Append((int)r["sampled"]!).ToArray();
+        }
+        Assert.Equal(expected, ids);
+        Assert.True(expected.Skip(5).Distinct().Count() > 1, "a sampled run, not a constant one");
+    }
+
     /// <summary>Each generation step reuses the session's KV cache: only the new token is run, and its attention row
     /// equals the row a full forward pass computes.</summary>
     [Fact]
@@ -216,6 +246,27 @@ public class ExplorerApiTests(ExplorerFixture f)
         var (bad, message) = await f.Post("/api/playground", """{"model": "small", "text": "abc", "pad": [7]}""");
         Assert.Equal(400, bad);
         Assert.Contains("outside [0, 2]", message);
+    }
+
+    /// <summary>The playground's errors are <see cref="AttentionLab.Attention.ApproximationError.Compare"/> of the two maps
+    /// it answers, the mean over the visible cells; the sweep's entry for the chosen kernel is the same figure.</summary>
+    [Fact]
+    public async Task Playground_errors_are_the_approximation_error_of_its_maps()
+    {
+        var (status, body) = await f.Post("/api/playground", """{"model": "small", "text": "abcdefgh", "causal": true, "attention": "performer:16", "sweep": "performer:16;naive"}""");
+        Assert.Equal(200, status);
+        var r = JsonNode.Parse(body)!;
+        float[] Map(string name) => r[name]!.AsArray().Select(x => (float)x!).ToArray();
+        int visible = (int)r["counts"]!["visible"]!;
+        Assert.Equal(36, visible);                                    // causal over 8 tokens: 8·9/2
+        var expected = AttentionLab.Attention.ApproximationError.Compare(Map("weights"), Map("exact_weights"), "naive", meanOver: visible);
+        Assert.True(expected.MaxAbs > 1e-4, "performer:16 is an approximation");
+        Assert.Equal(expected.MaxAbs, (double)r["max_error"]!, 12);
+        Assert.Equal(expected.MeanAbs, (double)r["mean_error"]!, 12);
+        var sweep = r["sweep"]!.AsArray();
+        Assert.Equal(expected.MaxAbs, (double)sweep[0]!["max_error"]!, 12);
+        Assert.Equal(expected.MeanAbs, (double)sweep[0]!["mean_error"]!, 12);
+        Assert.Equal(0.0, (double)sweep[1]!["max_error"]!);            // naive against itself
     }
 
     [Fact]

@@ -64,11 +64,14 @@ public class HeadRolesTests
         Assert.Equal(expected, s.Self, 6);
     }
 
+    /// <summary>Every head of a real report scores in [0, 1], and its entropy and previous-token score are the
+    /// definitions worked from its map here in double: H = −(1/T) Σ_i Σ_j p ln p, previous = mean_{i ≥ 1} A[i, i−1].</summary>
     [Fact]
     public void Every_head_of_a_real_report_scores_within_zero_and_one()
     {
         var model = TinyGpt2.Load();
         int[] ids = [1, 2, 3, 1, 2, 3, 1, 2];
+        int T = ids.Length;
         var report = Gpt2Inspector.Inspect(model, null, ids);
         var roles = HeadRoles.Compute(report);
         Assert.Equal(report.Layers * report.Heads, roles.Length);
@@ -76,8 +79,29 @@ public class HeadRolesTests
         {
             foreach (var v in new[] { r.Previous, r.First, r.Self, r.Induction!.Value })
                 Assert.InRange(v, 0.0, 1.0 + 1e-6);
-            Assert.Equal(report.Entropy[r.Layer * report.Heads + r.Head], r.Entropy);
+            var map = report.Map(r.Layer, r.Head).ToArray();
+            double entropy = 0, previous = 0;
+            for (int i = 0; i < T; i++)
+                for (int j = 0; j < T; j++)
+                    if (map[i * T + j] > 0) entropy -= map[i * T + j] * Math.Log(map[i * T + j]) / T;
+            for (int i = 1; i < T; i++) previous += map[i * T + i - 1] / (T - 1.0);
+            Assert.Equal(entropy, r.Entropy, 5);
+            Assert.Equal(previous, r.Previous, 12);
         }
+    }
+
+    /// <summary>The entropy the roles carry is the map's mean row entropy, on a hand-made map: uniform causal rows over
+    /// 1, 2, 3 and 4 keys have entropies ln 1, ln 2, ln 3, ln 4.</summary>
+    [Fact]
+    public void The_entropy_of_uniform_causal_rows_is_the_mean_of_their_logs()
+    {
+        int T = 4;
+        var m = new float[T * T];
+        for (int i = 0; i < T; i++) for (int j = 0; j <= i; j++) m[i * T + j] = 1f / (i + 1);
+        var report = new InspectionReport([1, 2, 3, 4], ["a", "b", "c", "d"], 1, 1, T, 5, m, [HeadEntropy.Mean(m, T, T)], [], [],
+            "naive", true, true, null, null);
+        var s = Assert.Single(HeadRoles.Compute(report));
+        Assert.Equal((0 + Math.Log(2) + Math.Log(3) + Math.Log(4)) / 4, s.Entropy, 6);
     }
 
     [Fact]
