@@ -56,22 +56,9 @@ internal static class DemoCommand
 
         var clock = Stopwatch.StartNew();
         var corpus = Corpus.Load(data, "char");
-        // the directory is locked before it is checked or written, so two runs never share it
-        bool created = outDir is null || !Directory.Exists(outDir);
-        var directoryLock = outDir is null ? CommandSupport.NewLockedRunDirectory() : TrainCommand.LockOut(outDir);
-        outDir = directoryLock.Directory;
-        Gpt2TrainingRun run;
-        try
-        {
-            if (TrainingCheckpoint.HoldsModel(outDir)) throw new CliError($"{outDir} already holds a model; the demo never overwrites (omit --out for a new runs/<timestamp>)");
-            run = Gpt2TrainingRun.Start(corpus, data, config, options, outDir, kernel, directoryLock);
-        }
-        catch
-        {
-            directoryLock.Dispose();
-            if (created) CommandSupport.RemoveIfOnlyLock(outDir);
-            throw;
-        }
+        var run = TrainCommand.StartNew(() => Gpt2TrainingRun.StartNew(corpus, data, config, options, outDir, kernel), outDir,
+            e => $"{e.Directory} {(e.HoldsModel ? "already holds a model" : $"holds {string.Join(", ", e.Existing)}")}; the demo never overwrites (omit --out for a new runs/<timestamp>)");
+        outDir = run.Directory;
         using var _ = run;
         var log = json ? TextWriter.Null : stdout;
         log.WriteLine("attnlab demo — a character-level GPT learns Shakespeare");
@@ -91,8 +78,7 @@ internal static class DemoCommand
             var plan = new TimeBudgetPlan(limit, options.Steps, () => clock.Elapsed.TotalSeconds);
             stop = r => plan.ShouldStop(r, run.Trainer);
         }
-        var mode = TrainingProgress.Choose(stdout, json);
-        var last = TrainingProgress.Run(run.Trainer, mode, stdout, run.Checkpoint, stop, out bool interrupted);
+        var (last, interrupted) = TrainingProgress.Run(run, TrainingProgress.Style.Tokens, TrainingProgress.Choose(stdout, json), stdout, stop);
         double? validation = last?.ValidationLoss;
 
         log.WriteLine();
