@@ -28,7 +28,7 @@ public sealed class DemoTraining(ModelCatalog catalog, DemoTrainingSpec? spec)
 
     public JsonNode Start()
     {
-        if (!Available) throw new ExplorerException(409, "this server cannot train the demo model (start it with a runs folder and the data)");
+        if (!Available) throw new ExplorerException(409, "this server cannot train the demo model (start it with a runs folder)");
         lock (_lock)
         {
             if (_task is { IsCompleted: false }) return Status();

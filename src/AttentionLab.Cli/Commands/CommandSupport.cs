@@ -47,19 +47,6 @@ internal static class CommandSupport
         return ids;
     }
 
-    /// <summary>Finds a file bundled with the repository (e.g. data/tinyshakespeare.txt): from the current
-    /// directory upward, then from the executable's directory upward.</summary>
-    public static string? FindBundled(string relativePath)
-    {
-        foreach (var start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
-            for (var d = new DirectoryInfo(start); d is not null; d = d.Parent)
-            {
-                var candidate = Path.Combine(d.FullName, relativePath);
-                if (File.Exists(candidate)) return candidate;
-            }
-        return null;
-    }
-
     /// <summary>Fails now, not after an hour of training, when the run directory cannot be written.</summary>
     public static void EnsureWritable(string directory)
     {

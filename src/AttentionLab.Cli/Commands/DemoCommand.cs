@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
 using AttentionLab.Attention;
+using AttentionLab.Datasets;
 using AttentionLab.Inspection;
 using AttentionLab.Models;
 using AttentionLab.Rendering;
@@ -43,8 +44,7 @@ internal static class DemoCommand
         var outDir = a.String("out");
         var presetName = a.String("preset");
         var kernel = CommandSupport.Kernel(a.String("attention"));
-        var data = a.String("data") ?? CommandSupport.FindBundled(Path.Combine("data", "tinyshakespeare.txt"))
-            ?? throw new CliError("cannot find data/tinyshakespeare.txt (run from the repository, or pass --data FILE)");
+        var data = a.Path("data") ?? TinyShakespeare.Source;
         bool json = a.Json;
         a.EnsureAllUsed();
         Gpt2Config config;
@@ -134,7 +134,7 @@ internal static class DemoCommand
         w.WriteLine("usage: attnlab demo [--minutes M] [--steps N] [--out DIR] [--data FILE] [--preset NAME] [--attention NAME] [--json]");
         w.WriteLine();
         w.WriteLine("Trains nanoGPT's char-level Shakespeare model (4 layers, 4 heads, 128 wide, context 64; ~0.8M parameters) on");
-        w.WriteLine("data/tinyshakespeare.txt (first 90% train, last 10% validation) for about --minutes (default 3; the step count is");
+        w.WriteLine("tiny Shakespeare (bundled; or --data FILE) (first 90% train, last 10% validation) for about --minutes (default 3; the step count is");
         w.WriteLine("fitted to the time after 10 steps; --steps N caps it, and --steps alone runs exactly N). Shows a sample before and");
         w.WriteLine("after training and an attention map, and saves the model and loss_curve.svg in --out (default runs/<timestamp>;");
         w.WriteLine("never overwrites a model). --preset picks another model size (e.g. tiny, for a quick check). --attention NAME picks");

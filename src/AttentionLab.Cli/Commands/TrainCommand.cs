@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using AttentionLab.Attention;
 using AttentionLab.Cuda;
+using AttentionLab.Datasets;
 using AttentionLab.Models;
 using AttentionLab.Text;
 using AttentionLab.Training;
@@ -46,7 +47,7 @@ internal static class TrainCommand
         }
         else
         {
-            var data = a.RequirePath("data");
+            var data = a.Path("data") ?? TinyShakespeare.Source;
             var tokenizer = a.String("tokenizer") ?? "char";
             if (!Tokenizers.Names.Contains(tokenizer)) throw new CliError($"--tokenizer must be one of {string.Join(", ", Tokenizers.Names)}, got '{tokenizer}'");
             var config = ReadModelOptions(a, Gpt2Config.ShakespeareChar);
@@ -159,7 +160,7 @@ internal static class TrainCommand
 
     private static void Usage(TextWriter w)
     {
-        w.WriteLine("usage: attnlab train --data FILE [--tokenizer char|gpt2|o200k] [--preset NAME | --layers N --d-model C --heads H --context T]");
+        w.WriteLine("usage: attnlab train [--data FILE] [--tokenizer char|gpt2|o200k] [--preset NAME | --layers N --d-model C --heads H --context T]");
         w.WriteLine("                     [--batch B] [--steps N] [--lr LR] [--warmup N] [--min-lr LR] [--weight-decay WD] [--grad-clip G]");
         w.WriteLine("                     [--seed S] [--eval-every N] [--eval-batches N] [--attention NAME] [--out DIR] [--force] [--json]");
         w.WriteLine("       attnlab train --out DIR --resume [--steps N] [--data FILE] [--attention NAME]");
@@ -173,7 +174,8 @@ internal static class TrainCommand
         w.WriteLine("  --out DIR     the run directory (default runs/<timestamp>). Files there that are not the checkpoint's are never");
         w.WriteLine("                touched; a second training writing the same DIR is refused while the first runs.");
         w.WriteLine();
-        w.WriteLine("Trains a GPT-2 (default: nanoGPT's char-level CPU config, 4 layers × 128 wide × 4 heads, context 64) with AdamW,");
+        w.WriteLine("Trains a GPT-2 (default: nanoGPT's char-level CPU config, 4 layers × 128 wide × 4 heads, context 64) on --data (default: the");
+        w.WriteLine("tiny Shakespeare bundled with attnlab, saved as " + AttentionLab.Datasets.TinyShakespeare.Source + ") with AdamW,");
         w.WriteLine("linear warmup + cosine decay and gradient clipping on the first 90% of the tokens, estimating validation loss on the");
         w.WriteLine("last 10% every --eval-every steps. Each validation writes a checkpoint to --out (default runs/<timestamp>): the model");
         w.WriteLine("as a Hugging Face GPT-2 directory, the tokenizer, the optimizer state and loss_curve.svg. Ctrl+C saves and stops;");
