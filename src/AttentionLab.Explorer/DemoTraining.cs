@@ -8,8 +8,9 @@ namespace AttentionLab.Explorer;
 
 /// <summary>
 /// Trains the demo model (what <c>attnlab demo</c> trains) in the background when the page asks — offered when no
-/// model exists yet — and reports its progress for the page to poll. One run at a time, into a new runs/ folder;
-/// checkpoints at each validation, so the model can be opened as soon as the first one is written.
+/// model exists yet — and reports its progress for the page to poll. One run at a time, into a new runs/ folder, under
+/// the library's <see cref="RunPolicy"/> (a checkpoint at each validation, so the model can be opened as soon as the
+/// first one is written, and one at the end); the run's directory lock is released when it ends, however it ends.
 /// </summary>
 public sealed class DemoTraining(ModelCatalog catalog, DemoTrainingSpec? spec)
 {
@@ -22,42 +23,55 @@ public sealed class DemoTraining(ModelCatalog catalog, DemoTrainingSpec? spec)
 
     public bool Available => spec is not null && catalog.RunsDirectory is not null;
 
+    /// <summary>The run in progress or last run (completes when its directory is released); null before the first.</summary>
+    public Task? Completion { get { lock (_lock) return _task; } }
+
     public JsonNode Start()
     {
-        if (!Available) throw new ExplorerException(409, "this server cannot train the demo model (start it with a runs folder and the data)");
+        if (!Available) throw new ExplorerException(409, "this server cannot train the demo model (start it with a runs folder)");
         lock (_lock)
         {
             if (_task is { IsCompleted: false }) return Status();
-            var stamp = DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture);
-            var dir = Path.Combine(catalog.RunsDirectory!, stamp);
-            for (int k = 2; Directory.Exists(dir); k++) dir = Path.Combine(catalog.RunsDirectory!, $"{stamp}-{k}");
-            _directory = dir; _error = null; _last = null; _validation = null;
+            _directory = null; _error = null; _last = null; _validation = null;
             _clock.Restart();
-            _task = Task.Run(() => Train(dir));
+            Gpt2TrainingRun run;
+            try
+            {
+                var s = spec!;
+                var corpus = Corpus.Load(s.DataPath, "char");
+                run = Gpt2TrainingRun.StartNew(corpus, s.DataPath, s.Config, s.Training, directory: null, AttentionKernels.Default, runsRoot: catalog.RunsDirectory!);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or InvalidDataException)
+            {
+                _error = e.Message.Split('\n')[0];
+                _task = Task.CompletedTask;
+                return Status();
+            }
+            _directory = run.Directory;
+            _task = Task.Run(() => Train(run));
             return Status();
         }
     }
 
-    private void Train(string dir)
+    private void Train(Gpt2TrainingRun run)
     {
+        using var _ = run; // releases the directory's lock
         try
         {
-            var s = spec!;
-            var corpus = Corpus.Load(s.DataPath, "char");
-            var run = Gpt2TrainingRun.Start(corpus, s.DataPath, s.Config, s.Training, dir, AttentionKernels.Default);
-            var plan = new TimeBudgetPlan(s.Budget, s.Training.Steps, () => _clock.Elapsed.TotalSeconds);
-            while (!run.Trainer.IsFinished)
-            {
-                var r = run.Trainer.Step();
-                lock (_lock) { _last = r; if (r.ValidationLoss is double v) _validation = v; }
-                if (r.ValidationLoss is not null) run.Checkpoint();
-                if (plan.ShouldStop(r, run.Trainer)) break;
-            }
-            run.Checkpoint();
+            var plan = new TimeBudgetPlan(spec!.Budget, spec.Training.Steps, () => _clock.Elapsed.TotalSeconds);
+            run.Run(new Reports(this), CancellationToken.None, plan);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or InvalidDataException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or InvalidDataException or TrainingDivergedException)
         {
             lock (_lock) _error = e.Message.Split('\n')[0];
+        }
+    }
+
+    private sealed class Reports(DemoTraining owner) : IProgress<StepReport>
+    {
+        public void Report(StepReport r)
+        {
+            lock (owner._lock) { owner._last = r; if (r.ValidationLoss is double v) owner._validation = v; }
         }
     }
 

@@ -54,14 +54,15 @@ public sealed partial class ExplorerApi(ModelCatalog catalog, DemoTrainingSpec? 
         foreach (var (name, dir) in catalog.List())
         {
             var entry = new JsonObject { ["name"] = name };
-            if (ModelCatalog.Kind(dir) is var kind && kind != ModelCatalog.Gpt2Kind) { models.Add(EncoderModelEntry(name, dir, kind)); continue; }
             try
             {
+                var info = AttentionLab.IO.ModelFolderInfo.Read(dir);
+                if (!info.IsGpt2) { models.Add(EncoderModelEntry(name, dir, info.Kind)); continue; }
                 var c = AttentionLab.IO.Gpt2ModelDirectory.ReadConfig(dir);
                 entry["layers"] = c.Layers; entry["heads"] = c.Heads; entry["channels"] = c.Channels;
                 entry["context"] = c.ContextLength; entry["vocab"] = c.VocabSize; entry["attention"] = c.Attention; entry["causal"] = c.IsCausal;
                 entry["parameters"] = c.ParameterCount;
-                entry["tokenizer"] = AttentionLab.Text.Tokenizers.Exists(dir) || c.VocabSize == 50257;
+                entry["tokenizer"] = info.Tokenizer != AttentionLab.IO.ModelTokenizer.None;
                 entry["kind"] = ModelCatalog.Gpt2Kind;
             }
             catch (Exception e) when (e is IOException or InvalidDataException or ArgumentException or JsonException or FormatException)

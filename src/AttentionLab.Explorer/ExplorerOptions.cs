@@ -30,5 +30,6 @@ public sealed record ExplorerOptions
     public ILoggerProvider? Log { get; init; }
 }
 
-/// <summary>The demo run the page can start: model, training options, data and time budget.</summary>
+/// <summary>The demo run the page can start: model, training options, data (a file, or
+/// <see cref="AttentionLab.Datasets.TinyShakespeare.Source"/> for the bundled text) and time budget.</summary>
 public sealed record DemoTrainingSpec(Gpt2Config Config, TrainingOptions Training, string DataPath, TimeSpan Budget);

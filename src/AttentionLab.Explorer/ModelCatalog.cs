@@ -53,14 +53,14 @@ public sealed class ModelCatalog
         return result;
     }
 
-    public static bool IsModelDirectory(string directory) =>
-        File.Exists(Path.Combine(directory, Gpt2ModelDirectory.ConfigFileName)) && File.Exists(Path.Combine(directory, Gpt2ModelDirectory.WeightsFileName));
+    /// <summary>True when the folder holds config.json and model.safetensors (listed; what kind it is, <see cref="Kind"/> says).</summary>
+    public static bool IsModelDirectory(string directory) => ModelFolder.Exists(directory);
 
-    /// <summary>"gpt2", or the model_type of a seq2seq, BERT or ViT folder (<see cref="TransformerModelInspector.ModelTypes"/>).</summary>
-    public static string Kind(string directory) =>
-        ModelFolder.ModelType(directory) is { } type && TransformerModelInspector.ModelTypes.Contains(type) ? type : Gpt2Kind;
+    /// <summary>"gpt2", "seq2seq", "bert" or "vit" (<see cref="ModelFolderInfo.Read"/>).</summary>
+    /// <exception cref="InvalidDataException">a folder of no kind attnlab reads, or a damaged GPT-2 config</exception>
+    public static string Kind(string directory) => ModelFolderInfo.Read(directory).Kind;
 
-    public const string Gpt2Kind = "gpt2";
+    public const string Gpt2Kind = ModelFolderInfo.Gpt2;
 
     /// <summary>The listed model of that name, with its directory and kind.</summary>
     /// <exception cref="ExplorerException">400 without a name, 404 for a name the catalog does not list</exception>
@@ -69,7 +69,11 @@ public sealed class ModelCatalog
         if (string.IsNullOrEmpty(name)) throw new ExplorerException(400, "give a model name (GET /api/models lists them)");
         var match = List().FirstOrDefault(m => m.Name == name);
         if (match.Name is null) throw new ExplorerException(404, $"unknown model '{Shorten(name)}'; GET /api/models lists the models this server opens");
-        return (match.Name, match.Directory, Kind(match.Directory));
+        try { return (match.Name, match.Directory, Kind(match.Directory)); }
+        catch (Exception e) when (e is IOException or InvalidDataException)
+        {
+            throw new ExplorerException(422, $"model '{Shorten(name)}' cannot be opened: {e.Message.Split('\n')[0]}");
+        }
     }
 
     /// <summary>The loaded GPT-2 model of that name (loaded on first use).</summary>
@@ -117,12 +121,9 @@ public sealed class LoadedModel
 
     public static LoadedModel Open(string name, string directory, int views)
     {
+        var info = ModelFolderInfo.Read(directory);
         var model = Gpt2ModelDirectory.Load(directory, attention: null, training: false);
-        ITokenizer? tokenizer = null;
-        if (Tokenizers.Exists(directory)) tokenizer = Tokenizers.Load(directory);
-        else if (model.Config.VocabSize == 50257) tokenizer = new Gpt2Tokenizer();
-        if (tokenizer is not null && tokenizer.VocabSize > model.Config.VocabSize)
-            throw new InvalidDataException($"the {tokenizer.Name} tokenizer has {tokenizer.VocabSize} ids but the model only {model.Config.VocabSize}");
+        var tokenizer = info.OpenTokenizer();
         return new LoadedModel(name, directory, model, tokenizer, Math.Max(1, views));
     }
 

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using AttentionLab.Datasets;
 using AttentionLab.Inspection;
 using AttentionLab.Models;
 using AttentionLab.Rendering;
@@ -12,7 +13,6 @@ internal static class BertCommand
 {
     public const string Summary = "BERT-style bidirectional encoder, masked-LM on tiny Shakespeare (vs a unigram baseline)";
     public const string SvgFile = "bert_vs_gpt_attention.svg";
-    public const string DefaultData = "data/tinyshakespeare.txt";
     public const string DefaultInput = "To be, or not to be, that is the q_estion";
 
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
@@ -99,11 +99,7 @@ internal static class BertCommand
         return 0;
     }
 
-    private static string DataPath(string? given)
-    {
-        if (given is not null) return given;
-        return CommandSupport.FindBundled(DefaultData) ?? throw new CliError($"cannot find {DefaultData}; pass --data FILE");
-    }
+    private static string DataPath(string? given) => given ?? TinyShakespeare.Source;
 
     private static void CheckInput(BertModel model, string input)
     {
@@ -145,7 +141,7 @@ internal static class BertCommand
         w.WriteLine("       attnlab bert --model DIR [--data FILE] [--held-out BATCHES] [--input TEXT] [--show-attention] [--svg FILE] [--json]");
         w.WriteLine();
         w.WriteLine("Trains a character-level BERT (bidirectional pre-LayerNorm encoder) as a masked language model on --data (default");
-        w.WriteLine($"{DefaultData}, first 90%): 15% of the characters are chosen and become [MASK] (80%), a random character (10%)");
+        w.WriteLine("the bundled tiny Shakespeare, first 90%): 15% of the characters are chosen and become [MASK] (80%), a random character (10%)");
         w.WriteLine("or stay (10%); sequences of unequal lengths share a batch through a padding mask. Reports masked-character");
         w.WriteLine("accuracy on held-out text (last 10%) against the unigram baseline (always guess the commonest character), fills");
         w.WriteLine($"the _ blanks of --input (default \"{DefaultInput}\") and writes {SvgFile}: BERT's full square of");

@@ -47,57 +47,6 @@ internal static class CommandSupport
         return ids;
     }
 
-    /// <summary>
-    /// A new, locked run directory under runs/: runs/20261123-091500 (then -2, -3, …). A name is taken only if it did
-    /// not exist or is an empty directory whose lock we won, so two trainings started in the same second get two
-    /// directories.
-    /// </summary>
-    public static AttentionLab.Training.RunDirectoryLock NewLockedRunDirectory(string root = "runs")
-    {
-        var stamp = DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture);
-        for (int k = 1; k < 10_000; k++)
-        {
-            var path = Path.Combine(root, k == 1 ? stamp : $"{stamp}-{k}");
-            if (File.Exists(path)) continue;
-            if (Directory.Exists(path) && Directory.EnumerateFileSystemEntries(path).Any(e => Path.GetFileName(e) != AttentionLab.Training.RunDirectoryLock.FileName)) continue;
-            AttentionLab.Training.RunDirectoryLock? l;
-            try { l = AttentionLab.Training.RunDirectoryLock.TryAcquire(path); }
-            catch (IOException e) { throw new CliError($"cannot create a run directory under {root}: {e.Message}"); }
-            if (l is null) continue;
-            // another run may have created and left the directory between our look and our lock
-            if (Directory.EnumerateFileSystemEntries(path).All(e => Path.GetFileName(e) == AttentionLab.Training.RunDirectoryLock.FileName)) return l;
-            l.Dispose();
-        }
-        throw new CliError($"no free run directory name under {root}");
-    }
-
-    /// <summary>Finds a file bundled with the repository (e.g. data/tinyshakespeare.txt): from the current
-    /// directory upward, then from the executable's directory upward.</summary>
-    public static string? FindBundled(string relativePath)
-    {
-        foreach (var start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
-            for (var d = new DirectoryInfo(start); d is not null; d = d.Parent)
-            {
-                var candidate = Path.Combine(d.FullName, relativePath);
-                if (File.Exists(candidate)) return candidate;
-            }
-        return null;
-    }
-
-    /// <summary>Deletes a directory this run created when it holds nothing but its lock file (a start that failed).</summary>
-    public static void RemoveIfOnlyLock(string directory)
-    {
-        try
-        {
-            if (!Directory.Exists(directory)) return;
-            var entries = Directory.GetFileSystemEntries(directory);
-            if (entries.Any(e => Path.GetFileName(e) != AttentionLab.Training.RunDirectoryLock.FileName)) return;
-            foreach (var e in entries) File.Delete(e);
-            Directory.Delete(directory);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
-    }
-
     /// <summary>Fails now, not after an hour of training, when the run directory cannot be written.</summary>
     public static void EnsureWritable(string directory)
     {

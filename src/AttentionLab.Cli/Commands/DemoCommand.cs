@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
 using AttentionLab.Attention;
+using AttentionLab.Datasets;
 using AttentionLab.Inspection;
 using AttentionLab.Models;
 using AttentionLab.Rendering;
@@ -43,8 +44,7 @@ internal static class DemoCommand
         var outDir = a.String("out");
         var presetName = a.String("preset");
         var kernel = CommandSupport.Kernel(a.String("attention"));
-        var data = a.String("data") ?? CommandSupport.FindBundled(Path.Combine("data", "tinyshakespeare.txt"))
-            ?? throw new CliError("cannot find data/tinyshakespeare.txt (run from the repository, or pass --data FILE)");
+        var data = a.Path("data") ?? TinyShakespeare.Source;
         bool json = a.Json;
         a.EnsureAllUsed();
         Gpt2Config config;
@@ -56,22 +56,9 @@ internal static class DemoCommand
 
         var clock = Stopwatch.StartNew();
         var corpus = Corpus.Load(data, "char");
-        // the directory is locked before it is checked or written, so two runs never share it
-        bool created = outDir is null || !Directory.Exists(outDir);
-        var directoryLock = outDir is null ? CommandSupport.NewLockedRunDirectory() : TrainCommand.LockOut(outDir);
-        outDir = directoryLock.Directory;
-        Gpt2TrainingRun run;
-        try
-        {
-            if (TrainingCheckpoint.HoldsModel(outDir)) throw new CliError($"{outDir} already holds a model; the demo never overwrites (omit --out for a new runs/<timestamp>)");
-            run = Gpt2TrainingRun.Start(corpus, data, config, options, outDir, kernel, directoryLock);
-        }
-        catch
-        {
-            directoryLock.Dispose();
-            if (created) CommandSupport.RemoveIfOnlyLock(outDir);
-            throw;
-        }
+        var run = TrainCommand.StartNew(() => Gpt2TrainingRun.StartNew(corpus, data, config, options, outDir, kernel), outDir,
+            e => $"{e.Directory} {(e.HoldsModel ? "already holds a model" : $"holds {string.Join(", ", e.Existing)}")}; the demo never overwrites (omit --out for a new runs/<timestamp>)");
+        outDir = run.Directory;
         using var _ = run;
         var log = json ? TextWriter.Null : stdout;
         log.WriteLine("attnlab demo — a character-level GPT learns Shakespeare");
@@ -91,8 +78,7 @@ internal static class DemoCommand
             var plan = new TimeBudgetPlan(limit, options.Steps, () => clock.Elapsed.TotalSeconds);
             stop = r => plan.ShouldStop(r, run.Trainer);
         }
-        var mode = TrainingProgress.Choose(stdout, json);
-        var last = TrainingProgress.Run(run.Trainer, mode, stdout, run.Checkpoint, stop, out bool interrupted);
+        var (last, interrupted) = TrainingProgress.Run(run, TrainingProgress.Style.Tokens, TrainingProgress.Choose(stdout, json), stdout, stop);
         double? validation = last?.ValidationLoss;
 
         log.WriteLine();
@@ -148,7 +134,7 @@ internal static class DemoCommand
         w.WriteLine("usage: attnlab demo [--minutes M] [--steps N] [--out DIR] [--data FILE] [--preset NAME] [--attention NAME] [--json]");
         w.WriteLine();
         w.WriteLine("Trains nanoGPT's char-level Shakespeare model (4 layers, 4 heads, 128 wide, context 64; ~0.8M parameters) on");
-        w.WriteLine("data/tinyshakespeare.txt (first 90% train, last 10% validation) for about --minutes (default 3; the step count is");
+        w.WriteLine("tiny Shakespeare (bundled; or --data FILE) (first 90% train, last 10% validation) for about --minutes (default 3; the step count is");
         w.WriteLine("fitted to the time after 10 steps; --steps N caps it, and --steps alone runs exactly N). Shows a sample before and");
         w.WriteLine("after training and an attention map, and saves the model and loss_curve.svg in --out (default runs/<timestamp>;");
         w.WriteLine("never overwrites a model). --preset picks another model size (e.g. tiny, for a quick check). --attention NAME picks");

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json.Nodes;
+using AttentionLab.Datasets;
 using AttentionLab.Experiments;
 using AttentionLab.IO;
 using AttentionLab.Training;
@@ -24,8 +25,7 @@ internal static class ExperimentCommand
         var budgetText = a.String("budget");
         int? steps = a.Has("steps") ? a.Int("steps", 0, 1, 1_000_000) : null;
         var outDir = a.String("out");
-        var data = a.String("data") ?? CommandSupport.FindBundled(Path.Combine("data", "tinyshakespeare.txt"))
-            ?? throw new CliError("cannot find data/tinyshakespeare.txt (run from the repository, or pass --data FILE)");
+        var data = a.Path("data") ?? TinyShakespeare.Source;
         a.EnsureAllUsed();
         if (name is null) throw new CliError($"which experiment? one of: {string.Join(", ", ExperimentCatalog.Names)}");
         IExperiment experiment;
@@ -125,7 +125,7 @@ internal static class ExperimentCommand
     {
         w.WriteLine("usage: attnlab experiment NAME [--budget 60s] [--steps N] [--out DIR] [--data FILE] [--json]");
         w.WriteLine();
-        w.WriteLine("Trains the same character-level GPT (2 layers, 4 heads, 64 wide, context 64; causal-mask: 16) on data/tinyshakespeare.txt under each");
+        w.WriteLine("Trains the same character-level GPT (2 layers, 4 heads, 64 wide, context 64; causal-mask: 16) on tiny Shakespeare (bundled) under each");
         w.WriteLine("setting of an ablation — same seed, same initial weights, same batches — one setting after the other, each with an");
         w.WriteLine("equal share of --budget (default 60s; or exactly --steps N each), then prints a table and writes NAME.svg (the loss");
         w.WriteLine("curves) and NAME.json into --out (default runs/experiment-NAME-<timestamp>). --json prints");

@@ -36,12 +36,11 @@ internal static class ExploreCommand
         foreach (var m in models)
             if (!ModelCatalog.IsModelDirectory(m)) throw new CliError($"--model {m} is not a model directory (it needs config.json and model.safetensors)");
 
-        var data = CommandSupport.FindBundled(Path.Combine("data", "tinyshakespeare.txt"));
         var options = new ExplorerOptions
         {
             Models = models, RunsDirectory = runs, Port = port,
             Log = new TextWriterLoggerProvider(stderr),                    // an internal error: one line in the page, the whole exception here
-            Demo = data is null ? null : new DemoTrainingSpec(DemoCommand.Model, DemoCommand.Training, data, TimeSpan.FromMinutes(minutes)),
+            Demo = new DemoTrainingSpec(DemoCommand.Model, DemoCommand.Training, AttentionLab.Datasets.TinyShakespeare.Source, TimeSpan.FromMinutes(minutes)),
         };
         ExplorerServer server;
         try { server = ExplorerServer.StartAsync(options).GetAwaiter().GetResult(); }

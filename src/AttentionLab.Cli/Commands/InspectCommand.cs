@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json.Nodes;
 using AttentionLab.Inspection;
+using AttentionLab.IO;
 using AttentionLab.Models;
 using AttentionLab.Rendering;
 using Spectre.Console;
@@ -26,7 +27,7 @@ internal static class InspectCommand
         string device = CommandSupport.Device(a.String("device"));
         a.EnsureAllUsed();
 
-        if (Directory.Exists(dir) && TransformerModelInspector.CanInspect(dir))
+        if (!ModelFolderInfo.Read(dir).IsGpt2)
             return InspectOtherModel(dir, text, ids, target, layer, head, attention, json, stdout);
         if (target is not null) throw new CliError("--target is for seq2seq models (the start of the answer to decode from)");
         var saved = SavedModel.Open(dir, attention);

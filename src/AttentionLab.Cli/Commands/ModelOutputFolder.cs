@@ -29,7 +29,7 @@ internal sealed class ModelOutputFolder : IDisposable
     public static ModelOutputFolder Lock(string? outDir, bool force, string svgFile)
     {
         string? createdFrom = outDir is null ? null : OutermostMissing(outDir);
-        var directoryLock = outDir is null ? CommandSupport.NewLockedRunDirectory() : TrainCommand.LockOut(outDir);
+        var directoryLock = outDir is null ? NewRunDirectory() : TrainCommand.LockOut(outDir);
         var folder = new ModelOutputFolder(directoryLock, outDir is null ? directoryLock.Directory : createdFrom);
         try
         {
@@ -64,7 +64,7 @@ internal sealed class ModelOutputFolder : IDisposable
     public TrainedModel Train(ModelTrainer trainer, bool json, TextWriter stdout, Func<double> evaluate, Action<string> save, string svgFile, Func<string> svg)
     {
         var cpu = System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime;
-        var last = ModelTrainingProgress.Run(trainer, TrainingProgress.Choose(stdout, json), stdout, out bool interrupted);
+        var (last, interrupted) = TrainingProgress.Run(trainer, TrainingProgress.Style.Examples, TrainingProgress.Choose(stdout, json), stdout);
         double cpuSeconds = (System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds;
         var watch = System.Diagnostics.Stopwatch.StartNew();
         double accuracy = evaluate();
@@ -80,7 +80,7 @@ internal sealed class ModelOutputFolder : IDisposable
     {
         _lock.Dispose();
         if (_createdFrom is null) return;
-        CommandSupport.RemoveIfOnlyLock(Directory);
+        RunDirectoryLock.RemoveIfOnlyLock(Directory);
         var stop = FullPath(_createdFrom);
         for (var d = Path.GetDirectoryName(FullPath(Directory)); d is not null && d.Length >= stop.Length; d = Path.GetDirectoryName(d))
         {
@@ -91,6 +91,12 @@ internal sealed class ModelOutputFolder : IDisposable
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return; }
         }
+    }
+
+    private static RunDirectoryLock NewRunDirectory()
+    {
+        try { return RunDirectoryLock.AcquireNew(); }
+        catch (IOException e) { throw new CliError(e.Message); }
     }
 
     /// <summary>The outermost folder of <paramref name="path"/> that does not exist yet (null when it exists).</summary>

@@ -15,8 +15,9 @@ internal sealed class SavedModel
     /// <param name="attention">a kernel name to run with instead of the one the model was saved with (--attention)</param>
     public static SavedModel Open(string directory, string? attention = null)
     {
-        if (!Directory.Exists(directory))
-            throw new CliError(File.Exists(directory) ? $"--model {directory} is a file; give the directory that holds config.json and model.safetensors" : $"model directory {directory} does not exist");
+        var info = ModelFolderInfo.Read(directory);
+        if (!info.IsGpt2)
+            throw new CliError($"{directory} holds a {info.Kind} model; generate reads GPT-2 models (inspect reads every kind)");
         IAttentionKernel? kernel = null;
         if (attention is not null)
         {
@@ -24,11 +25,7 @@ internal sealed class SavedModel
             catch (ArgumentException e) { throw new CliError($"--attention: {e.Message}"); }
         }
         var model = Gpt2ModelDirectory.Load(directory, kernel, training: false);
-        ITokenizer? tokenizer = null;
-        if (Tokenizers.Exists(directory)) tokenizer = Tokenizers.Load(directory);
-        else if (model.Config.VocabSize == 50257) tokenizer = new Gpt2Tokenizer(); // a Hugging Face GPT-2 directory
-        if (tokenizer is not null && tokenizer.VocabSize > model.Config.VocabSize)
-            throw new CliError($"the {tokenizer.Name} tokenizer has {tokenizer.VocabSize} ids but the model only {model.Config.VocabSize}");
+        var tokenizer = info.OpenTokenizer();
         return new SavedModel { Model = model, Tokenizer = tokenizer, Generator = new Gpt2Generator(model) };
     }
 

@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using AttentionLab.Attention;
 using AttentionLab.Cuda;
+using AttentionLab.Datasets;
 using AttentionLab.Models;
 using AttentionLab.Text;
 using AttentionLab.Training;
@@ -46,7 +47,7 @@ internal static class TrainCommand
         }
         else
         {
-            var data = a.RequirePath("data");
+            var data = a.Path("data") ?? TinyShakespeare.Source;
             var tokenizer = a.String("tokenizer") ?? "char";
             if (!Tokenizers.Names.Contains(tokenizer)) throw new CliError($"--tokenizer must be one of {string.Join(", ", Tokenizers.Names)}, got '{tokenizer}'");
             var config = ReadModelOptions(a, Gpt2Config.ShakespeareChar);
@@ -54,34 +55,15 @@ internal static class TrainCommand
             a.EnsureAllUsed();
             var attention = CommandSupport.Kernel(attentionName);
             if (outDir is not null && File.Exists(outDir)) throw new CliError($"--out {outDir} is a file, not a directory");
-            // bad data and sizes that cannot fit are refused before any directory is made
             var corpus = Corpus.Load(data, tokenizer);
-            Gpt2TrainingRun.EnsureActivationsFit(config with { VocabSize = corpus.Tokenizer.VocabSize }, options.BatchSize, attention);
-            corpus.EnsureFits(config.ContextLength);
-            // the directory is locked before it is checked or written, so two trainings never share it
-            bool created = outDir is null || !Directory.Exists(outDir);
-            var directoryLock = outDir is null ? CommandSupport.NewLockedRunDirectory() : LockOut(outDir);
-            outDir = directoryLock.Directory;
-            try
-            {
-                var existing = TrainingCheckpoint.ExistingFiles(outDir);
-                if (existing.Count > 0 && !force)
-                    throw new CliError(TrainingCheckpoint.HoldsModel(outDir)
-                        ? $"{outDir} already holds a model; pass --force to replace it or --resume to continue it"
-                        : $"{outDir} holds {string.Join(", ", existing)}, which a checkpoint would overwrite; pass --force to replace it or choose another --out");
-                run = Gpt2TrainingRun.Start(corpus, data, config, options, outDir, attention, directoryLock, backend);
-            }
-            catch
-            {
-                directoryLock.Dispose();
-                if (created) CommandSupport.RemoveIfOnlyLock(outDir);
-                throw;
-            }
+            run = StartNew(() => Gpt2TrainingRun.StartNew(corpus, data, config, options, outDir, attention, replace: force, backend: backend), outDir,
+                e => e.HoldsModel
+                    ? $"{e.Directory} already holds a model; pass --force to replace it or --resume to continue it"
+                    : $"{e.Directory} holds {string.Join(", ", e.Existing)}, which a checkpoint would overwrite; pass --force to replace it or choose another --out");
             if (!json) PrintHeader(stdout, run);
         }
         using var _ = run;
-        var mode = TrainingProgress.Choose(stdout, json);
-        var last = TrainingProgress.Run(run.Trainer, mode, stdout, run.Checkpoint, null, out bool interrupted);
+        var (last, interrupted) = TrainingProgress.Run(run, TrainingProgress.Style.Tokens, TrainingProgress.Choose(stdout, json), stdout);
         if (json)
             stdout.WriteLine(new JsonObject
             {
@@ -119,6 +101,22 @@ internal static class TrainCommand
         try { return RunDirectoryLock.Acquire(outDir); }
         catch (RunDirectoryBusyException e) { throw new CliError(e.Message); }
         catch (IOException e) { throw new CliError($"--out {outDir} cannot be written: {e.Message}"); }
+    }
+
+    /// <summary>
+    /// Starts a new run with <see cref="Gpt2TrainingRun.StartNew"/> (which locks, checks and cleans up its directory),
+    /// saying in the CLI's words what it refused: an occupied directory (<paramref name="occupied"/>), a busy one, or an
+    /// --out or runs/ folder that cannot be written.
+    /// </summary>
+    internal static Gpt2TrainingRun StartNew(Func<Gpt2TrainingRun> start, string? outDir, Func<RunDirectoryOccupiedException, string> occupied)
+    {
+        try { return start(); }
+        catch (RunDirectoryOccupiedException e) { throw new CliError(occupied(e)); }
+        catch (RunDirectoryBusyException e) { throw new CliError(e.Message); }
+        catch (IOException e) when (e is not FileNotFoundException and not DirectoryNotFoundException)
+        {
+            throw new CliError(outDir is null ? e.Message : $"--out {outDir} cannot be written: {e.Message}");
+        }
     }
 
     internal static Gpt2Config ReadModelOptions(Args a, Gpt2Config fallback)
@@ -162,7 +160,7 @@ internal static class TrainCommand
 
     private static void Usage(TextWriter w)
     {
-        w.WriteLine("usage: attnlab train --data FILE [--tokenizer char|gpt2|o200k] [--preset NAME | --layers N --d-model C --heads H --context T]");
+        w.WriteLine("usage: attnlab train [--data FILE] [--tokenizer char|gpt2|o200k] [--preset NAME | --layers N --d-model C --heads H --context T]");
         w.WriteLine("                     [--batch B] [--steps N] [--lr LR] [--warmup N] [--min-lr LR] [--weight-decay WD] [--grad-clip G]");
         w.WriteLine("                     [--seed S] [--eval-every N] [--eval-batches N] [--attention NAME] [--out DIR] [--force] [--json]");
         w.WriteLine("       attnlab train --out DIR --resume [--steps N] [--data FILE] [--attention NAME]");
@@ -176,7 +174,8 @@ internal static class TrainCommand
         w.WriteLine("  --out DIR     the run directory (default runs/<timestamp>). Files there that are not the checkpoint's are never");
         w.WriteLine("                touched; a second training writing the same DIR is refused while the first runs.");
         w.WriteLine();
-        w.WriteLine("Trains a GPT-2 (default: nanoGPT's char-level CPU config, 4 layers × 128 wide × 4 heads, context 64) with AdamW,");
+        w.WriteLine("Trains a GPT-2 (default: nanoGPT's char-level CPU config, 4 layers × 128 wide × 4 heads, context 64) on --data (default: the");
+        w.WriteLine("tiny Shakespeare bundled with attnlab, saved as " + AttentionLab.Datasets.TinyShakespeare.Source + ") with AdamW,");
         w.WriteLine("linear warmup + cosine decay and gradient clipping on the first 90% of the tokens, estimating validation loss on the");
         w.WriteLine("last 10% every --eval-every steps. Each validation writes a checkpoint to --out (default runs/<timestamp>): the model");
         w.WriteLine("as a Hugging Face GPT-2 directory, the tokenizer, the optimizer state and loss_curve.svg. Ctrl+C saves and stops;");

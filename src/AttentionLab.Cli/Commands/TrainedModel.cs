@@ -20,8 +20,18 @@ internal sealed record TrainedModel(ModelTrainer Trainer, StepReport? Last, bool
         result["parameters"] = parameters;
         result["interrupted"] = Interrupted;
         result["out"] = Directory;
-        result["loss_curve"] = ModelTrainingProgress.Curve(Trainer);
+        result["loss_curve"] = Curve();
         return result;
+    }
+
+    /// <summary>The loss curve (every step) for --json output: [[step, loss], …], thinned to at most 200 points.</summary>
+    private JsonArray Curve()
+    {
+        var points = Trainer.Losses;
+        int stride = Math.Max(1, points.Count / 200);
+        var array = new JsonArray();
+        for (int i = 0; i < points.Count; i += stride) array.Add(new JsonArray(points[i].Step, Math.Round(points[i].Loss, 5)));
+        return array;
     }
 
     /// <summary>

@@ -22,8 +22,11 @@ public static class TransformerModelInspector
     public static IReadOnlyList<string> ModelTypes { get; } = [Seq2SeqModel.ModelType, BertModel.ModelType, VisionTransformer.ModelType];
 
     /// <summary>True when <paramref name="directory"/> holds a saved seq2seq, BERT or ViT model.</summary>
-    public static bool CanInspect(string directory) =>
-        ModelFolder.Exists(directory) && ModelFolder.ModelType(directory) is { } type && ModelTypes.Contains(type);
+    public static bool CanInspect(string directory)
+    {
+        try { return ModelTypes.Contains(ModelFolderInfo.Read(directory).Kind); }
+        catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException) { return false; }
+    }
 
     /// <summary>
     /// Runs the saved model on <paramref name="input"/> and returns its attention. Inputs by model type:

@@ -1,3 +1,4 @@
+using AttentionLab.Datasets;
 using AttentionLab.IO;
 using AttentionLab.Text;
 
@@ -58,12 +59,12 @@ public sealed class Corpus
     /// <summary>
     /// Reads a file as UTF-8 text, refusing what is clearly not text: a missing or empty file, a directory, a FIFO or
     /// device, a file over <see cref="MaxBytes"/>, NUL bytes (binary data), or bytes that are not valid UTF-8.
-    /// A leading byte-order mark is dropped.
+    /// A leading byte-order mark is dropped. <see cref="TinyShakespeare.Source"/> reads the text embedded in the library.
     /// </summary>
     public static string ReadText(string path)
     {
         ArgumentNullException.ThrowIfNull(path);
-        var bytes = InputFile.ReadAllBytes(path, MaxBytes, "data file");
+        var bytes = TinyShakespeare.Names(path) ? TinyShakespeare.Utf8.ToArray() : InputFile.ReadAllBytes(path, MaxBytes, "data file");
         if (bytes.Length == 0) throw new InvalidDataException($"data file {path} is empty");
         int nul = Array.IndexOf(bytes, (byte)0);
         if (nul >= 0) throw new InvalidDataException($"data file {path} looks binary (NUL byte at offset {nul}); give a UTF-8 text file");

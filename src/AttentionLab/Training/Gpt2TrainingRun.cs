@@ -11,8 +11,13 @@ namespace AttentionLab.Training;
 /// directory's <see cref="RunDirectoryLock"/> from start to <see cref="Dispose"/>, so a second writer is refused.
 /// The steps run on the CPU unless a <c>backend</c> factory puts them on a device (a GPU); the host model and
 /// optimizer stay the checkpoint's source either way (<see cref="ITrainingBackend.SynchronizeHost"/>).
+/// <see cref="Run"/> trains it under the <see cref="RunPolicy"/>: a checkpoint after each validation and at the end.
+/// <code>
+///   using var run = Gpt2TrainingRun.StartNew(corpus, dataPath, config, options, directory: null, attention);
+///   var result = run.Run(progress, cancellation);             // runs/&lt;timestamp&gt;, released by Dispose
+/// </code>
 /// </summary>
-public sealed class Gpt2TrainingRun : IDisposable
+public sealed class Gpt2TrainingRun : IDisposable, ITrainingRun
 {
     private readonly RunDirectoryLock _lock;
 
@@ -34,6 +39,49 @@ public sealed class Gpt2TrainingRun : IDisposable
     public Trainer Trainer { get; }
     public TrainingCheckpoint.RunInfo Info { get; }
 
+    /// <summary>
+    /// Trains to the end (or until <paramref name="cancellation"/>, or the budget's hard limit) under the
+    /// <see cref="RunPolicy"/>: a checkpoint after each validation and one at the end.
+    /// </summary>
+    /// <param name="budget">fits the step count to a wall-clock budget as it goes (the demo); null: the planned steps</param>
+    public RunResult Run(IProgress<StepReport>? progress, CancellationToken cancellation, TimeBudgetPlan? budget = null) =>
+        RunPolicy.Run(this, progress, cancellation, budget is null ? null : r => budget.ShouldStop(r, Trainer));
+
+    int ITrainingRun.CompletedSteps => Trainer.State.Step;
+    int ITrainingRun.PlannedSteps => Trainer.Options.Steps;
+    bool ITrainingRun.IsFinished => Trainer.IsFinished;
+    StepReport ITrainingRun.Step() => Trainer.Step();
+    double? ITrainingRun.Validate() => Trainer.EvaluateAndRecord();
+
+    /// <summary>
+    /// A new run in its own directory: <paramref name="directory"/> (created if needed), or a new
+    /// <paramref name="runsRoot"/>/&lt;timestamp&gt; when null. The directory is locked before it is checked or written, so
+    /// two trainings never share it; one that already holds files a checkpoint would write is refused unless
+    /// <paramref name="replace"/>; and a directory this call created is removed again when the start fails.
+    /// </summary>
+    /// <exception cref="RunDirectoryBusyException">another training writes the directory</exception>
+    /// <exception cref="RunDirectoryOccupiedException">it holds checkpoint files and <paramref name="replace"/> is false</exception>
+    public static Gpt2TrainingRun StartNew(Corpus corpus, string dataPath, Gpt2Config config, TrainingOptions options, string? directory,
+        IAttentionKernel attention, bool replace = false, string runsRoot = "runs", Func<Gpt2Model, AdamW, ITrainingBackend>? backend = null)
+    {
+        Checked(corpus, config, options, attention); // bad data and sizes that cannot fit are refused before any directory is made
+        bool created = directory is null || !System.IO.Directory.Exists(directory);
+        var directoryLock = directory is null ? RunDirectoryLock.AcquireNew(runsRoot) : RunDirectoryLock.Acquire(directory);
+        try
+        {
+            var existing = TrainingCheckpoint.ExistingFiles(directoryLock.Directory);
+            if (existing.Count > 0 && !replace)
+                throw new RunDirectoryOccupiedException(directoryLock.Directory, existing, TrainingCheckpoint.HoldsModel(directoryLock.Directory));
+            return Start(corpus, dataPath, config, options, directoryLock.Directory, attention, directoryLock, backend);
+        }
+        catch
+        {
+            directoryLock.Dispose();
+            if (created) RunDirectoryLock.RemoveIfOnlyLock(directoryLock.Directory);
+            throw;
+        }
+    }
+
     /// <summary>A new run. <paramref name="config"/>'s vocabulary size is replaced by the tokenizer's.</summary>
     /// <param name="corpus">The tokenized data (its tokenizer is saved with the model).</param>
     /// <param name="directoryLock">The directory's lock if the caller already holds it (the run takes it over), or
@@ -43,13 +91,7 @@ public sealed class Gpt2TrainingRun : IDisposable
     public static Gpt2TrainingRun Start(Corpus corpus, string dataPath, Gpt2Config config, TrainingOptions options, string directory, IAttentionKernel attention,
         RunDirectoryLock? directoryLock = null, Func<Gpt2Model, AdamW, ITrainingBackend>? backend = null)
     {
-        ArgumentNullException.ThrowIfNull(corpus);
-        options.Validate();
-        ArgumentNullException.ThrowIfNull(attention);
-        config = config with { VocabSize = corpus.Tokenizer.VocabSize, Attention = attention.Name };
-        config.Validate();
-        EnsureActivationsFit(config, options.BatchSize, attention);
-        corpus.EnsureFits(config.ContextLength);
+        config = Checked(corpus, config, options, attention);
         directoryLock ??= RunDirectoryLock.Acquire(directory);
         try
         {
@@ -61,6 +103,21 @@ public sealed class Gpt2TrainingRun : IDisposable
             return new Gpt2TrainingRun(directory, corpus, model, trainer, info, directoryLock);
         }
         catch { directoryLock.Dispose(); throw; }
+    }
+
+    /// <summary>The config the run trains (the tokenizer's vocabulary, the kernel's name), after refusing what cannot
+    /// train: bad options, activations that do not fit, a corpus too short for the context.</summary>
+    private static Gpt2Config Checked(Corpus corpus, Gpt2Config config, TrainingOptions options, IAttentionKernel attention)
+    {
+        ArgumentNullException.ThrowIfNull(corpus);
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        ArgumentNullException.ThrowIfNull(attention);
+        config = config with { VocabSize = corpus.Tokenizer.VocabSize, Attention = attention.Name };
+        config.Validate();
+        EnsureActivationsFit(config, options.BatchSize, attention);
+        corpus.EnsureFits(config.ContextLength);
+        return config;
     }
 
     /// <summary>

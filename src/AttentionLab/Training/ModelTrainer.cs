@@ -32,10 +32,11 @@ public sealed record ModelTrainingOptions
 /// The training loop of the models beyond GPT: for each step, <c>lossAndBackward</c> draws a fresh batch, runs the
 /// forward pass and the backward pass (gradients cleared by this loop first) and returns the loss; then the global
 /// gradient norm is clipped and AdamW steps with the scheduled learning rate (linear warmup, cosine decay).
-/// Reports each step as a <see cref="StepReport"/> (its TokensPerSecond counts examples) so the CLI can show the
-/// same progress display as <c>attnlab train</c>.
+/// Reports each step as a <see cref="StepReport"/> (its TokensPerSecond counts examples) and runs under the same
+/// <see cref="RunPolicy"/> as <c>attnlab train</c> (no validation split and no checkpoints: its command saves the model
+/// once, at the end).
 /// </summary>
-public sealed class ModelTrainer
+public sealed class ModelTrainer : ITrainingRun
 {
     private readonly ParameterSet _parameters;
     private readonly Func<float> _lossAndBackward;
@@ -74,8 +75,14 @@ public sealed class ModelTrainer
     /// <summary>True when every planned step ran or the time budget is spent.</summary>
     public bool IsFinished => Step >= Options.Steps || (Options.TimeBudget is { } budget && _clock.Elapsed >= budget);
 
+    int ITrainingRun.CompletedSteps => Step;
+    int ITrainingRun.PlannedSteps => Options.Steps;
+    StepReport ITrainingRun.Step() => Next();
+    double? ITrainingRun.Validate() => null;
+    void ITrainingRun.Checkpoint() { }
+
     /// <summary>One optimizer step.</summary>
-    /// <exception cref="InvalidOperationException">the loss is not finite (diverged)</exception>
+    /// <exception cref="TrainingDivergedException">the loss is not finite</exception>
     public StepReport Next()
     {
         if (IsFinished) throw new InvalidOperationException("the run is finished");
@@ -83,7 +90,7 @@ public sealed class ModelTrainer
         double lr = Options.Schedule.At(Step);
         _parameters.ZeroGrad();
         float loss = _lossAndBackward();
-        if (!float.IsFinite(loss)) { _clock.Stop(); throw new InvalidOperationException($"the loss became {loss} at step {Step}; try a lower --lr"); }
+        if (!float.IsFinite(loss)) { _clock.Stop(); throw new TrainingDivergedException(loss, Step); }
         float norm = _parameters.ClipGradientNorm(Options.GradientClip > 0 ? (float)Options.GradientClip : float.PositiveInfinity);
         _optimizer.Step((float)lr);
         Losses.Add(new LossPoint(Step, loss));

@@ -55,6 +55,48 @@ public sealed class RunDirectoryLock : IDisposable
         return new RunDirectoryLock(directory, stream);
     }
 
+    /// <summary>
+    /// A new, locked run directory under <paramref name="root"/>: root/20261123-091500 (then -2, -3, …). A name is
+    /// taken only if it did not exist or is an empty directory whose lock we won, so two trainings started in the same
+    /// second get two directories.
+    /// </summary>
+    /// <exception cref="IOException">no directory can be created under <paramref name="root"/></exception>
+    public static RunDirectoryLock AcquireNew(string root = "runs")
+    {
+        ArgumentNullException.ThrowIfNull(root);
+        var stamp = DateTime.Now.ToString("yyyyMMdd-HHmmss", System.Globalization.CultureInfo.InvariantCulture);
+        for (int k = 1; k < 10_000; k++)
+        {
+            var path = Path.Combine(root, k == 1 ? stamp : $"{stamp}-{k}");
+            if (File.Exists(path)) continue;
+            if (System.IO.Directory.Exists(path) && !HoldsOnlyLock(path)) continue;
+            RunDirectoryLock? l;
+            try { l = TryAcquire(path); }
+            catch (IOException e) { throw new IOException($"cannot create a run directory under {root}: {e.Message}", e); }
+            if (l is null) continue;
+            // another run may have created and left the directory between our look and our lock
+            if (HoldsOnlyLock(path)) return l;
+            l.Dispose();
+        }
+        throw new IOException($"no free run directory name under {root}");
+    }
+
+    /// <summary>Deletes <paramref name="directory"/> when it holds nothing but a lock file (a start that failed before
+    /// writing anything); anything else, or an error, leaves it as it is.</summary>
+    public static void RemoveIfOnlyLock(string directory)
+    {
+        try
+        {
+            if (!System.IO.Directory.Exists(directory) || !HoldsOnlyLock(directory)) return;
+            foreach (var e in System.IO.Directory.GetFileSystemEntries(directory)) File.Delete(e);
+            System.IO.Directory.Delete(directory);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+    }
+
+    private static bool HoldsOnlyLock(string directory) =>
+        System.IO.Directory.EnumerateFileSystemEntries(directory).All(e => Path.GetFileName(e) == FileName);
+
     public void Dispose() => _stream.Dispose();
 }
 
@@ -63,4 +105,15 @@ public sealed class RunDirectoryBusyException(string directory)
     : IOException($"{directory} is being written by another training (it holds {Path.Combine(directory, RunDirectoryLock.FileName)}); wait for it to finish or choose another --out")
 {
     public string Directory { get; } = directory;
+}
+
+/// <summary>A new run's directory already holds files a checkpoint would overwrite.</summary>
+/// <param name="existing">those files</param>
+/// <param name="holdsModel">true when they are (part of) a saved model or run (<see cref="TrainingCheckpoint.HoldsModel"/>)</param>
+public sealed class RunDirectoryOccupiedException(string directory, IReadOnlyList<string> existing, bool holdsModel)
+    : IOException(holdsModel ? $"{directory} already holds a model" : $"{directory} holds {string.Join(", ", existing)}, which a checkpoint would overwrite")
+{
+    public string Directory { get; } = directory;
+    public IReadOnlyList<string> Existing { get; } = existing;
+    public bool HoldsModel { get; } = holdsModel;
 }

@@ -11,4 +11,9 @@ namespace AttentionLab.Training;
 /// <param name="Elapsed">Training time so far, this session and earlier ones.</param>
 /// <param name="Remaining">Estimated time to <paramref name="TotalSteps"/>.</param>
 public sealed record StepReport(int Step, int TotalSteps, double Loss, double? ValidationLoss, double LearningRate,
-    double GradientNorm, double TokensPerSecond, TimeSpan Elapsed, TimeSpan Remaining);
+    double GradientNorm, double TokensPerSecond, TimeSpan Elapsed, TimeSpan Remaining)
+{
+    /// <summary>True for the report of a validation estimate made after a run stopped between validations: no step
+    /// ran for it; the other fields repeat the last step's.</summary>
+    public bool ValidationOnly { get; init; }
+}

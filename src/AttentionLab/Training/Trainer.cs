@@ -120,7 +120,7 @@ public sealed class Trainer
         _train.Next(_inputs, _targets);
         _backend.ZeroGrad();
         float loss = _backend.Forward(_inputs, Options.BatchSize, _backend.Context, _targets);
-        if (!float.IsFinite(loss)) { _clock.Stop(); throw new InvalidOperationException($"the loss became {loss} at step {step}; try a lower --lr"); }
+        if (!float.IsFinite(loss)) { _clock.Stop(); throw new TrainingDivergedException(loss, step); }
         _backend.Backward();
         float norm = _backend.OptimizerStep(Options.GradientClip > 0 ? (float)Options.GradientClip : float.PositiveInfinity, (float)lr);
         State.Step = step + 1;

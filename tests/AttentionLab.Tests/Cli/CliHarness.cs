@@ -31,11 +31,15 @@ public static class CliHarness
 
     /// <summary>Starts attnlab as a separate process (stdout and stderr redirected), for what needs a second process:
     /// a kill, or a writer that holds an OS lock while the test runs another.</summary>
-    public static Process Start(params string[] args)
+    public static Process Start(params string[] args) => StartIn(null, args);
+
+    /// <summary>As <see cref="Start"/>, in <paramref name="workingDirectory"/> (null: this process's).</summary>
+    public static Process StartIn(string? workingDirectory, params string[] args)
     {
         var info = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
         {
             RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+            WorkingDirectory = workingDirectory ?? "",
         };
         info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "attnlab.dll"));
         foreach (var a in args) info.ArgumentList.Add(a);
