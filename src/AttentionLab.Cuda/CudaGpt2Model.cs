@@ -72,7 +72,7 @@ public sealed partial class CudaGpt2Model : IDisposable
     public long ActivationFloats => _acts?.Count ?? 0;
 
     /// <summary>Copies host weights (e.g. a CPU model's, initialized or loaded) onto the device.</summary>
-    public void UploadParameters(Gpt2Parameters parameters)
+    public void UploadParameters(ParameterArena parameters)
     {
         ArgumentNullException.ThrowIfNull(parameters);
         if (parameters.Data.Length != Layout.Count) throw new ArgumentException($"the parameters have {parameters.Data.Length} floats; this model has {Layout.Count}");
@@ -80,14 +80,14 @@ public sealed partial class CudaGpt2Model : IDisposable
     }
 
     /// <summary>Copies the device weights into a host arena of the same layout (checkpoints, generation).</summary>
-    public void DownloadParameters(Gpt2Parameters parameters)
+    public void DownloadParameters(ParameterArena parameters)
     {
         ArgumentNullException.ThrowIfNull(parameters);
         GpuOps.Download(_parameters.View, parameters.Data);
     }
 
     /// <summary>Copies the device gradients to the host (tests).</summary>
-    public void DownloadGradients(Gpt2Parameters gradients)
+    public void DownloadGradients(ParameterArena gradients)
     {
         ArgumentNullException.ThrowIfNull(gradients);
         GpuOps.Download(Gradients, gradients.Data);

@@ -29,13 +29,18 @@ internal sealed class AttentionLayer(LinearLayer qkv, LinearLayer projection, in
     public int HeadDim { get; } = headDim;
     private int Channels => Heads * HeadDim;
 
-    /// <summary>Block <paramref name="l"/>'s attention branch: reads s.Norm1, writes s.Residual2 = residual + branch.</summary>
-    public void Forward(LayerRun run, int l, Gpt2BlockActivations s, Slot residual, in AttentionCall call)
+    /// <summary>Block <paramref name="l"/>'s attention branch: output = residual + branch(input), or the branch alone
+    /// when there is no residual (the seed materials' one-layer GPT). The block's q, k, v and the kernel's state live
+    /// in <paramref name="s"/>.</summary>
+    /// <param name="input">(N, C) what the projections read (ln_1's output in a block)</param>
+    /// <param name="residual">(N, C) the residual stream the branch is added to; null: none</param>
+    /// <param name="output">(N, C), overwritten</param>
+    public void Forward(LayerRun run, int l, Gpt2BlockActivations s, Slot input, Slot? residual, Slot output, in AttentionCall call)
     {
         var a = run.Activations;
         int batch = a.Batch, length = a.Length, n = batch * length, c = Channels, h = Heads, d = HeadDim;
         var hooks = call.Hooks;
-        Qkv.Forward(run, run[s.Norm1], run[s.Qkv]);                                       // (N, 3C)
+        Qkv.Forward(run, run[input], run[s.Qkv]);                                       // (N, 3C)
         if (hooks is not null)
         {
             HookColumns(hooks, HookPoint.Q, l, run[s.Qkv], 0, batch, length);
@@ -66,22 +71,26 @@ internal sealed class AttentionLayer(LinearLayer qkv, LinearLayer projection, in
             hooks.Call(HookPoint.AttnOut, l, branch, batch, length, c);
             if (hooks.Edits(HookPoint.AttnOut, l))
             {
-                System.Numerics.Tensors.TensorPrimitives.Add(run[residual], branch, run[s.Residual2]);
+                if (residual is { } r) System.Numerics.Tensors.TensorPrimitives.Add(run[r], branch, run[output]);
+                else branch.CopyTo(run[output]);
                 return;
             }
         }
-        Projection.ForwardAdd(run, run[s.AttentionMerged], run[residual], run[s.Residual2]);
+        if (residual is { } res) Projection.ForwardAdd(run, run[s.AttentionMerged], run[res], run[output]);
+        else Projection.Forward(run, run[s.AttentionMerged], run[output]);
     }
 
     /// <summary>
-    /// The backward pass of <see cref="Forward"/>: dResidual holds dLoss/d(output); adds the branch's input gradient
-    /// into dNorm (overwritten) for ln_1's backward, and the parameter gradients into the arena.
+    /// The backward pass of <see cref="Forward"/>: <paramref name="dOutput"/> holds dLoss/d(output); writes dLoss/d(input)
+    /// into <paramref name="dInput"/> (overwritten; ln_1's backward reads it) and adds the parameter gradients. The
+    /// residual's gradient is dOutput itself, which the caller keeps.
     /// </summary>
-    public void Backward(LayerRun run, Gpt2BlockActivations s, IAttentionKernel kernel, AttentionOptions options, bool accumulate)
+    /// <param name="input">(N, C) the forward's input</param>
+    public void Backward(LayerRun run, Gpt2BlockActivations s, Slot input, Slot dOutput, Slot dInput, IAttentionKernel kernel, AttentionOptions options, bool accumulate)
     {
         var a = run.Activations;
         int batch = a.Batch, length = a.Length, c = Channels, h = Heads, d = HeadDim;
-        Projection.Backward(run, a.DResidual, s.AttentionMerged, a.DMerged, accumulate);
+        Projection.Backward(run, dOutput, s.AttentionMerged, a.DMerged, accumulate);
         using (run.Phase(Gpt2Phase.BackwardAttention))
         {
             AttentionHeads.Split(run[a.DMerged], batch, length, h, d, run[a.DAttention]);              // (B, H, T, D)
@@ -91,7 +100,7 @@ internal sealed class AttentionLayer(LinearLayer qkv, LinearLayer projection, in
             AttentionHeads.MergeColumns(run[a.DK], batch, length, h, d, run[a.DQkv], 3 * c, c);
             AttentionHeads.MergeColumns(run[a.DV], batch, length, h, d, run[a.DQkv], 3 * c, 2 * c);
         }
-        Qkv.Backward(run, a.DQkv, s.Norm1, a.DNorm, accumulate);
+        Qkv.Backward(run, a.DQkv, input, dInput, accumulate);
     }
 
     /// <summary>Hands a (B, T, H, D) column block of the fused qkv rows to its hooks, writing back what editors leave.</summary>

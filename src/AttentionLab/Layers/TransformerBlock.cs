@@ -29,7 +29,7 @@ internal sealed class TransformerBlock(int index, NormLayer norm1, AttentionLaye
         hooks?.Call(HookPoint.ResidPre, l, run.Memory(residual), b, t, c);
         Norm1.Forward(run, residual, s.Norm1, s.Norm1Mean, s.Norm1Rstd);
         hooks?.Call(HookPoint.Ln1Normalized, l, run.Memory(s.Norm1), b, t, c);
-        Attention.Forward(run, l, s, residual, call);
+        Attention.Forward(run, l, s, s.Norm1, residual, s.Residual2, call);
         hooks?.Call(HookPoint.ResidMid, l, run.Memory(s.Residual2), b, t, c);
         Norm2.Forward(run, s.Residual2, s.Norm2, s.Norm2Mean, s.Norm2Rstd);
         hooks?.Call(HookPoint.Ln2Normalized, l, run.Memory(s.Norm2), b, t, c);
@@ -48,7 +48,7 @@ internal sealed class TransformerBlock(int index, NormLayer norm1, AttentionLaye
         var s = a.Blocks[Index];
         Mlp.Backward(run, s, accumulate);
         Norm2.Backward(run, a.DNorm, s.Residual2, s.Norm2Mean, s.Norm2Rstd, a.DResidual);
-        Attention.Backward(run, s, attention.Kernel, attention.Options, accumulate);
+        Attention.Backward(run, s, s.Norm1, a.DResidual, a.DNorm, attention.Kernel, attention.Options, accumulate);
         Norm1.Backward(run, a.DNorm, residual, s.Norm1Mean, s.Norm1Rstd, a.DResidual);
     }
 }

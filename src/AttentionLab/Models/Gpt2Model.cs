@@ -18,7 +18,7 @@ namespace AttentionLab.Models;
 /// The model is the one set of layers (namespace AttentionLab.Layers: <c>EmbeddingLayer</c>, <c>TransformerBlock</c>
 /// of <c>NormLayer</c>, <c>AttentionLayer</c>, <c>MlpLayer</c>, then <c>OutputHead</c>), each a forward/backward pair
 /// over the arenas, built from the config's choices. Parameters and gradients are two arenas with Hugging Face names
-/// (<see cref="Gpt2Parameters"/>); activations are one arena per (B, T), allocated on the first forward of that size
+/// (<see cref="ParameterArena"/>); activations are one arena per (B, T), allocated on the first forward of that size
 /// and reused after. Attention goes through an <see cref="IAttentionKernel"/>. Inspection and interventions are
 /// arguments of a call (<see cref="ForwardOptions"/>: kernel, masks, hooks; <see cref="RunWithCache"/>,
 /// <see cref="RunWithHooks"/>), never state on the model. Not thread-safe: one forward/backward at a time.
@@ -26,7 +26,7 @@ namespace AttentionLab.Models;
 public sealed partial class Gpt2Model
 {
     private Gpt2Activations? _acts;
-    private readonly Gpt2Parameters? _gradients;
+    private readonly ParameterArena? _gradients;
     private bool _hasTargets;
     private bool _logitsConsumed;
     private KvCache? _cachedRun;          // the cache of the last ForwardCached (null after a full Forward)
@@ -47,7 +47,7 @@ public sealed partial class Gpt2Model
     public Gpt2Model(Gpt2Config config, IAttentionKernel? attention = null, bool training = true)
         : this(config, attention, training, parameters: null) { }
 
-    private Gpt2Model(Gpt2Config config, IAttentionKernel? attention, bool training, Gpt2Parameters? parameters)
+    private Gpt2Model(Gpt2Config config, IAttentionKernel? attention, bool training, ParameterArena? parameters)
     {
         ArgumentNullException.ThrowIfNull(config);
         config.Validate();
@@ -57,11 +57,11 @@ public sealed partial class Gpt2Model
         _lastKernel = Attention;
         _lastOptions = AttentionOptions;
         IsTraining = training;
-        Layout = parameters?.Layout ?? new Gpt2Layout(config);
-        if (training) _gradients = new Gpt2Parameters(Layout);
+        Layout = (Gpt2Layout?)parameters?.Layout ?? new Gpt2Layout(config);
+        if (training) _gradients = new ParameterArena(Layout);
         (_embedding, _blocks, _head) = BuildLayers(config, Layout);
         if (parameters is not null) { Parameters = parameters; return; }
-        Parameters = new Gpt2Parameters(Layout);
+        Parameters = new ParameterArena(Layout);
         SetNormsToIdentity();
     }
 
@@ -86,7 +86,7 @@ public sealed partial class Gpt2Model
                     new Layers.LinearLayer(w.MlpProjectionWeight, w.MlpProjectionBias, 4 * c, c), config.Activation));
         }
         var head = new Layers.OutputHead(new Layers.NormLayer(config.Norm, layout.FinalNormWeight, layout.FinalNormBias, c, eps),
-            layout.TokenEmbedding, config.VocabSize, c);
+            layout.TokenEmbedding, bias: null, config.VocabSize, c);
         return (embedding, blocks, head);
     }
 
@@ -106,11 +106,11 @@ public sealed partial class Gpt2Model
     public Gpt2Layout Layout { get; }
 
     /// <summary>The weights (Hugging Face names and layout: Conv1D matrices are (in, out)).</summary>
-    public Gpt2Parameters Parameters { get; }
+    public ParameterArena Parameters { get; }
 
     /// <summary>dLoss/dParameters, same layout; <see cref="Backward"/> adds to them, <see cref="ZeroGrad"/> clears them.</summary>
     /// <exception cref="InvalidOperationException">an inference model has none</exception>
-    public Gpt2Parameters Gradients => _gradients ?? throw new InvalidOperationException("this model was built for inference: it has no gradients");
+    public ParameterArena Gradients => _gradients ?? throw new InvalidOperationException("this model was built for inference: it has no gradients");
 
     /// <summary>Where the matrix products run (<see cref="ComputeDevice.Cpu"/> unless told otherwise).</summary>
     public ComputeDevice Device { get; set; } = ComputeDevice.Cpu;
@@ -279,7 +279,7 @@ public sealed partial class Gpt2Model
     private void CheckIds(ReadOnlySpan<int> ids, string name)
     {
         foreach (int t in ids)
-            if ((uint)t >= (uint)Config.VocabSize) throw new ArgumentOutOfRangeException(name, $"token {t} is outside [0, {Config.VocabSize})");
+            if ((uint)t >= (uint)Config.VocabSize && !(t == -1 && name == "targets")) throw new ArgumentOutOfRangeException(name, $"token {t} is outside [0, {Config.VocabSize})");
     }
 
     /// <summary>The one forward path: embeddings, blocks, head, loss. With a cache, the positions start at

@@ -38,9 +38,11 @@ public sealed record ModelTrainingOptions
 /// </summary>
 public sealed class ModelTrainer : ITrainingRun
 {
-    private readonly ParameterSet _parameters;
+    private readonly ParameterSet? _parameters;
     private readonly Func<float> _lossAndBackward;
-    private readonly ParameterSetAdamW _optimizer;
+    private readonly ParameterSetAdamW? _optimizer;
+    private readonly float[]? _arena, _gradients;       // a model of the one stack: one parameter arena, one AdamW
+    private readonly AdamW? _arenaOptimizer;
     private readonly Stopwatch _clock = new();
     private readonly int _examplesPerStep;
 
@@ -59,6 +61,27 @@ public sealed class ModelTrainer : ITrainingRun
         _examplesPerStep = examplesPerStep;
         Options = options;
         _optimizer = new ParameterSetAdamW(parameters, new AdamWOptions { WeightDecay = (float)options.WeightDecay });
+    }
+
+    /// <summary>A trainer for a model of the one stack: its parameters and gradients are two arenas of one layout, and
+    /// one <see cref="AdamW"/> decays the layout's matrices (<see cref="Models.ParameterLayout.DecayedRanges"/>).</summary>
+    /// <param name="parameters">the weights (Data of the model's parameter arena)</param>
+    /// <param name="gradients">dLoss/dParameters, same layout</param>
+    /// <param name="decayed">the ranges that get weight decay</param>
+    public ModelTrainer(float[] parameters, float[] gradients, IReadOnlyList<(int Offset, int Length)> decayed, Func<float> lossAndBackward,
+        int examplesPerStep, ModelTrainingOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(parameters);
+        ArgumentNullException.ThrowIfNull(gradients);
+        ArgumentNullException.ThrowIfNull(lossAndBackward);
+        ArgumentNullException.ThrowIfNull(options);
+        if (gradients.Length != parameters.Length) throw new ArgumentException($"{gradients.Length} gradients for {parameters.Length} parameters");
+        options.Validate();
+        (_arena, _gradients) = (parameters, gradients);
+        _lossAndBackward = lossAndBackward;
+        _examplesPerStep = examplesPerStep;
+        Options = options;
+        _arenaOptimizer = new AdamW(parameters.Length, new AdamWOptions { WeightDecay = (float)options.WeightDecay }, decayed);
     }
 
     public ModelTrainingOptions Options { get; }
@@ -88,11 +111,22 @@ public sealed class ModelTrainer : ITrainingRun
         if (IsFinished) throw new InvalidOperationException("the run is finished");
         _clock.Start();
         double lr = Options.Schedule.At(Step);
-        _parameters.ZeroGrad();
+        if (_gradients is not null) Array.Clear(_gradients);
+        else _parameters!.ZeroGrad();
         float loss = _lossAndBackward();
         if (!float.IsFinite(loss)) { _clock.Stop(); throw new TrainingDivergedException(loss, Step); }
-        float norm = _parameters.ClipGradientNorm(Options.GradientClip > 0 ? (float)Options.GradientClip : float.PositiveInfinity);
-        _optimizer.Step((float)lr);
+        float maxNorm = Options.GradientClip > 0 ? (float)Options.GradientClip : float.PositiveInfinity;
+        float norm;
+        if (_arenaOptimizer is not null)
+        {
+            norm = AdamW.ClipGradientNorm(_gradients, maxNorm);
+            _arenaOptimizer.Step(_arena!, _gradients!, (float)lr);
+        }
+        else
+        {
+            norm = _parameters!.ClipGradientNorm(maxNorm);
+            _optimizer!.Step((float)lr);
+        }
         Losses.Add(new LossPoint(Step, loss));
         Step++;
         _clock.Stop();

@@ -36,7 +36,7 @@ public class CudaGpt2ModelTests(GpuFixture gpu)
         float loss = device.Forward(tokens, batch, t, targets);
         Assert.True(Math.Abs(loss - expected) <= 1e-5 * Math.Abs(expected), $"loss {loss} vs CPU {expected}");
         device.Backward();
-        var grads = new Gpt2Parameters(cpu.Layout);
+        var grads = new ParameterArena(cpu.Layout);
         device.DownloadGradients(grads);
         foreach (var view in cpu.Layout.All)
             GpuCheck.Close(grads[view], cpu.Gradients[view], 1e-4, view.Name);

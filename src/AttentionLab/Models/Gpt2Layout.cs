@@ -1,12 +1,5 @@
 namespace AttentionLab.Models;
 
-/// <summary>A named view into a parameter arena: Hugging Face name, offset, shape.</summary>
-public sealed record ParameterView(string Name, int Offset, int[] Shape)
-{
-    public int Length { get; } = Shape.Aggregate(1, (a, b) => a * b);
-    public override string ToString() => $"{Name} ({string.Join(", ", Shape)}) @ {Offset}";
-}
-
 /// <summary>The views of one transformer block (names under <c>transformer.h.{i}.</c>).</summary>
 public sealed record Gpt2BlockLayout(
     ParameterView Norm1Weight, ParameterView Norm1Bias,
@@ -29,10 +22,8 @@ public sealed record Gpt2BlockLayout(
 /// is a copy; the GEMM packs its operands anyway, so no other layout is faster. The arena order is
 /// wte, wpe, then each block, then ln_f. Gradients use the same layout.
 /// </summary>
-public sealed class Gpt2Layout
+public sealed class Gpt2Layout : ParameterLayout
 {
-    private readonly Dictionary<string, ParameterView> _byName = new(StringComparer.Ordinal);
-    private readonly List<ParameterView> _all = new();
 
     public Gpt2Layout(Gpt2Config config)
     {
@@ -40,15 +31,6 @@ public sealed class Gpt2Layout
         config.Validate();
         Config = config;
         int v = config.VocabSize, t = config.ContextLength, c = config.Channels;
-        int offset = 0;
-        ParameterView Add(string name, params int[] shape)
-        {
-            var view = new ParameterView(name, offset, shape);
-            offset += view.Length;
-            _all.Add(view);
-            _byName.Add(name, view);
-            return view;
-        }
         TokenEmbedding = Add("transformer.wte.weight", v, c);
         PositionEmbedding = Add("transformer.wpe.weight", t, c);
         var blocks = new Gpt2BlockLayout[config.Layers];
@@ -66,13 +48,10 @@ public sealed class Gpt2Layout
         Blocks = blocks;
         FinalNormWeight = Add("transformer.ln_f.weight", c);
         FinalNormBias = Add("transformer.ln_f.bias", c);
-        Count = offset;
     }
 
     public Gpt2Config Config { get; }
 
-    /// <summary>Total floats in the arena (= <see cref="Gpt2Config.ParameterCount"/>).</summary>
-    public int Count { get; }
 
     /// <summary>transformer.wte.weight (V, C); also the output head (tied).</summary>
     public ParameterView TokenEmbedding { get; }
@@ -88,39 +67,7 @@ public sealed class Gpt2Layout
     /// <summary>transformer.ln_f.bias (C).</summary>
     public ParameterView FinalNormBias { get; }
 
-    /// <summary>Every view in arena order.</summary>
-    public IReadOnlyList<ParameterView> All => _all;
-
-    /// <summary>The view with this Hugging Face name (e.g. <c>transformer.h.0.attn.c_attn.weight</c>).</summary>
-    public ParameterView this[string name] =>
-        _byName.TryGetValue(name, out var v) ? v : throw new KeyNotFoundException($"GPT-2 has no parameter named '{name}'");
-
-    public bool TryGet(string name, out ParameterView view) => _byName.TryGetValue(name, out view!);
-
-    /// <summary>Views of rank ≥ 2 (matrices and embeddings): nanoGPT's weight-decay group.</summary>
-    public IEnumerable<ParameterView> Matrices => _all.Where(p => p.Shape.Length >= 2);
+    /// <summary>A name that is not GPT-2's.</summary>
+    protected override string Unknown(string name) => $"GPT-2 has no parameter named '{name}'";
 }
 
-/// <summary>
-/// One float arena laid out by <see cref="Gpt2Layout"/>: the model's parameters, or their gradients.
-/// <c>p[layout.Blocks[0].AttentionWeight]</c> or <c>p["transformer.h.0.attn.c_attn.weight"]</c> is a span over it.
-/// </summary>
-public sealed class Gpt2Parameters
-{
-    public Gpt2Parameters(Gpt2Layout layout)
-    {
-        Layout = layout ?? throw new ArgumentNullException(nameof(layout));
-        Data = new float[layout.Count];
-    }
-
-    public Gpt2Layout Layout { get; }
-
-    /// <summary>The arena itself, in layout order.</summary>
-    public float[] Data { get; }
-
-    public Span<float> this[ParameterView view] => Data.AsSpan(view.Offset, view.Length);
-
-    public Span<float> this[string name] => this[Layout[name]];
-
-    public void Clear() => Array.Clear(Data);
-}
