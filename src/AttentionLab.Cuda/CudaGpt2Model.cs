@@ -33,6 +33,8 @@ public sealed partial class CudaGpt2Model : IDisposable
         config.Validate();
         if (config.Positions != PositionEncoding.Learned)
             throw new ArgumentException($"the GPU model has GPT-2's learned position table only; this model's positions are {config.Positions}");
+        if (!config.TiedOutput || config.OutputBias)
+            throw new ArgumentException("the GPU model has GPT-2's head only (tied to wte, no bias); this model's head is untied or has a bias");
         Gpu = gpu;
         _ops = gpu.Ops;
         Config = config;

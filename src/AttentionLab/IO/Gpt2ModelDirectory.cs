@@ -34,13 +34,13 @@ public static class Gpt2ModelDirectory
         string? activation = o.OptionalString("activation_function");
         if (activation is not null && activation is not ("gelu_new" or "gelu_pytorch_tanh" or "gelu_fast"))
             throw new InvalidDataException($"{path}: activation_function '{activation}' is not the tanh GELU this model implements");
-        if (o.OptionalBool("tie_word_embeddings") == false)
-            throw new InvalidDataException($"{path}: tie_word_embeddings false is not supported (the head is tied to wte)");
         int vocab = o.RequiredInt("vocab_size", 1), context = o.RequiredInt("n_positions", 1), layers = o.RequiredInt("n_layer", 1);
         int channels = o.RequiredInt("n_embd", 1), heads = o.RequiredInt("n_head", 1);
         double epsilon = o.OptionalDouble("layer_norm_epsilon", double.Epsilon, 1) ?? 1e-5;
         // V·C + T·C + L·(12·C² + 13·C) + 2·C in floating point: the integer formula wraps for hostile sizes
-        double c = channels, parameters = (double)vocab * c + (double)context * c + layers * (12 * c * c + 13 * c) + 2 * c;
+        bool tied = o.OptionalBool("tie_word_embeddings") ?? true, outputBias = o.OptionalBool("attnlab_output_bias") ?? false;
+        double c = channels, parameters = (double)vocab * c + (double)context * c + layers * (12 * c * c + 13 * c) + 2 * c
+            + (tied ? 0 : (double)vocab * c) + (outputBias ? vocab : 0);
         if (parameters > Array.MaxLength)
             throw new InvalidDataException($"{path}: sizes (vocab {vocab}, n_positions {context}, n_layer {layers}, n_embd {channels}) give {parameters:G3} parameters, more than one array holds ({Array.MaxLength:N0})");
         if (o.OptionalLong("n_inner") is long inner && inner != 4L * channels)
@@ -52,6 +52,7 @@ public static class Gpt2ModelDirectory
             Attention = o.OptionalString("attnlab_attention") ?? AttentionKernels.DefaultName,
             IsCausal = o.OptionalBool("attnlab_causal") ?? true,
             Positions = OptionalPositions(o.OptionalString("attnlab_positions"), path),
+            TiedOutput = tied, OutputBias = outputBias,
         };
         try { config.Validate(); }
         catch (ArgumentException e) { throw new InvalidDataException($"{path}: {e.Message}", e); }
@@ -83,7 +84,8 @@ public static class Gpt2ModelDirectory
         {
             string name = rawName.StartsWith("transformer.", StringComparison.Ordinal) ? rawName : "transformer." + rawName;
             if (IsBuffer(name)) continue;
-            if (name == "transformer.lm_head.weight" || rawName == "lm_head.weight") continue; // tied: the same values as wte
+            if (rawName.StartsWith("lm_head.", StringComparison.Ordinal)) name = rawName;                  // the head is not under transformer.
+            if (config.TiedOutput && name == "lm_head.weight") continue;                                    // tied: the same values as wte
             if (!layout.TryGet(name, out var view))
                 throw new InvalidDataException($"{path}: unexpected tensor '{rawName}' for a GPT-2 with {config.Layers} layers");
             if (!tensor.Shape.SequenceEqual(view.Shape))
@@ -130,6 +132,8 @@ public static class Gpt2ModelDirectory
     {
         var json = GptConfigJson(c);
         if (c.Positions != PositionEncoding.Learned) json["attnlab_positions"] = PositionEncodings.Name(c.Positions);
+        if (!c.TiedOutput) json["tie_word_embeddings"] = false;
+        if (c.OutputBias) json["attnlab_output_bias"] = true;
         return json;
     }
 

@@ -45,6 +45,15 @@ public sealed record Gpt2Config
     /// <summary>The MLP's nonlinearity (GELU, tanh approximation, for GPT-2).</summary>
     public MlpActivation Activation { get; init; } = MlpActivation.GeluTanh;
 
+    /// <summary>True (GPT-2): the output head is the token embedding transposed (<c>lm_head</c> tied to
+    /// <c>wte</c>). False: the head has its own (V, C) matrix <c>lm_head.weight</c> (BERT's MLM head, Llama's untied
+    /// head). HF config key <c>tie_word_embeddings</c>.</summary>
+    public bool TiedOutput { get; init; } = true;
+
+    /// <summary>True: the output head adds a (V) bias <c>lm_head.bias</c> (BERT's MLM head); GPT-2 has none.
+    /// Saved as <c>attnlab_output_bias</c>.</summary>
+    public bool OutputBias { get; init; }
+
     /// <summary>Key/value heads (Hkv). Equal to <see cref="Heads"/> for multi-head attention, the only kind today;
     /// fewer is grouped-query attention (the Llama-family issue).</summary>
     public int KeyValueHeads => Heads;
@@ -82,13 +91,14 @@ public sealed record Gpt2Config
             : throw new ArgumentException($"unknown GPT-2 preset '{name}'; known presets: {string.Join(", ", Presets.Keys)}", nameof(name));
 
     /// <summary>Trainable parameters, counting the tied embedding once:
-    /// V·C + T·C + L·(12·C² + 13·C) + 2·C.</summary>
+    /// V·C + T·C + L·(12·C² + 13·C) + 2·C, plus V·C for an untied head and V for an output bias.</summary>
     public long ParameterCount
     {
         get
         {
             long c = Channels;
-            return (long)VocabSize * c + (long)ContextLength * c + (long)Layers * (12 * c * c + 13 * c) + 2 * c;
+            return (long)VocabSize * c + (long)ContextLength * c + (long)Layers * (12 * c * c + 13 * c) + 2 * c
+                + (TiedOutput ? 0 : (long)VocabSize * c) + (OutputBias ? VocabSize : 0);
         }
     }
 

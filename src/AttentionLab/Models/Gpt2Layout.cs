@@ -48,6 +48,8 @@ public sealed class Gpt2Layout : ParameterLayout
         Blocks = blocks;
         FinalNormWeight = Add("transformer.ln_f.weight", c);
         FinalNormBias = Add("transformer.ln_f.bias", c);
+        OutputWeight = config.TiedOutput ? TokenEmbedding : Add("lm_head.weight", v, c);
+        OutputBias = config.OutputBias ? Add("lm_head.bias", v) : null;
     }
 
     public Gpt2Config Config { get; }
@@ -66,6 +68,12 @@ public sealed class Gpt2Layout : ParameterLayout
 
     /// <summary>transformer.ln_f.bias (C).</summary>
     public ParameterView FinalNormBias { get; }
+
+    /// <summary>The unembedding (V, C): wte when tied, else lm_head.weight.</summary>
+    public ParameterView OutputWeight { get; }
+
+    /// <summary>lm_head.bias (V), or null when the head has no bias.</summary>
+    public ParameterView? OutputBias { get; }
 
     /// <summary>A name that is not GPT-2's.</summary>
     protected override string Unknown(string name) => $"GPT-2 has no parameter named '{name}'";

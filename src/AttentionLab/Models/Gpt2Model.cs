@@ -86,7 +86,7 @@ public sealed partial class Gpt2Model
                     new Layers.LinearLayer(w.MlpProjectionWeight, w.MlpProjectionBias, 4 * c, c), config.Activation));
         }
         var head = new Layers.OutputHead(new Layers.NormLayer(config.Norm, layout.FinalNormWeight, layout.FinalNormBias, c, eps),
-            layout.TokenEmbedding, bias: null, config.VocabSize, c);
+            layout.OutputWeight, layout.OutputBias, config.VocabSize, c);
         return (embedding, blocks, head);
     }
 
