@@ -61,9 +61,9 @@ internal static class VitCommand
             var c = model.Config;
             if (!o.Json)
                 stdout.WriteLine($"ViT: {c.ImageSize}×{c.ImageSize} images of {ShapeImages.Classes.Count} shapes ({string.Join(", ", ShapeImages.Classes)}), drawn fresh for every batch; " +
-                                 $"{c.PatchSize}×{c.PatchSize} patches → {c.Patches} tokens + [CLS]; {c.Layers} layers, {c.Heads} heads, {c.Channels} wide: {model.Parameters.Count:N0} parameters");
+                                 $"{c.PatchSize}×{c.PatchSize} patches → {c.Patches} tokens + [CLS]; {c.Layers} layers, {c.Heads} heads, {c.Channels} wide: {model.ParameterCount:N0} parameters");
             var trained = folder.Train(run.Trainer, o.Json, stdout, run.Evaluate, model.Save, SvgFile, () => AttentionSvg(run.Model, run.HeldOut));
-            result = trained.AddTo(new JsonObject { ["accuracy"] = Math.Round(trained.Accuracy, 4), ["held_out"] = heldOutCount, ["classes"] = Classes() }, model.Parameters.Count);
+            result = trained.AddTo(new JsonObject { ["accuracy"] = Math.Round(trained.Accuracy, 4), ["held_out"] = heldOutCount, ["classes"] = Classes() }, model.ParameterCount);
             if (!o.Json)
                 trained.Print(stdout, batch, "images", [],
                     [("accuracy", $"{trained.Accuracy:P1} of {heldOutCount} held-out images (chance {1.0 / ShapeImages.Classes.Count:P1})")]);

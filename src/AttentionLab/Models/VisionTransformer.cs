@@ -1,9 +1,9 @@
 using AttentionLab.Attention;
+using AttentionLab.Hooks;
 using AttentionLab.Inspection;
 using AttentionLab.IO;
-using AttentionLab.Ops;
+using AttentionLab.Kernels;
 using AttentionLab.Tensors;
-using AttentionLab.Training;
 using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 
 namespace AttentionLab.Models;
@@ -13,126 +13,240 @@ namespace AttentionLab.Models;
 /// <code>
 /// x = patch_embed(image)                 (B, N, C)    P×P patches as tokens
 /// x = [cls_token; x] + pos_embed         (B, N+1, C)  a learned class token first, learned positions
-/// x = encoder blocks(x)                  (B, N+1, C)  bidirectional self-attention over patches
+/// x = encoder blocks(x)                  (B, N+1, C)  bidirectional self-attention over patches (GPT-2's block)
 /// logits = head(ln_f(x)[:, 0])           (B, K)       classify from the class token alone
+/// loss = mean cross_entropy(logits, labels)
 /// </code>
-/// The class token starts as the same vector for every image; all it knows about the image it gathers through
-/// attention, so its attention row over the patches shows where the model looked.
+/// The one stack's layers (<c>PatchEmbeddingLayer</c>, <c>TransformerBlock</c> of <c>NormLayer</c>,
+/// <c>AttentionLayer</c>, <c>MlpLayer</c>, then <c>ClassifierHead</c>) over one parameter arena (<see cref="VitLayout"/>)
+/// and one activation arena per batch size (a <see cref="Gpt2Activations"/> of T = N + 1 positions). The class token
+/// starts as the same vector for every image; all it knows about the image it gathers through attention, so its
+/// attention row over the patches shows where the model looked. Not thread-safe: one forward/backward at a time.
 /// </summary>
 public sealed class VisionTransformer
 {
     public const string ModelType = "vit";
 
-    public VitConfig Config { get; }
-    public PatchEmbedding PatchEmbed { get; }
-    /// <summary>(C) the learned [CLS] token.</summary>
-    public Tensor ClassToken { get; }
-    public Tensor ClassTokenGrad { get; }
-    /// <summary>(N+1, C) learned positions, [CLS] first.</summary>
-    public Tensor Positions { get; }
-    public Tensor PositionsGrad { get; }
-    public TransformerEncoderBlock[] Blocks { get; }
-    public LayerNormLayer FinalNorm { get; }
-    public Linear Head { get; }
-    public ParameterSet Parameters { get; }
+    private readonly Gpt2Config _shape;              // the blocks' sizes as the shared activations read them
+    private readonly Layers.PatchEmbeddingLayer _embedding;
+    private readonly Layers.TransformerBlock[] _blocks;
+    private readonly Layers.ClassifierHead _head;
+    private readonly Layers.LayerRun _run = new();
+    private Gpt2Activations? _acts;
+    private float[] _patches = [], _classRows = [], _dClassRows = [];   // (B, N, P²), (B, C), (B, C)
+    private Tensor? _logits;                          // (B, K) what Logits returns
+    private bool _hasLabels, _consumed;
+    private IAttentionKernel _lastKernel;
+    private AttentionOptions _lastOptions;
 
-    private int _batch;
-    private int[] _labels = [];
-    private Tensor? _x, _hidden, _cls, _logits, _dLogits, _dCls, _dHidden, _dx, _dPatches;
-    private float[] _losses = [], _logSumExp = [];
-
+    /// <param name="kernel">the attention kernel of every block; null = <see cref="AttentionKernels.Default"/></param>
     public VisionTransformer(VitConfig config, IAttentionKernel? kernel = null)
     {
         ArgumentNullException.ThrowIfNull(config);
         config.Validate();
         Config = config;
-        kernel ??= AttentionKernels.Default;
-        var random = new Random(config.Seed);
-        int C = config.Channels, T = config.Patches + 1;
-        PatchEmbed = new PatchEmbedding(config.ImageSize, config.PatchSize, C, random);
-        ClassToken = Init.Normal(new Tensor(C), 0.02, random);
-        ClassTokenGrad = new Tensor(C);
-        Positions = Init.Normal(new Tensor(T, C), 0.02, random);
-        PositionsGrad = new Tensor(T, C);
-        Blocks = Enumerable.Range(0, config.Layers).Select(_ => new TransformerEncoderBlock(C, config.Heads, kernel, random)).ToArray();
-        FinalNorm = new LayerNormLayer(C);
-        Head = new Linear(C, config.ClassNames.Length, bias: true, random);
-        Parameters = new ParameterSet(NamedParameters());
+        Attention = kernel ?? AttentionKernels.Default;
+        _lastKernel = Attention;
+        _lastOptions = AttentionOptions;
+        Layout = new VitLayout(config);
+        Parameters = new ParameterArena(Layout);
+        Gradients = new ParameterArena(Layout);
+        _shape = new Gpt2Config
+        {
+            VocabSize = config.ClassNames.Length, ContextLength = config.Patches + 1, Layers = config.Layers,
+            Channels = config.Channels, Heads = config.Heads, IsCausal = false,
+        };
+        int c = config.Channels, h = config.Heads, d = c / h;
+        float eps = Ops.LayerNorm.DefaultEpsilon;
+        var layout = Layout;
+        _embedding = new Layers.PatchEmbeddingLayer(layout.PatchWeight, layout.PatchBias, layout.ClassToken, layout.PositionEmbedding,
+            config.ImageSize, config.PatchSize, c);
+        _blocks = new Layers.TransformerBlock[config.Layers];
+        for (int l = 0; l < _blocks.Length; l++)
+        {
+            var w = layout.Blocks[l];
+            _blocks[l] = new Layers.TransformerBlock(l,
+                new Layers.NormLayer(NormKind.LayerNorm, w.Norm1Weight, w.Norm1Bias, c, eps),
+                new Layers.AttentionLayer(new Layers.LinearLayer(w.AttentionWeight, w.AttentionBias, c, 3 * c),
+                    new Layers.LinearLayer(w.AttentionProjectionWeight, w.AttentionProjectionBias, c, c), h, d),
+                new Layers.NormLayer(NormKind.LayerNorm, w.Norm2Weight, w.Norm2Bias, c, eps),
+                new Layers.MlpLayer(new Layers.LinearLayer(w.MlpWeight, w.MlpBias, c, 4 * c),
+                    new Layers.LinearLayer(w.MlpProjectionWeight, w.MlpProjectionBias, 4 * c, c), MlpActivation.GeluTanh));
+        }
+        _head = new Layers.ClassifierHead(new Layers.NormLayer(NormKind.LayerNorm, layout.FinalNormWeight, layout.FinalNormBias, c, eps),
+            layout.HeadWeight, layout.HeadBias, config.ClassNames.Length, c);
+        Initialize(new Random(config.Seed));
     }
 
-    private IEnumerable<(string, Tensor, Tensor)> NamedParameters()
+    public VitConfig Config { get; }
+
+    /// <summary>Where each named parameter lives; shared by <see cref="Parameters"/> and <see cref="Gradients"/>.</summary>
+    public VitLayout Layout { get; }
+
+    /// <summary>The weights (matrices (in, out), fused qkv); the saved folder's layout is PyTorch's (<see cref="VitLayout.StateDict"/>).</summary>
+    public ParameterArena Parameters { get; }
+
+    /// <summary>dLoss/dParameters, same layout; <see cref="Backward"/> adds to them.</summary>
+    public ParameterArena Gradients { get; }
+
+    public long ParameterCount => Layout.Count;
+
+    /// <summary>The attention kernel every block calls unless a call's <see cref="ForwardOptions.Attention"/> says otherwise.</summary>
+    public IAttentionKernel Attention { get; set; }
+
+    /// <summary>Scale and masks of every block's attention: bidirectional, scale 1/√D.</summary>
+    public AttentionOptions AttentionOptions { get; set; } = AttentionOptions.Default;
+
+    /// <summary>Where the matrix products run.</summary>
+    public ComputeDevice Device { get; set; } = ComputeDevice.Cpu;
+
+    /// <summary>Row-wise ops with less work than this (elements) stay on one core (tests set 0 to run every split path).</summary>
+    internal long ParallelMinimumWork { get; set; } = ParallelRows.DefaultMinimumWork;
+
+    /// <summary>
+    /// PyTorch's defaults, drawn from one <see cref="Random"/> in the order the modules were built (patch_embed, cls_token,
+    /// pos_embed, each block's query/key/value/out and mlp.fc/proj, head): every nn.Linear weight and bias U(±1/√in),
+    /// the class token and the positions N(0, 0.02²), LayerNorm gains 1 and shifts 0. Each weight is drawn in its
+    /// saved (out, in) order and written into the arena through <see cref="VitLayout.StateDict"/>.
+    /// </summary>
+    private void Initialize(Random random)
     {
-        yield return ("cls_token", ClassToken, ClassTokenGrad);
-        yield return ("pos_embed", Positions, PositionsGrad);
-        foreach (var p in PatchEmbed.NamedParameters("patch_embed.")) yield return p;
-        for (int l = 0; l < Blocks.Length; l++) foreach (var p in Blocks[l].NamedParameters($"blocks.{l}.")) yield return p;
-        foreach (var p in FinalNorm.NamedParameters("norm.")) yield return p;
-        foreach (var p in Head.NamedParameters("head.")) yield return p;
+        var p = Parameters.Data;
+        p.AsSpan().Clear();
+        int c = Config.Channels;
+        void Uniform(string name, int inFeatures)
+        {
+            var entry = Entry(name);
+            var values = new float[entry.Length];
+            float bound = 1f / MathF.Sqrt(inFeatures);
+            for (int i = 0; i < values.Length; i++) values[i] = (float)((random.NextDouble() * 2 - 1) * bound);
+            entry.Write(values, p);
+        }
+        void Normal(string name, double std)
+        {
+            var entry = Entry(name);
+            var values = new float[entry.Length];
+            for (int i = 0; i < values.Length; i++)
+            {
+                double u1 = 1.0 - random.NextDouble(), u2 = random.NextDouble();
+                values[i] = (float)(std * Math.Sqrt(-2 * Math.Log(u1)) * Math.Cos(2 * Math.PI * u2));   // Box–Muller, one per pair
+            }
+            entry.Write(values, p);
+        }
+        void Linear(string prefix, int inFeatures) { Uniform(prefix + "weight", inFeatures); Uniform(prefix + "bias", inFeatures); }
+        Linear("patch_embed.proj.", Config.PatchDim);
+        Normal("cls_token", 0.02);
+        Normal("pos_embed", 0.02);
+        for (int l = 0; l < Config.Layers; l++)
+        {
+            foreach (var part in new[] { "query", "key", "value", "out" }) Linear($"blocks.{l}.attn.{part}.", c);
+            Linear($"blocks.{l}.mlp.fc.", c);
+            Linear($"blocks.{l}.mlp.proj.", 4 * c);
+        }
+        Linear("head.", c);
+        foreach (var b in Layout.Blocks)
+        {
+            Parameters[b.Norm1Weight].Fill(1f);
+            Parameters[b.Norm2Weight].Fill(1f);
+        }
+        Parameters[Layout.FinalNormWeight].Fill(1f);
     }
+
+    private StateDictEntry Entry(string name) => Layout.StateDict.First(e => e.Name == name);
+
+    /// <summary>Sets every gradient to zero.</summary>
+    public void ZeroGrad() => Gradients.Clear();
 
     /// <summary>Class logits.</summary>
     /// <param name="images">(B, H·W) pixels</param>
-    /// <returns>(B, K); the model's own buffer</returns>
-    public Tensor Logits(ReadOnlySpan<float> images, int batch)
+    /// <param name="options">this call's kernel, masks and hooks (<c>blocks.{l}.attn.hook_pattern</c> …, T = N + 1)</param>
+    /// <returns>(B, K); the model's own buffer, valid until the next call</returns>
+    public Tensor Logits(ReadOnlySpan<float> images, int batch, ForwardOptions? options = null)
     {
-        int C = Config.Channels, N = Config.Patches, T = N + 1;
-        if (images.Length != batch * Config.ImageSize * Config.ImageSize)
-            throw new ArgumentException($"images need (B, H·W) = ({batch}, {Config.ImageSize * Config.ImageSize}) values, got {images.Length}");
-        var tokens = PatchEmbed.Forward(images, batch);                           // (B, N, C)
-        _x = Reuse.Get(_x, batch, T, C);
-        for (int b = 0; b < batch; b++)
-        {
-            var row = _x.Data.AsSpan(b * T * C, T * C);
-            ClassToken.Data.CopyTo(row);                                          // [CLS] at position 0
-            tokens.Data.AsSpan(b * N * C, N * C).CopyTo(row[C..]);                // patches at 1..N
-            TensorPrimitives.Add(row, Positions.Data, row);                       // + pos_embed
-        }
-        var x = _x;
-        foreach (var block in Blocks) x = block.Forward(x);                       // (B, T, C)
-        _hidden = FinalNorm.Forward(x);                                           // (B, T, C)
-        _cls = Reuse.Get(_cls, batch, C);
-        for (int b = 0; b < batch; b++) _hidden.Data.AsSpan(b * T * C, C).CopyTo(_cls.Data.AsSpan(b * C, C)); // (B, C)
-        _logits = Reuse.Get(_logits, batch, Config.ClassNames.Length);
-        Head.Forward(_cls.Data, _logits.Data, batch);                             // (B, K)
-        _batch = batch;
-        return _logits;
+        Run(images, batch, default, options);
+        return _logits!;
     }
 
     /// <summary>Forward pass and the mean cross-entropy against <paramref name="labels"/>.</summary>
     /// <param name="images">(B, H·W)</param>
-    /// <param name="labels">(B)</param>
-    public float Forward(ReadOnlySpan<float> images, ReadOnlySpan<int> labels)
+    /// <param name="labels">(B) class ids</param>
+    public float Forward(ReadOnlySpan<float> images, ReadOnlySpan<int> labels, ForwardOptions? options = null)
     {
-        var logits = Logits(images, labels.Length);
-        if (_losses.Length != labels.Length) { _losses = new float[labels.Length]; _logSumExp = new float[labels.Length]; _labels = new int[labels.Length]; }
-        labels.CopyTo(_labels);
-        return CrossEntropy.Forward(logits.Data, labels, Config.ClassNames.Length, _losses, _logSumExp);
+        if (labels.IsEmpty) throw new ArgumentException("Forward needs one label per image");
+        foreach (int k in labels)
+            if ((uint)k >= (uint)Config.ClassNames.Length) throw new ArgumentOutOfRangeException(nameof(labels), $"label {k} is outside [0, {Config.ClassNames.Length})");
+        return Run(images, labels.Length, labels, options);
     }
 
-    /// <summary>Adds dLoss/dParameters of the last <see cref="Forward"/>.</summary>
+    /// <summary>The one forward path: patches, blocks, head.</summary>
+    private float Run(ReadOnlySpan<float> images, int batch, ReadOnlySpan<int> labels, ForwardOptions? options)
+    {
+        var cfg = Config;
+        int pixels = cfg.ImageSize * cfg.ImageSize, c = cfg.Channels, t = cfg.Patches + 1, k = cfg.ClassNames.Length;
+        if (batch <= 0) throw new ArgumentOutOfRangeException(nameof(batch), $"batch must be positive, got {batch}");
+        if (images.Length != batch * pixels)
+            throw new ArgumentException($"images need (B, H·W) = ({batch}, {pixels}) values, got {images.Length}");
+        var kernel = options?.Attention ?? Attention;
+        var attentionOptions = options?.AttentionOptions ?? AttentionOptions;
+        var hooks = HookRun.Resolve(options?.Hooks, _shape);
+        long saved = kernel.SavedLength(new AttentionShape(batch, cfg.Heads, t, t, c / cfg.Heads));
+        if (_acts is null || _acts.Batch != batch || _acts.SavedPerBlock != saved)
+        {
+            _acts = new Gpt2Activations(_shape, batch, t, saved, training: true, _acts?.Data);
+            _patches = new float[batch * cfg.Patches * cfg.PatchDim];
+            _classRows = new float[batch * c];
+            _dClassRows = new float[batch * c];
+            _logits = new Tensor(batch, k);
+        }
+        var a = _acts;
+        _hasLabels = !labels.IsEmpty;
+        if (_hasLabels) labels.CopyTo(a.Targets);
+        _consumed = false;
+        _lastKernel = kernel;
+        _lastOptions = attentionOptions;
+        if (hooks?.AnyEdits == true) _hasLabels = false;                                     // an edited pass has no backward
+        var run = Prepare(a);
+        _embedding.Forward(run, images, _patches, a.Encoded, hooks);                          // (B, T, C)
+        var call = new Layers.AttentionCall(kernel, attentionOptions, null, 0, hooks);
+        Slot residual = a.Encoded;
+        foreach (var block in _blocks)
+        {
+            block.Forward(run, residual, call);
+            residual = a.Blocks[block.Index].Residual3;
+        }
+        var logits = run[a.Logits][..(batch * k)];                                           // (B, K)
+        float loss = _head.Forward(run, residual, _classRows, logits, labels, hooks);
+        logits.CopyTo(_logits!.Data);
+        return loss;
+    }
+
+    /// <summary>Adds dLoss/dParameters of the last <see cref="Forward"/> to <see cref="Gradients"/>.</summary>
     public void Backward()
     {
-        if (_logits is null || _labels.Length != _batch) throw new InvalidOperationException("Backward needs a Forward call first");
-        int B = _batch, C = Config.Channels, N = Config.Patches, T = N + 1, K = Config.ClassNames.Length;
-        _dLogits = Reuse.Get(_dLogits, B, K);
-        CrossEntropy.Backward(_logits.Data, _logSumExp, _labels, K, 1f / B, _dLogits.Data);
-        _dCls = Reuse.Get(_dCls, B, C);
-        Head.Backward(_cls!.Data, _dLogits.Data, _dCls.Data, B);                 // (B, C)
-        _dHidden = Reuse.Zeros(_dHidden, B, T, C);                                // only the [CLS] row has a gradient
-        for (int b = 0; b < B; b++) _dCls.Data.AsSpan(b * C, C).CopyTo(_dHidden.Data.AsSpan(b * T * C, C));
-        _dx = Reuse.Zeros(_dx, B, T, C);
-        FinalNorm.Backward(_dHidden, _dx);
-        var dx = _dx;
-        for (int l = Blocks.Length - 1; l >= 0; l--) dx = Blocks[l].Backward(dx);
-        _dPatches = Reuse.Get(_dPatches, B, N, C);
-        for (int b = 0; b < B; b++)
-        {
-            var row = dx.Data.AsSpan(b * T * C, T * C);
-            TensorPrimitives.Add(PositionsGrad.Data, row, PositionsGrad.Data);    // dpos += dx[b]
-            TensorPrimitives.Add(ClassTokenGrad.Data, row[..C], ClassTokenGrad.Data); // dcls += dx[b, 0]
-            row[C..].CopyTo(_dPatches.Data.AsSpan(b * N * C, N * C));
-        }
-        PatchEmbed.Backward(_dPatches.Data);
+        if (_acts is null || !_hasLabels) throw new InvalidOperationException("Backward needs a Forward call with labels first (and no editing hooks)");
+        if (_consumed) throw new InvalidOperationException("Backward was already called for this Forward");
+        var a = _acts;
+        var run = Prepare(a);
+        int batch = a.Batch, k = Config.ClassNames.Length;
+        _head.Backward(run, _blocks.Length > 0 ? a.Blocks[^1].Residual3 : a.Encoded, _classRows, run[a.Logits][..(batch * k)],
+            a.Targets.AsSpan(0, batch), _dClassRows);
+        _consumed = true;
+        var attention = (_lastKernel, _lastOptions);
+        for (int l = _blocks.Length - 1; l >= 0; l--)
+            _blocks[l].Backward(run, l == 0 ? a.Encoded : a.Blocks[l - 1].Residual3, attention, accumulate: true);
+        _embedding.Backward(run, a.DResidual, _patches);
+    }
+
+    /// <summary>The layers' view of this pass: the arenas, the device.</summary>
+    private Layers.LayerRun Prepare(Gpt2Activations a)
+    {
+        var run = _run;
+        run.Parameters = Parameters.Data;
+        run.Gradients = Gradients.Data;
+        run.Activations = a;
+        run.Device = Device;
+        run.ParallelMinimumWork = ParallelMinimumWork;
+        return run;
     }
 
     /// <summary>Predicted labels (argmax) for a batch of images.</summary>
@@ -166,17 +280,20 @@ public sealed class VisionTransformer
         return ["[CLS]", .. Enumerable.Range(0, Config.Patches).Select(i => $"p({i / side},{i % side})")];
     }
 
-    /// <summary>Classifies one image and returns every layer's attention ((N+1) × (N+1), [CLS] first), the class
-    /// probabilities and the pixels (extra: "probabilities", "pixels", "image_size", "patch_size").</summary>
+    /// <summary>Classifies one image and returns every layer's attention ((N+1) × (N+1), [CLS] first) read through the
+    /// hooks <c>blocks.{l}.attn.hook_pattern</c>, the class probabilities and the pixels (extra: "probabilities",
+    /// "pixels", "image_size", "patch_size").</summary>
     /// <param name="image">(H·W) pixels</param>
     public ModelAttention Inspect(ReadOnlySpan<float> image, string description = "image")
     {
-        var logits = Logits(image, 1);
+        var (recorder, cache) = ActivationCache.Recorder(n => n.EndsWith(".attn.hook_pattern", StringComparison.Ordinal));
+        var logits = Logits(image, 1, new ForwardOptions { Hooks = recorder });
         var probabilities = new float[logits.Length];
         TensorPrimitives.SoftMax(logits.Data, probabilities);
         int predicted = TensorPrimitives.IndexOfMax(probabilities);
         var labels = TokenLabels();
-        var maps = Blocks.Select((b, l) => AttentionMap.FromBatch(AttentionKinds.EncoderSelf, l, b.Attention.LastWeights!, 0, labels, labels)).ToList();
+        var maps = Enumerable.Range(0, Config.Layers)
+            .Select(l => AttentionMap.FromBatch(AttentionKinds.EncoderSelf, l, cache[HookNames.Name(HookPoint.Pattern, l)], 0, labels, labels)).ToList();
         var probs = new System.Text.Json.Nodes.JsonObject();
         for (int k = 0; k < probabilities.Length; k++) probs[Config.ClassNames[k]] = Math.Round(probabilities[k], 5);
         return new ModelAttention(ModelType, description, Config.ClassNames[predicted], maps, new System.Text.Json.Nodes.JsonObject
@@ -195,9 +312,28 @@ public sealed class VisionTransformer
         return mean.AsSpan(1, map.KeyLength - 1).ToArray();
     }
 
-    public void Save(string directory) => ModelFolder.Save(directory, ModelType, ModelFolder.Serialize(Config), Parameters);
+    /// <summary>The saved tensors (PyTorch's names and (out, in) layout, q/k/v separate) from the arena.</summary>
+    public IEnumerable<(string Name, int[] Shape, ReadOnlyMemory<float> Data)> StateDict()
+    {
+        foreach (var e in Layout.StateDict)
+        {
+            var values = new float[e.Length];
+            e.Read(Parameters.Data, values);
+            yield return (e.Name, e.Shape, values);
+        }
+    }
+
+    public void Save(string directory) => ModelFolder.SaveTensors(directory, ModelType, ModelFolder.Serialize(Config), StateDict());
 
     /// <exception cref="InvalidDataException">not a ViT model folder, or damaged</exception>
     public static VisionTransformer Load(string directory, IAttentionKernel? kernel = null)
-        => ModelFolder.Load(directory, ModelType, (VitConfig config) => new VisionTransformer(config, kernel), m => m.Parameters);
+    {
+        var config = ModelFolder.Deserialize<VitConfig>(ModelFolder.ReadConfig(directory, ModelType), directory);
+        VisionTransformer model;
+        try { model = new VisionTransformer(config, kernel); }
+        catch (ArgumentException e) { throw new InvalidDataException($"{directory}/{ModelFolder.ConfigFile}: {e.Message}", e); }
+        var entries = model.Layout.StateDict;
+        ModelFolder.LoadTensors(directory, entries.Select(e => (e.Name, e.Shape)).ToList(), (i, data) => entries[i].Write(data, model.Parameters.Data));
+        return model;
+    }
 }

@@ -26,7 +26,7 @@ public sealed class VitTrainingRun
         var images = new float[batchSize * pixels];
         var labels = new int[batchSize];
         var random = new SplitMix64(seed + 1);
-        Trainer = new ModelTrainer(Model.Parameters, () =>
+        Trainer = new ModelTrainer(Model.Parameters.Data, Model.Gradients.Data, Model.Layout.DecayedRanges, () =>
         {
             ShapeImages.Batch(Model.Config.ImageSize, ref random, images, labels);
             float loss = Model.Forward(images, labels);

@@ -45,6 +45,34 @@ public class ModelGradientCheckTests
         }
     }
 
+    /// <summary>The same check over a model of the one stack: every named view of its parameter arena.</summary>
+    private static void Check(ParameterArena parameters, ParameterArena gradients, Func<float> loss, Action backward, int perTensor = 4)
+    {
+        var random = new Random(11);
+        foreach (var v in parameters.Layout.All.Where(v => v.Name.Contains("embed", StringComparison.Ordinal) || v.Name == "cls_token"))
+            if (!v.Name.StartsWith("patch_embed", StringComparison.Ordinal))
+            {
+                var values = parameters[v];
+                for (int i = 0; i < values.Length; i++) values[i] = TestData.Normal(random, 1, 0.5)[0];
+            }
+        gradients.Clear();
+        loss();
+        backward();
+        var analytic = gradients.Data.ToArray();
+        foreach (var v in parameters.Layout.All)
+        {
+            int n = v.Length;
+            var indices = Enumerable.Range(0, perTensor).Select(k => (int)((long)k * 7919 % n)).Distinct();
+            foreach (int i in indices)
+            {
+                double numeric = TestData.CentralDifference(parameters.Data, v.Offset + i, H, () => loss());
+                double a = analytic[v.Offset + i];
+                Assert.True(Math.Abs(numeric - a) <= Atol + Rtol * Math.Abs(numeric),
+                    $"{v.Name}[{i}]: analytic {a:G7}, finite difference {numeric:G7}");
+            }
+        }
+    }
+
     [Fact]
     public void Seq2SeqBackward()
     {
@@ -69,11 +97,25 @@ public class ModelGradientCheckTests
     [Fact]
     public void VisionTransformerBackward()
     {
-        var model = new VisionTransformer(new VitConfig { ImageSize = 8, PatchSize = 4, Channels = 8, Heads = 2, Layers = 1 });
+        // the one stack: patch embedding, GPT-2's blocks (bidirectional), the [CLS] head; the split paths at tiny sizes too
+        var model = new VisionTransformer(new VitConfig { ImageSize = 8, PatchSize = 4, Channels = 8, Heads = 2, Layers = 1 }) { ParallelMinimumWork = 0 };
         var random = new SplitMix64(3);
         var images = new float[3 * 64];
         var labels = new int[3];
         ShapeImages.Batch(8, ref random, images, labels);
-        Check(model.Parameters, () => model.Forward(images, labels), model.Backward);
+        Check(model.Parameters, model.Gradients, () => model.Forward(images, labels), model.Backward);
+    }
+
+    [Fact]
+    public void VisionTransformerBackwardTwoLayersEveryElementOfTheFusedAttention()
+    {
+        // two blocks (the residual gradient through a whole block) and more samples of the fused qkv, where a wrong
+        // column offset of q, k or v would show
+        var model = new VisionTransformer(new VitConfig { ImageSize = 8, PatchSize = 4, Channels = 8, Heads = 2, Layers = 2, Seed = 5 });
+        var random = new SplitMix64(4);
+        var images = new float[2 * 64];
+        var labels = new int[2];
+        ShapeImages.Batch(8, ref random, images, labels);
+        Check(model.Parameters, model.Gradients, () => model.Forward(images, labels), model.Backward, perTensor: 12);
     }
 }

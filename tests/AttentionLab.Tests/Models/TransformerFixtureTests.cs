@@ -95,4 +95,51 @@ public class TransformerFixtureTests
         Close.Assert(embed.Proj.BiasGrad!.Data, Fixtures.Doubles(f.GetProperty("dbias")), GradRtol, GradAtol, "dbias");
         Close.Assert(dImages, Fixtures.Doubles(f.GetProperty("dimages")), GradRtol, GradAtol, "dimages");
     }
+
+    [Fact]
+    public void PatchEmbeddingLayerMatchesConv2d()
+    {
+        // the one stack's layer: the fixture's tokens are rows 1..N of each image with cls_token = pos_embed = 0
+        var f = Case("patch_embedding");
+        int S = f.GetProperty("image_size").GetInt32(), P = f.GetProperty("patch_size").GetInt32(), C = f.GetProperty("channels").GetInt32();
+        var layout = new VitLayout(new VitConfig { ImageSize = S, PatchSize = P, Channels = C, Heads = 1, Layers = 1 });
+        var parameters = new float[layout.Count];
+        var gradients = new float[layout.Count];
+        var weight = layout.StateDict.Single(e => e.Name == "patch_embed.proj.weight");
+        // Conv2d's weight (C, 1, P, P) is the Linear weight (C, P²) row by row; the arena holds it (P², C)
+        weight.Write(Fixtures.Floats(f.GetProperty("weight")), parameters);
+        Fixtures.Floats(f.GetProperty("bias")).CopyTo(parameters, layout.PatchBias.Offset);
+        var images = Fixtures.Floats(f.GetProperty("images"));
+        int batch = images.Length / (S * S), n = (S / P) * (S / P), t = n + 1;
+        var shape = new Gpt2Config { VocabSize = 2, ContextLength = t, Layers = 1, Channels = C, Heads = 1 };
+        var run = new AttentionLab.Layers.LayerRun { Parameters = parameters, Gradients = gradients, Activations = new Gpt2Activations(shape, batch, t, 0, true, null) };
+        var a = run.Activations;
+        var layer = new AttentionLab.Layers.PatchEmbeddingLayer(layout.PatchWeight, layout.PatchBias, layout.ClassToken, layout.PositionEmbedding, S, P, C);
+        var patches = new float[batch * n * P * P];
+        layer.Forward(run, images, patches, a.Encoded, null);
+        var x = a[a.Encoded];
+        var tokens = new float[batch * n * C];
+        for (int b = 0; b < batch; b++)
+        {
+            Assert.True(x.Slice(b * t * C, C).IndexOfAnyExcept(0f) < 0, "[CLS] row: cls_token + pos_embed[0] = 0");
+            x.Slice(b * t * C + C, n * C).CopyTo(tokens.AsSpan(b * n * C, n * C));
+        }
+        Close.Assert(tokens, Fixtures.Doubles(f.GetProperty("tokens")), ForwardRtol, ForwardAtol, "tokens");
+        var dTokens = Fixtures.Floats(f.GetProperty("dtokens"));
+        var dx = a[a.DResidual];
+        dx.Clear();
+        for (int b = 0; b < batch; b++) dTokens.AsSpan(b * n * C, n * C).CopyTo(dx.Slice(b * t * C + C, n * C));
+        var dImages = new float[images.Length];
+        layer.Backward(run, a.DResidual, patches, dImages);
+        var dWeight = new float[weight.Length];
+        weight.Read(gradients, dWeight);
+        Close.Assert(dWeight, Fixtures.Doubles(f.GetProperty("dweight")), GradRtol, GradAtol, "dweight");
+        Close.Assert(gradients.AsSpan(layout.PatchBias.Offset, C).ToArray(), Fixtures.Doubles(f.GetProperty("dbias")), GradRtol, GradAtol, "dbias");
+        Close.Assert(dImages, Fixtures.Doubles(f.GetProperty("dimages")), GradRtol, GradAtol, "dimages");
+        // dpos[1..N] = Σ_b dtokens[b], dcls = Σ_b dx[b, 0] = 0
+        var dPositions = new double[n * C];
+        for (int b = 0; b < batch; b++) for (int i = 0; i < n * C; i++) dPositions[i] += dTokens[b * n * C + i];
+        Close.Assert(gradients.AsSpan(layout.PositionEmbedding.Offset + C, n * C).ToArray(), dPositions, GradRtol, GradAtol, "dpos");
+        Assert.True(gradients.AsSpan(layout.ClassToken.Offset, C).IndexOfAnyExcept(0f) < 0, "dcls");
+    }
 }
