@@ -65,14 +65,14 @@ public static class PenAndPaperExercises
     {
         var config = new SeedGptConfig(VocabSize: 50, DModel: 8, Heads: 2, MaxLength: 4);
         var model = new SeedGpt(config);
-        var logits = model.Forward([7, 12, 3, 25], 1, 4);                          // (1, 4, 50)
-        var x = model.LastEmbedded!;                                                // (1, 4, 8)
-        var q = new Tensor(1, 4, 8);
-        model.Attention.Query.Forward(x.Data, q.Data, 4);                           // self.query(x)
+        string query = Hooks.HookNames.Name(Hooks.HookPoint.Q, 0), pattern = Hooks.HookNames.Name(Hooks.HookPoint.Pattern, 0);
+        var (recorder, cache) = Hooks.ActivationCache.Recorder(n => n == query || n == pattern);
+        var logits = model.Forward([7, 12, 3, 25], 1, 4, new ForwardOptions { Hooks = recorder }); // (1, 4, 50)
+        var q = cache[query].View(1, 4, 8);                                         // self.query(x), (B, T, C)
         var viewed = q.View(1, 4, 2, 4);                                            // (B, T, H, D)
         var split = viewed.Transpose(1, 2);                                         // (B, H, T, D)
-        var scores = model.Attention.LastWeights!;                                  // (B, H, T, T)
-        int headDim = model.Attention.HeadDim;
+        var scores = cache[pattern];                                                // (B, H, T, T)
+        int headDim = model.HeadDim;
 
         list.Add(new("Q1", 1, "What is head_dim?",
             [S("head_dim", "d_model / n_heads", Integer(headDim), $"head_dim = d_model / n_heads = 8 / 2 = {headDim}")],

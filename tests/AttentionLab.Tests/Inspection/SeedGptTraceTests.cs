@@ -17,8 +17,8 @@ public class SeedGptTraceTests
         var cfg = root.GetProperty("config");
         var model = new SeedGpt(new SeedGptConfig(cfg.GetProperty("vocab_size").GetInt32(), cfg.GetProperty("d_model").GetInt32(),
             cfg.GetProperty("n_heads").GetInt32(), cfg.GetProperty("max_length").GetInt32()));
-        foreach (var (name, value, _) in model.NamedParameters())
-            Fixtures.Floats(Fixtures.Get(root, "params." + name)).CopyTo(value.Data, 0);
+        foreach (var name in model.ParameterNames)
+            model.SetParameter(name, Fixtures.Floats(Fixtures.Get(root, "params." + name)));
         int[] Ints(string path) => Fixtures.Doubles(root.GetProperty(path)).Select(d => (int)d).ToArray();
         return (model, Ints("input_ids"), Ints("target_ids"), root);
     }
@@ -81,7 +81,7 @@ public class SeedGptTraceTests
                 Assert.InRange(sum, 1 - 1e-6, 1 + 1e-6);
             }
         // attended = concat·W_Oᵀ + b_O, recomputed in double: 1e-5 for float32 sums of 8 products
-        var w = model.Attention.Out.Weight; var b = model.Attention.Out.Bias!;
+        var w = model.Parameter("attention.out.weight"); var b = model.Parameter("attention.out.bias");   // (out, in), (out)
         var expected = new double[4 * 8];
         for (int i = 0; i < 4; i++)
             for (int o = 0; o < 8; o++)

@@ -28,8 +28,8 @@ public class SeedGptTests
         var config = new SeedGptConfig(cfg.GetProperty("vocab_size").GetInt32(), cfg.GetProperty("d_model").GetInt32(),
             cfg.GetProperty("n_heads").GetInt32(), cfg.GetProperty("max_length").GetInt32());
         var model = new SeedGpt(config, AttentionKernels.Get(kernelName));
-        foreach (var (name, value, _) in model.NamedParameters())
-            Fixtures.Floats(Fixtures.Get(root, "params." + name)).CopyTo(value.Data, 0);
+        foreach (var name in model.ParameterNames)
+            model.SetParameter(name, Fixtures.Floats(Fixtures.Get(root, "params." + name)));
 
         var ids = Ints("input_ids");
         var targets = Ints("target_ids");
@@ -41,9 +41,9 @@ public class SeedGptTests
 
         model.Backward();
         int count = 0;
-        foreach (var (name, _, grad) in model.NamedParameters())
+        foreach (var name in model.ParameterNames)
         {
-            Close.Assert(grad.Data, Fixtures.Doubles(Fixtures.Get(root, "grads." + name)), GradRtol, GradAtol, $"{kernelName} grad {name}");
+            Close.Assert(model.Gradient(name).Data, Fixtures.Doubles(Fixtures.Get(root, "grads." + name)), GradRtol, GradAtol, $"{kernelName} grad {name}");
             count++;
         }
         Assert.Equal(11, count);
@@ -75,7 +75,8 @@ public class SeedGptTests
         var twice = model.Gradient("attention.value.weight").Data;
         Close.Assert(twice, once.Select(g => 2.0 * g).ToArray(), 1e-6, 1e-7, "accumulated");
         model.ZeroGrad();
-        Assert.All(model.NamedParameters(), p => Assert.All(p.Grad.Data, g => Assert.Equal(0f, g)));
+        Assert.All(model.ParameterNames, name => Assert.All(model.Gradient(name).Data, g => Assert.Equal(0f, g)));
+        Assert.All(model.Gradients.Data, g => Assert.Equal(0f, g));
     }
 
     [Fact]
@@ -86,8 +87,18 @@ public class SeedGptTests
         int[] ids = [4, 2, 4, 9, 4, 1], targets = [2, 4, 9, 3, 1, 0];
         model.Loss(model.Forward(ids, 2, 3), targets);
         model.Backward();
-        double Loss() => model.Loss(model.Forward(ids, 2, 3), targets);
-        foreach (var (name, value, grad) in model.NamedParameters())
-            AttentionLab.Tests.Attention.TestData.GradCheck(value.Data, grad.Data.ToArray(), Loss, name);
+        foreach (var name in model.ParameterNames)
+        {
+            // perturb the state_dict entry (PyTorch's layout) and write it back into the fused arena each time:
+            // checks the backward of the one stack's layers and the (out, in) ↔ fused (in, out) mapping together
+            var value = model.Parameter(name).Data;
+            double Loss()
+            {
+                model.SetParameter(name, value);
+                return model.Loss(model.Forward(ids, 2, 3), targets);
+            }
+            AttentionLab.Tests.Attention.TestData.GradCheck(value, model.Gradient(name).Data, Loss, name);
+            model.SetParameter(name, value);
+        }
     }
 }

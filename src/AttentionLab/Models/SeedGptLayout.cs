@@ -1,0 +1,151 @@
+namespace AttentionLab.Models;
+
+/// <summary>
+/// Where every parameter of the seed materials' GPTModel (<see cref="SeedGpt"/>) lives in one float arena. The
+/// arena is laid out for the one stack's layers: the three projections query, key and value side by side as one
+/// fused (C, 3C) matrix stored (in, out), and the output projection (C, C) stored (in, out), so
+/// <c>y = x·W + b</c> is a plain GEMM (<see cref="Layers.LinearLayer"/>). The names a learner and PyTorch use
+/// are the state_dict's (<see cref="StateDictNames"/>, matrices (out, in)); <see cref="Read"/> and
+/// <see cref="Write"/> convert between the two. Arena order: token_embedding, position_embedding, attention.c_attn,
+/// attention.c_proj, output_head. Gradients use the same layout.
+/// </summary>
+public sealed class SeedGptLayout : ParameterLayout
+{
+    /// <summary>The PyTorch state_dict names, in state_dict order.</summary>
+    public static IReadOnlyList<string> StateDictNames { get; } =
+    [
+        "token_embedding.weight", "position_embedding.weight",
+        "attention.query.weight", "attention.query.bias", "attention.key.weight", "attention.key.bias",
+        "attention.value.weight", "attention.value.bias", "attention.out.weight", "attention.out.bias",
+        "output_head.weight",
+    ];
+
+    public SeedGptLayout(SeedGptConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        Config = config;
+        int v = config.VocabSize, t = config.MaxLength, c = config.DModel;
+        TokenEmbedding = Add("token_embedding.weight", v, c);
+        PositionEmbedding = Add("position_embedding.weight", t, c);
+        AttentionWeight = Add("attention.c_attn.weight", c, 3 * c);
+        AttentionBias = Add("attention.c_attn.bias", 3 * c);
+        ProjectionWeight = Add("attention.c_proj.weight", c, c);
+        ProjectionBias = Add("attention.c_proj.bias", c);
+        OutputWeight = Add("output_head.weight", v, c);
+    }
+
+    public SeedGptConfig Config { get; }
+
+    /// <summary>token_embedding.weight (V, C).</summary>
+    public ParameterView TokenEmbedding { get; }
+
+    /// <summary>position_embedding.weight (T_max, C).</summary>
+    public ParameterView PositionEmbedding { get; }
+
+    /// <summary>(C, 3C) = [W_qᵀ | W_kᵀ | W_vᵀ]: query, key and value fused, stored (in, out).</summary>
+    public ParameterView AttentionWeight { get; }
+
+    /// <summary>(3C) = [b_q | b_k | b_v].</summary>
+    public ParameterView AttentionBias { get; }
+
+    /// <summary>(C, C) = W_Oᵀ: attention.out stored (in, out).</summary>
+    public ParameterView ProjectionWeight { get; }
+
+    /// <summary>(C) attention.out.bias.</summary>
+    public ParameterView ProjectionBias { get; }
+
+    /// <summary>output_head.weight (V, C): Linear(C, V, bias = False), the same (out, in) layout as PyTorch's.</summary>
+    public ParameterView OutputWeight { get; }
+
+    /// <summary>The PyTorch shape of a state_dict entry: (out, in) for the Linear weights.</summary>
+    public int[] StateDictShape(string name)
+    {
+        int c = Config.DModel;
+        return Locate(name) switch
+        {
+            { Kind: Placement.Copy } p => p.View.Shape,
+            { Kind: Placement.TransposedColumns } => [c, c],
+            _ => [c],
+        };
+    }
+
+    /// <summary>Copies the state_dict entry <paramref name="name"/> out of <paramref name="arena"/> (this layout's
+    /// parameters or gradients) into <paramref name="destination"/>, in PyTorch's layout.</summary>
+    public void Read(string name, ReadOnlySpan<float> arena, Span<float> destination)
+    {
+        var p = Locate(name);
+        int c = Config.DModel;
+        RequireLength(name, destination.Length);
+        var source = arena.Slice(p.View.Offset, p.View.Length);
+        switch (p.Kind)
+        {
+            case Placement.Copy: source.CopyTo(destination); break;
+            case Placement.Columns: source.Slice(p.Column, c).CopyTo(destination); break;
+            default:
+                // W[o, i] (out, in) = arena[i, column + o] (in, out)
+                int width = p.View.Shape[1];
+                for (int o = 0; o < c; o++)
+                    for (int i = 0; i < c; i++)
+                        destination[o * c + i] = source[i * width + p.Column + o];
+                break;
+        }
+    }
+
+    /// <summary>Writes the state_dict entry <paramref name="name"/> (PyTorch's layout) into <paramref name="arena"/>.</summary>
+    public void Write(string name, ReadOnlySpan<float> values, Span<float> arena)
+    {
+        var p = Locate(name);
+        int c = Config.DModel;
+        RequireLength(name, values.Length);
+        var target = arena.Slice(p.View.Offset, p.View.Length);
+        switch (p.Kind)
+        {
+            case Placement.Copy: values.CopyTo(target); break;
+            case Placement.Columns: values.CopyTo(target.Slice(p.Column, c)); break;
+            default:
+                int width = p.View.Shape[1];
+                for (int o = 0; o < c; o++)
+                    for (int i = 0; i < c; i++)
+                        target[i * width + p.Column + o] = values[o * c + i];
+                break;
+        }
+    }
+
+    private enum Placement { Copy, Columns, TransposedColumns }
+
+    private readonly record struct Location(ParameterView View, Placement Kind, int Column);
+
+    /// <summary>Where a state_dict entry lives: a whole view, a column block of a bias, or a transposed column
+    /// block of an (in, out) matrix.</summary>
+    private Location Locate(string name)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        int c = Config.DModel;
+        return name switch
+        {
+            "token_embedding.weight" => new(TokenEmbedding, Placement.Copy, 0),
+            "position_embedding.weight" => new(PositionEmbedding, Placement.Copy, 0),
+            "output_head.weight" => new(OutputWeight, Placement.Copy, 0),
+            "attention.query.weight" => new(AttentionWeight, Placement.TransposedColumns, 0),
+            "attention.key.weight" => new(AttentionWeight, Placement.TransposedColumns, c),
+            "attention.value.weight" => new(AttentionWeight, Placement.TransposedColumns, 2 * c),
+            "attention.out.weight" => new(ProjectionWeight, Placement.TransposedColumns, 0),
+            "attention.query.bias" => new(AttentionBias, Placement.Columns, 0),
+            "attention.key.bias" => new(AttentionBias, Placement.Columns, c),
+            "attention.value.bias" => new(AttentionBias, Placement.Columns, 2 * c),
+            "attention.out.bias" => new(ProjectionBias, Placement.Columns, 0),
+            _ => throw new ArgumentException(Unknown(name), nameof(name)),
+        };
+    }
+
+    private void RequireLength(string name, int length)
+    {
+        int expected = StateDictShape(name).Aggregate(1, (a, b) => a * b);
+        if (length != expected)
+            throw new ArgumentException($"{name} has {expected} values ({string.Join(", ", StateDictShape(name))}), got {length}");
+    }
+
+    /// <summary>A name that is not the seed GPTModel's.</summary>
+    protected override string Unknown(string name) =>
+        $"no parameter '{name}'; known: {string.Join(", ", StateDictNames)}";
+}
