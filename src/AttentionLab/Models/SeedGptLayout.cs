@@ -58,91 +58,27 @@ public sealed class SeedGptLayout : ParameterLayout
     public ParameterView OutputWeight { get; }
 
     /// <summary>The PyTorch shape of a state_dict entry: (out, in) for the Linear weights.</summary>
-    public int[] StateDictShape(string name)
-    {
-        int c = Config.DModel;
-        return Locate(name) switch
-        {
-            { Kind: Placement.Copy } p => p.View.Shape,
-            { Kind: Placement.TransposedColumns } => [c, c],
-            _ => [c],
-        };
-    }
+    public int[] StateDictShape(string name) => Locate(name).Shape;
 
     /// <summary>Copies the state_dict entry <paramref name="name"/> out of <paramref name="arena"/> (this layout's
     /// parameters or gradients) into <paramref name="destination"/>, in PyTorch's layout.</summary>
-    public void Read(string name, ReadOnlySpan<float> arena, Span<float> destination)
-    {
-        var p = Locate(name);
-        int c = Config.DModel;
-        RequireLength(name, destination.Length);
-        var source = arena.Slice(p.View.Offset, p.View.Length);
-        switch (p.Kind)
-        {
-            case Placement.Copy: source.CopyTo(destination); break;
-            case Placement.Columns: source.Slice(p.Column, c).CopyTo(destination); break;
-            default:
-                // W[o, i] (out, in) = arena[i, column + o] (in, out)
-                int width = p.View.Shape[1];
-                for (int o = 0; o < c; o++)
-                    for (int i = 0; i < c; i++)
-                        destination[o * c + i] = source[i * width + p.Column + o];
-                break;
-        }
-    }
+    public void Read(string name, ReadOnlySpan<float> arena, Span<float> destination) => Locate(name).Read(arena, destination);
 
     /// <summary>Writes the state_dict entry <paramref name="name"/> (PyTorch's layout) into <paramref name="arena"/>.</summary>
-    public void Write(string name, ReadOnlySpan<float> values, Span<float> arena)
-    {
-        var p = Locate(name);
-        int c = Config.DModel;
-        RequireLength(name, values.Length);
-        var target = arena.Slice(p.View.Offset, p.View.Length);
-        switch (p.Kind)
-        {
-            case Placement.Copy: values.CopyTo(target); break;
-            case Placement.Columns: values.CopyTo(target.Slice(p.Column, c)); break;
-            default:
-                int width = p.View.Shape[1];
-                for (int o = 0; o < c; o++)
-                    for (int i = 0; i < c; i++)
-                        target[i * width + p.Column + o] = values[o * c + i];
-                break;
-        }
-    }
+    public void Write(string name, ReadOnlySpan<float> values, Span<float> arena) => Locate(name).Write(values, arena);
 
-    private enum Placement { Copy, Columns, TransposedColumns }
-
-    private readonly record struct Location(ParameterView View, Placement Kind, int Column);
-
-    /// <summary>Where a state_dict entry lives: a whole view, a column block of a bias, or a transposed column
-    /// block of an (in, out) matrix.</summary>
-    private Location Locate(string name)
+    private StateDictPlacement Locate(string name)
     {
         ArgumentNullException.ThrowIfNull(name);
-        int c = Config.DModel;
         return name switch
         {
-            "token_embedding.weight" => new(TokenEmbedding, Placement.Copy, 0),
-            "position_embedding.weight" => new(PositionEmbedding, Placement.Copy, 0),
-            "output_head.weight" => new(OutputWeight, Placement.Copy, 0),
-            "attention.query.weight" => new(AttentionWeight, Placement.TransposedColumns, 0),
-            "attention.key.weight" => new(AttentionWeight, Placement.TransposedColumns, c),
-            "attention.value.weight" => new(AttentionWeight, Placement.TransposedColumns, 2 * c),
-            "attention.out.weight" => new(ProjectionWeight, Placement.TransposedColumns, 0),
-            "attention.query.bias" => new(AttentionBias, Placement.Columns, 0),
-            "attention.key.bias" => new(AttentionBias, Placement.Columns, c),
-            "attention.value.bias" => new(AttentionBias, Placement.Columns, 2 * c),
-            "attention.out.bias" => new(ProjectionBias, Placement.Columns, 0),
+            "token_embedding.weight" => StateDictPlacement.Whole(name, TokenEmbedding),
+            "position_embedding.weight" => StateDictPlacement.Whole(name, PositionEmbedding),
+            "output_head.weight" => StateDictPlacement.Whole(name, OutputWeight),
+            _ when name.StartsWith("attention.", StringComparison.Ordinal) &&
+                   StateDictPlacement.TryAttention(name, "attention.".Length, AttentionWeight, AttentionBias, ProjectionWeight, ProjectionBias, out var p) => p,
             _ => throw new ArgumentException(Unknown(name), nameof(name)),
         };
-    }
-
-    private void RequireLength(string name, int length)
-    {
-        int expected = StateDictShape(name).Aggregate(1, (a, b) => a * b);
-        if (length != expected)
-            throw new ArgumentException($"{name} has {expected} values ({string.Join(", ", StateDictShape(name))}), got {length}");
     }
 
     /// <summary>A name that is not the seed GPTModel's.</summary>

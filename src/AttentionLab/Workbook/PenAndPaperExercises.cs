@@ -162,16 +162,19 @@ public static class PenAndPaperExercises
     // Part 4: d_model 8, n_heads 2, head_dim 4, seq_len 3
     private static void Part4(List<Exercise> list)
     {
-        var layer = new MultiHeadAttention(8, 2);
+        var layer = new MultiHeadSelfAttention(8, 2);
         var x = new Tensor(1, 3, 8);
-        var q = new Tensor(1, 3, 8);
-        layer.Query.Forward(x.Data, q.Data, 3);                                     // nn.Linear(8, 8)
+        string query = Hooks.HookNames.Name(Hooks.HookPoint.Q, 0);
+        var (recorder, cache) = Hooks.ActivationCache.Recorder(n => n == query);
+        layer.Forward(x, new ForwardOptions { Hooks = recorder });
+        var q = cache[query].View(1, 3, 8);                                         // nn.Linear(8, 8)(x)
         var viewed = q.View(1, 3, 2, 4);
         var split = viewed.Transpose(1, 2);
         var o = new Tensor(1, 2, 3, 4);
         var back = o.Transpose(1, 2);                                               // (1, 3, 2, 4), contiguous copy
-        var merged = MultiHeadAttention.MergeHeads(o);                              // (1, 3, 8)
-        var wide = new MultiHeadAttention(256, 4);
+        var merged = new Tensor(1, 3, 8);                                           // (1, 3, 8)
+        Layers.AttentionHeads.Merge(o.Data, 1, 3, 2, 4, merged.Data);
+        var wide = new MultiHeadSelfAttention(256, 4);
 
         list.Add(new("Q15", 4, "Shapes of Q before .view(), after .view(1, 3, 2, 4), after .transpose(1, 2)",
             [S("before_view", "nn.Linear(8, 8)(x)", Integers(q.Shape), Shape(q.Shape)),
