@@ -135,6 +135,21 @@ public class ParameterInitTests
     }
 
     [Fact]
+    public void ARangeOfAnArenaGetsTheNumbersOfTheTableOnItsOwn()
+    {
+        var alone = new float[70_000];                                                   // more than one block
+        ParameterInit.Normal(alone, 9);
+        var arena = new float[80_000];
+        ParameterInit.Normal(new ArraySegment<float>(arena, 5_000, 70_000), 9);
+        Assert.Equal(alone, arena.AsSpan(5_000, 70_000).ToArray());
+        Assert.All(arena.AsSpan(0, 5_000).ToArray(), v => Assert.Equal(0f, v));
+        Assert.All(arena.AsSpan(75_000).ToArray(), v => Assert.Equal(0f, v));
+        ParameterInit.Uniform(alone, 0.5f, 4);
+        ParameterInit.Uniform(new ArraySegment<float>(arena, 5_000, 70_000), 0.5f, 4);
+        Assert.Equal(alone, arena.AsSpan(5_000, 70_000).ToArray());
+    }
+
+    [Fact]
     public void UniformStaysInItsBoundWithVarianceBSquaredOverThree()
     {
         var x = new float[1_000_001];                                                    // an odd length, a partial last block
