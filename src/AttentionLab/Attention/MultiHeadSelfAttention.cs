@@ -100,12 +100,7 @@ public sealed class MultiHeadSelfAttention
 
     public void ZeroGrad() => Gradients.Clear();
 
-    private Tensor Read(string name, float[] arena)
-    {
-        var t = new Tensor(Layout.StateDictShape(name));
-        Layout.Read(name, arena, t.Data);
-        return t;
-    }
+    private Tensor Read(string name, float[] arena) => new(Layout.Read(name, arena), Layout.StateDictShape(name));
 
     /// <param name="x">(B, T, C)</param>
     /// <param name="options">this call's kernel, masks and hooks (names of block 0: <c>blocks.0.attn.hook_pattern</c> …)</param>

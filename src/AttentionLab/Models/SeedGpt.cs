@@ -135,12 +135,7 @@ public sealed class SeedGpt
     /// <summary>Overwrites the parameter with this state_dict name from values in PyTorch's layout.</summary>
     public void SetParameter(string name, ReadOnlySpan<float> values) => Layout.Write(name, values, Parameters.Data);
 
-    private Tensor ReadStateDict(string name, float[] arena)
-    {
-        var tensor = new Tensor(Layout.StateDictShape(name));
-        Layout.Read(name, arena, tensor.Data);
-        return tensor;
-    }
+    private Tensor ReadStateDict(string name, float[] arena) => new(Layout.Read(name, arena), Layout.StateDictShape(name));
 
     public void ZeroGrad() => Gradients.Clear();
 

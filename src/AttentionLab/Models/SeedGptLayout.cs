@@ -5,8 +5,8 @@ namespace AttentionLab.Models;
 /// arena is laid out for the one stack's layers: the three projections query, key and value side by side as one
 /// fused (C, 3C) matrix stored (in, out), and the output projection (C, C) stored (in, out), so
 /// <c>y = x·W + b</c> is a plain GEMM (<see cref="Layers.LinearLayer"/>). The names a learner and PyTorch use
-/// are the state_dict's (<see cref="StateDictNames"/>, matrices (out, in)); <see cref="Read"/> and
-/// <see cref="Write"/> convert between the two. Arena order: token_embedding, position_embedding, attention.c_attn,
+/// are the state_dict's (<see cref="StateDictNames"/>, matrices (out, in)); <see cref="StateDict"/> maps them
+/// (<see cref="Read"/> and <see cref="Write"/> convert between the two). Arena order: token_embedding, position_embedding, attention.c_attn,
 /// attention.c_proj, output_head. Gradients use the same layout.
 /// </summary>
 public sealed class SeedGptLayout : ParameterLayout
@@ -32,6 +32,10 @@ public sealed class SeedGptLayout : ParameterLayout
         ProjectionWeight = Add("attention.c_proj.weight", c, c);
         ProjectionBias = Add("attention.c_proj.bias", c);
         OutputWeight = Add("output_head.weight", v, c);
+        StateDict = new StateDictMap(
+            new StateDictEntry[] { new("token_embedding.weight", [v, c], TokenEmbedding), new("position_embedding.weight", [t, c], PositionEmbedding) }
+                .Concat(StateDictMap.Attention("attention.", AttentionWeight, AttentionBias, ProjectionWeight, ProjectionBias, c))
+                .Append(new("output_head.weight", [v, c], OutputWeight)));
     }
 
     public SeedGptConfig Config { get; }
@@ -57,28 +61,24 @@ public sealed class SeedGptLayout : ParameterLayout
     /// <summary>output_head.weight (V, C): Linear(C, V, bias = False), the same (out, in) layout as PyTorch's.</summary>
     public ParameterView OutputWeight { get; }
 
+    /// <summary>The state_dict (PyTorch names, (out, in) Linear weights) mapped onto this arena.</summary>
+    public StateDictMap StateDict { get; }
+
     /// <summary>The PyTorch shape of a state_dict entry: (out, in) for the Linear weights.</summary>
-    public int[] StateDictShape(string name) => Locate(name).Shape;
+    public int[] StateDictShape(string name) => Entry(name).Shape;
 
     /// <summary>Copies the state_dict entry <paramref name="name"/> out of <paramref name="arena"/> (this layout's
-    /// parameters or gradients) into <paramref name="destination"/>, in PyTorch's layout.</summary>
-    public void Read(string name, ReadOnlySpan<float> arena, Span<float> destination) => Locate(name).Read(arena, destination);
+    /// parameters or gradients), in PyTorch's layout.</summary>
+    public float[] Read(string name, ReadOnlySpan<float> arena) => Entry(name).Read(arena);
 
     /// <summary>Writes the state_dict entry <paramref name="name"/> (PyTorch's layout) into <paramref name="arena"/>.</summary>
-    public void Write(string name, ReadOnlySpan<float> values, Span<float> arena) => Locate(name).Write(values, arena);
+    public void Write(string name, ReadOnlySpan<float> values, Span<float> arena) => Entry(name).CopyTo(values, arena);
 
-    private StateDictPlacement Locate(string name)
+    /// <summary>The entry with this state_dict name; an unknown name is an <see cref="ArgumentException"/> listing the known ones.</summary>
+    public StateDictEntry Entry(string name)
     {
         ArgumentNullException.ThrowIfNull(name);
-        return name switch
-        {
-            "token_embedding.weight" => StateDictPlacement.Whole(name, TokenEmbedding),
-            "position_embedding.weight" => StateDictPlacement.Whole(name, PositionEmbedding),
-            "output_head.weight" => StateDictPlacement.Whole(name, OutputWeight),
-            _ when name.StartsWith("attention.", StringComparison.Ordinal) &&
-                   StateDictPlacement.TryAttention(name, "attention.".Length, AttentionWeight, AttentionBias, ProjectionWeight, ProjectionBias, out var p) => p,
-            _ => throw new ArgumentException(Unknown(name), nameof(name)),
-        };
+        return StateDictNames.Contains(name) ? StateDict[name] : throw new ArgumentException(Unknown(name), nameof(name));
     }
 
     /// <summary>A name that is not the seed GPTModel's.</summary>

@@ -5,7 +5,7 @@ namespace AttentionLab.Models;
 /// float arena: the fused (C, 3C) qkv projection and the (C, C) output projection, both stored (in, out), as every
 /// block of the one stack has them. The names a learner and PyTorch use are the state_dict's of four
 /// <c>nn.Linear(C, C)</c> (<see cref="StateDictNames"/>: query, key, value, out; weights (out, in));
-/// <see cref="Read"/> and <see cref="Write"/> convert (<see cref="StateDictPlacement"/>).
+/// <see cref="StateDict"/> maps them (<see cref="Read"/> and <see cref="Write"/> convert).
 /// </summary>
 public sealed class SelfAttentionLayout : ParameterLayout
 {
@@ -22,6 +22,7 @@ public sealed class SelfAttentionLayout : ParameterLayout
         AttentionBias = Add("c_attn.bias", 3 * c);
         ProjectionWeight = Add("c_proj.weight", c, c);
         ProjectionBias = Add("c_proj.bias", c);
+        StateDict = new StateDictMap(StateDictMap.Attention("", AttentionWeight, AttentionBias, ProjectionWeight, ProjectionBias, c));
     }
 
     /// <summary>C, the model width.</summary>
@@ -39,20 +40,23 @@ public sealed class SelfAttentionLayout : ParameterLayout
     /// <summary>(C) out.bias.</summary>
     public ParameterView ProjectionBias { get; }
 
+    /// <summary>The state_dict (PyTorch names, (out, in) weights) mapped onto this arena.</summary>
+    public StateDictMap StateDict { get; }
+
     /// <summary>The PyTorch shape of a state_dict entry: (C, C) weights (out, in), (C) biases.</summary>
-    public int[] StateDictShape(string name) => Locate(name).Shape;
+    public int[] StateDictShape(string name) => Entry(name).Shape;
 
     /// <summary>Copies the state_dict entry out of <paramref name="arena"/> (parameters or gradients) in PyTorch's layout.</summary>
-    public void Read(string name, ReadOnlySpan<float> arena, Span<float> destination) => Locate(name).Read(arena, destination);
+    public float[] Read(string name, ReadOnlySpan<float> arena) => Entry(name).Read(arena);
 
     /// <summary>Writes the state_dict entry (PyTorch's layout) into <paramref name="arena"/>.</summary>
-    public void Write(string name, ReadOnlySpan<float> values, Span<float> arena) => Locate(name).Write(values, arena);
+    public void Write(string name, ReadOnlySpan<float> values, Span<float> arena) => Entry(name).CopyTo(values, arena);
 
-    private StateDictPlacement Locate(string name)
+    /// <summary>The entry with this state_dict name; an unknown name is an <see cref="ArgumentException"/> listing the known ones.</summary>
+    public StateDictEntry Entry(string name)
     {
         ArgumentNullException.ThrowIfNull(name);
-        return StateDictPlacement.TryAttention(name, 0, AttentionWeight, AttentionBias, ProjectionWeight, ProjectionBias, out var p)
-            ? p : throw new ArgumentException(Unknown(name), nameof(name));
+        return StateDictNames.Contains(name) ? StateDict[name] : throw new ArgumentException(Unknown(name), nameof(name));
     }
 
     protected override string Unknown(string name) => $"no parameter '{name}'; known: {string.Join(", ", StateDictNames)}";

@@ -100,6 +100,27 @@ public sealed class StateDictMap
     }
 
     /// <summary>
+    /// Multi-head attention saved as four <c>nn.Linear(C, C)</c> (<c>query</c>, <c>key</c>, <c>value</c>, <c>out</c>,
+    /// weights (out, in), state_dict order) in the one stack's views: q, k, v into the column blocks 0, C, 2C of the
+    /// fused (C, 3C) qkv and its (3C) bias, the output projection transposed into its (C, C) view.
+    /// </summary>
+    /// <param name="prefix">e.g. "attention." (the seed GPT) or "" (one attention alone)</param>
+    public static IEnumerable<StateDictEntry> Attention(string prefix, ParameterView qkvWeight, ParameterView qkvBias,
+        ParameterView projectionWeight, ParameterView projectionBias, int channels)
+    {
+        ArgumentNullException.ThrowIfNull(prefix);
+        int c = channels;
+        string[] qkv = ["query", "key", "value"];
+        for (int k = 0; k < 3; k++)
+        {
+            yield return new(prefix + $"{qkv[k]}.weight", [c, c], qkvWeight, k * c, Transposed: true);
+            yield return new(prefix + $"{qkv[k]}.bias", [c], qkvBias, k * c);
+        }
+        yield return new(prefix + "out.weight", [c, c], projectionWeight, Transposed: true);
+        yield return new(prefix + "out.bias", [c], projectionBias);
+    }
+
+    /// <summary>
     /// A pre-LN block saved with the Tensor-module encoder's names (<c>ln_1</c>, <c>attn.query/key/value/out</c>,
     /// <c>ln_2</c>, <c>mlp.fc/proj</c>, PyTorch (out, in) weights) in the one stack's block views: q, k, v into the
     /// column blocks of the fused c_attn, every matrix transposed.
