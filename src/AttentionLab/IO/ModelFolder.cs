@@ -52,8 +52,16 @@ public static class ModelFolder
     /// <param name="config">the config object; <paramref name="modelType"/> is added as "model_type"</param>
     public static void Save(string directory, string modelType, JsonObject config, ParameterSet parameters)
     {
-        ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(parameters);
+        SaveTensors(directory, modelType, config, parameters.Items.Select(p => (p.Name, p.Value.Shape, (ReadOnlyMemory<float>)p.Value.Data)));
+    }
+
+    /// <summary>The same folder from named tensors (a state dict in file order), for the models whose weights live in
+    /// an arena and are converted to the file's layout on the way out.</summary>
+    public static void SaveTensors(string directory, string modelType, JsonObject config, IEnumerable<(string Name, int[] Shape, ReadOnlyMemory<float> Data)> tensors)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(tensors);
         var full = Path.GetFullPath(directory);
         Directory.CreateDirectory(full);
         var staging = Path.Combine(full, StagingDirectory);
@@ -65,7 +73,7 @@ public static class ModelFolder
             foreach (var (k, v) in config) withType[k] = v?.DeepClone();
             DurableFile.Write(Path.Combine(staging, ConfigFile), s => s.Write(System.Text.Encoding.UTF8.GetBytes(withType.ToJsonString(JsonOptions) + "\n")));
             DurableFile.Write(Path.Combine(staging, WeightsFile), s =>
-                SafeTensors.Write(s, parameters.Items.Select(p => (p.Name, p.Value.Shape, (ReadOnlyMemory<float>)p.Value.Data)),
+                SafeTensors.Write(s, tensors,
                     new Dictionary<string, string> { ["format"] = "pt", ["model_type"] = modelType }));
             foreach (var file in new[] { ConfigFile, WeightsFile })
                 File.Move(Path.Combine(staging, file), Path.Combine(full, file), overwrite: true);
@@ -124,17 +132,28 @@ public static class ModelFolder
     /// <exception cref="InvalidDataException">a missing, unexpected or mis-shaped tensor</exception>
     public static void LoadWeights(string directory, ParameterSet parameters)
     {
+        ArgumentNullException.ThrowIfNull(parameters);
+        LoadTensors(directory, parameters.Items.Select(p => (p.Name, p.Value.Shape, p.Value.Data)).ToList());
+    }
+
+    /// <summary>Copies every tensor of model.safetensors into its destination (name, expected shape, floats), checking
+    /// names and shapes; every file tensor must have a destination.</summary>
+    /// <exception cref="InvalidDataException">a missing, unexpected or mis-shaped tensor</exception>
+    public static void LoadTensors(string directory, IReadOnlyList<(string Name, int[] Shape, float[] Destination)> expected)
+    {
+        ArgumentNullException.ThrowIfNull(expected);
         var path = Path.Combine(directory, WeightsFile);
         if (!File.Exists(path)) throw new InvalidDataException($"{directory} has no {WeightsFile}");
         var (tensors, _) = SafeTensors.Read(path);
-        foreach (var p in parameters.Items)
+        foreach (var (name, shape, destination) in expected)
         {
-            if (!tensors.TryGetValue(p.Name, out var t)) throw new InvalidDataException($"{path} has no tensor '{p.Name}'");
-            if (!t.Shape.AsSpan().SequenceEqual(p.Value.Shape))
-                throw new InvalidDataException($"{path}: tensor '{p.Name}' is [{string.Join(", ", t.Shape)}] but the config needs [{string.Join(", ", p.Value.Shape)}]");
-            t.Data.CopyTo(p.Value.Data, 0);
+            if (!tensors.TryGetValue(name, out var t)) throw new InvalidDataException($"{path} has no tensor '{name}'");
+            if (!t.Shape.AsSpan().SequenceEqual(shape))
+                throw new InvalidDataException($"{path}: tensor '{name}' is [{string.Join(", ", t.Shape)}] but the config needs [{string.Join(", ", shape)}]");
+            t.Data.CopyTo(destination, 0);
         }
+        var known = expected.Select(e => e.Name).ToHashSet(StringComparer.Ordinal);
         foreach (var name in tensors.Keys)
-            if (!parameters.Contains(name)) throw new InvalidDataException($"{path} has a tensor '{name}' that this model does not use");
+            if (!known.Contains(name)) throw new InvalidDataException($"{path} has a tensor '{name}' that this model does not use");
     }
 }

@@ -52,7 +52,33 @@ public class ModelGradientCheckTests
         var model = new Seq2SeqModel(new Seq2SeqConfig { Channels = 8, Heads = 2, EncoderLayers = 1, DecoderLayers = 1, MaxSourceLength = 10, MaxTargetLength = 10 });
         // sources of unequal length: padding in the encoder, in cross-attention and in the ignored targets
         var batch = Seq2SeqBatch.From([("abcdefg", "gfedcba"), ("xyz", "zyx")], model.Vocabulary);
-        Check(model.Parameters, () => model.Forward(batch), model.Backward);
+        // through the one stack (fused (in, out) views): 12 elements per arena view, as many as the 4 per tensor of the
+        // module-per-layer model's query, key and value together
+        Check(model.Parameters, model.Gradients, () => model.Forward(batch), model.Backward, perTensor: 12);
+    }
+
+    /// <summary>The same check for a model of the one stack: every view of its parameter arena.</summary>
+    private static void Check(ParameterArena parameters, ParameterArena gradients, Func<float> loss, Action backward, int perTensor = 4)
+    {
+        var random = new Random(11);
+        var views = parameters.Layout.All;
+        foreach (var v in views.Where(v => v.Name.Contains("embed", StringComparison.Ordinal)))
+            for (int i = 0; i < v.Length; i++) parameters[v][i] = TestData.Normal(random, 1, 0.5)[0];
+        gradients.Clear();
+        loss();
+        backward();
+        var analytic = views.ToDictionary(v => v.Name, v => gradients[v].ToArray());
+        foreach (var v in views)
+        {
+            var indices = Enumerable.Range(0, perTensor).Select(k => (int)((long)k * 7919 % v.Length)).Distinct();
+            foreach (int i in indices)
+            {
+                double numeric = TestData.CentralDifference(parameters.Data, v.Offset + i, H, () => loss());
+                double a = analytic[v.Name][i];
+                Assert.True(Math.Abs(numeric - a) <= Atol + Rtol * Math.Abs(numeric),
+                    $"{v.Name}[{i}]: analytic {a:G7}, finite difference {numeric:G7}");
+            }
+        }
     }
 
     [Fact]
