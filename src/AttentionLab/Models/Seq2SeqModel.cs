@@ -381,9 +381,8 @@ public sealed class Seq2SeqModel
         Seq2SeqModel model;
         try { model = new Seq2SeqModel(config, kernel); }
         catch (ArgumentException e) { throw new InvalidDataException($"{directory}/{ModelFolder.ConfigFile}: {e.Message}", e); }
-        var tensors = model._stateDict.Select(t => (t.Name, t.Shape, new float[t.Length])).ToList();
-        ModelFolder.LoadTensors(directory, tensors);
-        for (int i = 0; i < tensors.Count; i++) model._stateDict[i].Import(tensors[i].Item3, model.Parameters.Data);
+        var tensors = ModelFolder.ReadWeights(directory, model._stateDict.Select(t => (t.Name, t.Shape)).ToArray());
+        foreach (var t in model._stateDict) t.Import(tensors[t.Name], model.Parameters.Data);
         return model;
     }
 }

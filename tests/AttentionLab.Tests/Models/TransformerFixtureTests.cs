@@ -59,6 +59,53 @@ public class TransformerFixtureTests
         CheckGradients(block.NamedParameters(), f);
     }
 
+    /// <summary>
+    /// The same fixture through the one stack's <see cref="AttentionLab.Layers.TransformerBlock"/> (BERT's block):
+    /// non-causal, the [PAD] keys hidden through <see cref="AttentionOptions.KeyPaddingMask"/>, PyTorch's (out, in)
+    /// query/key/value/out/fc/proj weights mapped into a Gpt2Layout-shaped arena (c_attn (C, 3C) = [W_qᵀ | W_kᵀ | W_vᵀ])
+    /// by the state-dict map BERT's folders use; every gradient read back by its PyTorch name.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(ExactKernels))]
+    public void EncoderBlockOfTheOneStackMatchesPyTorch(string kernelName)
+    {
+        var f = Case("encoder_block");
+        int c = f.GetProperty("C").GetInt32(), h = f.GetProperty("H").GetInt32();
+        var x = Fixtures.Tensor(f.GetProperty("x"));                                     // (B, T, C)
+        int batch = x.Dim(0), length = x.Dim(1);
+        var config = new Gpt2Config { VocabSize = 1, ContextLength = length, Layers = 1, Channels = c, Heads = h, IsCausal = false };
+        var layout = new Gpt2Layout(config);
+        var map = new StateDictMap(StateDictMap.EncoderBlock("", layout.Blocks[0], c));
+        var parameters = new float[layout.Count];
+        var given = f.GetProperty("params");
+        foreach (var e in map.Entries) e.CopyTo(Fixtures.Floats(given.GetProperty(e.Name)), parameters);
+        Assert.Equal(given.EnumerateObject().Count(), map.Entries.Count);             // every PyTorch parameter has a place
+        var w = layout.Blocks[0];
+        float eps = config.LayerNormEpsilon;
+        var block = new AttentionLab.Layers.TransformerBlock(0,
+            new AttentionLab.Layers.NormLayer(NormKind.LayerNorm, w.Norm1Weight, w.Norm1Bias, c, eps),
+            new AttentionLab.Layers.AttentionLayer(new AttentionLab.Layers.LinearLayer(w.AttentionWeight, w.AttentionBias, c, 3 * c),
+                new AttentionLab.Layers.LinearLayer(w.AttentionProjectionWeight, w.AttentionProjectionBias, c, c), h, c / h),
+            new AttentionLab.Layers.NormLayer(NormKind.LayerNorm, w.Norm2Weight, w.Norm2Bias, c, eps),
+            new AttentionLab.Layers.MlpLayer(new AttentionLab.Layers.LinearLayer(w.MlpWeight, w.MlpBias, c, 4 * c),
+                new AttentionLab.Layers.LinearLayer(w.MlpProjectionWeight, w.MlpProjectionBias, 4 * c, c), MlpActivation.GeluTanh));
+        var kernel = AttentionKernels.Parse(kernelName);
+        var options = new AttentionOptions { KeyPaddingMask = Mask(f.GetProperty("key_padding")) };
+        var shape = new AttentionShape(batch, h, length, length, c / h);
+        var a = new Gpt2Activations(config, batch, length, kernel.SavedLength(shape), training: true, reuse: null);
+        var run = new AttentionLab.Layers.LayerRun { Parameters = parameters, Gradients = new float[layout.Count], Activations = a, ParallelMinimumWork = 0 };
+
+        x.Data.CopyTo(a[a.Encoded]);
+        block.Forward(run, a.Encoded, new AttentionLab.Layers.AttentionCall(kernel, options, null, 0, null));
+        Close.Assert(a[a.Blocks[0].Residual3], Fixtures.Doubles(f.GetProperty("y")), ForwardRtol, ForwardAtol, "y");
+        Fixtures.Floats(f.GetProperty("dy")).CopyTo(a[a.DResidual]);
+        block.Backward(run, a.Encoded, (kernel, options), accumulate: true);
+        Close.Assert(a[a.DResidual], Fixtures.Doubles(f.GetProperty("dx")), GradRtol, GradAtol, "dx");
+        var grads = f.GetProperty("grads");
+        foreach (var e in map.Entries)
+            Close.Assert(e.Read(run.Gradients), Fixtures.Doubles(grads.GetProperty(e.Name)), GradRtol, GradAtol, "d" + e.Name);
+    }
+
     [Theory]
     [MemberData(nameof(ExactKernels))]
     public void DecoderBlockWithCrossAttentionMatchesPyTorch(string kernel)
