@@ -46,11 +46,13 @@ public class ModelGradientCheckTests
     }
 
     /// <summary>The same check for a model of the one stack: every view of its parameter arena (wte and wpe are the
-    /// embeddings), gradients from its gradient arena.</summary>
-    private static void Check(ParameterArena parameters, ParameterArena gradients, Func<float> loss, Action backward, int perTensor = 4)
+    /// embeddings unless <paramref name="isEmbedding"/> says which are), gradients from its gradient arena.</summary>
+    private static void Check(ParameterArena parameters, ParameterArena gradients, Func<float> loss, Action backward, int perTensor = 4,
+        Func<string, bool>? isEmbedding = null)
     {
         var random = new Random(11);
-        foreach (var v in parameters.Layout.All.Where(v => v.Name.EndsWith(".wte.weight", StringComparison.Ordinal) || v.Name.EndsWith(".wpe.weight", StringComparison.Ordinal)))
+        isEmbedding ??= name => name.EndsWith(".wte.weight", StringComparison.Ordinal) || name.EndsWith(".wpe.weight", StringComparison.Ordinal);
+        foreach (var v in parameters.Layout.All.Where(v => isEmbedding(v.Name)))
         {
             var values = parameters[v];
             for (int i = 0; i < values.Length; i++) values[i] = TestData.Normal(random, 1, 0.5)[0];
@@ -80,7 +82,10 @@ public class ModelGradientCheckTests
         var model = new Seq2SeqModel(new Seq2SeqConfig { Channels = 8, Heads = 2, EncoderLayers = 1, DecoderLayers = 1, MaxSourceLength = 10, MaxTargetLength = 10 });
         // sources of unequal length: padding in the encoder, in cross-attention and in the ignored targets
         var batch = Seq2SeqBatch.From([("abcdefg", "gfedcba"), ("xyz", "zyx")], model.Vocabulary);
-        Check(model.Parameters, () => model.Forward(batch), model.Backward);
+        // through the one stack (fused (in, out) views): 12 elements per arena view, as many as the 4 per tensor of the
+        // module-per-layer model's query, key and value together
+        Check(model.Parameters, model.Gradients, () => model.Forward(batch), model.Backward, perTensor: 12,
+            isEmbedding: name => name.Contains(".embed.", StringComparison.Ordinal));
     }
 
     [Fact]

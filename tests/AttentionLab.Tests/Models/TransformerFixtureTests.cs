@@ -110,17 +110,53 @@ public class TransformerFixtureTests
     [MemberData(nameof(ExactKernels))]
     public void DecoderBlockWithCrossAttentionMatchesPyTorch(string kernel)
     {
+        // through the one stack: the seq2seq model's DecoderBlock (CrossAttentionLayer inside) over an arena, the
+        // fixture's PyTorch (out, in) query/key/value/out weights mapped into the fused (in, out) views
         var f = Case("decoder_block");
-        var block = new TransformerDecoderBlock(f.GetProperty("C").GetInt32(), f.GetProperty("H").GetInt32(), AttentionKernels.Parse(kernel), new Random(0));
-        SetParameters(block.NamedParameters(), f);
+        int C = f.GetProperty("C").GetInt32(), H = f.GetProperty("H").GetInt32();
+        var x = Fixtures.Tensor(f.GetProperty("x"));
         var memory = Fixtures.Tensor(f.GetProperty("memory"));
-        var y = block.Forward(Fixtures.Tensor(f.GetProperty("x")), memory, Mask(f.GetProperty("memory_padding")));
-        Close.Assert(y.Data, Fixtures.Doubles(f.GetProperty("y")), ForwardRtol, ForwardAtol, "y");
-        var dMemory = new Tensor(memory.Shape);
-        var dx = block.Backward(Fixtures.Tensor(f.GetProperty("dy")), dMemory);
-        Close.Assert(dx.Data, Fixtures.Doubles(f.GetProperty("dx")), GradRtol, GradAtol, "dx");
-        Close.Assert(dMemory.Data, Fixtures.Doubles(f.GetProperty("dmemory")), GradRtol, GradAtol, "dmemory");
-        CheckGradients(block.NamedParameters(), f);
+        int B = x.Dim(0), Tt = x.Dim(1), Ts = memory.Dim(1);
+        var layout = new Seq2SeqLayout(new Seq2SeqConfig { Channels = C, Heads = H, EncoderLayers = 1, DecoderLayers = 1, MaxSourceLength = Ts, MaxTargetLength = Tt });
+        var model = new Seq2SeqModel(layout.Config);
+        const string prefix = "decoder.h.0.";
+        var tensors = model.StateTensors.Where(t => t.Name.StartsWith(prefix, StringComparison.Ordinal)).ToList();
+        var parameters = new float[layout.Count];
+        var gradients = new float[layout.Count];
+        var given = f.GetProperty("params");
+        foreach (var t in tensors)
+        {
+            var value = Fixtures.Tensor(given.GetProperty(t.Name[prefix.Length..]));
+            Assert.Equal(t.Length, value.Length);
+            t.Import(value.Data, parameters);
+        }
+        Assert.Equal(given.EnumerateObject().Count(), tensors.Count); // every PyTorch parameter has a C# counterpart
+
+        var attention = AttentionKernels.Parse(kernel);
+        var crossOptions = new AttentionOptions { KeyPaddingMask = Mask(f.GetProperty("memory_padding")) };
+        var shape = new Gpt2Config { VocabSize = 1, ContextLength = Tt, Layers = 1, Channels = C, Heads = H };
+        var a = new Gpt2Activations(shape, B, Tt, attention.SavedLength(new AttentionShape(B, H, Tt, Tt, C / H)), training: true, reuse: null,
+            memoryLength: Ts, crossSavedPerBlock: attention.SavedLength(new AttentionShape(B, H, Tt, Ts, C / H)));
+        var run = new AttentionLab.Layers.LayerRun { Parameters = parameters, Gradients = gradients, Activations = a };
+        var block = Seq2SeqModel.BuildDecoderBlock(layout, 0);
+        x.Data.CopyTo(a[a.Encoded]);
+        memory.Data.CopyTo(a[a.Memory]);
+        block.Forward(run, a.Encoded, new AttentionLab.Layers.AttentionCall(attention, AttentionOptions.Causal, null, 0, null),
+            new AttentionLab.Layers.AttentionCall(attention, crossOptions, null, 0, null));
+        Close.Assert(a[a.Blocks[0].Residual3], Fixtures.Doubles(f.GetProperty("y")), ForwardRtol, ForwardAtol, "y");
+        Fixtures.Tensor(f.GetProperty("dy")).Data.CopyTo(a[a.DResidual]);
+        a[a.DMemory].Clear();
+        block.Backward(run, a.Encoded, attention, AttentionOptions.Causal, crossOptions);
+        Close.Assert(a[a.DResidual], Fixtures.Doubles(f.GetProperty("dx")), GradRtol, GradAtol, "dx");
+        Close.Assert(a[a.DMemory], Fixtures.Doubles(f.GetProperty("dmemory")), GradRtol, GradAtol, "dmemory");
+        var grads = f.GetProperty("grads");
+        foreach (var t in tensors)
+        {
+            var grad = new float[t.Length];
+            t.Export(gradients, grad);
+            string name = t.Name[prefix.Length..];
+            Close.Assert(grad, Fixtures.Doubles(grads.GetProperty(name)), GradRtol, GradAtol, "d" + name);
+        }
     }
 
     [Fact]
