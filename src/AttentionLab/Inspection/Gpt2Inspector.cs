@@ -60,8 +60,9 @@ public sealed record InspectionReport(
     /// <summary>The most likely next token ("" when none was asked for).</summary>
     public string Output => Next.Length == 0 ? "" : Next[0].Token;
 
-    /// <summary>One group, "decoder": (L) maps (H, T, T), causal unless the call lifted the mask.</summary>
-    public IReadOnlyList<AttentionGroup> Groups { get; } = [DecoderGroup(Tokens, Layers, Heads, Length, Attention, IsCausal)];
+    /// <summary>One group, "decoder": (L) maps (H, T, T), causal unless the call lifted the mask (views, built on each
+    /// read so a <c>with</c> copy's groups are its own).</summary>
+    public IReadOnlyList<AttentionGroup> Groups => [DecoderGroup(Tokens, Layers, Heads, Length, Attention, IsCausal)];
 
     /// <summary>A decoder-only stack's one group over (L, H, T, T) weights, each layer a slice of them.</summary>
     public static AttentionGroup DecoderGroup(IReadOnlyList<string> tokens, int layers, int heads, int length, float[] attention, bool isCausal)

@@ -28,7 +28,7 @@ public sealed record ModelAttention(string ModelType, string Input, string Outpu
     : IAttentionReport
 {
     /// <summary>The maps by group: encoder, decoder, cross (those the model has), each by layer.</summary>
-    public IReadOnlyList<AttentionGroup> Groups { get; } = AttentionGroup.Of(Maps);
+    public IReadOnlyList<AttentionGroup> Groups => AttentionGroup.Of(Maps);
 
     /// <summary>The maps of one kind (<see cref="AttentionKinds"/>), by layer.</summary>
     public IReadOnlyList<AttentionMap> OfKind(string kind) => Groups.FirstOrDefault(g => g.Kind == kind)?.Maps ?? [];
