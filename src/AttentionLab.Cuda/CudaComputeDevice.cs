@@ -20,6 +20,15 @@ public sealed class CudaComputeDevice(GpuContext gpu) : ComputeDevice, IDisposab
 
     public override string Description => Gpu.Description;
 
+    /// <summary>Training on the device: a <see cref="CudaTrainingBackend"/> (weights, moments and activations resident).</summary>
+    /// <exception cref="ArgumentException">a model or kernel the GPU cannot run, with the reason</exception>
+    public override Training.ITrainingBackend TrainingBackend(Models.Gpt2Model model, Training.AdamW optimizer) =>
+        new CudaTrainingBackend(Gpu, model, optimizer);
+
+    /// <summary>Cached generation on the device: a <see cref="CudaCachedDecoder"/> (weights, KV cache, attention).</summary>
+    /// <exception cref="ArgumentException">a model or kernel the GPU cannot run, with the reason</exception>
+    public override Models.ICachedDecoder CachedDecoder(Models.Gpt2Model model) => new CudaCachedDecoder(Gpu, model);
+
     public override void MatMul(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> c,
         int m, int n, int k, bool transposeA = false, bool transposeB = false, bool accumulate = false, int maxThreads = 0)
     {

@@ -182,7 +182,9 @@ public sealed partial class ExplorerApi(ModelCatalog catalog, DemoTrainingSpec? 
             ["next"] = NextJson(o.Next),
             ["roles"] = RolesJson(o.Roles),
             ["sink_threshold"] = HeadRoles.SinkThreshold,
-            ["groups"] = new JsonArray("decoder"),
+            // the same "groups" as the report's JSON (InspectionJson): GPT-2 has one, the decoder's self-attention
+            ["groups"] = new JsonArray(AttentionGroup.Describe(AttentionGroup.Decoder, o.IsCausal ? AttentionKinds.DecoderSelf : AttentionKinds.EncoderSelf,
+                c.Layers, c.Heads, o.Tokens, o.Tokens)),
         };
         bool lower = MapsAnswer.IsLowerTriangular(maps, c.Heads, T);
         header["packing"] = lower ? "lower" : "full";

@@ -65,7 +65,7 @@ internal static class BertCommand
             using var folder = o.LockOut(SvgFile);
             if (!o.Json)
                 stdout.WriteLine($"data {corpus.Source}: {corpus.Tokens.Length:N0} characters ({corpus.Tokenizer.VocabSize} distinct). BERT {config.Layers} layers, " +
-                                 $"{config.Heads} heads, {config.Channels} wide: {model.Parameters.Count:N0} parameters; masked-LM, 15% of characters, " +
+                                 $"{config.Heads} heads, {config.Channels} wide: {model.ParameterCount:N0} parameters; masked-LM, 15% of characters, " +
                                  $"sequences of {BertTrainingRun.MinLength}–{config.MaxLength} padded into batches of {batch}");
             var trained = folder.Train(run.Trainer, o.Json, stdout, run.Evaluate, model.Save, SvgFile, () => CompareSvg(model, input));
             int masked = run.HeldOut.Sum(b => b.Targets.Count(t => t >= 0));
@@ -73,7 +73,7 @@ internal static class BertCommand
             {
                 ["accuracy"] = Math.Round(trained.Accuracy, 4), ["unigram_accuracy"] = Math.Round(run.UnigramAccuracy, 4), ["unigram_guess"] = run.UnigramGuess,
                 ["masked_tokens"] = masked,
-            }, model.Parameters.Count);
+            }, model.ParameterCount);
             if (!o.Json)
                 trained.Print(stdout, batch, "sequences", [],
                 [
@@ -118,7 +118,7 @@ internal static class BertCommand
     {
         var bert = model.Inspect(input);
         var gpt = new BertModel(model.Config with { IsCausal = true });
-        gpt.Parameters.CopyFrom(model.Parameters);
+        model.Parameters.Data.CopyTo(gpt.Parameters.Data, 0);
         var causal = gpt.Inspect(input);
         // the sharper (lower-entropy) layer shows the shape best; [MASK] is drawn as _ to fit a cell
         int layer = Enumerable.Range(0, bert.Maps.Count).MinBy(l => Entropy(bert.Maps[l]));

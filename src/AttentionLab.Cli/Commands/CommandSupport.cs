@@ -22,6 +22,9 @@ internal static class CommandSupport
 
     /// <summary>The device <c>--device NAME</c> names: "cpu" (also when absent) or "cuda" — or, when the GPU or its driver
     /// is missing, one clear error (exit 2) saying why, before any work starts.</summary>
+    /// <summary>The device object for a checked <c>--device</c> name: the CPU, or the process's GPU.</summary>
+    public static Kernels.ComputeDevice OpenDevice(string device) => device == "cuda" ? CudaCommands.ComputeDevice() : Kernels.ComputeDevice.Cpu;
+
     public static string Device(string? name)
     {
         switch (name?.Trim().ToLowerInvariant())

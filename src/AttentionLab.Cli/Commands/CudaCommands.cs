@@ -16,7 +16,7 @@ namespace AttentionLab.Cli.Commands;
 internal static class CudaCommands
 {
     private static GpuContext? _gpu;
-    private static CudaComputeDevice? _device;
+    private static CliDevice? _device;
 
     /// <summary>Tests only: a device (ILGPU's CPU simulator) that <c>--device cuda</c> uses instead of a CUDA GPU, for the
     /// calls made on this async flow, so the whole command path runs in CI.</summary>
@@ -31,25 +31,39 @@ internal static class CudaCommands
         catch (GpuUnavailableException e) { throw new CliError($"--device cuda: {e.Message}"); }
     }
 
-    public static CudaComputeDevice ComputeDevice()
+    /// <summary>The process's GPU as the one device object (<see cref="Kernels.ComputeDevice"/>): matrix products,
+    /// training steps and cached generation all come from it; what it cannot run is one line naming the option.</summary>
+    public static Kernels.ComputeDevice ComputeDevice()
     {
         var gpu = Gpu();
-        if (_device is null || _device.Gpu != gpu) _device = new CudaComputeDevice(gpu);
+        if (_device is null || _device.Inner.Gpu != gpu) _device = new CliDevice(new CudaComputeDevice(gpu));
         return _device;
     }
 
-    /// <summary>Generation's cached steps on the GPU: weights, KV cache and attention on the device.</summary>
-    public static CudaCachedDecoder CachedDecoder(Gpt2Model model)
+    /// <summary>The GPU device with its refusals (a model or kernel it cannot run) said as "--device cuda: …".</summary>
+    private sealed class CliDevice(CudaComputeDevice inner) : Kernels.ComputeDevice
     {
-        try { return new CudaCachedDecoder(Gpu(), model); }
-        catch (ArgumentException e) { throw new CliError($"--device cuda: {Cli.OneLine(e.Message)}"); }
-    }
+        public CudaComputeDevice Inner { get; } = inner;
+        public override string Name => Inner.Name;
+        public override string Description => Inner.Description;
 
-    /// <summary>The training steps on the GPU, built from the run's host model and optimizer (fresh or resumed).</summary>
-    public static ITrainingBackend TrainingBackend(Gpt2Model model, AdamW optimizer)
-    {
-        try { return new CudaTrainingBackend(Gpu(), model, optimizer); }
-        catch (ArgumentException e) { throw new CliError($"--device cuda: {Cli.OneLine(e.Message)}"); }
+        public override void MatMul(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> c, int m, int n, int k,
+            bool transposeA = false, bool transposeB = false, bool accumulate = false, int maxThreads = 0) =>
+            Inner.MatMul(a, b, c, m, n, k, transposeA, transposeB, accumulate, maxThreads);
+
+        public override AttentionLab.Attention.IAttentionKernel Attention(string name) => Inner.Attention(name);
+
+        public override ITrainingBackend TrainingBackend(Gpt2Model model, AdamW optimizer)
+        {
+            try { return Inner.TrainingBackend(model, optimizer); }
+            catch (ArgumentException e) { throw new CliError($"--device cuda: {Cli.OneLine(e.Message)}"); }
+        }
+
+        public override ICachedDecoder CachedDecoder(Gpt2Model model)
+        {
+            try { return Inner.CachedDecoder(model); }
+            catch (ArgumentException e) { throw new CliError($"--device cuda: {Cli.OneLine(e.Message)}"); }
+        }
     }
 
     public static int BenchGemm(int repeat, bool json, TextWriter stdout)

@@ -27,9 +27,11 @@ internal static class GenerateCommand
         a.EnsureAllUsed();
 
         var saved = SavedModel.Open(dir, attention);
-        using var gpuDecoder = device == "cuda" && !noCache ? CudaCommands.CachedDecoder(saved.Model) : null;
-        if (device == "cuda") saved.Model.Device = CudaCommands.ComputeDevice(); // --no-kv-cache: the GEMMs on the GPU
-        var generator = gpuDecoder is null ? saved.Generator : new Gpt2Generator(saved.Model, gpuDecoder);
+        var computeDevice = CommandSupport.OpenDevice(device);
+        saved.Model.Device = computeDevice;                      // the uncached path's GEMMs (--no-kv-cache)
+        var cached = noCache || device == "cpu" ? null : computeDevice.CachedDecoder(saved.Model);   // the CPU: the generator's own cache
+        using var release = cached as IDisposable;
+        var generator = cached is null ? saved.Generator : new Gpt2Generator(saved.Model, cached);
         var input = saved.Input(prompt, ids, "prompt");
         int context = saved.Model.Config.ContextLength;
         if (input.Length > context)

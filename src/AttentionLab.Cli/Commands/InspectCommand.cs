@@ -31,7 +31,7 @@ internal static class InspectCommand
             return InspectOtherModel(dir, text, ids, target, layer, head, attention, json, stdout);
         if (target is not null) throw new CliError("--target is for seq2seq models (the start of the answer to decode from)");
         var saved = SavedModel.Open(dir, attention);
-        if (device == "cuda") saved.Model.Device = CudaCommands.ComputeDevice();
+        saved.Model.Device = CommandSupport.OpenDevice(device);
         var c = saved.Model.Config;
         if (layer >= c.Layers) throw new CliError($"--layer must be in [0, {c.Layers - 1}] for this {c.Layers}-layer model, got {layer}");
         if (head >= c.Heads) throw new CliError($"--head must be in [0, {c.Heads - 1}] for this {c.Heads}-head model, got {head}");

@@ -64,14 +64,14 @@ internal static class Seq2SeqCommand
             using var folder = o.LockOut(SvgFile);
             if (!o.Json)
                 stdout.WriteLine($"task {task.Name}: {task.Description}. Encoder-decoder {layers}+{layers} layers, {config.Heads} heads, " +
-                                 $"{config.Channels} wide: {model.Parameters.Count:N0} parameters; {options.Steps} steps of {batch} (≤ {options.TimeBudget?.TotalSeconds:0} s)");
+                                 $"{config.Channels} wide: {model.ParameterCount:N0} parameters; {options.Steps} steps of {batch} (≤ {options.TimeBudget?.TotalSeconds:0} s)");
             var trained = folder.Train(run.Trainer, o.Json, stdout, run.Evaluate, model.Save, SvgFile,
                 () => CrossAttentionSvg(model.Inspect(input ?? run.HeldOut[0].Source)));
             result = trained.AddTo(new JsonObject
             {
                 ["task"] = task.Name, ["accuracy"] = Math.Round(trained.Accuracy, 4), ["held_out"] = run.HeldOut.Count,
                 ["eval_seconds"] = Math.Round(trained.EvalSeconds, 3), ["examples"] = Examples(model, run.HeldOut.Take(8).ToList()),
-            }, model.Parameters.Count);
+            }, model.ParameterCount);
             if (!o.Json)
                 trained.Print(stdout, batch, "examples", [("task", task.Name)],
                     [("exact match", $"{trained.Accuracy:P1} of {run.HeldOut.Count} held-out sources (never trained on)")]);

@@ -25,7 +25,7 @@ internal static class TrainCommand
         Gpt2TrainingRun run;
         string? attentionName = a.String("attention");
         string device = CommandSupport.Device(a.String("device"));
-        Func<Gpt2Model, AdamW, ITrainingBackend>? backend = device == "cuda" ? CudaCommands.TrainingBackend : null;
+        var computeDevice = CommandSupport.OpenDevice(device);
         if (resume)
         {
             if (outDir is null) throw new CliError("--resume needs --out DIR, the run directory to continue");
@@ -37,7 +37,7 @@ internal static class TrainCommand
             a.EnsureAllUsed();
             if (!Directory.Exists(outDir))
                 throw new CliError(File.Exists(outDir) ? $"--out {outDir} is a file, not a run directory" : $"--out {outDir} does not exist; nothing to resume");
-            run = Gpt2TrainingRun.Resume(outDir, data, steps, attentionName is null ? null : CommandSupport.Kernel(attentionName), backend);
+            run = Gpt2TrainingRun.Resume(outDir, data, steps, attentionName is null ? null : CommandSupport.Kernel(attentionName), computeDevice);
             if (run.Trainer.IsFinished)
             {
                 run.Dispose();
@@ -56,7 +56,7 @@ internal static class TrainCommand
             var attention = CommandSupport.Kernel(attentionName);
             if (outDir is not null && File.Exists(outDir)) throw new CliError($"--out {outDir} is a file, not a directory");
             var corpus = Corpus.Load(data, tokenizer);
-            run = StartNew(() => Gpt2TrainingRun.StartNew(corpus, data, config, options, outDir, attention, replace: force, backend: backend), outDir,
+            run = StartNew(() => Gpt2TrainingRun.StartNew(corpus, data, config, options, outDir, attention, replace: force, device: computeDevice), outDir,
                 e => e.HoldsModel
                     ? $"{e.Directory} already holds a model; pass --force to replace it or --resume to continue it"
                     : $"{e.Directory} holds {string.Join(", ", e.Existing)}, which a checkpoint would overwrite; pass --force to replace it or choose another --out");

@@ -43,4 +43,27 @@ public enum HookPoint
     ResidPost,
     /// <summary><c>ln_final.hook_normalized</c> (B, T, C): the final LayerNorm's output, what the unembedding reads.</summary>
     LnFinalNormalized,
+
+    // The cross-attention sub-layer of an encoder-decoder's decoder block (decoder.blocks.{l}.…; GPT-2 has none).
+    // Its hooks come after ln_final in this enum so GPT-2's points keep their numbers; in the forward pass they sit
+    // between hook_resid_mid and ln2 (TransformerLens's T5 block: ln → cross_attn → hook_cross_attn_out → hook_resid_mid_cross).
+
+    /// <summary><c>blocks.{l}.ln_cross.hook_normalized</c> (B, Tt, C): the norm before cross-attention (state-dict ln_2 of a seq2seq decoder block).</summary>
+    LnCrossNormalized,
+    /// <summary><c>blocks.{l}.cross_attn.hook_q</c> (B, Tt, H, D): the queries, from the decoder stream.</summary>
+    CrossQ,
+    /// <summary><c>blocks.{l}.cross_attn.hook_k</c> (B, Ts, H, D): the keys, from the encoder's memory.</summary>
+    CrossK,
+    /// <summary><c>blocks.{l}.cross_attn.hook_v</c> (B, Ts, H, D): the values, from the memory.</summary>
+    CrossV,
+    /// <summary><c>blocks.{l}.cross_attn.hook_attn_scores</c> (B, H, Tt, Ts): q·kᵀ·scale, −∞ at padded source positions.</summary>
+    CrossAttnScores,
+    /// <summary><c>blocks.{l}.cross_attn.hook_pattern</c> (B, H, Tt, Ts): where each target position reads the source.</summary>
+    CrossPattern,
+    /// <summary><c>blocks.{l}.cross_attn.hook_z</c> (B, Tt, H, D): each head's output pattern·v.</summary>
+    CrossZ,
+    /// <summary><c>blocks.{l}.hook_cross_attn_out</c> (B, Tt, C): the cross-attention branch, added to the residual.</summary>
+    CrossAttnOut,
+    /// <summary><c>blocks.{l}.hook_resid_mid_cross</c> (B, Tt, C): the residual stream after cross-attention.</summary>
+    ResidMidCross,
 }

@@ -11,15 +11,18 @@ internal sealed class HookRun
     private static readonly int PointCount = Enum.GetValues<HookPoint>().Length;
     private readonly (ActivationReader? Reader, ActivationEditor? Editor)[]?[] _hooks;   // [point · (L+1) + layer]
     private readonly int _layers;
+    private readonly string _prefix;   // "" for GPT-2; "encoder." / "decoder." for the parts of an encoder-decoder
 
-    private HookRun(HookSet set, int layers)
+    private HookRun(HookSet set, int layers, string prefix, bool cross)
     {
         _layers = layers;
+        _prefix = prefix;
         _hooks = new (ActivationReader?, ActivationEditor?)[]?[PointCount * (layers + 1)];
         foreach (var point in Enum.GetValues<HookPoint>())
             for (int l = 0; l < (HookNames.IsPerBlock(point) ? layers : 1); l++)
             {
-                string name = HookNames.Name(point, l);
+                if (!cross && HookNames.IsCross(point)) break;                            // a part without cross-attention
+                string name = HookNames.Name(prefix, point, l);
                 var matched = set.Entries.Where(e => e.Matches(name)).Select(e => (e.Reader, e.Editor)).ToArray();
                 if (matched.Length == 0) continue;
                 _hooks[Index(point, l)] = matched;
@@ -31,7 +34,17 @@ internal sealed class HookRun
     public static HookRun? Resolve(HookSet? set, Gpt2Config config)
     {
         if (set is null || set.IsEmpty) return null;
-        var run = new HookRun(set, config.Layers);
+        var run = new HookRun(set, config.Layers, "", cross: false);
+        return run._hooks.Any(h => h is not null) ? run : null;
+    }
+
+    /// <summary>The resolved hooks of one part of a model whose names carry <paramref name="prefix"/> (an
+    /// encoder-decoder's <c>encoder.</c> and <c>decoder.</c>); <paramref name="cross"/>: its blocks have the
+    /// cross-attention points. Null when nothing matches.</summary>
+    public static HookRun? Resolve(HookSet? set, int layers, string prefix, bool cross)
+    {
+        if (set is null || set.IsEmpty) return null;
+        var run = new HookRun(set, layers, prefix, cross);
         return run._hooks.Any(h => h is not null) ? run : null;
     }
 
@@ -51,7 +64,7 @@ internal sealed class HookRun
     {
         var hooks = _hooks[Index(point, layer)];
         if (hooks is null) return;
-        var context = new HookContext(HookNames.Name(point, layer), point, layer, shape);
+        var context = new HookContext(HookNames.Name(_prefix, point, layer), point, layer, shape);
         foreach (var (reader, editor) in hooks)
         {
             if (editor is not null) editor(context, values);

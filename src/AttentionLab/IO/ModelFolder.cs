@@ -56,8 +56,9 @@ public static class ModelFolder
         SaveTensors(directory, modelType, config, parameters.Items.Select(p => (p.Name, p.Value.Shape, (ReadOnlyMemory<float>)p.Value.Data)));
     }
 
-    /// <summary>The same folder from named tensors in the order they are written (a model of the one stack converts
-    /// its arena into its state dict first).</summary>
+    /// <summary>The folder of <see cref="Save"/> from named tensors (a model of the one stack converts its arena views to
+    /// its folder's state-dict names and layout first).</summary>
+    /// <param name="tensors">every parameter: state_dict name, shape, values</param>
     public static void SaveTensors(string directory, string modelType, JsonObject config, IEnumerable<(string Name, int[] Shape, ReadOnlyMemory<float> Data)> tensors)
     {
         ArgumentNullException.ThrowIfNull(config);
@@ -133,32 +134,32 @@ public static class ModelFolder
     public static void LoadWeights(string directory, ParameterSet parameters)
     {
         ArgumentNullException.ThrowIfNull(parameters);
-        LoadTensors(directory, parameters.Items.Select(p => (p.Name, p.Value.Shape)).ToList(), (i, data) => data.CopyTo(parameters.Items[i].Value.Data, 0));
+        var tensors = ReadWeights(directory, parameters.Items.Select(p => (p.Name, p.Value.Shape)).ToArray());
+        foreach (var p in parameters.Items) tensors[p.Name].CopyTo(p.Value.Data, 0);
     }
 
     /// <summary>
-    /// Reads every tensor of model.safetensors the model expects (<paramref name="expected"/>: names and shapes),
-    /// checking names and shapes, and hands each to <paramref name="store"/> with its index in the list (a model of
-    /// the one stack writes it into its arena, converting the layout).
+    /// Every tensor of model.safetensors by name, checked against <paramref name="expected"/>: each expected name
+    /// present with its shape, and no other tensor.
     /// </summary>
+    /// <param name="expected">the state_dict names and shapes the config needs</param>
     /// <exception cref="InvalidDataException">a missing, unexpected or mis-shaped tensor</exception>
-    public static void LoadTensors(string directory, IReadOnlyList<(string Name, int[] Shape)> expected, Action<int, float[]> store)
+    public static IReadOnlyDictionary<string, float[]> ReadWeights(string directory, IReadOnlyList<(string Name, int[] Shape)> expected)
     {
         ArgumentNullException.ThrowIfNull(expected);
-        ArgumentNullException.ThrowIfNull(store);
         var path = Path.Combine(directory, WeightsFile);
         if (!File.Exists(path)) throw new InvalidDataException($"{directory} has no {WeightsFile}");
         var (tensors, _) = SafeTensors.Read(path);
-        for (int i = 0; i < expected.Count; i++)
+        var result = new Dictionary<string, float[]>(StringComparer.Ordinal);
+        foreach (var (name, shape) in expected)
         {
-            var (name, shape) = expected[i];
             if (!tensors.TryGetValue(name, out var t)) throw new InvalidDataException($"{path} has no tensor '{name}'");
             if (!t.Shape.AsSpan().SequenceEqual(shape))
                 throw new InvalidDataException($"{path}: tensor '{name}' is [{string.Join(", ", t.Shape)}] but the config needs [{string.Join(", ", shape)}]");
-            store(i, t.Data);
+            result[name] = t.Data;
         }
-        var names = expected.Select(e => e.Name).ToHashSet(StringComparer.Ordinal);
         foreach (var name in tensors.Keys)
-            if (!names.Contains(name)) throw new InvalidDataException($"{path} has a tensor '{name}' that this model does not use");
+            if (!result.ContainsKey(name)) throw new InvalidDataException($"{path} has a tensor '{name}' that this model does not use");
+        return result;
     }
 }

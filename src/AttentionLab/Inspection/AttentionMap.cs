@@ -23,14 +23,14 @@ public static class AttentionKinds
 /// <param name="Heads">H</param>
 /// <param name="QueryLabels">Tq labels</param>
 /// <param name="KeyLabels">Tk labels</param>
-/// <param name="Weights">(H, Tq, Tk) row-major</param>
-public sealed record AttentionMap(string Kind, int Layer, int Heads, IReadOnlyList<string> QueryLabels, IReadOnlyList<string> KeyLabels, float[] Weights)
+/// <param name="Weights">(H, Tq, Tk) row-major (an array, or a layer's slice of a report's (L, H, T, T) weights)</param>
+public sealed record AttentionMap(string Kind, int Layer, int Heads, IReadOnlyList<string> QueryLabels, IReadOnlyList<string> KeyLabels, ReadOnlyMemory<float> Weights)
 {
     public int QueryLength => QueryLabels.Count;
     public int KeyLength => KeyLabels.Count;
 
     /// <summary>(Tq, Tk) weights of head <paramref name="head"/>.</summary>
-    public ReadOnlySpan<float> Head(int head) => Weights.AsSpan(head * QueryLength * KeyLength, QueryLength * KeyLength);
+    public ReadOnlySpan<float> Head(int head) => Weights.Span.Slice(head * QueryLength * KeyLength, QueryLength * KeyLength);
 
     /// <summary>(Tq, Tk) the mean over heads (still row-stochastic).</summary>
     public float[] MeanOverHeads()

@@ -32,8 +32,10 @@ public sealed record InspectionOptions
 public sealed record NextToken(int Id, string Token, double Probability);
 
 /// <summary>
-/// Everything <c>attnlab inspect --json</c> and the web Explorer show for one input: the tokens, the next-token
-/// distribution, every head's attention map and its mean entropy.
+/// Everything <c>attnlab inspect --json</c> and the web Explorer show for one input of a GPT-2: the tokens, the
+/// next-token distribution, every head's attention map and its mean entropy. As every report
+/// (<see cref="IAttentionReport"/>) its maps are also <see cref="Groups"/>: one, "decoder", whose layer l is a view of
+/// <paramref name="Attention"/>'s (H, T, T) slice (no copy).
 /// </summary>
 /// <param name="Attention">(L, H, T, T) attention probabilities, row = query, column = key (heads not selected are 0)</param>
 /// <param name="Entropy">(L, H) mean row entropy of each map, in nats</param>
@@ -43,10 +45,33 @@ public sealed record NextToken(int Id, string Token, double Probability);
 public sealed record InspectionReport(
     int[] Ids, string[] Tokens, int Layers, int Heads, int Length, int VocabSize,
     float[] Attention, double[] Entropy, float[] Logits, NextToken[] Next,
-    string Kernel, bool KernelIsExact, bool IsCausal, double? ApproximationError, float? Loss)
+    string Kernel, bool KernelIsExact, bool IsCausal, double? ApproximationError, float? Loss) : IAttentionReport
 {
+    public const string Gpt2ModelType = "gpt2";
+
     /// <summary>The (T, T) map of one head.</summary>
     public ReadOnlySpan<float> Map(int layer, int head) => Attention.AsSpan((layer * Heads + head) * Length * Length, Length * Length);
+
+    public string ModelType => Gpt2ModelType;
+
+    /// <summary>The tokens' text, joined.</summary>
+    public string Input => string.Concat(Tokens);
+
+    /// <summary>The most likely next token ("" when none was asked for).</summary>
+    public string Output => Next.Length == 0 ? "" : Next[0].Token;
+
+    /// <summary>One group, "decoder": (L) maps (H, T, T), causal unless the call lifted the mask (views, built on each
+    /// read so a <c>with</c> copy's groups are its own).</summary>
+    public IReadOnlyList<AttentionGroup> Groups => [DecoderGroup(Tokens, Layers, Heads, Length, Attention, IsCausal)];
+
+    /// <summary>A decoder-only stack's one group over (L, H, T, T) weights, each layer a slice of them.</summary>
+    public static AttentionGroup DecoderGroup(IReadOnlyList<string> tokens, int layers, int heads, int length, float[] attention, bool isCausal)
+    {
+        int size = heads * length * length;
+        var kind = isCausal ? AttentionKinds.DecoderSelf : AttentionKinds.EncoderSelf;
+        return new AttentionGroup(AttentionGroup.Decoder, kind,
+            Enumerable.Range(0, layers).Select(l => new AttentionMap(kind, l, heads, tokens, tokens, attention.AsMemory(l * size, size))).ToList());
+    }
 }
 
 /// <summary>

@@ -13,8 +13,8 @@ namespace AttentionLab.Inspection;
 /// </code>
 /// The last line is seed 003's question 5 ("concat @ W_O is a learned weighted sum of the heads"): the trace
 /// computes both sides and <see cref="IdentityError"/> is their largest difference (~1e-16).
-/// The library's <see cref="Attention.MultiHeadAttention"/> computes the same with PyTorch's weight layout
-/// (W stored (out, in), y = x·Wᵀ + b); its tests check the two agree.
+/// The library's <see cref="Attention.MultiHeadSelfAttention"/> (the one stack's attention layer: fused qkv, named
+/// with PyTorch's (out, in) weights, y = x·Wᵀ + b) computes the same; its tests check the two agree.
 /// </summary>
 public sealed class MultiHeadTrace
 {

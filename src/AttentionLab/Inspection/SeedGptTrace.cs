@@ -1,3 +1,4 @@
+using AttentionLab.Hooks;
 using AttentionLab.Models;
 using AttentionLab.Ops;
 using AttentionLab.Tensors;
@@ -17,8 +18,9 @@ namespace AttentionLab.Inspection;
 /// logits       = output_head(attended)                   (1, T, V)
 /// loss         = mean_t CE(logits[0, t], ids[t + 1])     t = 0 … T−2: each id predicts the next
 /// </code>
-/// The numbers are the model's own (the same <see cref="SeedGpt.Forward"/> that is PyTorch-parity tested), read
-/// back from it after the pass; nothing is recomputed here except the shifted cross-entropy.
+/// The numbers are the model's own (the same <see cref="SeedGpt.Forward"/> that is PyTorch-parity tested): the heads'
+/// weights and the concat from its hooks (<c>blocks.0.attn.hook_pattern</c>, <c>blocks.0.attn.hook_z</c>), the rest
+/// read back after the pass; nothing is recomputed here except the shifted cross-entropy.
 /// An untrained model spreads its probability roughly evenly, so the loss sits near ln V.
 /// </summary>
 public sealed class SeedGptTrace
@@ -84,13 +86,16 @@ public sealed class SeedGptTrace
         Validate(config, ids);
         int T = ids.Length, C = config.DModel, V = config.VocabSize, H = config.Heads;
 
-        var logits = model.Forward(ids, 1, T);                                      // (1, T, V)
+        // the heads' weights and their concat are read through hooks, as every architecture's are
+        string pattern = HookNames.Name(HookPoint.Pattern, 0), concat = HookNames.Name(HookPoint.Z, 0);
+        var (recorder, cache) = ActivationCache.Recorder(n => n == pattern || n == concat);
+        var logits = model.Forward(ids, 1, T, new ForwardOptions { Hooks = recorder });  // (1, T, V)
         var tokenRows = new Tensor(T, C);
         var positionRows = new Tensor(T, C);
         for (int t = 0; t < T; t++)
         {
-            model.TokenEmbedding.Data.AsSpan(ids[t] * C, C).CopyTo(tokenRows.Data.AsSpan(t * C, C));
-            model.PositionEmbedding.Data.AsSpan(t * C, C).CopyTo(positionRows.Data.AsSpan(t * C, C));
+            model.TokenEmbedding.Slice(ids[t] * C, C).CopyTo(tokenRows.Data.AsSpan(t * C, C));
+            model.PositionEmbedding.Slice(t * C, C).CopyTo(positionRows.Data.AsSpan(t * C, C));
         }
 
         var targets = ids[1..];                                                     // (T − 1)
@@ -106,8 +111,8 @@ public sealed class SeedGptTrace
             TokenRows = tokenRows,
             PositionRows = positionRows,
             Embedded = model.LastEmbedded!.View(T, C),
-            Weights = model.Attention.LastWeights!.View(H, T, T),
-            Concat = model.Attention.LastConcat!.View(T, C),
+            Weights = cache[pattern].View(H, T, T),                                 // (1, H, T, T) → (H, T, T)
+            Concat = cache[concat].View(T, C),                                      // (1, T, H, D) → (T, C)
             Attended = model.LastAttended!.View(T, C),
             Logits = logits,
             Targets = targets,

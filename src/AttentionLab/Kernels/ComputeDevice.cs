@@ -3,10 +3,11 @@ using AttentionLab.Attention;
 namespace AttentionLab.Kernels;
 
 /// <summary>
-/// Where a model's arithmetic runs. <see cref="Models.Gpt2Model"/> reaches every matrix product through
-/// <see cref="MatMul"/> and its attention through the kernel <see cref="Attention"/> makes, never through static calls,
-/// so a second device (a GPU) replaces both by subclassing. <see cref="Cpu"/> is this project's own SIMD GEMM and
-/// kernels and the default everywhere.
+/// Where a model's arithmetic runs: the one device object every command and the library go through. A model reaches
+/// every matrix product through <see cref="MatMul"/> and its attention through the kernel <see cref="Attention"/>
+/// makes; a training run gets its steps from <see cref="TrainingBackend"/>, generation its cached steps from
+/// <see cref="CachedDecoder"/>. A second device (a GPU) replaces all of them by subclassing. <see cref="Cpu"/> is this
+/// project's own SIMD GEMM and kernels and the default everywhere.
 /// </summary>
 public abstract class ComputeDevice
 {
@@ -23,6 +24,16 @@ public abstract class ComputeDevice
 
     /// <summary>The attention kernel with this name, as this device implements it.</summary>
     public virtual IAttentionKernel Attention(string name) => AttentionKernels.Parse(name);
+
+    /// <summary>Where a training run's steps run, built from the run's host model and optimizer (fresh or resumed):
+    /// on the CPU the shared loop over the model itself; a GPU keeps a device-resident copy and syncs it back for
+    /// checkpoints. The one seam training goes through.</summary>
+    public virtual Training.ITrainingBackend TrainingBackend(Models.Gpt2Model model, Training.AdamW optimizer) =>
+        new Training.CpuTrainingBackend(new Training.Gpt2LanguageModel(model), optimizer);
+
+    /// <summary>Generation's cached steps (KV cache) for <paramref name="model"/> on this device: on the CPU the model's
+    /// own cache; a GPU keeps weights, cache and attention on the device. The one seam generation goes through.</summary>
+    public virtual Models.ICachedDecoder CachedDecoder(Models.Gpt2Model model) => new Models.Gpt2CachedDecoder(model);
 
     /// <summary>The CPU: <see cref="Gemm"/> and the kernels of <see cref="AttentionKernels"/>.</summary>
     public static ComputeDevice Cpu { get; } = new CpuDevice();

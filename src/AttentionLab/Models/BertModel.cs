@@ -1,10 +1,10 @@
 using AttentionLab.Attention;
 using AttentionLab.Datasets;
+using AttentionLab.Hooks;
 using AttentionLab.Inspection;
 using AttentionLab.IO;
 using AttentionLab.Ops;
 using AttentionLab.Tensors;
-using AttentionLab.Training;
 
 namespace AttentionLab.Models;
 
@@ -15,10 +15,15 @@ namespace AttentionLab.Models;
 /// x = embed(input)                  (B, T, C)  token + learned position
 /// x = encoder blocks(x)             (B, T, C)  every position attends to every real position (a full square),
 ///                                              [PAD] keys masked for every query
-/// logits = mlm_head(ln_f(x))        (B, T, V)
+/// logits = mlm_head(ln_f(x))        (B, T, V)  its own (V, C) matrix and a bias (untied)
 /// loss = cross_entropy(logits, targets)        only at the ~15% chosen positions (−1 elsewhere is ignored)
 /// </code>
-/// GPT differs in one line: its blocks use a causal mask (a lower triangle) and predict the next token. With
+/// That is the one stack's decoder (<see cref="Gpt2Model"/>) with BERT's choices: <see cref="Gpt2Config.IsCausal"/>
+/// false, an untied head with a bias, unscored targets −1, and the [PAD] keys hidden per call
+/// (<see cref="AttentionOptions.KeyPaddingMask"/>). What is BERT's own lives here: the vocabulary ([PAD], [MASK], the
+/// characters), filling [MASK]s (<see cref="Inspect"/>), masked accuracy, and the folder format (PyTorch state-dict
+/// names and (out, in) Linear weights, converted to and from the arena by <see cref="StateDict"/>).
+/// GPT differs in one choice: its blocks use a causal mask (a lower triangle) and predict the next token. With
 /// <see cref="BertConfig.IsCausal"/> this class is that GPT, for the side-by-side comparison.
 /// </summary>
 public sealed class BertModel
@@ -26,17 +31,24 @@ public sealed class BertModel
     public const string ModelType = "bert";
 
     public BertConfig Config { get; }
-    public TokenEmbedding Embedding { get; }
-    public TransformerEncoderBlock[] Blocks { get; }
-    public LayerNormLayer FinalNorm { get; }
-    public Linear Head { get; }
-    public ParameterSet Parameters { get; }
-    private readonly string[] _characters;
 
-    private MaskedLanguageBatch? _batch;
-    private Tensor? _hidden, _logits, _dLogits, _dHidden, _dx;
-    private float[] _logSumExp = [];
-    private int _counted;
+    /// <summary>The one stack's model this BERT runs on (BERT's choices in its <see cref="Gpt2Model.Config"/>).</summary>
+    public Gpt2Model Transformer { get; }
+
+    /// <summary>The weights: one arena laid out by <see cref="Gpt2Model.Layout"/>.</summary>
+    public ParameterArena Parameters => Transformer.Parameters;
+
+    /// <summary>dLoss/dParameters of the last <see cref="Backward"/>, same layout.</summary>
+    public ParameterArena Gradients => Transformer.Gradients;
+
+    public long ParameterCount => Transformer.ParameterCount;
+
+    /// <summary>The saved names (<c>embed.token.weight</c>, <c>h.{l}.attn.query.weight</c> (out, in), …, <c>mlm_head.bias</c>)
+    /// and where each lives in the arena.</summary>
+    public StateDictMap StateDict { get; }
+
+    private readonly string[] _characters;
+    private Tensor? _logits;
 
     public BertModel(BertConfig config, IAttentionKernel? kernel = null)
     {
@@ -44,23 +56,76 @@ public sealed class BertModel
         config.Validate();
         Config = config;
         _characters = config.CharacterList;
-        kernel ??= AttentionKernels.Default;
-        var random = new Random(config.Seed);
-        int C = config.Channels, V = config.VocabSize;
-        Embedding = new TokenEmbedding(V, config.MaxLength, C, random);
-        Blocks = Enumerable.Range(0, config.Layers).Select(_ => new TransformerEncoderBlock(C, config.Heads, kernel, random)).ToArray();
-        FinalNorm = new LayerNormLayer(C);
-        Head = new Linear(C, V, bias: true, random);
-        Parameters = new ParameterSet(NamedParameters());
+        Transformer = new Gpt2Model(TransformerConfig(config), kernel ?? AttentionKernels.Default);
+        StateDict = BuildStateDict(Transformer.Layout, config.Channels);
+        Initialize(config.Seed);
     }
 
-    private IEnumerable<(string, Tensor, Tensor)> NamedParameters()
+    /// <summary>BERT as choices of the one stack: vocabulary = specials + characters, positions = MaxLength, a
+    /// bidirectional (unless <see cref="BertConfig.IsCausal"/>) pre-LN stack of GPT-2's blocks, an untied MLM head
+    /// with a bias.</summary>
+    public static Gpt2Config TransformerConfig(BertConfig config)
     {
-        foreach (var p in Embedding.NamedParameters("embed.")) yield return p;
-        for (int l = 0; l < Blocks.Length; l++) foreach (var p in Blocks[l].NamedParameters($"h.{l}.")) yield return p;
-        foreach (var p in FinalNorm.NamedParameters("ln_f.")) yield return p;
-        foreach (var p in Head.NamedParameters("mlm_head.")) yield return p;
+        ArgumentNullException.ThrowIfNull(config);
+        return new Gpt2Config
+        {
+            VocabSize = config.VocabSize, ContextLength = config.MaxLength, Layers = config.Layers, Channels = config.Channels,
+            Heads = config.Heads, LayerNormEpsilon = LayerNorm.DefaultEpsilon, Attention = AttentionKernels.DefaultName,
+            IsCausal = config.IsCausal, Positions = PositionEncoding.Learned, Norm = NormKind.LayerNorm, Activation = MlpActivation.GeluTanh,
+            TiedOutput = false, OutputBias = true,
+        };
     }
+
+    /// <summary>The folder's names in its order: embed, each block h.{l}., ln_f, mlm_head.</summary>
+    private static StateDictMap BuildStateDict(Gpt2Layout layout, int c)
+    {
+        int v = layout.Config.VocabSize, t = layout.Config.ContextLength;
+        var entries = new List<StateDictEntry>
+        {
+            new("embed.token.weight", [v, c], layout.TokenEmbedding),
+            new("embed.position.weight", [t, c], layout.PositionEmbedding),
+        };
+        for (int l = 0; l < layout.Blocks.Count; l++) entries.AddRange(StateDictMap.EncoderBlock($"h.{l}.", layout.Blocks[l], c));
+        entries.Add(new("ln_f.weight", [c], layout.FinalNormWeight));
+        entries.Add(new("ln_f.bias", [c], layout.FinalNormBias));
+        entries.Add(new("mlm_head.weight", [v, c], layout.OutputWeight));          // nn.Linear(C, V): (out, in) = the head's (V, C)
+        entries.Add(new("mlm_head.bias", [v], layout.OutputBias!));
+        return new StateDictMap(entries);
+    }
+
+    /// <summary>
+    /// PyTorch's defaults, drawn from one <see cref="Random"/>(seed) in the state dict's order (the draws of the
+    /// Tensor-module BERT, so a seed gives the same weights): embeddings N(0, 0.02²) (BERT's initializer range),
+    /// nn.Linear weight and bias U(±1/√in), LayerNorm gain 1 and shift 0.
+    /// </summary>
+    private void Initialize(int seed)
+    {
+        var random = new Random(seed);
+        var arena = Parameters.Data;
+        foreach (var e in StateDict.Entries)
+        {
+            var values = new float[e.Length];
+            if (e.Name.StartsWith("embed.", StringComparison.Ordinal))
+                for (int i = 0; i < values.Length; i++)
+                {
+                    double u1 = 1.0 - random.NextDouble(), u2 = random.NextDouble();    // Box–Muller, the cosine half
+                    values[i] = (float)(0.02 * Math.Sqrt(-2 * Math.Log(u1)) * Math.Cos(2 * Math.PI * u2));
+                }
+            else if (e.Name.Contains("ln_", StringComparison.Ordinal)) { if (e.Name.EndsWith(".weight", StringComparison.Ordinal)) Array.Fill(values, 1f); }
+            else
+            {
+                // a bias has the bound of its layer: 1/√in of the weight saved just before it
+                var weight = e.Name.EndsWith(".bias", StringComparison.Ordinal) ? StateDict[e.Name[..^"bias".Length] + "weight"] : e;
+                float bound = 1f / MathF.Sqrt(weight.Shape[1]);
+                for (int i = 0; i < values.Length; i++) values[i] = (float)((random.NextDouble() * 2 - 1) * bound);
+            }
+            e.CopyTo(values, arena);
+        }
+    }
+
+    /// <summary>This call's masks: the [PAD] keys hidden for every query (null: none), causal as the config says.</summary>
+    private ForwardOptions Options(bool[]? padding) =>
+        new() { AttentionOptions = new AttentionOptions { KeyPaddingMask = padding, IsCausal = Config.IsCausal } };
 
     /// <summary>The text of an id: [PAD], [MASK] or a character.</summary>
     public string Token(int id) => id switch
@@ -75,56 +140,43 @@ public sealed class BertModel
     /// <returns>(B, T, V); the model's own buffer</returns>
     public Tensor Logits(int[] input, bool[] padding, int batch, int length)
     {
-        var options = new AttentionOptions { KeyPaddingMask = padding, IsCausal = Config.IsCausal };
-        var x = Embedding.Forward(input, batch, length);                          // (B, T, C)
-        foreach (var block in Blocks)
-        {
-            block.Options = options;
-            x = block.Forward(x);                                                 // (B, T, C)
-        }
-        _hidden = FinalNorm.Forward(x);                                           // (B, T, C)
+        var logits = RunLogits(input, padding, batch, length);                   // (B, T, V)
         _logits = Reuse.Get(_logits, batch, length, Config.VocabSize);
-        Head.Forward(_hidden.Data, _logits.Data, batch * length);                 // (B, T, V)
+        logits.CopyTo(_logits.Data);
         return _logits;
+    }
+
+    /// <summary>The forward pass without targets; the logits are the transformer's, valid until its next pass.</summary>
+    private ReadOnlySpan<float> RunLogits(int[] input, bool[] padding, int batch, int length)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        ArgumentNullException.ThrowIfNull(padding);
+        if (padding.Length != batch * length) throw new ArgumentException($"padding has {padding.Length} elements; (B, T) = ({batch}, {length}) needs {batch * length}");
+        Transformer.Forward(input, batch, length, default, Options(padding));
+        return Transformer.Logits;
     }
 
     /// <summary>Forward pass and the mean cross-entropy over the batch's target positions.</summary>
     public float Forward(MaskedLanguageBatch batch)
     {
         ArgumentNullException.ThrowIfNull(batch);
-        var logits = Logits(batch.Input, batch.Padding, batch.Batch, batch.Length);
-        if (_logSumExp.Length != batch.Targets.Length) _logSumExp = new float[batch.Targets.Length];
-        (float loss, _counted) = CrossEntropyIgnoreIndex.Forward(logits.Data, batch.Targets, Config.VocabSize, _logSumExp);
-        _batch = batch;
-        return loss;
+        return Transformer.Forward(batch.Input, batch.Batch, batch.Length, batch.Targets, Options(batch.Padding));
     }
 
-    /// <summary>Adds dLoss/dParameters of the last <see cref="Forward(MaskedLanguageBatch)"/>.</summary>
-    public void Backward()
-    {
-        var batch = _batch ?? throw new InvalidOperationException("Backward needs a Forward call first");
-        int B = batch.Batch, T = batch.Length, C = Config.Channels, V = Config.VocabSize;
-        _dLogits = Reuse.Get(_dLogits, B, T, V);
-        CrossEntropyIgnoreIndex.Backward(_logits!.Data, _logSumExp, batch.Targets, V, _counted, _dLogits.Data);
-        _dHidden = Reuse.Get(_dHidden, B, T, C);
-        Head.Backward(_hidden!.Data, _dLogits.Data, _dHidden.Data, B * T);
-        _dx = Reuse.Zeros(_dx, B, T, C);
-        FinalNorm.Backward(_dHidden, _dx);
-        var dx = _dx;
-        for (int l = Blocks.Length - 1; l >= 0; l--) dx = Blocks[l].Backward(dx);
-        Embedding.Backward(dx);
-    }
+    /// <summary>Adds dLoss/dParameters of the last <see cref="Forward(MaskedLanguageBatch)"/> to <see cref="Gradients"/>.</summary>
+    public void Backward() => Transformer.Backward(accumulate: true);
 
     /// <summary>(correct, counted) argmax predictions at the target positions of <paramref name="batch"/>.</summary>
     public (int Correct, int Count) Score(MaskedLanguageBatch batch)
     {
-        var logits = Logits(batch.Input, batch.Padding, batch.Batch, batch.Length);
+        ArgumentNullException.ThrowIfNull(batch);
+        var logits = RunLogits(batch.Input, batch.Padding, batch.Batch, batch.Length);
         int V = Config.VocabSize, correct = 0, count = 0;
         for (int i = 0; i < batch.Targets.Length; i++)
         {
             if (batch.Targets[i] < 0) continue;
             count++;
-            if (System.Numerics.Tensors.TensorPrimitives.IndexOfMax(logits.Data.AsSpan(i * V, V)) == batch.Targets[i]) correct++;
+            if (System.Numerics.Tensors.TensorPrimitives.IndexOfMax(logits.Slice(i * V, V)) == batch.Targets[i]) correct++;
         }
         return (correct, count);
     }
@@ -160,8 +212,10 @@ public sealed class BertModel
         var input = new int[units.Count];
         for (int t = 0; t < units.Count; t++)
             input[t] = units[t] is null ? MaskedLanguageBatch.Mask : Encode(units[t]!)[0] + MaskedLanguageBatch.Specials;
-        var padding = Enumerable.Repeat(true, units.Count).ToArray();
-        var logits = Logits(input, padding, 1, units.Count);                          // (1, T, V)
+        // one pass, reading every layer's attention pattern (B, H, T, T) through its hook
+        var (hooks, cache) = ActivationCache.Recorder(name => name.EndsWith(".attn.hook_pattern", StringComparison.Ordinal));
+        Transformer.Forward(input, 1, units.Count, default, Options(padding: null) with { Hooks = hooks });
+        var logits = Transformer.Logits;                                              // (1, T, V)
         int V = Config.VocabSize, K = V - MaskedLanguageBatch.Specials;
         var filled = new System.Text.StringBuilder();
         var labels = new string[units.Count];
@@ -172,7 +226,7 @@ public sealed class BertModel
             if (input[t] == MaskedLanguageBatch.Mask)
             {
                 // softmax over the characters only: [PAD] and [MASK] are never an answer
-                System.Numerics.Tensors.TensorPrimitives.SoftMax(logits.Data.AsSpan(t * V + MaskedLanguageBatch.Specials, K), probabilities);
+                System.Numerics.Tensors.TensorPrimitives.SoftMax(logits.Slice(t * V + MaskedLanguageBatch.Specials, K), probabilities);
                 var top = Enumerable.Range(0, K).OrderByDescending(k => probabilities[k]).ThenBy(k => k).Take(5).ToArray();
                 filled.Append(_characters[top[0]]);
                 labels[t] = "[MASK]";
@@ -188,7 +242,8 @@ public sealed class BertModel
             else { filled.Append(units[t]); labels[t] = units[t]!; }
         }
         var kind = Config.IsCausal ? AttentionKinds.DecoderSelf : AttentionKinds.EncoderSelf;
-        var maps = Blocks.Select((b, l) => AttentionMap.FromBatch(kind, l, b.Attention.LastWeights!, 0, labels, labels)).ToList();
+        var maps = Enumerable.Range(0, Config.Layers)
+            .Select(l => AttentionMap.FromBatch(kind, l, cache[HookNames.Name(HookPoint.Pattern, l)], 0, labels, labels)).ToList();
         return new ModelAttention(ModelType, text, filled.ToString(), maps,
             new System.Text.Json.Nodes.JsonObject { ["causal"] = Config.IsCausal, ["predictions"] = predictions });
     }
@@ -208,9 +263,19 @@ public sealed class BertModel
         return units;
     }
 
-    public void Save(string directory) => ModelFolder.Save(directory, ModelType, ModelFolder.Serialize(Config), Parameters);
+    /// <summary>Writes config.json and model.safetensors with the state dict's names and PyTorch (out, in) weights.</summary>
+    public void Save(string directory) =>
+        ModelFolder.SaveTensors(directory, ModelType, ModelFolder.Serialize(Config), StateDict.Export(Parameters.Data));
 
+    /// <summary>A folder saved by <see cref="Save"/> (or by the Tensor-module BERT: the same names and layout).</summary>
     /// <exception cref="InvalidDataException">not a BERT model folder, or damaged</exception>
     public static BertModel Load(string directory, IAttentionKernel? kernel = null)
-        => ModelFolder.Load(directory, ModelType, (BertConfig config) => new BertModel(config, kernel), m => m.Parameters);
+    {
+        var config = ModelFolder.Deserialize<BertConfig>(ModelFolder.ReadConfig(directory, ModelType), directory);
+        BertModel model;
+        try { model = new BertModel(config, kernel); }
+        catch (ArgumentException e) { throw new InvalidDataException($"{directory}/{ModelFolder.ConfigFile}: {e.Message}", e); }
+        model.StateDict.Import(ModelFolder.ReadWeights(directory, model.StateDict.Shapes), model.Parameters.Data);
+        return model;
+    }
 }

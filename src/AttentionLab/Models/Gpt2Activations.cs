@@ -22,6 +22,24 @@ internal sealed record Gpt2BlockActivations(
     Slot Residual3);         // (N, C) block output
 
 /// <summary>
+/// The cross-attention sub-layer's activations of one decoder block of an encoder-decoder (<see cref="Seq2SeqModel"/>).
+/// N = B·Tt decoder rows, M = B·Ts memory rows. The block's self-attention writes <see cref="AfterSelf"/>; the
+/// cross-attention adds its branch into the block's Residual2, which ln_2 (state-dict ln_3) and the MLP then read.
+/// </summary>
+internal sealed record CrossBlockActivations(
+    Slot AfterSelf,          // (N, C) residual + self-attention branch
+    Slot Norm,               // (N, C) the norm before cross-attention
+    Slot NormMean,           // (N)
+    Slot NormRstd,           // (N)
+    Slot Q,                  // (N, C) = (B, Tt, H, D) query projection
+    Slot Kv,                 // (M, 2C) fused key | value projection of the memory
+    Slot QHeads,             // (B, H, Tt, D)
+    Slot KHeads, Slot VHeads,// (B, H, Ts, D) each
+    Slot AttentionOutput,    // (B, H, Tt, D)
+    Slot AttentionSaved,     // the kernel's saved state for (Tq, Tk) = (Tt, Ts); empty for inference
+    Slot AttentionMerged);   // (N, C)
+
+/// <summary>
 /// Every activation of one (B, T): allocated once, reused by every step with the same or a smaller B·T, as llm.c's
 /// <c>acts_memory</c>. For training also the kernel's saved attention state and the backward scratch (one set shared
 /// by all blocks: the backward pass visits them one at a time); inference allocates neither.
@@ -30,7 +48,11 @@ internal sealed class Gpt2Activations
 {
     /// <param name="savedPerBlock">floats the attention kernel saves per block for backward (0 for inference)</param>
     /// <param name="training">false: no backward scratch</param>
-    public Gpt2Activations(Gpt2Config config, int batch, int length, long savedPerBlock, bool training, float[]? reuse)
+    /// <param name="memoryLength">Ts: &gt; 0 gives every block a cross-attention part over a (B, Ts, C) memory (the
+    /// decoder of an encoder-decoder); its slots come after all of GPT-2's, whose arena is unchanged</param>
+    /// <param name="crossSavedPerBlock">floats the kernel saves per block for the cross-attention's backward</param>
+    public Gpt2Activations(Gpt2Config config, int batch, int length, long savedPerBlock, bool training, float[]? reuse,
+        int memoryLength = 0, long crossSavedPerBlock = 0)
     {
         Batch = batch; Length = length; SavedPerBlock = savedPerBlock; IsTraining = training;
         int n = batch * length, c = config.Channels;
@@ -60,6 +82,21 @@ internal sealed class Gpt2Activations
             DQ = Take((long)n * c); DK = Take((long)n * c); DV = Take((long)n * c);
             DAttention = Take((long)n * c); DMerged = Take((long)n * c); DFc = Take(4L * n * c);
             NormPartials = Take(2L * c * Workers);
+        }
+        MemoryLength = memoryLength;
+        if (memoryLength > 0)
+        {
+            long m = (long)batch * memoryLength;
+            Memory = Take(m * c);
+            var cross = new CrossBlockActivations[config.Layers];
+            for (int l = 0; l < cross.Length; l++)
+                cross[l] = new CrossBlockActivations(Take((long)n * c), Take((long)n * c), Take(n), Take(n), Take((long)n * c),
+                    Take(2 * m * c), Take((long)n * c), Take(m * c), Take(m * c), Take((long)n * c), Take(crossSavedPerBlock), Take((long)n * c));
+            CrossBlocks = cross;
+            if (training)
+            {
+                DMemory = Take(m * c); DCrossKv = Take(2 * m * c); DCrossK = Take(m * c); DCrossV = Take(m * c);
+            }
         }
         Data = reuse is not null && reuse.Length >= offset ? reuse : new float[offset];
         Tokens = new int[n];
@@ -92,6 +129,20 @@ internal sealed class Gpt2Activations
     public Slot DAttention { get; }
     public Slot DMerged { get; }
     public Slot DFc { get; }
+
+    /// <summary>Ts of the memory the cross-attention reads; 0 without cross-attention.</summary>
+    public int MemoryLength { get; }
+    /// <summary>(B, Ts, C) the encoder's output, copied in before the decoder runs.</summary>
+    public Slot Memory { get; }
+    /// <summary>Each block's cross-attention part; null without cross-attention.</summary>
+    public IReadOnlyList<CrossBlockActivations>? CrossBlocks { get; }
+    /// <summary>(B, Ts, C) dLoss/dMemory summed over the decoder blocks.</summary>
+    public Slot DMemory { get; }
+    /// <summary>(B·Ts, 2C) backward scratch of the fused key/value projection.</summary>
+    public Slot DCrossKv { get; }
+    /// <summary>(B, H, Ts, D) each: the kernel's dk, dv of the cross-attention.</summary>
+    public Slot DCrossK { get; }
+    public Slot DCrossV { get; }
 
     /// <summary>Cores the row-parallel ops split over.</summary>
     public int Workers { get; }

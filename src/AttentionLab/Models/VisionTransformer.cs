@@ -120,7 +120,7 @@ public sealed class VisionTransformer
             var values = new float[entry.Length];
             float bound = 1f / MathF.Sqrt(inFeatures);
             for (int i = 0; i < values.Length; i++) values[i] = (float)((random.NextDouble() * 2 - 1) * bound);
-            entry.Write(values, p);
+            entry.CopyTo(values, p);
         }
         void Normal(string name, double std)
         {
@@ -131,7 +131,7 @@ public sealed class VisionTransformer
                 double u1 = 1.0 - random.NextDouble(), u2 = random.NextDouble();
                 values[i] = (float)(std * Math.Sqrt(-2 * Math.Log(u1)) * Math.Cos(2 * Math.PI * u2));   // Box–Muller, one per pair
             }
-            entry.Write(values, p);
+            entry.CopyTo(values, p);
         }
         void Linear(string prefix, int inFeatures) { Uniform(prefix + "weight", inFeatures); Uniform(prefix + "bias", inFeatures); }
         Linear("patch_embed.proj.", Config.PatchDim);
@@ -152,7 +152,7 @@ public sealed class VisionTransformer
         Parameters[Layout.FinalNormWeight].Fill(1f);
     }
 
-    private StateDictEntry Entry(string name) => Layout.StateDict.First(e => e.Name == name);
+    private StateDictEntry Entry(string name) => Layout.StateDict[name];
 
     /// <summary>Sets every gradient to zero.</summary>
     public void ZeroGrad() => Gradients.Clear();
@@ -313,15 +313,7 @@ public sealed class VisionTransformer
     }
 
     /// <summary>The saved tensors (PyTorch's names and (out, in) layout, q/k/v separate) from the arena.</summary>
-    public IEnumerable<(string Name, int[] Shape, ReadOnlyMemory<float> Data)> StateDict()
-    {
-        foreach (var e in Layout.StateDict)
-        {
-            var values = new float[e.Length];
-            e.Read(Parameters.Data, values);
-            yield return (e.Name, e.Shape, values);
-        }
-    }
+    public IEnumerable<(string Name, int[] Shape, ReadOnlyMemory<float> Data)> StateDict() => Layout.StateDict.Export(Parameters.Data);
 
     public void Save(string directory) => ModelFolder.SaveTensors(directory, ModelType, ModelFolder.Serialize(Config), StateDict());
 
@@ -332,8 +324,8 @@ public sealed class VisionTransformer
         VisionTransformer model;
         try { model = new VisionTransformer(config, kernel); }
         catch (ArgumentException e) { throw new InvalidDataException($"{directory}/{ModelFolder.ConfigFile}: {e.Message}", e); }
-        var entries = model.Layout.StateDict;
-        ModelFolder.LoadTensors(directory, entries.Select(e => (e.Name, e.Shape)).ToList(), (i, data) => entries[i].Write(data, model.Parameters.Data));
+        var map = model.Layout.StateDict;
+        map.Import(ModelFolder.ReadWeights(directory, map.Shapes), model.Parameters.Data);
         return model;
     }
 }

@@ -41,7 +41,7 @@ public sealed class Linear
     }
 
     /// <summary>
-    /// The same distribution, U(±1/√in), drawn by <see cref="ParameterInit.Uniform"/> (parallel, seeded streams):
+    /// The same distribution, U(±1/√in), drawn by <see cref="ParameterInit.Uniform(float[], float, ulong)"/> (parallel, seeded streams):
     /// for big layers such as a 200,000-token output head, where <see cref="Random"/> takes seconds.
     /// </summary>
     public Linear(int inFeatures, int outFeatures, bool bias, ulong seed)

@@ -38,7 +38,7 @@ public sealed class BertTrainingRun
         int minLength = Math.Min(MinLength, T);
 
         var train = new MaskedLanguageBatches(corpus.Train, n, batchSize, minLength, T, seed);
-        Trainer = new ModelTrainer(Model.Parameters, () =>
+        Trainer = new ModelTrainer(Model.Parameters.Data, Model.Gradients.Data, Model.Transformer.Layout.DecayedRanges, () =>
         {
             float loss = Model.Forward(train.Next());
             Model.Backward();

@@ -9,7 +9,7 @@ namespace AttentionLab.Training;
 /// A GPT-2 training run tied to its directory: starts a new one (fresh weights from the seed) or resumes
 /// one from its checkpoint, and saves checkpoints there (<see cref="TrainingCheckpoint"/>). The run holds the
 /// directory's <see cref="RunDirectoryLock"/> from start to <see cref="Dispose"/>, so a second writer is refused.
-/// The steps run on the CPU unless a <c>backend</c> factory puts them on a device (a GPU); the host model and
+/// The steps run on the CPU unless a <c>device</c> (<see cref="Kernels.ComputeDevice.TrainingBackend"/>) puts them on a GPU; the host model and
 /// optimizer stay the checkpoint's source either way (<see cref="ITrainingBackend.SynchronizeHost"/>).
 /// <see cref="Run"/> trains it under the <see cref="RunPolicy"/>: a checkpoint after each validation and at the end.
 /// <code>
@@ -62,7 +62,7 @@ public sealed class Gpt2TrainingRun : IDisposable, ITrainingRun
     /// <exception cref="RunDirectoryBusyException">another training writes the directory</exception>
     /// <exception cref="RunDirectoryOccupiedException">it holds checkpoint files and <paramref name="replace"/> is false</exception>
     public static Gpt2TrainingRun StartNew(Corpus corpus, string dataPath, Gpt2Config config, TrainingOptions options, string? directory,
-        IAttentionKernel attention, bool replace = false, string runsRoot = "runs", Func<Gpt2Model, AdamW, ITrainingBackend>? backend = null)
+        IAttentionKernel attention, bool replace = false, string runsRoot = "runs", Kernels.ComputeDevice? device = null)
     {
         Checked(corpus, config, options, attention); // bad data and sizes that cannot fit are refused before any directory is made
         bool created = directory is null || !System.IO.Directory.Exists(directory);
@@ -72,7 +72,7 @@ public sealed class Gpt2TrainingRun : IDisposable, ITrainingRun
             var existing = TrainingCheckpoint.ExistingFiles(directoryLock.Directory);
             if (existing.Count > 0 && !replace)
                 throw new RunDirectoryOccupiedException(directoryLock.Directory, existing, TrainingCheckpoint.HoldsModel(directoryLock.Directory));
-            return Start(corpus, dataPath, config, options, directoryLock.Directory, attention, directoryLock, backend);
+            return Start(corpus, dataPath, config, options, directoryLock.Directory, attention, directoryLock, device);
         }
         catch
         {
@@ -86,10 +86,10 @@ public sealed class Gpt2TrainingRun : IDisposable, ITrainingRun
     /// <param name="corpus">The tokenized data (its tokenizer is saved with the model).</param>
     /// <param name="directoryLock">The directory's lock if the caller already holds it (the run takes it over), or
     /// null to acquire it here (creating the directory).</param>
-    /// <param name="backend">Builds where the steps run from the host model and optimizer (null: the CPU).</param>
+    /// <param name="device">where the steps run (null: the CPU)</param>
     /// <exception cref="RunDirectoryBusyException">another training writes <paramref name="directory"/></exception>
     public static Gpt2TrainingRun Start(Corpus corpus, string dataPath, Gpt2Config config, TrainingOptions options, string directory, IAttentionKernel attention,
-        RunDirectoryLock? directoryLock = null, Func<Gpt2Model, AdamW, ITrainingBackend>? backend = null)
+        RunDirectoryLock? directoryLock = null, Kernels.ComputeDevice? device = null)
     {
         config = Checked(corpus, config, options, attention);
         directoryLock ??= RunDirectoryLock.Acquire(directory);
@@ -99,7 +99,7 @@ public sealed class Gpt2TrainingRun : IDisposable, ITrainingRun
             var model = new Gpt2Model(config, attention);
             model.InitializeWeights(unchecked((int)(options.Seed & 0x7FFF_FFFF)));
             var info = new TrainingCheckpoint.RunInfo(dataPath, options, Gpt2ModelDirectory.ConfigJson(config), TrainingCheckpoint.Fingerprint(corpus.Tokens));
-            var trainer = new Trainer(Backend(model, Trainer.CreateOptimizer(new Gpt2LanguageModel(model), options), backend), corpus, options);
+            var trainer = new Trainer(Backend(model, Trainer.CreateOptimizer(new Gpt2LanguageModel(model), options), device), corpus, options);
             return new Gpt2TrainingRun(directory, corpus, model, trainer, info, directoryLock);
         }
         catch { directoryLock.Dispose(); throw; }
@@ -142,20 +142,20 @@ public sealed class Gpt2TrainingRun : IDisposable, ITrainingRun
     /// <param name="dataPath">The data file, or null for the one the run was started with.</param>
     /// <param name="steps">A new total step count (to extend a finished run), or null to keep the saved one.</param>
     /// <param name="attention">the kernel to continue with; null: the one the run was saved with</param>
-    /// <param name="backend">Builds where the steps run from the restored host model and optimizer (null: the CPU).</param>
+    /// <param name="device">where the steps run (null: the CPU)</param>
     /// <exception cref="RunDirectoryBusyException">another training writes <paramref name="directory"/></exception>
     public static Gpt2TrainingRun Resume(string directory, string? dataPath, int? steps, IAttentionKernel? attention,
-        Func<Gpt2Model, AdamW, ITrainingBackend>? backend = null)
+        Kernels.ComputeDevice? device = null)
     {
         if (!System.IO.Directory.Exists(directory))
             throw new DirectoryNotFoundException(File.Exists(directory) ? $"{directory} is a file, not a run directory" : $"run directory {directory} does not exist");
         var directoryLock = RunDirectoryLock.Acquire(directory);
-        try { return Resume(directory, dataPath, steps, attention, backend, directoryLock); }
+        try { return Resume(directory, dataPath, steps, attention, device, directoryLock); }
         catch { directoryLock.Dispose(); throw; }
     }
 
     private static Gpt2TrainingRun Resume(string directory, string? dataPath, int? steps, IAttentionKernel? attention,
-        Func<Gpt2Model, AdamW, ITrainingBackend>? backend, RunDirectoryLock directoryLock)
+        Kernels.ComputeDevice? device, RunDirectoryLock directoryLock)
     {
         TrainingCheckpoint.Recover(directory); // finish a publish that a kill interrupted
         var (info, state, optimizerStep, files) = TrainingCheckpoint.LoadStateWithFiles(directory);
@@ -179,12 +179,12 @@ public sealed class Gpt2TrainingRun : IDisposable, ITrainingRun
         var lm = new Gpt2LanguageModel(model);
         var optimizer = Trainer.CreateOptimizer(lm, options);
         TrainingCheckpoint.LoadOptimizer(directory, optimizer, optimizerStep);
-        var trainer = new Trainer(Backend(model, optimizer, backend), corpus, options, state);
+        var trainer = new Trainer(Backend(model, optimizer, device), corpus, options, state);
         return new Gpt2TrainingRun(directory, corpus, model, trainer, info with { Data = data, Options = options }, directoryLock);
     }
 
-    private static ITrainingBackend Backend(Gpt2Model model, AdamW optimizer, Func<Gpt2Model, AdamW, ITrainingBackend>? backend) =>
-        backend?.Invoke(model, optimizer) ?? new CpuTrainingBackend(new Gpt2LanguageModel(model), optimizer);
+    private static ITrainingBackend Backend(Gpt2Model model, AdamW optimizer, Kernels.ComputeDevice? device) =>
+        (device ?? Kernels.ComputeDevice.Cpu).TrainingBackend(model, optimizer);
 
     /// <summary>Saves model, tokenizer, optimizer, state and loss curve into <see cref="Directory"/> (staged inside it, then
     /// published by atomic renames; see <see cref="TrainingCheckpoint"/>); a device's weights and moments are copied back first.</summary>

@@ -35,7 +35,7 @@ public sealed class Seq2SeqTrainingRun
         }, kernel);
         HeldOut = task.HeldOut(heldOut, seed);
         var batches = new Seq2SeqBatches(task, Model.Vocabulary, batchSize, seed + 1, HeldOut.Select(e => e.Source));
-        Trainer = new ModelTrainer(Model.Parameters, () =>
+        Trainer = new ModelTrainer(Model.Parameters.Data, Model.Gradients.Data, Model.Layout.DecayedRanges, () =>
         {
             float loss = Model.Forward(batches.Next());
             Model.Backward();

@@ -65,14 +65,14 @@ public static class PenAndPaperExercises
     {
         var config = new SeedGptConfig(VocabSize: 50, DModel: 8, Heads: 2, MaxLength: 4);
         var model = new SeedGpt(config);
-        var logits = model.Forward([7, 12, 3, 25], 1, 4);                          // (1, 4, 50)
-        var x = model.LastEmbedded!;                                                // (1, 4, 8)
-        var q = new Tensor(1, 4, 8);
-        model.Attention.Query.Forward(x.Data, q.Data, 4);                           // self.query(x)
+        string query = Hooks.HookNames.Name(Hooks.HookPoint.Q, 0), pattern = Hooks.HookNames.Name(Hooks.HookPoint.Pattern, 0);
+        var (recorder, cache) = Hooks.ActivationCache.Recorder(n => n == query || n == pattern);
+        var logits = model.Forward([7, 12, 3, 25], 1, 4, new ForwardOptions { Hooks = recorder }); // (1, 4, 50)
+        var q = cache[query].View(1, 4, 8);                                         // self.query(x), (B, T, C)
         var viewed = q.View(1, 4, 2, 4);                                            // (B, T, H, D)
         var split = viewed.Transpose(1, 2);                                         // (B, H, T, D)
-        var scores = model.Attention.LastWeights!;                                  // (B, H, T, T)
-        int headDim = model.Attention.HeadDim;
+        var scores = cache[pattern];                                                // (B, H, T, T)
+        int headDim = model.HeadDim;
 
         list.Add(new("Q1", 1, "What is head_dim?",
             [S("head_dim", "d_model / n_heads", Integer(headDim), $"head_dim = d_model / n_heads = 8 / 2 = {headDim}")],
@@ -162,16 +162,19 @@ public static class PenAndPaperExercises
     // Part 4: d_model 8, n_heads 2, head_dim 4, seq_len 3
     private static void Part4(List<Exercise> list)
     {
-        var layer = new MultiHeadAttention(8, 2);
+        var layer = new MultiHeadSelfAttention(8, 2);
         var x = new Tensor(1, 3, 8);
-        var q = new Tensor(1, 3, 8);
-        layer.Query.Forward(x.Data, q.Data, 3);                                     // nn.Linear(8, 8)
+        string query = Hooks.HookNames.Name(Hooks.HookPoint.Q, 0);
+        var (recorder, cache) = Hooks.ActivationCache.Recorder(n => n == query);
+        layer.Forward(x, new ForwardOptions { Hooks = recorder });
+        var q = cache[query].View(1, 3, 8);                                         // nn.Linear(8, 8)(x)
         var viewed = q.View(1, 3, 2, 4);
         var split = viewed.Transpose(1, 2);
         var o = new Tensor(1, 2, 3, 4);
         var back = o.Transpose(1, 2);                                               // (1, 3, 2, 4), contiguous copy
-        var merged = MultiHeadAttention.MergeHeads(o);                              // (1, 3, 8)
-        var wide = new MultiHeadAttention(256, 4);
+        var merged = new Tensor(1, 3, 8);                                           // (1, 3, 8)
+        Layers.AttentionHeads.Merge(o.Data, 1, 3, 2, 4, merged.Data);
+        var wide = new MultiHeadSelfAttention(256, 4);
 
         list.Add(new("Q15", 4, "Shapes of Q before .view(), after .view(1, 3, 2, 4), after .transpose(1, 2)",
             [S("before_view", "nn.Linear(8, 8)(x)", Integers(q.Shape), Shape(q.Shape)),

@@ -5,7 +5,8 @@ namespace AttentionLab.Tests.Attention;
 
 /// <summary>
 /// Parity with the materials' multi-head causal self-attention in PyTorch (attention_ops.json mha_causal):
-/// output, dx and every parameter gradient, with each kernel.
+/// output, dx and every parameter gradient, with each kernel, through the one stack's attention layer
+/// (<see cref="MultiHeadSelfAttention"/>: the fixture's four (out, in) Linear weights mapped into the fused arena).
 /// Tolerances: forward 1e-5 relative + 1e-6 absolute (float32 through three GEMMs, softmax, one more GEMM);
 /// gradients 1e-4 relative + 1e-5 absolute (the chain is twice as long and sums cancel — e.g. key.bias is
 /// exactly 0 in theory and ~1e-16 in the float64 ground truth, so it needs the absolute part).
@@ -22,9 +23,9 @@ public class MultiHeadAttentionFixtureTests
     {
         var root = Fixtures.Get(Fixtures.Load("attention_ops.json"), "mha_causal");
         int C = root.GetProperty("C").GetInt32(), H = root.GetProperty("H").GetInt32();
-        var mha = new MultiHeadAttention(C, H, AttentionOptions.Causal, AttentionKernels.Get(kernelName));
-        foreach (var (name, value, _) in mha.NamedParameters())
-            Fixtures.Floats(Fixtures.Get(root, "params." + name)).CopyTo(value.Data, 0);
+        var mha = new MultiHeadSelfAttention(C, H, AttentionOptions.Causal, AttentionKernels.Get(kernelName));
+        foreach (var name in mha.ParameterNames)                                        // PyTorch (out, in) → the fused (in, out) arena
+            mha.SetParameter(name, Fixtures.Floats(Fixtures.Get(root, "params." + name)));
 
         var x = Fixtures.Tensor(Fixtures.Get(root, "x"));
         var y = mha.Forward(x);
@@ -33,9 +34,9 @@ public class MultiHeadAttentionFixtureTests
         var dx = mha.Backward(Fixtures.Tensor(Fixtures.Get(root, "dy")));
         Close.Assert(dx.Data, Fixtures.Doubles(root.GetProperty("dx")), GradRtol, GradAtol, $"{kernelName} dx");
         int checkedCount = 0;
-        foreach (var (name, _, grad) in mha.NamedParameters())
+        foreach (var name in mha.ParameterNames)
         {
-            Close.Assert(grad.Data, Fixtures.Doubles(Fixtures.Get(root, "grads." + name)), GradRtol, GradAtol, $"{kernelName} grad {name}");
+            Close.Assert(mha.Gradient(name).Data, Fixtures.Doubles(Fixtures.Get(root, "grads." + name)), GradRtol, GradAtol, $"{kernelName} grad {name}");
             checkedCount++;
         }
         Assert.Equal(8, checkedCount);
@@ -62,5 +63,37 @@ public class MultiHeadAttentionFixtureTests
         Assert.Equal(x.View(2, 3, 2, 4).Transpose(1, 2).Data, split.Data);  // (B, H, T, D)
         Assert.Equal([2, 2, 3, 4], split.Shape);
         Assert.Equal(x.Data, MultiHeadAttention.MergeHeads(split).Data);
+    }
+    [Fact]
+    public void TheOneStacksLayerIsReachableByPyTorchName()
+    {
+        var mha = new MultiHeadSelfAttention(8, 2);
+        Assert.Equal(["query.weight", "query.bias", "key.weight", "key.bias", "value.weight", "value.bias", "out.weight", "out.bias"],
+            mha.ParameterNames);
+        var bias = Enumerable.Range(0, 8).Select(i => (float)i).ToArray();
+        mha.SetParameter("key.bias", bias);
+        Assert.Equal(bias, mha.Parameter("key.bias").Data);
+        Assert.Equal(bias, mha.Parameters[mha.Layout.AttentionBias].Slice(8, 8).ToArray());          // [b_q | b_k | b_v]
+        var w = Enumerable.Range(0, 64).Select(i => (float)i).ToArray();                               // (out, in)
+        mha.SetParameter("value.weight", w);
+        Assert.Equal(w, mha.Parameter("value.weight").Data);
+        Assert.Equal(w[1 * 8 + 3], mha.Parameters[mha.Layout.AttentionWeight][3 * 24 + 16 + 1]);     // W_v[1, 3] at (in 3, column 2C + 1)
+        Assert.Equal([8, 8], mha.Gradient("out.weight").Shape);
+        Assert.Throws<ArgumentException>(() => mha.Parameter("proj.weight"));
+        Assert.Throws<ArgumentException>(() => mha.SetParameter("out.bias", new float[7]));
+        Assert.Throws<ArgumentException>(() => new MultiHeadSelfAttention(8, 3));
+    }
+
+    [Fact]
+    public void AttentionHeadsSplitAndMergeAreViewTransposeAndItsInverse()
+    {
+        var x = new Tensor(2, 3, 8);
+        for (int i = 0; i < x.Length; i++) x.Data[i] = i;
+        var split = new float[x.Length];
+        AttentionLab.Layers.AttentionHeads.Split(x.Data, 2, 3, 2, 4, split);
+        Assert.Equal(x.View(2, 3, 2, 4).Transpose(1, 2).Data, split);                                // (B, H, T, D)
+        var merged = new float[x.Length];
+        AttentionLab.Layers.AttentionHeads.Merge(split, 2, 3, 2, 4, merged);
+        Assert.Equal(x.Data, merged);
     }
 }

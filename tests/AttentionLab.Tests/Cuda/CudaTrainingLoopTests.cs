@@ -2,6 +2,7 @@ using System.Text.Json;
 using AttentionLab.Attention;
 using AttentionLab.Cli.Commands;
 using AttentionLab.Cuda;
+using AttentionLab.Kernels;
 using AttentionLab.Models;
 using AttentionLab.Tests.Cli;
 using AttentionLab.Training;
@@ -39,7 +40,7 @@ public sealed class CudaTrainingLoopTests(GpuFixture gpu) : IDisposable
         return path;
     }
 
-    private Func<Gpt2Model, AdamW, ITrainingBackend> OnDevice => (model, optimizer) => new CudaTrainingBackend(gpu.Gpu, model, optimizer);
+    private ComputeDevice OnDevice => new CudaComputeDevice(gpu.Gpu);
 
     private static void Close(double actual, double expected, string what) =>
         Assert.True(Math.Abs(actual - expected) <= LossTolerance * Math.Abs(expected), $"{what}: {actual} vs {expected}");
@@ -55,13 +56,13 @@ public sealed class CudaTrainingLoopTests(GpuFixture gpu) : IDisposable
         List<StepReport> cpu, straight, resumed;
         using (var run = Gpt2TrainingRun.Start(corpus, data, Config, Options, Path.Combine(_root, "cpu"), flash))
             cpu = Steps(run, 6);
-        using (var run = Gpt2TrainingRun.Start(corpus, data, Config, Options, Path.Combine(_root, "straight"), flash, backend: OnDevice))
+        using (var run = Gpt2TrainingRun.Start(corpus, data, Config, Options, Path.Combine(_root, "straight"), flash, device: OnDevice))
         {
             Assert.Equal("cuda", run.Trainer.Backend.Device);
             straight = Steps(run, 6);
         }
         var dir = Path.Combine(_root, "resumed");
-        using (var run = Gpt2TrainingRun.Start(corpus, data, Config, Options, dir, flash, backend: OnDevice))
+        using (var run = Gpt2TrainingRun.Start(corpus, data, Config, Options, dir, flash, device: OnDevice))
         {
             resumed = Steps(run, 3);
             run.Checkpoint(); // weights and moments come back from the device into the shared checkpoint format

@@ -50,6 +50,38 @@ public class EncoderExplorerApiTests(EncoderExplorerFixture f)
         Assert.Equal(cli, body);
     }
 
+    /// <summary>Every kind's report has the same "groups" (name, kind, layers, heads, labels), each naming maps that
+    /// are in "attention": a seq2seq encoder, decoder and cross; a BERT or ViT one encoder group; a GPT-2 one decoder
+    /// group over its (L, H, T, T) "attention".</summary>
+    [Theory]
+    [InlineData("reverse", """{"model": "reverse", "text": "abcdef", "target": "fed"}""", "encoder,decoder,cross")]
+    [InlineData("runs/bert", """{"model": "runs/bert", "text": "To b_"}""", "encoder")]
+    [InlineData("runs/vit", """{"model": "runs/vit", "text": "index:1"}""", "encoder")]
+    [InlineData("runs/gpt2", """{"model": "runs/gpt2", "ids": [1, 2, 3], "logits": false}""", "decoder")]
+    public async Task Every_kind_reports_its_groups_of_maps(string model, string request, string groups)
+    {
+        var (status, body) = await f.Post("/api/inspect", request);
+        Assert.Equal(200, status);
+        var json = JsonNode.Parse(body)!;
+        var list = json["groups"]!.AsArray();
+        Assert.Equal(groups, string.Join(',', list.Select(g => (string)g!["name"]!)));
+        Assert.NotNull((string?)json["model_type"]);
+        Assert.NotNull((string?)json["input"]);
+        foreach (var g in list)
+        {
+            int layers = (int)g!["layers"]!, heads = (int)g["heads"]!, rows = g["query_labels"]!.AsArray().Count, cols = g["key_labels"]!.AsArray().Count;
+            if (model == "runs/gpt2")
+            {
+                var attention = json["attention"]!.AsArray();
+                Assert.Equal((layers, heads, rows, cols), (attention.Count, attention[0]!.AsArray().Count, attention[0]![0]!.AsArray().Count, attention[0]![0]![0]!.AsArray().Count));
+                continue;
+            }
+            var maps = Maps(body, (string)g["kind"]!);
+            Assert.Equal(layers, maps.Count);
+            Assert.All(maps, m => Assert.Equal((heads, rows, cols), ((int)m!["heads"]!, m["query_labels"]!.AsArray().Count, m["key_labels"]!.AsArray().Count)));
+        }
+    }
+
     /// <summary>Cross-attention is (Tq, Tk) = (decoder positions, source characters): &lt;s&gt; plus the answer against
     /// the source, every row a distribution (sums to 1 within 1e-4, the 5-decimal rounding of the wire format).</summary>
     [Fact]

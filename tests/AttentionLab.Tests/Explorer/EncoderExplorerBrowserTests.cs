@@ -52,6 +52,10 @@ public sealed class EncoderExplorerBrowserTests(EncoderExplorerFixture f, Browse
             "const done = arguments[arguments.length - 1]; explorer.exportBlob('svg').then(b => b.text()).then(done);") as string ?? "");
         Assert.Equal(2, svg.Descendants().Count(e => e.Name.LocalName == "g"));            // one group of cells per tile
         Assert.Contains("cross-attention", svg.Root!.Value);
+        var exported = JsonNode.Parse(_browser.Driver_.ExecuteAsyncScript(
+            "const done = arguments[arguments.length - 1]; explorer.exportBlob('json').then(b => b.text()).then(done);") as string ?? "")!;
+        Assert.Equal(("seq2seq", "cross"), ((string?)exported["model_type"], (string?)exported["group"]));
+        Assert.Equal(3, _browser.Driver_.FindElements(By.CssSelector("#group-controls select option")).Count);   // encoder, decoder, cross
 
         tiles[1].Click();                                                  // open head 1 in the head view
         _browser.WaitReady();

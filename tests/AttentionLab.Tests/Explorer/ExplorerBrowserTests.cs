@@ -122,6 +122,24 @@ public sealed class ExplorerBrowserTests(ExplorerFixture f, Browser browser) : I
         return (width, height, raw.ToArray());
     }
 
+    /// <summary>A GPT-2's report has one group, its decoder self-attention: the model, head and roles views (the same
+    /// views every kind's report is drawn with) show it without a group selector, and export it as group "decoder".</summary>
+    [BrowserFact]
+    public void A_gpt2_report_is_drawn_as_its_one_decoder_group()
+    {
+        foreach (var view in new[] { "model", "head", "roles" })
+        {
+            _browser.Open(Url($"text=ROMEO%3A+But&view={view}"));
+            Assert.True(_browser.Driver_.FindElement(By.Id("error")).GetAttribute("hidden") is not null, view);
+            Assert.Empty(_browser.Driver_.FindElements(By.CssSelector("#group-controls select")));
+            var json = JsonNode.Parse(_browser.Driver_.ExecuteAsyncScript(
+                "const done = arguments[arguments.length - 1]; explorer.exportBlob('json').then(b => b.text()).then(done);") as string ?? "")!;
+            Assert.Equal(("gpt2", "decoder"), ((string?)json["model_type"], (string?)json["group"]));
+        }
+        Assert.Equal("decoder_self", _browser.Driver_.FindElement(By.Id("roles-table")).GetAttribute("data-group"));
+        Assert.Equal(6, _browser.Driver_.FindElements(By.CssSelector("#roles-table tr"))[1].FindElements(By.TagName("td")).Count);  // entropy, 4 roles, strongest
+    }
+
     [BrowserFact]
     public void Every_view_draws_from_its_url_alone()
     {

@@ -6,7 +6,7 @@ namespace AttentionLab.Tests.Inspection;
 
 /// <summary>
 /// <see cref="MultiHeadTrace"/> against a hand-worked example and against the library's
-/// <see cref="MultiHeadAttention"/> (which is PyTorch-parity tested). The trace runs in double: 1e-12 for exact
+/// <see cref="MultiHeadSelfAttention"/> (the one stack's attention layer, which is PyTorch-parity tested). The trace runs in double: 1e-12 for exact
 /// arithmetic, 1e-5 against the float32 layer.
 /// </summary>
 public class MultiHeadTraceTests
@@ -48,20 +48,23 @@ public class MultiHeadTraceTests
         var t = MultiHeadTrace.Compute(x, wq, wk, wv, wo, heads: 2, isCausal: true);
 
         // nn.Linear stores W (out, in) and computes x·Wᵀ + b: give it Wᵀ and zero bias to compute X·W
-        var layer = new MultiHeadAttention(6, 2, AttentionOptions.Causal);
-        foreach (var (linear, w) in new[] { (layer.Query, wq), (layer.Key, wk), (layer.Value, wv), (layer.Out, wo) })
+        var layer = new MultiHeadSelfAttention(6, 2, AttentionOptions.Causal);
+        foreach (var (name, w) in new[] { ("query", wq), ("key", wk), ("value", wv), ("out", wo) })
         {
+            var weight = new float[36];                                                 // (out, in) = Wᵀ
             for (int o = 0; o < 6; o++)
-                for (int i = 0; i < 6; i++) linear.Weight[o, i] = (float)w[i, o];
-            linear.Bias!.Span.Clear();
+                for (int i = 0; i < 6; i++) weight[o * 6 + i] = (float)w[i, o];
+            layer.SetParameter(name + ".weight", weight);
+            layer.SetParameter(name + ".bias", new float[6]);
         }
         var input = new Tensor(1, 4, 6);
         for (int i = 0; i < 4; i++)
             for (int c = 0; c < 6; c++) input[0, i, c] = (float)x[i, c];
-        var y = layer.Forward(input);                                                   // (1, 4, 6)
+        var (recorder, cache) = AttentionLab.Hooks.ActivationCache.Recorder(n => n is "blocks.0.attn.hook_z" or "blocks.0.attn.hook_pattern");
+        var y = layer.Forward(input, new AttentionLab.Models.ForwardOptions { Hooks = recorder }); // (1, 4, 6)
         Close.Assert(y.Data, Flat(t.Output), 1e-5, 1e-5, "output");
-        Close.Assert(layer.LastConcat!.Data, Flat(t.Concat), 1e-5, 1e-5, "concat");
-        var weights = layer.LastWeights!;                                               // (1, 2, 4, 4)
+        Close.Assert(cache["blocks.0.attn.hook_z"].Data, Flat(t.Concat), 1e-5, 1e-5, "concat");
+        var weights = cache["blocks.0.attn.hook_pattern"];                              // (1, 2, 4, 4)
         Close.Assert(weights.Data.AsSpan(0, 16), Flat(t.HeadTraces[0].Weights), 1e-5, 1e-6, "head 0 weights");
         Close.Assert(weights.Data.AsSpan(16, 16), Flat(t.HeadTraces[1].Weights), 1e-5, 1e-6, "head 1 weights");
     }

@@ -17,8 +17,8 @@ public class SeedGptTraceTests
         var cfg = root.GetProperty("config");
         var model = new SeedGpt(new SeedGptConfig(cfg.GetProperty("vocab_size").GetInt32(), cfg.GetProperty("d_model").GetInt32(),
             cfg.GetProperty("n_heads").GetInt32(), cfg.GetProperty("max_length").GetInt32()));
-        foreach (var (name, value, _) in model.NamedParameters())
-            Fixtures.Floats(Fixtures.Get(root, "params." + name)).CopyTo(value.Data, 0);
+        foreach (var name in model.ParameterNames)
+            model.SetParameter(name, Fixtures.Floats(Fixtures.Get(root, "params." + name)));
         int[] Ints(string path) => Fixtures.Doubles(root.GetProperty(path)).Select(d => (int)d).ToArray();
         return (model, Ints("input_ids"), Ints("target_ids"), root);
     }
@@ -81,7 +81,7 @@ public class SeedGptTraceTests
                 Assert.InRange(sum, 1 - 1e-6, 1 + 1e-6);
             }
         // attended = concat·W_Oᵀ + b_O, recomputed in double: 1e-5 for float32 sums of 8 products
-        var w = model.Attention.Out.Weight; var b = model.Attention.Out.Bias!;
+        var w = model.Parameter("attention.out.weight"); var b = model.Parameter("attention.out.bias");   // (out, in), (out)
         var expected = new double[4 * 8];
         for (int i = 0; i < 4; i++)
             for (int o = 0; o < 8; o++)
@@ -132,6 +132,21 @@ public class ParameterInitTests
         Assert.Equal(x, again);                                                          // same seed, same numbers
         ParameterInit.Normal(again, 43);
         Assert.NotEqual(x[..100], again[..100]);
+    }
+
+    [Fact]
+    public void ARangeOfAnArenaGetsTheNumbersOfTheTableOnItsOwn()
+    {
+        var alone = new float[70_000];                                                   // more than one block
+        ParameterInit.Normal(alone, 9);
+        var arena = new float[80_000];
+        ParameterInit.Normal(new ArraySegment<float>(arena, 5_000, 70_000), 9);
+        Assert.Equal(alone, arena.AsSpan(5_000, 70_000).ToArray());
+        Assert.All(arena.AsSpan(0, 5_000).ToArray(), v => Assert.Equal(0f, v));
+        Assert.All(arena.AsSpan(75_000).ToArray(), v => Assert.Equal(0f, v));
+        ParameterInit.Uniform(alone, 0.5f, 4);
+        ParameterInit.Uniform(new ArraySegment<float>(arena, 5_000, 70_000), 0.5f, 4);
+        Assert.Equal(alone, arena.AsSpan(5_000, 70_000).ToArray());
     }
 
     [Fact]

@@ -45,16 +45,18 @@ public class ModelGradientCheckTests
         }
     }
 
-    /// <summary>The same check over a model of the one stack: every named view of its parameter arena.</summary>
-    private static void Check(ParameterArena parameters, ParameterArena gradients, Func<float> loss, Action backward, int perTensor = 4)
+    /// <summary>The same check for a model of the one stack: every view of its parameter arena (wte and wpe are the
+    /// embeddings unless <paramref name="isEmbedding"/> says which are), gradients from its gradient arena.</summary>
+    private static void Check(ParameterArena parameters, ParameterArena gradients, Func<float> loss, Action backward, int perTensor = 4,
+        Func<string, bool>? isEmbedding = null)
     {
         var random = new Random(11);
-        foreach (var v in parameters.Layout.All.Where(v => v.Name.Contains("embed", StringComparison.Ordinal) || v.Name == "cls_token"))
-            if (!v.Name.StartsWith("patch_embed", StringComparison.Ordinal))
-            {
-                var values = parameters[v];
-                for (int i = 0; i < values.Length; i++) values[i] = TestData.Normal(random, 1, 0.5)[0];
-            }
+        isEmbedding ??= name => name.EndsWith(".wte.weight", StringComparison.Ordinal) || name.EndsWith(".wpe.weight", StringComparison.Ordinal);
+        foreach (var v in parameters.Layout.All.Where(v => isEmbedding(v.Name)))
+        {
+            var values = parameters[v];
+            for (int i = 0; i < values.Length; i++) values[i] = TestData.Normal(random, 1, 0.5)[0];
+        }
         gradients.Clear();
         loss();
         backward();
@@ -80,7 +82,10 @@ public class ModelGradientCheckTests
         var model = new Seq2SeqModel(new Seq2SeqConfig { Channels = 8, Heads = 2, EncoderLayers = 1, DecoderLayers = 1, MaxSourceLength = 10, MaxTargetLength = 10 });
         // sources of unequal length: padding in the encoder, in cross-attention and in the ignored targets
         var batch = Seq2SeqBatch.From([("abcdefg", "gfedcba"), ("xyz", "zyx")], model.Vocabulary);
-        Check(model.Parameters, () => model.Forward(batch), model.Backward);
+        // through the one stack (fused (in, out) views): 12 elements per arena view, as many as the 4 per tensor of the
+        // module-per-layer model's query, key and value together
+        Check(model.Parameters, model.Gradients, () => model.Forward(batch), model.Backward, perTensor: 12,
+            isEmbedding: name => name.Contains(".embed.", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -91,7 +96,8 @@ public class ModelGradientCheckTests
         var model = new BertModel(new BertConfig { Characters = string.Concat(((CharTokenizer)corpus.Tokenizer).Vocabulary), Channels = 8, Heads = 2, Layers = 1, MaxLength = 12 });
         var batch = new MaskedLanguageBatches(corpus.Tokens, corpus.Tokenizer.VocabSize, 3, 4, 12, seed: 5, maskProbability: 0.3).Next();
         Assert.True(batch.Lengths.Distinct().Count() > 1, "the batch should mix lengths so padding is exercised");
-        Check(model.Parameters, () => model.Forward(batch), model.Backward);
+        // through the one stack: the fused c_attn holds query, key and value, so sample three times as many of it
+        Check(model.Parameters, model.Gradients, () => model.Forward(batch), model.Backward, perTensor: 12);
     }
 
     [Fact]
@@ -103,8 +109,10 @@ public class ModelGradientCheckTests
         var images = new float[3 * 64];
         var labels = new int[3];
         ShapeImages.Batch(8, ref random, images, labels);
-        Check(model.Parameters, model.Gradients, () => model.Forward(images, labels), model.Backward);
+        Check(model.Parameters, model.Gradients, () => model.Forward(images, labels), model.Backward, isEmbedding: VitEmbedding);
     }
+
+    private static bool VitEmbedding(string name) => name is "pos_embed" or "cls_token";
 
     [Fact]
     public void VisionTransformerBackwardTwoLayersEveryElementOfTheFusedAttention()
@@ -116,6 +124,6 @@ public class ModelGradientCheckTests
         var images = new float[2 * 64];
         var labels = new int[2];
         ShapeImages.Batch(8, ref random, images, labels);
-        Check(model.Parameters, model.Gradients, () => model.Forward(images, labels), model.Backward, perTensor: 12);
+        Check(model.Parameters, model.Gradients, () => model.Forward(images, labels), model.Backward, perTensor: 12, isEmbedding: VitEmbedding);
     }
 }

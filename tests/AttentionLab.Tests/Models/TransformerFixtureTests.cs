@@ -59,21 +59,104 @@ public class TransformerFixtureTests
         CheckGradients(block.NamedParameters(), f);
     }
 
+    /// <summary>
+    /// The same fixture through the one stack's <see cref="AttentionLab.Layers.TransformerBlock"/> (BERT's block):
+    /// non-causal, the [PAD] keys hidden through <see cref="AttentionOptions.KeyPaddingMask"/>, PyTorch's (out, in)
+    /// query/key/value/out/fc/proj weights mapped into a Gpt2Layout-shaped arena (c_attn (C, 3C) = [W_qᵀ | W_kᵀ | W_vᵀ])
+    /// by the state-dict map BERT's folders use; every gradient read back by its PyTorch name.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(ExactKernels))]
+    public void EncoderBlockOfTheOneStackMatchesPyTorch(string kernelName)
+    {
+        var f = Case("encoder_block");
+        int c = f.GetProperty("C").GetInt32(), h = f.GetProperty("H").GetInt32();
+        var x = Fixtures.Tensor(f.GetProperty("x"));                                     // (B, T, C)
+        int batch = x.Dim(0), length = x.Dim(1);
+        var config = new Gpt2Config { VocabSize = 1, ContextLength = length, Layers = 1, Channels = c, Heads = h, IsCausal = false };
+        var layout = new Gpt2Layout(config);
+        var map = new StateDictMap(StateDictMap.EncoderBlock("", layout.Blocks[0], c));
+        var parameters = new float[layout.Count];
+        var given = f.GetProperty("params");
+        foreach (var e in map.Entries) e.CopyTo(Fixtures.Floats(given.GetProperty(e.Name)), parameters);
+        Assert.Equal(given.EnumerateObject().Count(), map.Entries.Count);             // every PyTorch parameter has a place
+        var w = layout.Blocks[0];
+        float eps = config.LayerNormEpsilon;
+        var block = new AttentionLab.Layers.TransformerBlock(0,
+            new AttentionLab.Layers.NormLayer(NormKind.LayerNorm, w.Norm1Weight, w.Norm1Bias, c, eps),
+            new AttentionLab.Layers.AttentionLayer(new AttentionLab.Layers.LinearLayer(w.AttentionWeight, w.AttentionBias, c, 3 * c),
+                new AttentionLab.Layers.LinearLayer(w.AttentionProjectionWeight, w.AttentionProjectionBias, c, c), h, c / h),
+            new AttentionLab.Layers.NormLayer(NormKind.LayerNorm, w.Norm2Weight, w.Norm2Bias, c, eps),
+            new AttentionLab.Layers.MlpLayer(new AttentionLab.Layers.LinearLayer(w.MlpWeight, w.MlpBias, c, 4 * c),
+                new AttentionLab.Layers.LinearLayer(w.MlpProjectionWeight, w.MlpProjectionBias, 4 * c, c), MlpActivation.GeluTanh));
+        var kernel = AttentionKernels.Parse(kernelName);
+        var options = new AttentionOptions { KeyPaddingMask = Mask(f.GetProperty("key_padding")) };
+        var shape = new AttentionShape(batch, h, length, length, c / h);
+        var a = new Gpt2Activations(config, batch, length, kernel.SavedLength(shape), training: true, reuse: null);
+        var run = new AttentionLab.Layers.LayerRun { Parameters = parameters, Gradients = new float[layout.Count], Activations = a, ParallelMinimumWork = 0 };
+
+        x.Data.CopyTo(a[a.Encoded]);
+        block.Forward(run, a.Encoded, new AttentionLab.Layers.AttentionCall(kernel, options, null, 0, null));
+        Close.Assert(a[a.Blocks[0].Residual3], Fixtures.Doubles(f.GetProperty("y")), ForwardRtol, ForwardAtol, "y");
+        Fixtures.Floats(f.GetProperty("dy")).CopyTo(a[a.DResidual]);
+        block.Backward(run, a.Encoded, (kernel, options), accumulate: true);
+        Close.Assert(a[a.DResidual], Fixtures.Doubles(f.GetProperty("dx")), GradRtol, GradAtol, "dx");
+        var grads = f.GetProperty("grads");
+        foreach (var e in map.Entries)
+            Close.Assert(e.Read(run.Gradients), Fixtures.Doubles(grads.GetProperty(e.Name)), GradRtol, GradAtol, "d" + e.Name);
+    }
+
     [Theory]
     [MemberData(nameof(ExactKernels))]
     public void DecoderBlockWithCrossAttentionMatchesPyTorch(string kernel)
     {
+        // through the one stack: the seq2seq model's DecoderBlock (CrossAttentionLayer inside) over an arena, the
+        // fixture's PyTorch (out, in) query/key/value/out weights mapped into the fused (in, out) views
         var f = Case("decoder_block");
-        var block = new TransformerDecoderBlock(f.GetProperty("C").GetInt32(), f.GetProperty("H").GetInt32(), AttentionKernels.Parse(kernel), new Random(0));
-        SetParameters(block.NamedParameters(), f);
+        int C = f.GetProperty("C").GetInt32(), H = f.GetProperty("H").GetInt32();
+        var x = Fixtures.Tensor(f.GetProperty("x"));
         var memory = Fixtures.Tensor(f.GetProperty("memory"));
-        var y = block.Forward(Fixtures.Tensor(f.GetProperty("x")), memory, Mask(f.GetProperty("memory_padding")));
-        Close.Assert(y.Data, Fixtures.Doubles(f.GetProperty("y")), ForwardRtol, ForwardAtol, "y");
-        var dMemory = new Tensor(memory.Shape);
-        var dx = block.Backward(Fixtures.Tensor(f.GetProperty("dy")), dMemory);
-        Close.Assert(dx.Data, Fixtures.Doubles(f.GetProperty("dx")), GradRtol, GradAtol, "dx");
-        Close.Assert(dMemory.Data, Fixtures.Doubles(f.GetProperty("dmemory")), GradRtol, GradAtol, "dmemory");
-        CheckGradients(block.NamedParameters(), f);
+        int B = x.Dim(0), Tt = x.Dim(1), Ts = memory.Dim(1);
+        var layout = new Seq2SeqLayout(new Seq2SeqConfig { Channels = C, Heads = H, EncoderLayers = 1, DecoderLayers = 1, MaxSourceLength = Ts, MaxTargetLength = Tt });
+        var model = new Seq2SeqModel(layout.Config);
+        const string prefix = "decoder.h.0.";
+        var tensors = model.StateTensors.Where(t => t.Name.StartsWith(prefix, StringComparison.Ordinal)).ToList();
+        var parameters = new float[layout.Count];
+        var gradients = new float[layout.Count];
+        var given = f.GetProperty("params");
+        foreach (var t in tensors)
+        {
+            var value = Fixtures.Tensor(given.GetProperty(t.Name[prefix.Length..]));
+            Assert.Equal(t.Length, value.Length);
+            t.Import(value.Data, parameters);
+        }
+        Assert.Equal(given.EnumerateObject().Count(), tensors.Count); // every PyTorch parameter has a C# counterpart
+
+        var attention = AttentionKernels.Parse(kernel);
+        var crossOptions = new AttentionOptions { KeyPaddingMask = Mask(f.GetProperty("memory_padding")) };
+        var shape = new Gpt2Config { VocabSize = 1, ContextLength = Tt, Layers = 1, Channels = C, Heads = H };
+        var a = new Gpt2Activations(shape, B, Tt, attention.SavedLength(new AttentionShape(B, H, Tt, Tt, C / H)), training: true, reuse: null,
+            memoryLength: Ts, crossSavedPerBlock: attention.SavedLength(new AttentionShape(B, H, Tt, Ts, C / H)));
+        var run = new AttentionLab.Layers.LayerRun { Parameters = parameters, Gradients = gradients, Activations = a };
+        var block = Seq2SeqModel.BuildDecoderBlock(layout, 0);
+        x.Data.CopyTo(a[a.Encoded]);
+        memory.Data.CopyTo(a[a.Memory]);
+        block.Forward(run, a.Encoded, new AttentionLab.Layers.AttentionCall(attention, AttentionOptions.Causal, null, 0, null),
+            new AttentionLab.Layers.AttentionCall(attention, crossOptions, null, 0, null));
+        Close.Assert(a[a.Blocks[0].Residual3], Fixtures.Doubles(f.GetProperty("y")), ForwardRtol, ForwardAtol, "y");
+        Fixtures.Tensor(f.GetProperty("dy")).Data.CopyTo(a[a.DResidual]);
+        a[a.DMemory].Clear();
+        block.Backward(run, a.Encoded, attention, AttentionOptions.Causal, crossOptions);
+        Close.Assert(a[a.DResidual], Fixtures.Doubles(f.GetProperty("dx")), GradRtol, GradAtol, "dx");
+        Close.Assert(a[a.DMemory], Fixtures.Doubles(f.GetProperty("dmemory")), GradRtol, GradAtol, "dmemory");
+        var grads = f.GetProperty("grads");
+        foreach (var t in tensors)
+        {
+            var grad = new float[t.Length];
+            t.Export(gradients, grad);
+            string name = t.Name[prefix.Length..];
+            Close.Assert(grad, Fixtures.Doubles(grads.GetProperty(name)), GradRtol, GradAtol, "d" + name);
+        }
     }
 
     [Fact]
@@ -105,9 +188,9 @@ public class TransformerFixtureTests
         var layout = new VitLayout(new VitConfig { ImageSize = S, PatchSize = P, Channels = C, Heads = 1, Layers = 1 });
         var parameters = new float[layout.Count];
         var gradients = new float[layout.Count];
-        var weight = layout.StateDict.Single(e => e.Name == "patch_embed.proj.weight");
+        var weight = layout.StateDict["patch_embed.proj.weight"];
         // Conv2d's weight (C, 1, P, P) is the Linear weight (C, P²) row by row; the arena holds it (P², C)
-        weight.Write(Fixtures.Floats(f.GetProperty("weight")), parameters);
+        weight.CopyTo(Fixtures.Floats(f.GetProperty("weight")), parameters);
         Fixtures.Floats(f.GetProperty("bias")).CopyTo(parameters, layout.PatchBias.Offset);
         var images = Fixtures.Floats(f.GetProperty("images"));
         int batch = images.Length / (S * S), n = (S / P) * (S / P), t = n + 1;
@@ -131,8 +214,7 @@ public class TransformerFixtureTests
         for (int b = 0; b < batch; b++) dTokens.AsSpan(b * n * C, n * C).CopyTo(dx.Slice(b * t * C + C, n * C));
         var dImages = new float[images.Length];
         layer.Backward(run, a.DResidual, patches, dImages);
-        var dWeight = new float[weight.Length];
-        weight.Read(gradients, dWeight);
+        var dWeight = weight.Read(gradients);
         Close.Assert(dWeight, Fixtures.Doubles(f.GetProperty("dweight")), GradRtol, GradAtol, "dweight");
         Close.Assert(gradients.AsSpan(layout.PatchBias.Offset, C).ToArray(), Fixtures.Doubles(f.GetProperty("dbias")), GradRtol, GradAtol, "dbias");
         Close.Assert(dImages, Fixtures.Doubles(f.GetProperty("dimages")), GradRtol, GradAtol, "dimages");

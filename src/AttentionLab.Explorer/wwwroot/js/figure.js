@@ -79,16 +79,17 @@ function drawItems(pen, figure) {
         (it.colLabels || it.rowLabels).forEach((s, j) => pen.text(it.x + (j + 0.5) * cw, it.y + (it.h ?? it.size) + 4, printable(s), { size: fs, anchor: 'end', mono: true, rotate: -90 }));
       }
     } else if (it.type === 'lines') {
-      const { x, y, w, h, tokens } = it, T = tokens.length, step = h / T, fs = Math.min(12, step * 0.85);
-      tokens.forEach((s, i) => {
-        if (step >= 6) {
-          pen.text(x + 60, y + (i + 0.5) * step, printable(s), { size: fs, anchor: 'end', mono: true });
-          pen.text(x + w - 60, y + (i + 0.5) * step, printable(s), { size: fs, mono: true });
-        }
-      });
-      for (const hd of it.heads) for (let i = 0; i < T; i++) for (let j = 0; j < T; j++) {
-        const v = hd.map[i * T + j];
-        if (v > 0.02) pen.line(x + 66, y + (i + 0.5) * step, x + w - 66, y + (j + 0.5) * step, hd.color.replace(/[\d.]+\)$/, `${Math.min(1, v).toFixed(2)})`), Math.max(0.5, v * 3));
+      // queries (left) → keys (right); "tokens" alone: the same tokens on both sides. Each column centred on its own.
+      const { x, y, w, h } = it, queries = it.queries ?? it.tokens, keys = it.keys ?? it.tokens, Tq = queries.length, Tk = keys.length;
+      const T = Math.max(Tq, Tk), step = h / T, fs = Math.min(12, step * 0.85);
+      const yq = i => y + ((T - Tq) / 2 + i + 0.5) * step, yk = j => y + ((T - Tk) / 2 + j + 0.5) * step;
+      if (step >= 6) {
+        queries.forEach((s, i) => pen.text(x + 60, yq(i), printable(s), { size: fs, anchor: 'end', mono: true }));
+        keys.forEach((s, j) => pen.text(x + w - 60, yk(j), printable(s), { size: fs, mono: true }));
+      }
+      for (const hd of it.heads) for (let i = 0; i < Tq; i++) for (let j = 0; j < Tk; j++) {
+        const v = hd.map[i * Tk + j];
+        if (v > 0.02) pen.line(x + 66, yq(i), x + w - 66, yk(j), hd.color.replace(/[\d.]+\)$/, `${Math.min(1, v).toFixed(2)})`), Math.max(0.5, v * 3));
       }
     } else if (it.type === 'bars') {
       if (it.title) pen.text(it.x, it.y - 10, it.title, { size: 12, weight: 'bold' });

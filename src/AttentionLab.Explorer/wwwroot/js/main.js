@@ -12,15 +12,13 @@ import { generateView } from './views/generate.js';
 import { playgroundView } from './views/playground.js';
 import { compareView } from './views/compare.js';
 import { trainingOffer } from './views/training.js';
-import { encoderModelView } from './views/xmodel.js';
-import { encoderHeadView } from './views/xhead.js';
-import { encoderRolesView } from './views/xroles.js';
-import { unavailable } from './encoders.js';
+import { unavailable } from './report.js';
 import { h } from './views/common.js';
 
 const views = { model: modelView, head: headView, step: stepView, roles: rolesView, intervene: interveneView, generate: generateView, playground: playgroundView, compare: compareView };
-// seq2seq, BERT and ViT models: the same views over encoder, decoder and cross attention (POST /api/inspect)
-const encoderViews = { model: encoderModelView, head: encoderHeadView, roles: encoderRolesView };
+// seq2seq, BERT and ViT models: the views of a report's attention groups (the same views as GPT-2's); GET /api/models
+// lists them per model
+const REPORT_VIEWS = ['model', 'head', 'roles'];
 const PLACEHOLDERS = { seq2seq: 'a source, e.g. abcdef (empty: a held-out one)', bert: 'a text; [MASK] or _ marks a blank', vit: 'index:N or class:NAME (a held-out image)' };
 
 /** A view this kind of model does not offer: its one-line reason, in the page. */
@@ -52,11 +50,10 @@ export const app = {
   get modelInfo() { return this.models.find(m => m.name === this.get('model')) ?? null; },
   /** "gpt2", "seq2seq", "bert" or "vit". */
   get kind() { return this.modelInfo?.kind ?? 'gpt2'; },
+  /** Whether the current model's kind offers view `name` (GPT-2: every view). */
+  offers(name) { return this.kind === 'gpt2' || (this.modelInfo?.views ?? REPORT_VIEWS).includes(name); },
   /** The view object that draws `name` for the current model's kind. */
-  viewFor(name) {
-    if (this.kind === 'gpt2') return views[name];
-    return encoderViews[name] ?? unavailableView(this.kind, name);
-  },
+  viewFor(name) { return this.offers(name) ? views[name] : unavailableView(this.kind, name); },
   /** Encoder kinds: the text box shows the input the model read (a default one when none was typed). */
   showInput(input) {
     if (params.has('text')) return;
@@ -94,7 +91,7 @@ async function render() {
   hideTip();
   document.querySelectorAll('#tabs [data-view]').forEach(b => {
     b.classList.toggle('active', b.dataset.view === app.view);
-    const offered = app.kind === 'gpt2' || b.dataset.view in encoderViews;
+    const offered = app.offers(b.dataset.view);
     b.disabled = !offered;
     b.title = offered ? '' : unavailable(app.kind, b.dataset.view);
   });
