@@ -40,7 +40,7 @@ public static class ModelFolder
         }
     }
 
-    /// <summary>Where <see cref="Save"/> writes before it moves the files into place (inside the model folder).</summary>
+    /// <summary>Where <see cref="SaveTensors"/> writes before it moves the files into place (inside the model folder).</summary>
     public const string StagingDirectory = ".attnlab-saving";
 
     /// <summary>
@@ -50,15 +50,8 @@ public static class ModelFolder
     /// half-written file (a killed save leaves the staging folder, which the next save deletes).
     /// </summary>
     /// <param name="config">the config object; <paramref name="modelType"/> is added as "model_type"</param>
-    public static void Save(string directory, string modelType, JsonObject config, ParameterSet parameters)
-    {
-        ArgumentNullException.ThrowIfNull(parameters);
-        SaveTensors(directory, modelType, config, parameters.Items.Select(p => (p.Name, p.Value.Shape, (ReadOnlyMemory<float>)p.Value.Data)));
-    }
-
-    /// <summary>The folder of <see cref="Save"/> from named tensors (a model of the one stack converts its arena views to
-    /// its folder's state-dict names and layout first).</summary>
-    /// <param name="tensors">every parameter: state_dict name, shape, values</param>
+    /// <param name="tensors">named tensors (a model of the one stack converts its arena views to its folder's
+    /// state-dict names and layout first)</param>
     public static void SaveTensors(string directory, string modelType, JsonObject config, IEnumerable<(string Name, int[] Shape, ReadOnlyMemory<float> Data)> tensors)
     {
         ArgumentNullException.ThrowIfNull(config);
@@ -113,30 +106,6 @@ public static class ModelFolder
 
     /// <summary>A config record as a JSON object (snake_case names).</summary>
     public static JsonObject Serialize<T>(T config) => (JsonObject)JsonSerializer.SerializeToNode(config, JsonOptions)!;
-
-    /// <summary>
-    /// A model saved with <see cref="Save"/>: reads and checks its config, builds the model from it (a config the
-    /// model refuses is a damaged folder), then loads its weights — the one loader seq2seq, BERT and ViT share.
-    /// </summary>
-    /// <exception cref="InvalidDataException">not a folder of this model type, or damaged</exception>
-    public static TModel Load<TConfig, TModel>(string directory, string modelType, Func<TConfig, TModel> create, Func<TModel, ParameterSet> parameters)
-    {
-        var config = Deserialize<TConfig>(ReadConfig(directory, modelType), directory);
-        TModel model;
-        try { model = create(config); }
-        catch (ArgumentException e) { throw new InvalidDataException($"{directory}/{ConfigFile}: {e.Message}", e); }
-        LoadWeights(directory, parameters(model));
-        return model;
-    }
-
-    /// <summary>Copies every tensor of model.safetensors into <paramref name="parameters"/>, checking names and shapes.</summary>
-    /// <exception cref="InvalidDataException">a missing, unexpected or mis-shaped tensor</exception>
-    public static void LoadWeights(string directory, ParameterSet parameters)
-    {
-        ArgumentNullException.ThrowIfNull(parameters);
-        var tensors = ReadWeights(directory, parameters.Items.Select(p => (p.Name, p.Value.Shape)).ToArray());
-        foreach (var p in parameters.Items) tensors[p.Name].CopyTo(p.Value.Data, 0);
-    }
 
     /// <summary>
     /// Every tensor of model.safetensors by name, checked against <paramref name="expected"/>: each expected name

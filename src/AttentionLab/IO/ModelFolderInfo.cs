@@ -24,7 +24,7 @@ public enum ModelTokenizer
 /// The one rule for "which architecture does this folder hold, and how is its input tokenized", for the CLI's
 /// generate and inspect and the Explorer's catalog alike. A model folder holds config.json and model.safetensors;
 /// config.json's <c>model_type</c> names the architecture — absent or "gpt2" a GPT-2 (Hugging Face's
-/// <c>save_pretrained</c> writes it), or "seq2seq", "bert", "vit" (<see cref="ModelFolder.Save"/>). Anything else is
+/// <c>save_pretrained</c> writes it), or "seq2seq", "bert", "vit" (<see cref="ModelFolder.SaveTensors"/>). Anything else is
 /// refused with one line.
 /// <code>
 ///   var info = ModelFolderInfo.Read(dir);          // info.Kind: "gpt2"; info.Tokenizer: ModelTokenizer.Saved

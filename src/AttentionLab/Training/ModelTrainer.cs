@@ -38,32 +38,13 @@ public sealed record ModelTrainingOptions
 /// </summary>
 public sealed class ModelTrainer : ITrainingRun
 {
-    private readonly ParameterSet? _parameters;
     private readonly Func<float> _lossAndBackward;
-    private readonly ParameterSetAdamW? _optimizer;
-    private readonly float[]? _arena, _gradients;       // a model of the one stack: one parameter arena, one AdamW
-    private readonly AdamW? _arenaOptimizer;
+    private readonly float[] _arena, _gradients;         // one parameter arena and its gradients, one AdamW
+    private readonly AdamW _optimizer;
     private readonly Stopwatch _clock = new();
     private readonly int _examplesPerStep;
 
-    /// <param name="parameters">what is trained</param>
-    /// <param name="lossAndBackward">one batch: forward, backward (adding gradients), returns the mean loss</param>
-    /// <param name="examplesPerStep">examples per batch, for the throughput figure</param>
-    /// <param name="options">hyper-parameters</param>
-    public ModelTrainer(ParameterSet parameters, Func<float> lossAndBackward, int examplesPerStep, ModelTrainingOptions options)
-    {
-        ArgumentNullException.ThrowIfNull(parameters);
-        ArgumentNullException.ThrowIfNull(lossAndBackward);
-        ArgumentNullException.ThrowIfNull(options);
-        options.Validate();
-        _parameters = parameters;
-        _lossAndBackward = lossAndBackward;
-        _examplesPerStep = examplesPerStep;
-        Options = options;
-        _optimizer = new ParameterSetAdamW(parameters, new AdamWOptions { WeightDecay = (float)options.WeightDecay });
-    }
-
-    /// <summary>A trainer for a model of the one stack: its parameters and gradients are two arenas of one layout, and
+    /// <summary>A trainer for any model of the one stack: its parameters and gradients are two arenas of one layout, and
     /// one <see cref="AdamW"/> decays the layout's matrices (<see cref="Models.ParameterLayout.DecayedRanges"/>).</summary>
     /// <param name="parameters">the weights (Data of the model's parameter arena)</param>
     /// <param name="gradients">dLoss/dParameters, same layout</param>
@@ -81,7 +62,7 @@ public sealed class ModelTrainer : ITrainingRun
         _lossAndBackward = lossAndBackward;
         _examplesPerStep = examplesPerStep;
         Options = options;
-        _arenaOptimizer = new AdamW(parameters.Length, new AdamWOptions { WeightDecay = (float)options.WeightDecay }, decayed);
+        _optimizer = new AdamW(parameters.Length, new AdamWOptions { WeightDecay = (float)options.WeightDecay }, decayed);
     }
 
     public ModelTrainingOptions Options { get; }
@@ -111,22 +92,12 @@ public sealed class ModelTrainer : ITrainingRun
         if (IsFinished) throw new InvalidOperationException("the run is finished");
         _clock.Start();
         double lr = Options.Schedule.At(Step);
-        if (_gradients is not null) Array.Clear(_gradients);
-        else _parameters!.ZeroGrad();
+        Array.Clear(_gradients);
         float loss = _lossAndBackward();
         if (!float.IsFinite(loss)) { _clock.Stop(); throw new TrainingDivergedException(loss, Step); }
         float maxNorm = Options.GradientClip > 0 ? (float)Options.GradientClip : float.PositiveInfinity;
-        float norm;
-        if (_arenaOptimizer is not null)
-        {
-            norm = AdamW.ClipGradientNorm(_gradients, maxNorm);
-            _arenaOptimizer.Step(_arena!, _gradients!, (float)lr);
-        }
-        else
-        {
-            norm = _parameters!.ClipGradientNorm(maxNorm);
-            _optimizer!.Step((float)lr);
-        }
+        float norm = AdamW.ClipGradientNorm(_gradients, maxNorm);
+        _optimizer.Step(_arena, _gradients, (float)lr);
         Losses.Add(new LossPoint(Step, loss));
         Step++;
         _clock.Stop();

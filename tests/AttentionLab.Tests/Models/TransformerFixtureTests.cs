@@ -21,43 +21,7 @@ public class TransformerFixtureTests
 
     private static JsonElement Case(string name) => Fixtures.Get(Fixtures.Load(File), name);
 
-    private static void SetParameters(IEnumerable<(string Name, Tensor Value, Tensor Grad)> parameters, JsonElement fixture)
-    {
-        var given = fixture.GetProperty("params");
-        int count = 0;
-        foreach (var (name, value, _) in parameters)
-        {
-            var t = Fixtures.Tensor(given.GetProperty(name));
-            Assert.Equal(t.Length, value.Length);
-            t.Data.CopyTo(value.Data, 0);
-            count++;
-        }
-        Assert.Equal(given.EnumerateObject().Count(), count); // every PyTorch parameter has a C# counterpart
-    }
-
-    private static void CheckGradients(IEnumerable<(string Name, Tensor Value, Tensor Grad)> parameters, JsonElement fixture)
-    {
-        var grads = fixture.GetProperty("grads");
-        foreach (var (name, _, grad) in parameters)
-            Close.Assert(grad.Data, Fixtures.Doubles(grads.GetProperty(name)), GradRtol, GradAtol, "d" + name);
-    }
-
     private static bool[] Mask(JsonElement tensor) => Fixtures.Doubles(tensor).Select(v => v != 0).ToArray();
-
-    [Theory]
-    [MemberData(nameof(ExactKernels))]
-    public void EncoderBlockMatchesPyTorch(string kernel)
-    {
-        var f = Case("encoder_block");
-        var block = new TransformerEncoderBlock(f.GetProperty("C").GetInt32(), f.GetProperty("H").GetInt32(), AttentionKernels.Parse(kernel), new Random(0));
-        SetParameters(block.NamedParameters(), f);
-        block.Options = new AttentionOptions { KeyPaddingMask = Mask(f.GetProperty("key_padding")) };
-        var y = block.Forward(Fixtures.Tensor(f.GetProperty("x")));
-        Close.Assert(y.Data, Fixtures.Doubles(f.GetProperty("y")), ForwardRtol, ForwardAtol, "y");
-        var dx = block.Backward(Fixtures.Tensor(f.GetProperty("dy")));
-        Close.Assert(dx.Data, Fixtures.Doubles(f.GetProperty("dx")), GradRtol, GradAtol, "dx");
-        CheckGradients(block.NamedParameters(), f);
-    }
 
     /// <summary>
     /// The same fixture through the one stack's <see cref="AttentionLab.Layers.TransformerBlock"/> (BERT's block):
@@ -157,26 +121,6 @@ public class TransformerFixtureTests
             string name = t.Name[prefix.Length..];
             Close.Assert(grad, Fixtures.Doubles(grads.GetProperty(name)), GradRtol, GradAtol, "d" + name);
         }
-    }
-
-    [Fact]
-    public void PatchEmbeddingMatchesConv2d()
-    {
-        var f = Case("patch_embedding");
-        int S = f.GetProperty("image_size").GetInt32(), P = f.GetProperty("patch_size").GetInt32(), C = f.GetProperty("channels").GetInt32();
-        var embed = new PatchEmbedding(S, P, C, new Random(0));
-        // Conv2d's weight (C, 1, P, P) is the Linear weight (C, P²) row by row
-        Fixtures.Floats(f.GetProperty("weight")).CopyTo(embed.Proj.Weight.Data, 0);
-        Fixtures.Floats(f.GetProperty("bias")).CopyTo(embed.Proj.Bias!.Data, 0);
-        var images = Fixtures.Floats(f.GetProperty("images"));
-        int batch = images.Length / (S * S);
-        var tokens = embed.Forward(images, batch);
-        Close.Assert(tokens.Data, Fixtures.Doubles(f.GetProperty("tokens")), ForwardRtol, ForwardAtol, "tokens");
-        var dImages = new float[images.Length];
-        embed.Backward(Fixtures.Floats(f.GetProperty("dtokens")), dImages);
-        Close.Assert(embed.Proj.WeightGrad.Data, Fixtures.Doubles(f.GetProperty("dweight")), GradRtol, GradAtol, "dweight");
-        Close.Assert(embed.Proj.BiasGrad!.Data, Fixtures.Doubles(f.GetProperty("dbias")), GradRtol, GradAtol, "dbias");
-        Close.Assert(dImages, Fixtures.Doubles(f.GetProperty("dimages")), GradRtol, GradAtol, "dimages");
     }
 
     [Fact]
