@@ -19,6 +19,20 @@ internal sealed class TransformerBlock(int index, NormLayer norm1, AttentionLaye
     public NormLayer Norm2 { get; } = norm2;
     public MlpLayer Mlp { get; } = mlp;
 
+    /// <summary>Block <paramref name="index"/> over the views of <paramref name="w"/>: the config's norm and MLP
+    /// activation, a fused (C, 3C) qkv and a 4C MLP — the one way every model builds its self-attention blocks.</summary>
+    public static TransformerBlock Create(int index, Gpt2BlockLayout w, NormKind norm, float epsilon, MlpActivation activation, int heads, int headDim)
+    {
+        int c = heads * headDim;
+        return new TransformerBlock(index,
+            new NormLayer(norm, w.Norm1Weight, w.Norm1Bias, c, epsilon),
+            new AttentionLayer(new LinearLayer(w.AttentionWeight, w.AttentionBias, c, 3 * c),
+                new LinearLayer(w.AttentionProjectionWeight, w.AttentionProjectionBias, c, c), heads, headDim),
+            new NormLayer(norm, w.Norm2Weight, w.Norm2Bias, c, epsilon),
+            new MlpLayer(new LinearLayer(w.MlpWeight, w.MlpBias, c, 4 * c),
+                new LinearLayer(w.MlpProjectionWeight, w.MlpProjectionBias, 4 * c, c), activation));
+    }
+
     /// <param name="residual">(N, C) the block's input</param>
     public void Forward(LayerRun run, Slot residual, in AttentionCall call)
     {

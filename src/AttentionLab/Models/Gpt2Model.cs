@@ -76,14 +76,7 @@ public sealed partial class Gpt2Model
         var blocks = new Layers.TransformerBlock[config.Layers];
         for (int l = 0; l < blocks.Length; l++)
         {
-            var w = layout.Blocks[l];
-            blocks[l] = new Layers.TransformerBlock(l,
-                new Layers.NormLayer(config.Norm, w.Norm1Weight, w.Norm1Bias, c, eps),
-                new Layers.AttentionLayer(new Layers.LinearLayer(w.AttentionWeight, w.AttentionBias, c, 3 * c),
-                    new Layers.LinearLayer(w.AttentionProjectionWeight, w.AttentionProjectionBias, c, c), h, d),
-                new Layers.NormLayer(config.Norm, w.Norm2Weight, w.Norm2Bias, c, eps),
-                new Layers.MlpLayer(new Layers.LinearLayer(w.MlpWeight, w.MlpBias, c, 4 * c),
-                    new Layers.LinearLayer(w.MlpProjectionWeight, w.MlpProjectionBias, 4 * c, c), config.Activation));
+            blocks[l] = Layers.TransformerBlock.Create(l, layout.Blocks[l], config.Norm, eps, config.Activation, h, d);
         }
         var head = new Layers.OutputHead(new Layers.NormLayer(config.Norm, layout.FinalNormWeight, layout.FinalNormBias, c, eps),
             layout.OutputWeight, layout.OutputBias, config.VocabSize, c);

@@ -79,8 +79,7 @@ public sealed class Seq2SeqModel
         Seq2SeqStateDict.Initialize(_stateDict, Parameters.Data, config.Seed);
         int c = config.Channels, h = config.Heads;
         _sourceEmbedding = new EmbeddingLayer(Layout.SourceTokens, Layout.SourcePositions, PositionEncoding.Learned, null, c);
-        _encoder = Layout.Encoder.Select((w, l) => new TransformerBlock(l, Norm(w.Norm1Weight, w.Norm1Bias, c), SelfAttention(w, c, h),
-            Norm(w.Norm2Weight, w.Norm2Bias, c), Mlp(w, c))).ToArray();
+        _encoder = Layout.Encoder.Select((w, l) => TransformerBlock.Create(l, w, NormKind.LayerNorm, Ops.LayerNorm.DefaultEpsilon, MlpActivation.GeluTanh, h, c / h)).ToArray();
         _encoderNorm = Norm(Layout.EncoderNormWeight, Layout.EncoderNormBias, c);
         _targetEmbedding = new EmbeddingLayer(Layout.TargetTokens, Layout.TargetPositions, PositionEncoding.Learned, null, c);
         _decoder = Enumerable.Range(0, config.DecoderLayers).Select(l => BuildDecoderBlock(Layout, l)).ToArray();

@@ -64,14 +64,7 @@ public sealed class VisionTransformer
         _blocks = new Layers.TransformerBlock[config.Layers];
         for (int l = 0; l < _blocks.Length; l++)
         {
-            var w = layout.Blocks[l];
-            _blocks[l] = new Layers.TransformerBlock(l,
-                new Layers.NormLayer(NormKind.LayerNorm, w.Norm1Weight, w.Norm1Bias, c, eps),
-                new Layers.AttentionLayer(new Layers.LinearLayer(w.AttentionWeight, w.AttentionBias, c, 3 * c),
-                    new Layers.LinearLayer(w.AttentionProjectionWeight, w.AttentionProjectionBias, c, c), h, d),
-                new Layers.NormLayer(NormKind.LayerNorm, w.Norm2Weight, w.Norm2Bias, c, eps),
-                new Layers.MlpLayer(new Layers.LinearLayer(w.MlpWeight, w.MlpBias, c, 4 * c),
-                    new Layers.LinearLayer(w.MlpProjectionWeight, w.MlpProjectionBias, 4 * c, c), MlpActivation.GeluTanh));
+            _blocks[l] = Layers.TransformerBlock.Create(l, layout.Blocks[l], NormKind.LayerNorm, eps, MlpActivation.GeluTanh, h, d);
         }
         _head = new Layers.ClassifierHead(new Layers.NormLayer(NormKind.LayerNorm, layout.FinalNormWeight, layout.FinalNormBias, c, eps),
             layout.HeadWeight, layout.HeadBias, config.ClassNames.Length, c);
