@@ -79,28 +79,27 @@ public sealed class MultiHeadSelfAttention
         var bias = new float[channels];
         foreach (var name in (string[])["query", "key", "value", "out"])
         {
-            for (int i = 0; i < weight.Length; i++) weight[i] = (float)((random.NextDouble() * 2 - 1) * bound);
-            for (int i = 0; i < bias.Length; i++) bias[i] = (float)((random.NextDouble() * 2 - 1) * bound);
+            Ops.SequentialInit.Uniform(random, weight, bound);
+            Ops.SequentialInit.Uniform(random, bias, bound);
             SetParameter(name + ".weight", weight);
             SetParameter(name + ".bias", bias);
         }
     }
 
     /// <summary>"query.weight", "query.bias", …, "out.bias" — the PyTorch state_dict names.</summary>
-    public IReadOnlyList<string> ParameterNames => SelfAttentionLayout.StateDictNames;
+    public IReadOnlyList<string> ParameterNames => Layout.StateDict.Names;
 
     /// <summary>A copy of the parameter with this state_dict name, in PyTorch's layout (weights (out, in)).</summary>
-    public Tensor Parameter(string name) => Read(name, Parameters.Data);
+    public Tensor Parameter(string name) => Layout.StateDict.Read(name, Parameters.Data);
 
     /// <summary>A copy of the gradient of the parameter with this state_dict name, in PyTorch's layout.</summary>
-    public Tensor Gradient(string name) => Read(name, Gradients.Data);
+    public Tensor Gradient(string name) => Layout.StateDict.Read(name, Gradients.Data);
 
     /// <summary>Overwrites the parameter with this state_dict name from values in PyTorch's layout.</summary>
-    public void SetParameter(string name, ReadOnlySpan<float> values) => Layout.Write(name, values, Parameters.Data);
+    public void SetParameter(string name, ReadOnlySpan<float> values) => Layout.StateDict.Write(name, values, Parameters.Data);
 
     public void ZeroGrad() => Gradients.Clear();
 
-    private Tensor Read(string name, float[] arena) => new(Layout.Read(name, arena), Layout.StateDictShape(name));
 
     /// <param name="x">(B, T, C)</param>
     /// <param name="options">this call's kernel, masks and hooks (names of block 0: <c>blocks.0.attn.hook_pattern</c> …)</param>

@@ -59,6 +59,21 @@ internal sealed class HookRun
     /// <summary>True when a hook edits this point.</summary>
     public bool Edits(HookPoint point, int layer = 0) => _hooks[Index(point, layer)]?.Any(h => h.Editor is not null) == true;
 
+    /// <summary>
+    /// Calls this point's hooks on a (B, T, H, D) column block of wider rows (q, k or v inside the fused qkv or kv
+    /// projection's (N, rowWidth) output): the block is copied out for the hooks and what editors leave is written back.
+    /// </summary>
+    public void CallColumns(HookPoint point, int layer, Span<float> rows, int rowWidth, int column, int batch, int length, int heads, int headDim)
+    {
+        if (!Wants(point, layer)) return;
+        int c = heads * headDim, n = batch * length;
+        var block = new float[n * c];                                                     // (B, T, H, D)
+        for (int r = 0; r < n; r++) rows.Slice(r * rowWidth + column, c).CopyTo(block.AsSpan(r * c, c));
+        Call(point, layer, block, batch, length, heads, headDim);
+        if (!Edits(point, layer)) return;
+        for (int r = 0; r < n; r++) block.AsSpan(r * c, c).CopyTo(rows.Slice(r * rowWidth + column, c));
+    }
+
     /// <summary>Calls this point's hooks, in order, on <paramref name="values"/>.</summary>
     public void Call(HookPoint point, int layer, Memory<float> values, params int[] shape)
     {

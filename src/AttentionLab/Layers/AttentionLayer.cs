@@ -38,14 +38,14 @@ internal sealed class AttentionLayer(LinearLayer qkv, LinearLayer projection, in
     public void Forward(LayerRun run, int l, Gpt2BlockActivations s, Slot input, Slot? residual, Slot output, in AttentionCall call)
     {
         var a = run.Activations;
-        int batch = a.Batch, length = a.Length, n = batch * length, c = Channels, h = Heads, d = HeadDim;
+        int batch = a.Batch, length = a.Length, c = Channels, h = Heads, d = HeadDim;
         var hooks = call.Hooks;
         Qkv.Forward(run, run[input], run[s.Qkv]);                                       // (N, 3C)
         if (hooks is not null)
         {
-            HookColumns(hooks, HookPoint.Q, l, run[s.Qkv], 0, batch, length);
-            HookColumns(hooks, HookPoint.K, l, run[s.Qkv], c, batch, length);
-            HookColumns(hooks, HookPoint.V, l, run[s.Qkv], 2 * c, batch, length);
+            hooks.CallColumns(HookPoint.Q, l, run[s.Qkv], 3 * c, 0, batch, length, h, d);
+            hooks.CallColumns(HookPoint.K, l, run[s.Qkv], 3 * c, c, batch, length, h, d);
+            hooks.CallColumns(HookPoint.V, l, run[s.Qkv], 3 * c, 2 * c, batch, length, h, d);
         }
         using (run.Phase(Gpt2Phase.Attention))
         {
@@ -62,22 +62,7 @@ internal sealed class AttentionLayer(LinearLayer qkv, LinearLayer projection, in
             AttentionHeads.Merge(run[s.AttentionOutput], batch, length, h, d, run[s.AttentionMerged]);  // (B, T, C)
         }
         hooks?.Call(HookPoint.Z, l, run.Memory(s.AttentionMerged), batch, length, h, d);
-        if (hooks is not null && hooks.Wants(HookPoint.AttnOut, l))
-        {
-            // the branch on its own, Projection(x) + b: what the hooks see. Readers only: the residual stream still
-            // takes the fused path below, so reading changes no bit of the pass; an editor's branch is added instead.
-            var branch = new float[n * c];                                                // (N, C)
-            Projection.Forward(run, run[s.AttentionMerged], branch);
-            hooks.Call(HookPoint.AttnOut, l, branch, batch, length, c);
-            if (hooks.Edits(HookPoint.AttnOut, l))
-            {
-                if (residual is { } r) System.Numerics.Tensors.TensorPrimitives.Add(run[r], branch, run[output]);
-                else branch.CopyTo(run[output]);
-                return;
-            }
-        }
-        if (residual is { } res) Projection.ForwardAdd(run, run[s.AttentionMerged], run[res], run[output]);
-        else Projection.Forward(run, run[s.AttentionMerged], run[output]);
+        Projection.ForwardBranch(run, run[s.AttentionMerged], residual, output, hooks, HookPoint.AttnOut, l);
     }
 
     /// <summary>
@@ -103,18 +88,6 @@ internal sealed class AttentionLayer(LinearLayer qkv, LinearLayer projection, in
         Qkv.Backward(run, a.DQkv, input, dInput, accumulate);
     }
 
-    /// <summary>Hands a (B, T, H, D) column block of the fused qkv rows to its hooks, writing back what editors leave.</summary>
-    private void HookColumns(HookRun hooks, HookPoint point, int l, Span<float> qkv, int column, int batch, int length)
-    {
-        if (!hooks.Wants(point, l)) return;
-        int c = Channels, n = batch * length;
-        var block = new float[n * c];                                                     // (B, T, H, D)
-        for (int r = 0; r < n; r++) qkv.Slice(r * 3 * c + column, c).CopyTo(block.AsSpan(r * c, c));
-        hooks.Call(point, l, block, batch, length, Heads, HeadDim);
-        if (!hooks.Edits(point, l)) return;
-        for (int r = 0; r < n; r++) block.AsSpan(r * c, c).CopyTo(qkv.Slice(r * 3 * c + column, c));
-    }
-
     /// <summary>
     /// Attention with the scores or the pattern hooked. Readers only: the kernel runs as always, and the pattern they
     /// see is the kernel's own weights — from the same forward call for a kernel that saves them (naive, fast), else
@@ -122,19 +95,22 @@ internal sealed class AttentionLayer(LinearLayer qkv, LinearLayer projection, in
     /// from q and k; window: its banded softmax; performer: its approximation). With an editor the layer runs the
     /// written-out reference instead — scores → softmax → pattern·v — so what a hook writes is what mixes the values.
     /// </summary>
-    private static void HookedAttention(LayerRun run, int l, ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v,
-        AttentionShape shape, in AttentionCall call, Span<float> output, Memory<float> saved)
+    /// <param name="scoresPoint">the scores' hook point (self: AttnScores, cross: CrossAttnScores)</param>
+    /// <param name="patternPoint">the pattern's hook point (self: Pattern, cross: CrossPattern)</param>
+    internal static void HookedAttention(LayerRun run, int l, ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v,
+        AttentionShape shape, in AttentionCall call, Span<float> output, Memory<float> saved,
+        HookPoint scoresPoint = HookPoint.AttnScores, HookPoint patternPoint = HookPoint.Pattern)
     {
         var hooks = call.Hooks!;
         int size = shape.WeightElements;
         int[] dims = [shape.Batch, shape.Heads, shape.QueryLength, shape.KeyLength];
-        if (hooks.Edits(HookPoint.AttnScores, l) || hooks.Edits(HookPoint.Pattern, l))
+        if (hooks.Edits(scoresPoint, l) || hooks.Edits(patternPoint, l))
         {
             var pattern = run.Scratch(0, size);
             AttentionPattern.Scores(q, k, shape, call.Options, pattern.Span);
-            hooks.Call(HookPoint.AttnScores, l, pattern, dims);
+            hooks.Call(scoresPoint, l, pattern, dims);
             AttentionPattern.Softmax(pattern.Span, shape.KeyLength);
-            hooks.Call(HookPoint.Pattern, l, pattern, dims);
+            hooks.Call(patternPoint, l, pattern, dims);
             AttentionPattern.Mix(pattern.Span, v, shape, output);
             return;
         }
@@ -153,16 +129,16 @@ internal sealed class AttentionLayer(LinearLayer qkv, LinearLayer projection, in
         else
         {
             kernel.Forward(q, k, v, shape, call.Options, output, saved.Span);
-            weights = hooks.Wants(HookPoint.Pattern, l) ? run.Scratch(0, size) : default;
+            weights = hooks.Wants(patternPoint, l) ? run.Scratch(0, size) : default;
             if (!weights.IsEmpty) kernel.Weights(q, k, v, shape, call.Options, weights.Span);
         }
-        if (hooks.Wants(HookPoint.AttnScores, l))
+        if (hooks.Wants(scoresPoint, l))
         {
             var scores = run.Scratch(1, size);
             AttentionPattern.Scores(q, k, shape, call.Options, scores.Span);
-            hooks.Call(HookPoint.AttnScores, l, scores, dims);
+            hooks.Call(scoresPoint, l, scores, dims);
         }
-        if (hooks.Wants(HookPoint.Pattern, l)) hooks.Call(HookPoint.Pattern, l, weights, dims);
+        if (hooks.Wants(patternPoint, l)) hooks.Call(patternPoint, l, weights, dims);
     }
 
     /// <summary>

@@ -49,8 +49,8 @@ internal sealed class CrossAttentionLayer(LinearLayer query, ParameterView keyVa
         }
         if (hooks is not null)
         {
-            HookColumns(hooks, HookPoint.CrossK, l, run[s.Kv], 0, batch, ts);
-            HookColumns(hooks, HookPoint.CrossV, l, run[s.Kv], c, batch, ts);
+            hooks.CallColumns(HookPoint.CrossK, l, run[s.Kv], 2 * c, 0, batch, ts, h, d);
+            hooks.CallColumns(HookPoint.CrossV, l, run[s.Kv], 2 * c, c, batch, ts, h, d);
         }
         var shape = new AttentionShape(batch, h, tq, ts, d);
         using (run.Phase(Gpt2Phase.Attention))
@@ -59,25 +59,14 @@ internal sealed class CrossAttentionLayer(LinearLayer query, ParameterView keyVa
             AttentionHeads.SplitColumns(run[s.Kv], 2 * c, 0, batch, ts, h, d, run[s.KHeads]);         // (B, H, Ts, D)
             AttentionHeads.SplitColumns(run[s.Kv], 2 * c, c, batch, ts, h, d, run[s.VHeads]);
             if (hooks is not null && (hooks.Wants(HookPoint.CrossAttnScores, l) || hooks.Wants(HookPoint.CrossPattern, l)))
-                HookedAttention(run, l, s, shape, call);
+                AttentionLayer.HookedAttention(run, l, run[s.QHeads], run[s.KHeads], run[s.VHeads], shape, call,
+                    run[s.AttentionOutput], run.Memory(s.AttentionSaved), HookPoint.CrossAttnScores, HookPoint.CrossPattern);
             else
                 call.Kernel.Forward(run[s.QHeads], run[s.KHeads], run[s.VHeads], shape, call.Options, run[s.AttentionOutput], run[s.AttentionSaved]);
             AttentionHeads.Merge(run[s.AttentionOutput], batch, tq, h, d, run[s.AttentionMerged]);   // (B, Tt, C)
         }
         hooks?.Call(HookPoint.CrossZ, l, run.Memory(s.AttentionMerged), batch, tq, h, d);
-        if (hooks is not null && hooks.Wants(HookPoint.CrossAttnOut, l))
-        {
-            // the branch on its own for the hooks; readers change no bit of the pass, an editor's branch is added instead
-            var branch = new float[batch * tq * c];                                       // (N, C)
-            Projection.Forward(run, run[s.AttentionMerged], branch);
-            hooks.Call(HookPoint.CrossAttnOut, l, branch, batch, tq, c);
-            if (hooks.Edits(HookPoint.CrossAttnOut, l))
-            {
-                System.Numerics.Tensors.TensorPrimitives.Add(run[residual], branch, run[output]);
-                return;
-            }
-        }
-        Projection.ForwardAdd(run, run[s.AttentionMerged], run[residual], run[output]);
+        Projection.ForwardBranch(run, run[s.AttentionMerged], residual, output, hooks, HookPoint.CrossAttnOut, l);
     }
 
     /// <summary>
@@ -107,54 +96,6 @@ internal sealed class CrossAttentionLayer(LinearLayer query, ParameterView keyVa
             run.Device.MatMul(run[a.Memory], run[a.DCrossKv], g.AsSpan(KeyValueWeight.Offset, KeyValueWeight.Length), c, 2 * c, m,
                 transposeA: true, accumulate: true);                                                                                    // dW_kv += memoryᵀ·dKv
             Ops.Bias.Backward(run[a.DCrossKv], g.AsSpan(KeyValueBias.Offset, KeyValueBias.Length));
-        }
-    }
-
-    /// <summary>Hands a (B, Ts, H, D) column block of the fused key/value rows to its hooks, writing back what editors leave.</summary>
-    private void HookColumns(HookRun hooks, HookPoint point, int l, Span<float> kv, int column, int batch, int length)
-    {
-        if (!hooks.Wants(point, l)) return;
-        int c = Channels, rows = batch * length;
-        var block = new float[rows * c];                                                  // (B, Ts, H, D)
-        for (int r = 0; r < rows; r++) kv.Slice(r * 2 * c + column, c).CopyTo(block.AsSpan(r * c, c));
-        hooks.Call(point, l, block, batch, length, Heads, HeadDim);
-        if (!hooks.Edits(point, l)) return;
-        for (int r = 0; r < rows; r++) block.AsSpan(r * c, c).CopyTo(kv.Slice(r * 2 * c + column, c));
-    }
-
-    /// <summary>
-    /// Cross-attention with its scores or pattern hooked. Readers only: the kernel runs as always and the pattern is
-    /// materialized by <see cref="IAttentionKernel.Weights"/>; with an editor the written-out reference runs instead
-    /// (scores → softmax → pattern·v), so what a hook writes is what mixes the values.
-    /// </summary>
-    private static void HookedAttention(LayerRun run, int l, CrossBlockActivations s, AttentionShape shape, in AttentionCall call)
-    {
-        var hooks = call.Hooks!;
-        int size = shape.WeightElements;
-        int[] dims = [shape.Batch, shape.Heads, shape.QueryLength, shape.KeyLength];
-        var q = run[s.QHeads]; var k = run[s.KHeads]; var v = run[s.VHeads];
-        if (hooks.Edits(HookPoint.CrossAttnScores, l) || hooks.Edits(HookPoint.CrossPattern, l))
-        {
-            var pattern = run.Scratch(0, size);
-            AttentionPattern.Scores(q, k, shape, call.Options, pattern.Span);
-            hooks.Call(HookPoint.CrossAttnScores, l, pattern, dims);
-            AttentionPattern.Softmax(pattern.Span, shape.KeyLength);
-            hooks.Call(HookPoint.CrossPattern, l, pattern, dims);
-            AttentionPattern.Mix(pattern.Span, v, shape, run[s.AttentionOutput]);
-            return;
-        }
-        call.Kernel.Forward(q, k, v, shape, call.Options, run[s.AttentionOutput], run[s.AttentionSaved]);
-        if (hooks.Wants(HookPoint.CrossAttnScores, l))
-        {
-            var scores = run.Scratch(1, size);
-            AttentionPattern.Scores(q, k, shape, call.Options, scores.Span);
-            hooks.Call(HookPoint.CrossAttnScores, l, scores, dims);
-        }
-        if (hooks.Wants(HookPoint.CrossPattern, l))
-        {
-            var weights = run.Scratch(0, size);
-            call.Kernel.Weights(q, k, v, shape, call.Options, weights.Span);
-            hooks.Call(HookPoint.CrossPattern, l, weights, dims);
         }
     }
 }

@@ -1,3 +1,4 @@
+using AttentionLab.Hooks;
 using AttentionLab.Models;
 using AttentionLab.Ops;
 
@@ -39,6 +40,31 @@ internal sealed class LinearLayer(ParameterView weight, ParameterView? bias, int
         }
         using var _ = run.Phase(Gpt2Phase.Matmul);
         run.Device.MatMul(input, run[Weight], output, run.Rows, Out, In, accumulate: true);
+    }
+
+    /// <summary>
+    /// A block's branch output: output = residual + x·W + b (the branch alone without a residual), with the branch
+    /// handed to the hooks of <paramref name="point"/> (B, T, out) when any. Readers get the branch computed on its
+    /// own while the residual stream still takes the fused path, so reading changes no bit of the pass; an editor's
+    /// branch is what is added.
+    /// </summary>
+    /// <param name="residual">(N, out), or null for no residual</param>
+    public void ForwardBranch(LayerRun run, Span<float> input, Slot? residual, Slot output, HookRun? hooks, HookPoint point, int layer)
+    {
+        if (hooks is not null && hooks.Wants(point, layer))
+        {
+            var branch = new float[run.Rows * Out];                                       // (N, out)
+            Forward(run, input, branch);
+            hooks.Call(point, layer, branch, run.Activations.Batch, run.Activations.Length, Out);
+            if (hooks.Edits(point, layer))
+            {
+                if (residual is { } r) System.Numerics.Tensors.TensorPrimitives.Add(run[r], branch, run[output]);
+                else branch.CopyTo(run[output]);
+                return;
+            }
+        }
+        if (residual is { } res) ForwardAdd(run, input, run[res], run[output]);
+        else Forward(run, input, run[output]);
     }
 
     /// <summary>

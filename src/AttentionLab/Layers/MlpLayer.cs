@@ -22,7 +22,7 @@ internal sealed class MlpLayer(LinearLayer fc, LinearLayer projection, MlpActiva
     public void Forward(LayerRun run, int l, Gpt2BlockActivations s, HookRun? hooks)
     {
         var a = run.Activations;
-        int n = run.Rows, hidden = Fc.Out, c = Projection.Out;
+        int n = run.Rows, hidden = Fc.Out;
         Fc.Forward(run, run[s.Norm2], run[s.Fc]);                                         // (N, 4C)
         hooks?.Call(HookPoint.MlpPre, l, run.Memory(s.Fc), a.Batch, a.Length, hidden);
         using (run.Phase(Gpt2Phase.Gelu))
@@ -33,20 +33,7 @@ internal sealed class MlpLayer(LinearLayer fc, LinearLayer projection, MlpActiva
                 Gelu.Forward(data.AsSpan(input.Offset + start * hidden, count * hidden), data.AsSpan(output.Offset + start * hidden, count * hidden)));
         }
         hooks?.Call(HookPoint.MlpPost, l, run.Memory(s.FcGelu), a.Batch, a.Length, hidden);
-        if (hooks is not null && hooks.Wants(HookPoint.MlpOut, l))
-        {
-            // the branch on its own, Projection(x) + b: what the hooks see. Readers only: the residual stream still
-            // takes the fused path below, so reading changes no bit of the pass; an editor's branch is added instead.
-            var branch = new float[n * c];                                                // (N, C)
-            Projection.Forward(run, run[s.FcGelu], branch);
-            hooks.Call(HookPoint.MlpOut, l, branch, a.Batch, a.Length, c);
-            if (hooks.Edits(HookPoint.MlpOut, l))
-            {
-                System.Numerics.Tensors.TensorPrimitives.Add(run[s.Residual2], branch, run[s.Residual3]);
-                return;
-            }
-        }
-        Projection.ForwardAdd(run, run[s.FcGelu], run[s.Residual2], run[s.Residual3]);
+        Projection.ForwardBranch(run, run[s.FcGelu], s.Residual2, s.Residual3, hooks, HookPoint.MlpOut, l);
     }
 
     /// <summary>dResidual holds dLoss/d(output); writes the branch's input gradient into dNorm (for ln_2's backward).</summary>

@@ -105,19 +105,13 @@ public sealed class BertModel
         foreach (var e in StateDict.Entries)
         {
             var values = new float[e.Length];
-            if (e.Name.StartsWith("embed.", StringComparison.Ordinal))
-                for (int i = 0; i < values.Length; i++)
-                {
-                    double u1 = 1.0 - random.NextDouble(), u2 = random.NextDouble();    // Box–Muller, the cosine half
-                    values[i] = (float)(0.02 * Math.Sqrt(-2 * Math.Log(u1)) * Math.Cos(2 * Math.PI * u2));
-                }
+            if (e.Name.StartsWith("embed.", StringComparison.Ordinal)) SequentialInit.Normal(random, values, 0.02);
             else if (e.Name.Contains("ln_", StringComparison.Ordinal)) { if (e.Name.EndsWith(".weight", StringComparison.Ordinal)) Array.Fill(values, 1f); }
             else
             {
                 // a bias has the bound of its layer: 1/√in of the weight saved just before it
                 var weight = e.Name.EndsWith(".bias", StringComparison.Ordinal) ? StateDict[e.Name[..^"bias".Length] + "weight"] : e;
-                float bound = 1f / MathF.Sqrt(weight.Shape[1]);
-                for (int i = 0; i < values.Length; i++) values[i] = (float)((random.NextDouble() * 2 - 1) * bound);
+                SequentialInit.Uniform(random, values, 1f / MathF.Sqrt(weight.Shape[1]));
             }
             e.CopyTo(values, arena);
         }

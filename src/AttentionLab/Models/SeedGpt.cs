@@ -107,8 +107,8 @@ public sealed class SeedGpt
         var bias = new float[c];
         foreach (var name in (string[])["query", "key", "value", "out"])
         {
-            for (int i = 0; i < weight.Length; i++) weight[i] = (float)((random.NextDouble() * 2 - 1) * bound);
-            for (int i = 0; i < bias.Length; i++) bias[i] = (float)((random.NextDouble() * 2 - 1) * bound);
+            Ops.SequentialInit.Uniform(random, weight, bound);
+            Ops.SequentialInit.Uniform(random, bias, bound);
             SetParameter($"attention.{name}.weight", weight);
             SetParameter($"attention.{name}.bias", bias);
         }
@@ -124,18 +124,17 @@ public sealed class SeedGpt
     public static long CountParameters(SeedGptConfig config) => config.ParameterCount;
 
     /// <summary>The PyTorch state_dict names, in state_dict order.</summary>
-    public IReadOnlyList<string> ParameterNames => SeedGptLayout.StateDictNames;
+    public IReadOnlyList<string> ParameterNames => Layout.StateDict.Names;
 
     /// <summary>A copy of the parameter with this state_dict name, in PyTorch's layout (Linear weights (out, in)).</summary>
-    public Tensor Parameter(string name) => ReadStateDict(name, Parameters.Data);
+    public Tensor Parameter(string name) => Layout.StateDict.Read(name, Parameters.Data);
 
     /// <summary>A copy of dLoss/d(the parameter with this state_dict name), in PyTorch's layout.</summary>
-    public Tensor Gradient(string name) => ReadStateDict(name, Gradients.Data);
+    public Tensor Gradient(string name) => Layout.StateDict.Read(name, Gradients.Data);
 
     /// <summary>Overwrites the parameter with this state_dict name from values in PyTorch's layout.</summary>
-    public void SetParameter(string name, ReadOnlySpan<float> values) => Layout.Write(name, values, Parameters.Data);
+    public void SetParameter(string name, ReadOnlySpan<float> values) => Layout.StateDict.Write(name, values, Parameters.Data);
 
-    private Tensor ReadStateDict(string name, float[] arena) => new(Layout.Read(name, arena), Layout.StateDictShape(name));
 
     public void ZeroGrad() => Gradients.Clear();
 

@@ -126,16 +126,8 @@ internal static class Seq2SeqStateDict
             {
                 case StateInit.Ones: values.AsSpan().Fill(1f); break;
                 case StateInit.Zeros: break;
-                case StateInit.Normal:
-                    for (int i = 0; i < values.Length; i++)
-                    {
-                        double u1 = 1.0 - random.NextDouble(), u2 = random.NextDouble();
-                        values[i] = (float)(0.02 * Math.Sqrt(-2 * Math.Log(u1)) * Math.Cos(2 * Math.PI * u2));
-                    }
-                    break;
-                case StateInit.Uniform:
-                    for (int i = 0; i < values.Length; i++) values[i] = (float)((random.NextDouble() * 2 - 1) * t.Bound);
-                    break;
+                case StateInit.Normal: Ops.SequentialInit.Normal(random, values, 0.02); break;
+                case StateInit.Uniform: Ops.SequentialInit.Uniform(random, values, t.Bound); break;
             }
             t.Import(values, arena);
         }

@@ -76,6 +76,29 @@ public sealed class StateDictMap
     public StateDictEntry this[string name] =>
         _byName.TryGetValue(name, out var e) ? e : throw new KeyNotFoundException($"the state dict has no tensor '{name}'");
 
+    /// <summary>The saved names, in the folder's (state_dict) order.</summary>
+    public IReadOnlyList<string> Names => Entries.Select(e => e.Name).ToArray();
+
+    /// <summary>The entry with this state_dict name, for callers that take a name from a user or a fixture.</summary>
+    /// <exception cref="ArgumentException">an unknown name; the message lists the known ones</exception>
+    public StateDictEntry Entry(string name)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        return _byName.TryGetValue(name, out var e) ? e
+            : throw new ArgumentException($"no parameter '{name}'; known: {string.Join(", ", Entries.Select(x => x.Name))}", nameof(name));
+    }
+
+    /// <summary>A copy of the named tensor out of <paramref name="arena"/> (parameters or gradients), in the saved
+    /// layout and shape (PyTorch's (out, in) for Linear weights).</summary>
+    public Tensors.Tensor Read(string name, ReadOnlySpan<float> arena)
+    {
+        var e = Entry(name);
+        return new Tensors.Tensor(e.Read(arena), e.Shape);
+    }
+
+    /// <summary>Writes the named tensor, given in the saved layout, into <paramref name="arena"/>.</summary>
+    public void Write(string name, ReadOnlySpan<float> values, Span<float> arena) => Entry(name).CopyTo(values, arena);
+
     /// <summary>(name, shape) of every saved tensor: what a folder must hold.</summary>
     public IReadOnlyList<(string Name, int[] Shape)> Shapes => Entries.Select(e => (e.Name, e.Shape)).ToArray();
 

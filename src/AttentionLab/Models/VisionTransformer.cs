@@ -111,19 +111,14 @@ public sealed class VisionTransformer
         {
             var entry = Entry(name);
             var values = new float[entry.Length];
-            float bound = 1f / MathF.Sqrt(inFeatures);
-            for (int i = 0; i < values.Length; i++) values[i] = (float)((random.NextDouble() * 2 - 1) * bound);
+            Ops.SequentialInit.Uniform(random, values, 1f / MathF.Sqrt(inFeatures));
             entry.CopyTo(values, p);
         }
         void Normal(string name, double std)
         {
             var entry = Entry(name);
             var values = new float[entry.Length];
-            for (int i = 0; i < values.Length; i++)
-            {
-                double u1 = 1.0 - random.NextDouble(), u2 = random.NextDouble();
-                values[i] = (float)(std * Math.Sqrt(-2 * Math.Log(u1)) * Math.Cos(2 * Math.PI * u2));   // Box–Muller, one per pair
-            }
+            Ops.SequentialInit.Normal(random, values, std);
             entry.CopyTo(values, p);
         }
         void Linear(string prefix, int inFeatures) { Uniform(prefix + "weight", inFeatures); Uniform(prefix + "bias", inFeatures); }

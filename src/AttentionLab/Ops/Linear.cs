@@ -37,7 +37,7 @@ public sealed class Linear
         random ??= new Random(0);
         float bound = 1f / MathF.Sqrt(inFeatures);
         foreach (var t in Bias is null ? [Weight] : new[] { Weight, Bias })
-            for (int i = 0; i < t.Length; i++) t.Data[i] = (float)((random.NextDouble() * 2 - 1) * bound);
+            SequentialInit.Uniform(random, t.Data, bound);
     }
 
     /// <summary>
