@@ -53,9 +53,8 @@ internal sealed class OutputHead(NormLayer? finalNorm, ParameterView unembedding
         {
             // some positions are not scored: the ignore-index loss, mean over the scored ones
             (float loss, _counted) = CrossEntropyIgnoreIndex.Forward(run[logits], targets.AsSpan(0, n), v, run[lse]);
-            var perPosition = run[losses];
-            for (int i = 0; i < n; i++)
-                perPosition[i] = targets[i] < 0 ? 0f : run[lse][i] - run[logits][i * v + targets[i]];
+            Span<float> perPosition = run[losses], rowLse = run[lse], z = run[logits];           // (N), (N), (N, V)
+            for (int i = 0; i < n; i++) perPosition[i] = targets[i] < 0 ? 0f : rowLse[i] - z[i * v + targets[i]];
             return loss;
         }
         _counted = n;

@@ -183,7 +183,7 @@ public sealed partial class Gpt2Model
     /// <param name="tokens">(B, T) token ids in [0, V)</param>
     /// <param name="batch">B</param>
     /// <param name="length">T, at most the context length</param>
-    /// <param name="targets">(B, T) next-token ids, or empty</param>
+    /// <param name="targets">(B, T) next-token ids (−1: a position that is not scored, e.g. BERT's unmasked tokens), or empty</param>
     /// <param name="options">this call's kernel, masks and hooks; null = the model's kernel and masks, no hooks</param>
     public float Forward(ReadOnlySpan<int> tokens, int batch, int length, ReadOnlySpan<int> targets = default, ForwardOptions? options = null)
     {
@@ -194,7 +194,7 @@ public sealed partial class Gpt2Model
         if (tokens.Length != n) throw new ArgumentException($"tokens has {tokens.Length} elements, (B, T) = ({batch}, {length}) needs {n}");
         if (!targets.IsEmpty && targets.Length != n) throw new ArgumentException($"targets has {targets.Length} elements, needs {n}");
         CheckIds(tokens, nameof(tokens));
-        CheckIds(targets, nameof(targets));
+        CheckIds(targets, nameof(targets), unscored: -1);
         return Run(tokens, batch, length, targets, cache: null, options);
     }
 
@@ -269,10 +269,12 @@ public sealed partial class Gpt2Model
         return (float)(total / (t - 1));
     }
 
-    private void CheckIds(ReadOnlySpan<int> ids, string name)
+    /// <param name="unscored">an id that is allowed besides [0, V) (−1: a target that is not scored), or null</param>
+    private void CheckIds(ReadOnlySpan<int> ids, string name, int? unscored = null)
     {
         foreach (int t in ids)
-            if ((uint)t >= (uint)Config.VocabSize && !(t == -1 && name == "targets")) throw new ArgumentOutOfRangeException(name, $"token {t} is outside [0, {Config.VocabSize})");
+            if ((uint)t >= (uint)Config.VocabSize && t != unscored)
+                throw new ArgumentOutOfRangeException(name, $"token {t} is outside [0, {Config.VocabSize})");
     }
 
     /// <summary>The one forward path: embeddings, blocks, head, loss. With a cache, the positions start at
