@@ -27,7 +27,7 @@ public class WindowKernelTests
     {
         var kernel = (WindowAttention)AttentionKernels.Parse(spec);
         var shape = new AttentionShape(2, 2, Tq, Tk, 5);
-        var random = new Random(HashCode.Combine(spec, Tq, Tk, mask));
+        var random = TestData.Seeded(spec, Tq, Tk, mask);
         var options = mask switch
         {
             "none" => AttentionOptions.Default,
