@@ -217,16 +217,21 @@ public sealed class Trainer : ITrainingRun
     /// estimate (and every resumed run) uses the same held-out windows and curves are comparable.
     /// Does not touch the gradients' meaning for training (they are cleared before the next step).
     /// </summary>
+    /// <param name="model">another model to score on the same windows (e.g. an inference view of the trained weights
+    /// with other attention options), or null for the one being trained</param>
     /// <exception cref="InvalidOperationException">a run with its own objective (it is not a language model)</exception>
-    public double EstimateLoss(ReadOnlyMemory<int> tokens)
+    public double EstimateLoss(ReadOnlyMemory<int> tokens, ILanguageModel? model = null)
     {
         if (_backend is null) throw new InvalidOperationException("a run with its own objective has no language-model loss to estimate");
+        if (model is not null && model.Context != _backend.Context)
+            throw new ArgumentException($"the model's context ({model.Context}) is not the run's ({_backend.Context})", nameof(model));
         var sampler = new Batches(tokens, Options.BatchSize, _backend.Context, Options.Seed ^ 0x5EED_0F_5A11DA7EUL);
         double sum = 0;
         for (int i = 0; i < Options.EvalBatches; i++)
         {
             sampler.Next(_inputs, _targets);
-            sum += _backend.Forward(_inputs, Options.BatchSize, _backend.Context, _targets);
+            sum += model is null ? _backend.Forward(_inputs, Options.BatchSize, _backend.Context, _targets)
+                : model.Forward(_inputs, Options.BatchSize, _backend.Context, _targets);
         }
         return sum / Options.EvalBatches;
     }
