@@ -11,6 +11,8 @@ namespace AttentionLab.Layers;
 /// g = activation(h)                      (N, 4C)   hook_post; GELU (tanh) — the config's <see cref="MlpActivation"/>
 /// y = residual + g·W_proj + b_proj       (N, C)    the branch (hook_mlp_out) added to the residual
 /// </code>
+/// With SwiGLU (Llama's gate/up/down) the first product makes [gate | up] side by side, (N, 2M) (hook_pre holds
+/// both), and g = silu(gate)·up is (N, M).
 /// </summary>
 internal sealed class MlpLayer(LinearLayer fc, LinearLayer projection, MlpActivation activation)
 {
@@ -23,8 +25,22 @@ internal sealed class MlpLayer(LinearLayer fc, LinearLayer projection, MlpActiva
     {
         var a = run.Activations;
         int n = run.Rows, hidden = Fc.Out;
-        Fc.Forward(run, run[s.Norm2], run[s.Fc]);                                         // (N, 4C)
+        Fc.Forward(run, run[s.Norm2], run[s.Fc]);                                         // (N, 4C); SwiGLU (N, 2M)
         hooks?.Call(HookPoint.MlpPre, l, run.Memory(s.Fc), a.Batch, a.Length, hidden);
+        if (Activation == MlpActivation.SwiGlu)
+        {
+            int m = Projection.In;
+            using (run.Phase(Gpt2Phase.Gelu))
+            {
+                var data = run.Data;
+                Slot input = s.Fc, output = s.FcGelu;
+                ParallelRows.For(n, (long)n * m * 4, run.ParallelMinimumWork, (start, count) =>
+                    SwiGlu.Forward(data.AsSpan(input.Offset + start * 2 * m, count * 2 * m), count, m, data.AsSpan(output.Offset + start * m, count * m)));
+            }
+            hooks?.Call(HookPoint.MlpPost, l, run.Memory(s.FcGelu), a.Batch, a.Length, m);
+            Projection.ForwardBranch(run, run[s.FcGelu], s.Residual2, s.Residual3, hooks, HookPoint.MlpOut, l);
+            return;
+        }
         using (run.Phase(Gpt2Phase.Gelu))
         {
             var data = run.Data;
@@ -41,6 +57,21 @@ internal sealed class MlpLayer(LinearLayer fc, LinearLayer projection, MlpActiva
     {
         var a = run.Activations;
         int n = run.Rows, hidden = Fc.Out;
+        if (Activation == MlpActivation.SwiGlu)
+        {
+            int m = Projection.In;
+            Projection.Backward(run, a.DResidual, s.FcGelu, a.DHidden, accumulate);       // dg (N, M)
+            using (run.Phase(Gpt2Phase.BackwardGelu))
+            {
+                var data = run.Data;
+                Slot input = s.Fc, dHidden = a.DHidden, dFc = a.DFc;
+                ParallelRows.For(n, (long)n * m * 4, run.ParallelMinimumWork, (start, count) =>
+                    SwiGlu.Backward(data.AsSpan(input.Offset + start * 2 * m, count * 2 * m), data.AsSpan(dHidden.Offset + start * m, count * m),
+                        count, m, data.AsSpan(dFc.Offset + start * 2 * m, count * 2 * m)));      // d[gate | up] (N, 2M)
+            }
+            Fc.Backward(run, a.DFc, s.Norm2, a.DNorm, accumulate);
+            return;
+        }
         Projection.Backward(run, a.DResidual, s.FcGelu, a.DFc, accumulate);               // dg (N, 4C)
         using (run.Phase(Gpt2Phase.BackwardGelu))
         {

@@ -33,13 +33,32 @@ internal sealed class TransformerBlock(int index, NormLayer norm1, AttentionLaye
                 new LinearLayer(w.MlpProjectionWeight, w.MlpProjectionBias, 4 * c, c), activation));
     }
 
+    /// <summary>Block <paramref name="index"/> with every choice of <paramref name="config"/>: its norm, key/value
+    /// heads, head size, biases (absent views), Qwen3's q/k norms, the rotation shared by all blocks and the MLP's
+    /// activation and width. For GPT-2's choices it is exactly the block <see cref="Create(int, Gpt2BlockLayout, NormKind, float, MlpActivation, int, int)"/> builds.</summary>
+    public static TransformerBlock Create(int index, Gpt2BlockLayout w, Gpt2Config config, Ops.RotaryEmbedding? rotary)
+    {
+        int c = config.Channels, a = config.AttentionChannels, m = config.IntermediateSize;
+        float eps = config.LayerNormEpsilon;
+        int fc = config.Activation == MlpActivation.SwiGlu ? 2 * m : m;
+        var norms = w.QueryNormWeight is { } qn && w.KeyNormWeight is { } kn ? new HeadNorms(qn, kn, eps) : null;
+        return new TransformerBlock(index,
+            new NormLayer(config.Norm, w.Norm1Weight, w.Norm1Bias, c, eps),
+            new AttentionLayer(new LinearLayer(w.AttentionWeight, w.AttentionBias, c, config.QkvChannels),
+                new LinearLayer(w.AttentionProjectionWeight, w.AttentionProjectionBias, a, c), config.Heads, config.HeadDim,
+                config.KeyValueHeads, rotary, norms),
+            new NormLayer(config.Norm, w.Norm2Weight, w.Norm2Bias, c, eps),
+            new MlpLayer(new LinearLayer(w.MlpWeight, w.MlpBias, c, fc),
+                new LinearLayer(w.MlpProjectionWeight, w.MlpProjectionBias, m, c), config.Activation));
+    }
+
     /// <param name="residual">(N, C) the block's input</param>
     public void Forward(LayerRun run, Slot residual, in AttentionCall call)
     {
         var a = run.Activations;
         var s = a.Blocks[Index];
         var hooks = call.Hooks;
-        int l = Index, b = a.Batch, t = a.Length, c = Attention.Heads * Attention.HeadDim;
+        int l = Index, b = a.Batch, t = a.Length, c = Attention.Projection.Out;
         hooks?.Call(HookPoint.ResidPre, l, run.Memory(residual), b, t, c);
         Norm1.Forward(run, residual, s.Norm1, s.Norm1Mean, s.Norm1Rstd);
         hooks?.Call(HookPoint.Ln1Normalized, l, run.Memory(s.Norm1), b, t, c);

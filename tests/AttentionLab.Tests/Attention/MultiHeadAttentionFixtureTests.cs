@@ -97,7 +97,7 @@ public class MultiHeadAttentionFixtureTests
         var bias = Enumerable.Range(0, 8).Select(i => (float)i).ToArray();
         mha.SetParameter("key.bias", bias);
         Assert.Equal(bias, mha.Parameter("key.bias").Data);
-        Assert.Equal(bias, mha.Parameters[mha.Layout.AttentionBias].Slice(8, 8).ToArray());          // [b_q | b_k | b_v]
+        Assert.Equal(bias, mha.Parameters[mha.Layout.AttentionBias!].Slice(8, 8).ToArray());          // [b_q | b_k | b_v]
         var w = Enumerable.Range(0, 64).Select(i => (float)i).ToArray();                               // (out, in)
         mha.SetParameter("value.weight", w);
         Assert.Equal(w, mha.Parameter("value.weight").Data);
