@@ -95,7 +95,7 @@ public sealed partial class Gpt2Model
         var blocks = new Layers.TransformerBlock[config.Layers];
         for (int l = 0; l < blocks.Length; l++)
             blocks[l] = config.IsGpt2Architecture
-                ? Layers.TransformerBlock.Create(l, layout.Blocks[l], config.Norm, eps, config.Activation, h, d)
+                ? Layers.TransformerBlock.Create(l, layout.Blocks[l], config.Norm, eps, config.Activation, h, d, config.NormPlacement)
                 : Layers.TransformerBlock.Create(l, layout.Blocks[l], config, rotary);
         var head = new Layers.OutputHead(new Layers.NormLayer(config.Norm, layout.FinalNormWeight, layout.FinalNormBias, c, eps),
             layout.OutputWeight, layout.OutputBias, config.VocabSize, c);
