@@ -6,7 +6,9 @@ using AttentionLab.Models;
 namespace AttentionLab.IO;
 
 /// <summary>
-/// A Hugging Face GPT-2 model directory, as <c>GPT2LMHeadModel.save_pretrained</c> writes it: <c>config.json</c> and
+/// A decoder's model directory: a Llama-family folder (model_type llama, mistral, qwen2, qwen3) is read and written by
+/// <see cref="LlamaFolder"/>, so every caller (generate, inspect, hooks, the Explorer, training) opens both. Otherwise
+/// a Hugging Face GPT-2 model directory, as <c>GPT2LMHeadModel.save_pretrained</c> writes it: <c>config.json</c> and
 /// <c>model.safetensors</c> with Conv1D weights stored (in_features, out_features) and <c>lm_head.weight</c> absent
 /// (tied to <c>transformer.wte.weight</c>). Loading also accepts OpenAI-hub checkpoints whose names lack the
 /// <c>transformer.</c> prefix and that carry the causal-mask buffers <c>attn.bias</c>/<c>attn.masked_bias</c>.
@@ -30,6 +32,7 @@ public static class Gpt2ModelDirectory
         using var doc = InputFile.ParseJson(bytes, path);
         var o = new JsonFields(doc.RootElement, path);
         string? modelType = o.OptionalString("model_type");
+        if (modelType is not null && HfTransformerConfig.ModelTypes.Contains(modelType)) return LlamaFolder.ReadConfig(directory);
         if (modelType is not null && modelType != "gpt2") throw new InvalidDataException($"{path}: model_type '{modelType}' is not gpt2");
         string? activation = o.OptionalString("activation_function");
         if (activation is not null && activation is not ("gelu_new" or "gelu_pytorch_tanh" or "gelu_fast"))
@@ -82,6 +85,7 @@ public static class Gpt2ModelDirectory
     public static Gpt2Model Load(string directory, IAttentionKernel? attention = null, bool training = false)
     {
         var config = ReadConfig(directory);
+        if (LlamaStateDict.IsLlamaFamily(config)) return LlamaFolder.Load(directory, attention, training);   // its own names and layout
         string path = Path.Combine(directory, WeightsFileName);
         // read the file (its real size bounds what that allocates) and match it against the layout before allocating
         // the arena that config.json asks for
@@ -118,6 +122,9 @@ public static class Gpt2ModelDirectory
     public static void Save(Gpt2Model model, string directory, bool force = false)
     {
         ArgumentNullException.ThrowIfNull(model);
+        if (LlamaStateDict.IsLlamaFamily(model.Config)) { LlamaFolder.Save(model, directory, force); return; }
+        if (!model.Config.IsGpt2Architecture && !(model.Config with { Positions = PositionEncoding.Learned }).IsGpt2Architecture)
+            throw new ArgumentException("this model's choices (norm, MLP, key/value heads, biases) have no GPT-2 folder format");
         Directory.CreateDirectory(directory);
         string configPath = Path.Combine(directory, ConfigFileName);
         string weightsPath = Path.Combine(directory, WeightsFileName);

@@ -20,7 +20,7 @@ public class ModelGradientCheckTests
 
     /// <summary>The same check for a model of the one stack: every view of its parameter arena (wte and wpe are the
     /// embeddings unless <paramref name="isEmbedding"/> says which are), gradients from its gradient arena.</summary>
-    private static void Check(ParameterArena parameters, ParameterArena gradients, Func<float> loss, Action backward, int perTensor = 4,
+    internal static void Check(ParameterArena parameters, ParameterArena gradients, Func<float> loss, Action backward, int perTensor = 4,
         Func<string, bool>? isEmbedding = null)
     {
         var random = new Random(11);
