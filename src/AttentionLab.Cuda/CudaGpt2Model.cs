@@ -35,6 +35,8 @@ public sealed partial class CudaGpt2Model : IDisposable
             throw new ArgumentException("the CUDA backend runs GPT-2's own architecture only (LayerNorm, GELU, learned or fixed positions, H = Hkv, biases); run this model on the CPU");
         if (config.Positions != PositionEncoding.Learned)
             throw new ArgumentException($"the GPU model has GPT-2's learned position table only; this model's positions are {config.Positions}");
+        if (config.NormPlacement != NormPlacement.Pre)
+            throw new ArgumentException("the GPU model has GPT-2's pre-norm blocks only; run this post-norm model on the CPU");
         if (!config.TiedOutput || config.OutputBias)
             throw new ArgumentException("the GPU model has GPT-2's head only (tied to wte, no bias); this model's head is untied or has a bias");
         Gpu = gpu;

@@ -55,12 +55,21 @@ public static class Gpt2ModelDirectory
             Attention = o.OptionalString("attnlab_attention") ?? AttentionKernels.DefaultName,
             IsCausal = o.OptionalBool("attnlab_causal") ?? true,
             Positions = OptionalPositions(o.OptionalString("attnlab_positions"), path),
+            NormPlacement = OptionalPlacement(o.OptionalString("attnlab_norm_placement"), path),
             TiedOutput = tied, OutputBias = outputBias,
         };
         try { config.Validate(); }
         catch (ArgumentException e) { throw new InvalidDataException($"{path}: {e.Message}", e); }
         return config;
     }
+
+    /// <summary>attnlab_norm_placement: "pre" (absent) or "post".</summary>
+    private static NormPlacement OptionalPlacement(string? name, string path) => name switch
+    {
+        null or "pre" => NormPlacement.Pre,
+        "post" => NormPlacement.Post,
+        _ => throw new InvalidDataException($"{path}: attnlab_norm_placement must be \"pre\" or \"post\", got \"{(name.Length <= 20 ? name : name[..20] + "…")}\""),
+    };
 
     private static PositionEncoding OptionalPositions(string? name, string path)
     {
@@ -139,6 +148,7 @@ public static class Gpt2ModelDirectory
     {
         var json = GptConfigJson(c);
         if (c.Positions != PositionEncoding.Learned) json["attnlab_positions"] = PositionEncodings.Name(c.Positions);
+        if (c.NormPlacement == NormPlacement.Post) json["attnlab_norm_placement"] = "post";
         if (!c.TiedOutput) json["tie_word_embeddings"] = false;
         if (c.OutputBias) json["attnlab_output_bias"] = true;
         return json;

@@ -43,6 +43,10 @@ public sealed record Gpt2Config
     /// <summary>The normalization of every block and of the head (LayerNorm for GPT-2).</summary>
     public NormKind Norm { get; init; } = NormKind.LayerNorm;
 
+    /// <summary>Pre-norm blocks (GPT-2) or post-norm (the original Transformer, BERT). Saved as
+    /// <c>attnlab_norm_placement</c> when post; the head's final norm stays either way.</summary>
+    public NormPlacement NormPlacement { get; init; } = NormPlacement.Pre;
+
     /// <summary>The MLP's nonlinearity (GELU, tanh approximation, for GPT-2).</summary>
     public MlpActivation Activation { get; init; } = MlpActivation.GeluTanh;
 

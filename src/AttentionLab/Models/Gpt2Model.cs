@@ -95,7 +95,7 @@ public sealed partial class Gpt2Model
         var blocks = new Layers.TransformerBlock[config.Layers];
         for (int l = 0; l < blocks.Length; l++)
             blocks[l] = config.IsGpt2Architecture
-                ? Layers.TransformerBlock.Create(l, layout.Blocks[l], config.Norm, eps, config.Activation, h, d)
+                ? Layers.TransformerBlock.Create(l, layout.Blocks[l], config.Norm, eps, config.Activation, h, d, config.NormPlacement)
                 : Layers.TransformerBlock.Create(l, layout.Blocks[l], config, rotary);
         var head = new Layers.OutputHead(new Layers.NormLayer(config.Norm, layout.FinalNormWeight, layout.FinalNormBias, c, eps),
             layout.OutputWeight, layout.OutputBias, config.VocabSize, c);
@@ -104,10 +104,11 @@ public sealed partial class Gpt2Model
 
     /// <summary>
     /// An inference model over the same weights (shared, not copied): generation and inspection while this model
-    /// trains, without disturbing its activations. Its kernel and attention options start as this model's.
+    /// trains, without disturbing its activations. Its kernel is this model's, and so are its attention options unless
+    /// <paramref name="options"/> gives others (e.g. a model trained without the causal mask, evaluated with it).
     /// </summary>
-    public Gpt2Model InferenceView() =>
-        new(Config, Attention, training: false, Parameters) { AttentionOptions = AttentionOptions, Device = Device };
+    public Gpt2Model InferenceView(AttentionOptions? options = null) =>
+        new(Config, Attention, training: false, Parameters) { AttentionOptions = options ?? AttentionOptions, Device = Device };
 
     public Gpt2Config Config { get; }
 
@@ -128,12 +129,14 @@ public sealed partial class Gpt2Model
     public ComputeDevice Device { get; set; } = ComputeDevice.Cpu;
 
     /// <summary>The attention kernel every block calls unless a call's <see cref="ForwardOptions.Attention"/> says
-    /// otherwise. Settable to compare kernels on one model (any exact kernel gives the same results to float rounding).</summary>
-    public IAttentionKernel Attention { get; set; }
+    /// otherwise (any exact kernel gives the same results to float rounding). Fixed when the model is built: a call
+    /// that wants another passes it in its options, nothing is set and restored on the model.</summary>
+    public IAttentionKernel Attention { get; init; }
 
     /// <summary>Scale and masks of every block's attention unless a call's <see cref="ForwardOptions.AttentionOptions"/>
-    /// says otherwise: causal or bidirectional from the config; settable for experiments (e.g. <c>Scale = 1</c>).</summary>
-    public AttentionOptions AttentionOptions { get; set; }
+    /// says otherwise: causal or bidirectional from the config; an experiment may build a model with others (e.g.
+    /// <c>Scale = 1</c>) or take an <see cref="InferenceView"/> with them.</summary>
+    public AttentionOptions AttentionOptions { get; init; }
 
     /// <summary>Row-wise ops with less work than this (elements) stay on one core. Tests set 0 on their own model to
     /// run every split path at tiny sizes; results agree to rounding either way.</summary>

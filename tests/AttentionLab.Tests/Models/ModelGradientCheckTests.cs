@@ -48,6 +48,19 @@ public class ModelGradientCheckTests
         }
     }
 
+    /// <summary>A post-norm GPT (<see cref="NormPlacement.Post"/>: x = ln_1(x + attn(x)); x = ln_2(x + mlp(x))), two
+    /// blocks, through its whole backward.</summary>
+    [Fact]
+    public void PostNormGptBackward()
+    {
+        var config = new Gpt2Config { VocabSize = 11, ContextLength = 6, Layers = 2, Channels = 8, Heads = 2, NormPlacement = NormPlacement.Post };
+        var model = new Gpt2Model(config, AttentionLab.Attention.AttentionKernels.Reference);
+        model.InitializeWeights(3);
+        int[] tokens = [1, 4, 2, 9, 3, 7, 0, 5, 10, 6], targets = [4, 2, 9, 3, 7, 5, 10, 6, 1, 2];
+        Check(model.Parameters, model.Gradients, () => model.Forward(tokens, 2, 5, targets), () => model.Backward(), perTensor: 6,
+            isEmbedding: name => name is "transformer.wte.weight" or "transformer.wpe.weight");
+    }
+
     [Fact]
     public void Seq2SeqBackward()
     {
