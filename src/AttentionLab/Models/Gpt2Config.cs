@@ -110,7 +110,7 @@ public sealed record Gpt2Config
     public bool IsGpt2Architecture =>
         Norm == NormKind.LayerNorm && Activation == MlpActivation.GeluTanh && Positions != PositionEncoding.Rotary
         && KeyValueHeads == Heads && HeadDim * Heads == Channels && IntermediateSize == 4 * Channels
-        && QkvBias && OutputProjectionBias && MlpBias && !QkNorm && SlidingWindow is null;
+        && QkvBias && OutputProjectionBias && MlpBias && !QkNorm && SlidingWindow is null;   // (either norm placement)
 
     /// <summary>The smallest GPT-2 as OpenAI released it: 124,439,808 parameters.</summary>
     public static Gpt2Config Gpt2_124M { get; } = new();
