@@ -221,7 +221,7 @@ public class ExperimentTests
     [Fact]
     public void CatalogFindsEveryExperimentByName()
     {
-        Assert.Equal(["init-loss", "scaling", "causal-mask", "heads", "positions", "attention-vs-rnn"], ExperimentCatalog.Names);
+        Assert.Equal(["init-loss", "scaling", "causal-mask", "heads", "positions", "gqa", "attention-vs-rnn"], ExperimentCatalog.Names);
         Assert.Contains("known: init-loss", Assert.Throws<ArgumentException>(() => ExperimentCatalog.Find("dropout")).Message);
     }
 }
