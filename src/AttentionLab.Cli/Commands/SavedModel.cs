@@ -17,7 +17,7 @@ internal sealed class SavedModel
     {
         var info = ModelFolderInfo.Read(directory);
         if (!info.IsDecoder)
-            throw new CliError($"{directory} holds a {info.Kind} model; generate reads GPT-2 models and the Llama family (inspect reads every kind)");
+            throw new CliError($"{directory} holds a {info.Kind} model; generate reads GPT-2 and Llama-family models (inspect reads every kind)");
         IAttentionKernel? kernel = null;
         if (attention is not null)
         {
