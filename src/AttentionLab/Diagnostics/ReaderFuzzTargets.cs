@@ -69,6 +69,10 @@ public sealed class ReaderFuzzTargets : IDisposable
         var shardFiles = Directory.GetFiles(shardedDir, "model-*.safetensors").Order(StringComparer.Ordinal).ToArray();
         var middleShard = shardFiles[shardFiles.Length / 2];
         var middleShardBytes = File.ReadAllBytes(middleShard);
+        // Hugging Face tokenizer.json files of both kinds, small enough to mutate quickly
+        var hfTokenizerDir = Slot("hf-tokenizer");
+        byte[][] hfTokenizerSeeds = [Encoding.UTF8.GetBytes(HfTokenizerSeeds.ByteLevel()), Encoding.UTF8.GetBytes(HfTokenizerSeeds.SentencePiece())];
+        var hfConfigBytes = Encoding.UTF8.GetBytes("{\"bos_token\": \"<s>\", \"eos_token\": {\"content\": \"</s>\"}, \"add_bos_token\": true}");
         void ReadCheckpoint()
         {
             using var files = CheckpointFiles.Open(shardedDir);
@@ -112,6 +116,15 @@ public sealed class ReaderFuzzTargets : IDisposable
                 File.WriteAllBytes(middleShard, bytes);
                 ReadCheckpoint();
             }, JsonAware: true, FixSafetensorsLength: true),
+            new FuzzTarget($"{HfTokenizer.FileName} (Hugging Face)", hfTokenizerSeeds, bytes =>
+            {
+                File.WriteAllBytes(Path.Combine(hfTokenizerDir, HfTokenizer.FileName), bytes);
+                File.WriteAllBytes(Path.Combine(hfTokenizerDir, HfTokenizer.ConfigFileName), hfConfigBytes);
+                var t = HfTokenizer.Load(hfTokenizerDir);
+                // a file that loads must encode and decode; text its vocabulary cannot spell is a plain ArgumentException
+                try { t.Decode(t.Encode("the <s>  café 123 🙂\n")); }
+                catch (ArgumentException e) when (e.GetType() == typeof(ArgumentException)) { throw new InvalidDataException(e.Message); }
+            }),
             new FuzzTarget(TrainingCheckpoint.StateFile, [stateBytes], bytes =>
             {
                 File.WriteAllBytes(Path.Combine(stateSlot, TrainingCheckpoint.StateFile), bytes);
