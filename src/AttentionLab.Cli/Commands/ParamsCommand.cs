@@ -194,6 +194,10 @@ public static class ParamsCommand
                 w.WriteNumber("head_dim", hf.HeadDim); w.WriteBoolean("tie_word_embeddings", hf.TiedOutput);
                 w.WriteEndObject();
                 w.WriteNumber("kv_cache_bytes_per_token_bf16", kvBf16);
+                var big = count.Entries.MaxBy(e => e.PerCopy)!;
+                var mem = LoadMemory.Estimate(total, big.PerCopy, big.Name, GC.GetGCMemoryInfo().TotalAvailableMemoryBytes);
+                w.WriteNumber("load_weight_bytes_float32", mem.WeightBytes);
+                w.WriteNumber("load_working_set_bytes", mem.WorkingSetBytes);
                 w.WriteNumber("kv_cache_bytes_per_token_bf16_without_gqa", mhaBf16);
                 w.WriteStartArray("largest");
                 foreach (var e in count.Largest) w.WriteStringValue(e.Name);
@@ -237,6 +241,11 @@ public static class ParamsCommand
         stdout.WriteLine($"  KV cache per token: 2 · L · Hkv · D = 2 · {hf.Layers} · {hf.KeyValueHeads} · {hf.HeadDim} = {N(kvBf16 / 2)} values = {Bytes(kvBf16)} in bf16" +
                          (hf.KeyValueHeads == hf.Heads ? "" : $" ({Bytes(mhaBf16)} with {hf.Heads} key/value heads, {group}× more)"));
         stdout.WriteLine(hf.TiedOutput ? "  lm_head.weight shares model.embed_tokens.weight (weight tying), so the output projection adds 0" : "  lm_head.weight is its own matrix: the vocabulary is counted twice");
+        var biggest = count.Entries.MaxBy(e => e.PerCopy)!;
+        var memory = LoadMemory.Estimate(total, biggest.PerCopy, biggest.Name, GC.GetGCMemoryInfo().TotalAvailableMemoryBytes);
+        stdout.WriteLine($"  to load: {LoadMemory.Format(memory.WeightBytes)} of float32 weights ({LoadMemory.Format(total * 2)} as bf16 on disk) + " +
+                         $"{LoadMemory.Format(memory.WorkingSetBytes)} working set (twice the largest tensor, {biggest.Name.Replace(".*.", ".{l}.")}, + {LoadMemory.Format(LoadMemory.ReserveBytes)}) " +
+                         $"= {LoadMemory.Format(memory.RequiredBytes)}; this machine: {LoadMemory.Format(memory.AvailableBytes)} available");
         var first = count.Largest[0];
         stdout.WriteLine($"  largest: {string.Join(" and ", count.Largest.Select(e => e.Name))}, {N(first.Count)}{(count.Largest.Count > 1 ? " each" : "")} = {Share(first.Count, total)} of the total");
         return 0;

@@ -175,8 +175,7 @@ public sealed class CheckpointFiles : IDisposable
     public LoadMemory Memory(long? availableBytes = null)
     {
         var largest = _tensors.Values.Select(t => t.Entry).MaxBy(e => e.Count)!;
-        return new LoadMemory(Float32Bytes, 2 * largest.Count * 4 + LoadMemory.ReserveBytes, largest.Name,
-            availableBytes ?? GC.GetGCMemoryInfo().TotalAvailableMemoryBytes);
+        return LoadMemory.Estimate(Float32Bytes / 4, largest.Count, largest.Name, availableBytes ?? GC.GetGCMemoryInfo().TotalAvailableMemoryBytes);
     }
 
     /// <summary>Refuses, with one line, a checkpoint whose <see cref="Memory"/> does not fit.</summary>

@@ -17,6 +17,11 @@ public sealed record LoadMemory(long WeightBytes, long WorkingSetBytes, string L
     /// <summary>The fixed part of the working set: 256 MiB.</summary>
     public const long ReserveBytes = 256L << 20;
 
+    /// <summary>The estimate for <paramref name="values"/> weights whose largest tensor holds
+    /// <paramref name="largestTensorValues"/>, loaded into float32.</summary>
+    public static LoadMemory Estimate(long values, long largestTensorValues, string largestTensor, long availableBytes) =>
+        new(values * 4, 2 * largestTensorValues * 4 + ReserveBytes, largestTensor, availableBytes);
+
     /// <summary>Weights plus working set.</summary>
     public long RequiredBytes => WeightBytes + WorkingSetBytes;
 

@@ -42,7 +42,10 @@ public sealed class ArchPresetCommandTests : IDisposable
         Assert.Contains("grouped-query attention: 8 key/value heads for 32 query heads (4 per group)", text);
         Assert.Contains("= 65,536 values = 128 KiB in bf16 (512 KiB with 32 key/value heads, 4× more)", text);
         Assert.Contains("lm_head.weight is its own matrix", text);
-        Assert.Contains("lm_head tied", CliHarness.Ok("params", "--arch", "smollm2-135m"));
+        var smol = CliHarness.Ok("params", "--arch", "smollm2-135m");
+        Assert.Contains("lm_head tied", smol);
+        // 134,515,008 × 4 B = 513 MiB; working set 2 × (49,152 × 576) × 4 B + 256 MiB = 472 MiB
+        Assert.Contains("to load: 513.1 MiB of float32 weights (256.6 MiB as bf16 on disk) + 472.0 MiB working set (twice the largest tensor, model.embed_tokens.weight, + 256.0 MiB) = 985.1 MiB", smol);
     }
 
     [Fact]
