@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using AttentionLab.Inspection;
 using AttentionLab.Models;
 using AttentionLab.Text;
 
@@ -11,7 +12,7 @@ internal static class GenerateCommand
 
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
-        var a = new Args(args, "no-kv-cache");
+        var a = new Args(args, "no-kv-cache", "ignore-eos");
         if (a.Help) { Usage(stdout); return 0; }
         var dir = a.Require("model");
         string? prompt = a.String("prompt") ?? a.String("text"), ids = a.String("ids");
@@ -22,7 +23,7 @@ internal static class GenerateCommand
         double topP = a.Double("top-p", 1.0, 0, 1);
         if (a.Has("top-p") && topP <= 0) throw new CliError("--top-p must be in (0, 1]");
         ulong seed = (ulong)a.Int("seed", 1337, 0);
-        bool noCache = a.Flag("no-kv-cache"), json = a.Json;
+        bool noCache = a.Flag("no-kv-cache"), ignoreEos = a.Flag("ignore-eos"), json = a.Json;
         string device = CommandSupport.Device(a.String("device"));
         a.EnsureAllUsed();
 
@@ -46,13 +47,16 @@ internal static class GenerateCommand
             else stdout.Write(string.Join(",", input));
             stdout.Flush();
         }
-        foreach (int id in generator.Generate(input, maxTokens, sampling, useKvCache: !noCache))
+        IReadOnlyList<int> stopIds = ignoreEos ? [] : saved.Stop.EosTokenIds;
+        foreach (int id in generator.Generate(input, maxTokens, sampling, useKvCache: !noCache, endOfSequenceIds: stopIds))
         {
             generated.Add(id);
-            if (json) continue;
+            if (json || stopIds.Contains(id)) continue;                        // the end-of-sequence token is not text
             stdout.Write(decoder is not null ? decoder.Push(id) : "," + id);
             stdout.Flush();
         }
+        int? stoppedAt = generated.Count > 0 && stopIds.Contains(generated[^1]) ? generated[^1] : null;
+        var kv = KvCacheFootprint.For(saved.Model.Config);
         if (json)
         {
             var all = input.Concat(generated).ToArray();
@@ -60,12 +64,23 @@ internal static class GenerateCommand
             {
                 ["ids"] = new JsonArray(all.Select(i => (JsonNode)i).ToArray()),
                 ["text"] = tokenizer?.Decode(all),
+                ["stop"] = stoppedAt is null ? "max_tokens" : "eos",
+                ["eos_token_ids"] = new JsonArray(stopIds.Select(i => (JsonNode)i).ToArray()),
+                ["kv_cache"] = new JsonObject
+                {
+                    ["bytes_per_token"] = kv.BytesPerToken, ["multi_head_bytes_per_token"] = kv.MultiHeadBytesPerToken,
+                    ["heads"] = kv.Heads, ["key_value_heads"] = kv.KeyValueHeads, ["saving_vs_multi_head"] = kv.Saving,
+                    ["attention"] = kv.AttentionKind,
+                },
             }.ToJsonString());
         }
         else
         {
             if (decoder is not null) stdout.Write(decoder.Flush());
             stdout.WriteLine();
+            // one line after the text (--json for scripts): what the cache cost, and why generation stopped
+            string stop = stoppedAt is int e ? $"; stopped at end-of-sequence id {e} after {generated.Count} tokens" : "";
+            stdout.WriteLine($"[{kv.Describe()}{(noCache ? ", not used (--no-kv-cache)" : "")}{stop}]");
         }
         return 0;
     }
@@ -73,7 +88,7 @@ internal static class GenerateCommand
     private static void Usage(TextWriter w)
     {
         w.WriteLine("usage: attnlab generate --model DIR (--prompt TEXT | --ids 1,2,3) [--max-tokens N] [--temperature T] [--top-k K]");
-        w.WriteLine("                        [--top-p P] [--seed S] [--no-kv-cache] [--attention NAME] [--json]");
+        w.WriteLine("                        [--top-p P] [--seed S] [--no-kv-cache] [--ignore-eos] [--attention NAME] [--json]");
         w.WriteLine();
         w.WriteLine("Continues the prompt token by token, printing each as it is chosen. --temperature 0 is greedy (argmax);");
         w.WriteLine("otherwise logits/T → top-k → top-p → a seeded draw. The model sees its last `context` tokens: a longer prompt");
@@ -81,6 +96,10 @@ internal static class GenerateCommand
         w.WriteLine("tokens of --no-kv-cache, faster. --json prints {\"ids\": [prompt and new ids], \"text\": \"...\"}. Defaults:");
         w.WriteLine("200 tokens, temperature 1, no top-k/top-p, seed 1337. --attention NAME runs another kernel than the one the");
         w.WriteLine("model was saved with (any exact kernel gives the same model); --text is the same as --prompt.");
+        w.WriteLine("A folder's generation_config.json (or a Llama-family config.json) eos_token_id ends generation at the first");
+        w.WriteLine("end-of-sequence token (kept in --json's ids, not printed as text); --ignore-eos runs the full --max-tokens.");
+        w.WriteLine("After the text, one line in [ ] gives the KV cache's bytes per token (2·L·Hkv·D·4) and, for grouped-query or multi-query");
+        w.WriteLine("attention, how many times smaller it is than multi-head; --json adds \"kv_cache\" and \"stop\" (eos or max_tokens).");
         w.WriteLine(CommandSupport.DeviceHelp + "; cuda keeps the weights, the KV cache and attention on the GPU");
         w.WriteLine("                    (one token id goes over and one row of logits comes back per token; --no-kv-cache runs only the");
         w.WriteLine("                    matrix products there)");

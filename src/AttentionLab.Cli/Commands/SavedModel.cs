@@ -11,6 +11,9 @@ internal sealed class SavedModel
     public required Gpt2Model Model { get; init; }
     public ITokenizer? Tokenizer { get; init; }
     public required Gpt2Generator Generator { get; init; }
+    /// <summary>The ids that end generation: generation_config.json's eos_token_id (or a Llama-family config.json's);
+    /// empty for a folder without them (the GPT-2 models trained here).</summary>
+    public GenerationConfig Stop { get; init; } = new();
 
     /// <param name="attention">a kernel name to run with instead of the one the model was saved with (--attention)</param>
     public static SavedModel Open(string directory, string? attention = null)
@@ -26,7 +29,7 @@ internal sealed class SavedModel
         }
         var model = Gpt2ModelDirectory.Load(directory, kernel, training: false);
         var tokenizer = info.OpenTokenizer();
-        return new SavedModel { Model = model, Tokenizer = tokenizer, Generator = new Gpt2Generator(model) };
+        return new SavedModel { Model = model, Tokenizer = tokenizer, Generator = new Gpt2Generator(model), Stop = GenerationConfig.Read(directory) };
     }
 
     /// <summary>The ids of <c>--text/--prompt</c> or <c>--ids</c> (exactly one of them).</summary>

@@ -35,7 +35,11 @@ public sealed class Gpt2Generator
     /// (and its position embedding), so the cache is then refilled for the new window; within the window each step
     /// processes only the new token.
     /// </summary>
-    public IEnumerable<int> Generate(IReadOnlyList<int> prompt, int maxNewTokens, SamplingOptions sampling, bool useKvCache = true)
+    /// <param name="endOfSequenceIds">ids that end the sequence (a Hugging Face folder's generation_config.json
+    /// eos_token_id, <see cref="IO.GenerationConfig"/>): the first one drawn is yielded and generation stops there, as
+    /// transformers' generate does; null or empty: only <paramref name="maxNewTokens"/> stops it</param>
+    public IEnumerable<int> Generate(IReadOnlyList<int> prompt, int maxNewTokens, SamplingOptions sampling, bool useKvCache = true,
+        IReadOnlyCollection<int>? endOfSequenceIds = null)
     {
         ArgumentNullException.ThrowIfNull(prompt);
         ArgumentNullException.ThrowIfNull(sampling);
@@ -46,10 +50,10 @@ public sealed class Gpt2Generator
         if (useKvCache && !Model.AttentionOptions.IsCausal) useKvCache = false; // a bidirectional model recomputes
         // the sampler starts at the prompt's length: the token at position t is drawn with TokenSampler.Uniform(seed, t),
         // which is what the Explorer's stateless steps draw with too
-        return Iterate(prompt.ToList(), maxNewTokens, new TokenSampler(sampling, position: prompt.Count), useKvCache);
+        return Iterate(prompt.ToList(), maxNewTokens, new TokenSampler(sampling, position: prompt.Count), useKvCache, endOfSequenceIds ?? []);
     }
 
-    private IEnumerable<int> Iterate(List<int> tokens, int maxNewTokens, TokenSampler sampler, bool useKvCache)
+    private IEnumerable<int> Iterate(List<int> tokens, int maxNewTokens, TokenSampler sampler, bool useKvCache, IReadOnlyCollection<int> stop)
     {
         var cache = useKvCache ? Decoder ?? new Gpt2CachedDecoder(Model) : null;
         cache?.Clear();
@@ -59,6 +63,7 @@ public sealed class Gpt2Generator
             int next = sampler.Next(NextLogits(CollectionsMarshal.AsSpan(tokens), cache, context, ref cachedWindowStart));
             tokens.Add(next);
             yield return next;
+            if (stop.Contains(next)) yield break;
         }
     }
 
