@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using AttentionLab.Attention;
 using AttentionLab.Cuda;
 using AttentionLab.Datasets;
+using AttentionLab.IO;
 using AttentionLab.Models;
 using AttentionLab.Text;
 using AttentionLab.Training;
@@ -32,6 +33,7 @@ internal static class TrainCommand
             foreach (var name in HyperOptions)
                 if (a.Has(name)) throw new CliError($"--{name} cannot change when resuming; the run continues with the options saved in {outDir}");
             if (force) throw new CliError("--force and --resume contradict each other (resume continues the model in --out, force replaces it)");
+            if (a.Has("init-from")) throw new CliError("--init-from starts a new run from a folder's weights; --resume continues the run in --out (give one of them)");
             int? steps = a.Has("steps") ? a.Int("steps", 0, 1, 100_000_000) : null;
             string? data = a.Path("data");
             a.EnsureAllUsed();
@@ -44,6 +46,29 @@ internal static class TrainCommand
                 throw new CliError($"the run in {outDir} already finished its {run.Trainer.Options.Steps} steps; --steps is the total, so pass one larger than {run.Trainer.Options.Steps} to continue it");
             }
             if (!json) stdout.WriteLine($"resuming {outDir} at step {run.Trainer.State.Step}/{run.Trainer.Options.Steps}{OnDevice(run)}");
+        }
+        else if (a.Path("init-from") is string initFrom)
+        {
+            var data = a.Path("data") ?? TinyShakespeare.Source;
+            string? tokenizer = a.String("tokenizer");
+            if (tokenizer is not null && !Tokenizers.Names.Contains(tokenizer)) throw new CliError($"--tokenizer must be one of {string.Join(", ", Tokenizers.Names)}, got '{tokenizer}'");
+            var folder = Gpt2ModelDirectory.ReadConfig(initFrom);
+            RefuseOtherShape(a, folder, initFrom);
+            var options = ReadTrainingOptions(a, new TrainingOptions());
+            a.EnsureAllUsed();
+            if (outDir is not null && File.Exists(outDir)) throw new CliError($"--out {outDir} is a file, not a directory");
+            if (outDir is not null && Path.GetFullPath(outDir).TrimEnd(Path.DirectorySeparatorChar) == Path.GetFullPath(initFrom).TrimEnd(Path.DirectorySeparatorChar))
+                throw new CliError($"--out {outDir} is the --init-from folder; a fine-tuning run writes a new folder (or --resume continues a run)");
+            var attention = attentionName is null ? null : CommandSupport.Kernel(attentionName);
+            run = StartNew(() => Gpt2TrainingRun.FineTune(initFrom, data, tokenizer, options, outDir, attention, replace: force, device: computeDevice), outDir,
+                e => e.HoldsModel
+                    ? $"{e.Directory} already holds a model; pass --force to replace it or --resume to continue it"
+                    : $"{e.Directory} holds {string.Join(", ", e.Existing)}, which a checkpoint would overwrite; pass --force to replace it or choose another --out");
+            if (!json)
+            {
+                stdout.WriteLine($"fine-tuning from {initFrom}");
+                PrintHeader(stdout, run);
+            }
         }
         else
         {
@@ -121,6 +146,26 @@ internal static class TrainCommand
         }
     }
 
+    /// <summary>With --init-from the shape is the folder's: a size or architecture option that says otherwise is refused.</summary>
+    private static void RefuseOtherShape(Args a, Gpt2Config folder, string initFrom)
+    {
+        if (a.String("preset") is string preset)
+            throw new CliError($"--preset {preset} picks a new model's size; --init-from {initFrom} trains that folder's own shape (leave --preset out)");
+        string arch = LlamaStateDict.IsLlamaFamily(folder) ? "llama" : "gpt2";
+        if (a.String("arch") is string given && given != arch)
+            throw new CliError($"--arch {given} does not match {initFrom}, a {(arch == "llama" ? "Llama-family" : "GPT-2")} model; --init-from trains the folder's own architecture");
+        foreach (var (option, value, what) in new[]
+                 {
+                     ("layers", folder.Layers, "layers"), ("d-model", folder.Channels, "channels"), ("heads", folder.Heads, "heads"),
+                     ("kv-heads", folder.KeyValueHeads, "key/value heads"), ("context", folder.ContextLength, "positions"),
+                 })
+        {
+            if (!a.Has(option)) continue;
+            int n = a.Int(option, value, 1);
+            if (n != value) throw new CliError($"--{option} {n} does not match {initFrom} ({value} {what}); --init-from trains the folder's own shape");
+        }
+    }
+
     internal static Gpt2Config ReadModelOptions(Args a, Gpt2Config fallback)
     {
         var presetName = a.String("preset");
@@ -177,6 +222,7 @@ internal static class TrainCommand
         w.WriteLine("                     [--batch B] [--steps N] [--lr LR] [--warmup N] [--min-lr LR] [--weight-decay WD] [--grad-clip G]");
         w.WriteLine("                     [--seed S] [--eval-every N] [--eval-batches N] [--attention NAME] [--out DIR] [--force] [--json]");
         w.WriteLine("       attnlab train --out DIR --resume [--steps N] [--data FILE] [--attention NAME]");
+        w.WriteLine("       attnlab train --init-from MODEL_DIR [--data FILE] [--tokenizer NAME] [--steps N] [--lr LR] ... [--out DIR]");
         w.WriteLine();
         w.WriteLine("  --steps N     the run's TOTAL number of optimizer steps (also the cosine schedule's length), not steps to add.");
         w.WriteLine("                With --resume, a larger N extends the run: the steps already done keep the schedule they ran with,");
@@ -187,6 +233,9 @@ internal static class TrainCommand
         w.WriteLine("  --arch llama  the same size as a Llama: RMSNorm, rotary positions, the SwiGLU MLP (≈ 8C/3 wide), H/2 key/value");
         w.WriteLine("                heads (--kv-heads N to choose; 1 is multi-query), no biases, an untied head; saved as a Hugging Face");
         w.WriteLine("                LlamaForCausalLM folder. --preset llama-char is the char preset with these choices.");
+        w.WriteLine("  --init-from MODEL_DIR  fine-tuning: start from a saved GPT-2 or Llama-family (Hugging Face) folder's weights, trained");
+        w.WriteLine("                by the same trainer (fresh AdamW moments) and saved in that folder's own layout; its tokenizer reads");
+        w.WriteLine("                the data (a folder without one needs --tokenizer). Size and --arch options must match the folder.");
         w.WriteLine("  --out DIR     the run directory (default runs/<timestamp>). Files there that are not the checkpoint's are never");
         w.WriteLine("                touched; a second training writing the same DIR is refused while the first runs.");
         w.WriteLine();

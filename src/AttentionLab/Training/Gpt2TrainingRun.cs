@@ -105,6 +105,80 @@ public sealed class Gpt2TrainingRun : IDisposable, ITrainingRun
         catch { directoryLock.Dispose(); throw; }
     }
 
+    /// <summary>
+    /// A new run that starts from the weights of a saved model folder (fine-tuning): a GPT-2 folder or a Llama-family
+    /// Hugging Face folder, trained by the same trainer with fresh AdamW moments and the schedule of
+    /// <paramref name="options"/>, saved in the folder's own layout (<see cref="Gpt2ModelDirectory.Save"/> writes the
+    /// layout of its config: GPT-2 Conv1D, or LlamaForCausalLM / Qwen2 / Qwen3 / Mistral), so the run reloads and resumes
+    /// like any other. The tokens are the folder's tokenizer's (its <c>attnlab_tokenizer.json</c>, or GPT-2's BPE for a
+    /// 50,257-token GPT-2 folder); a folder without one takes <paramref name="tokenizerName"/> (a char vocabulary is
+    /// built from the data), whose ids must fit the model's vocabulary.
+    /// </summary>
+    /// <param name="initFrom">the model folder whose weights start the run (it is only read)</param>
+    /// <param name="tokenizerName">the tokenizer for a folder without one; null to use the folder's</param>
+    /// <param name="attention">the kernel to train with; null: the one the folder was saved with</param>
+    /// <exception cref="InvalidDataException">a folder that is not a decoder, a tokenizer that does not fit the model
+    /// or disagrees with the folder's, a Hugging Face tokenizer.json (its files are not yet saved with a run)</exception>
+    /// <exception cref="RunDirectoryOccupiedException">the directory holds files a checkpoint would overwrite and
+    /// <paramref name="replace"/> is false</exception>
+    public static Gpt2TrainingRun FineTune(string initFrom, string dataPath, string? tokenizerName, TrainingOptions options, string? directory,
+        IAttentionKernel? attention, bool replace = false, string runsRoot = "runs", Kernels.ComputeDevice? device = null)
+    {
+        ArgumentNullException.ThrowIfNull(initFrom);
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        var info = ModelFolderInfo.Read(initFrom);
+        if (!info.IsDecoder) throw new InvalidDataException($"{initFrom} holds a {info.Kind} model; fine-tuning starts from GPT-2 and Llama-family folders");
+        var corpus = FineTuneTokenizer(info, tokenizerName) is { } own ? Corpus.Load(dataPath, own) : Corpus.Load(dataPath, tokenizerName!);
+        var tokenizer = corpus.Tokenizer;
+        var model = Gpt2ModelDirectory.Load(initFrom, attention, training: true);
+        var config = model.Config;
+        if (tokenizer.VocabSize > config.VocabSize)
+            throw new InvalidDataException($"the {tokenizer.Name} tokenizer has {tokenizer.VocabSize} ids but the model in {initFrom} only {config.VocabSize}");
+        EnsureActivationsFit(config, options.BatchSize, model.Attention);
+        corpus.EnsureFits(config.ContextLength);
+        bool created = directory is null || !System.IO.Directory.Exists(directory);
+        var directoryLock = directory is null ? RunDirectoryLock.AcquireNew(runsRoot) : RunDirectoryLock.Acquire(directory);
+        try
+        {
+            var existing = TrainingCheckpoint.ExistingFiles(directoryLock.Directory);
+            if (existing.Count > 0 && !replace)
+                throw new RunDirectoryOccupiedException(directoryLock.Directory, existing, TrainingCheckpoint.HoldsModel(directoryLock.Directory));
+            TrainingCheckpoint.Recover(directoryLock.Directory);
+            var runInfo = new TrainingCheckpoint.RunInfo(dataPath, options, Gpt2ModelDirectory.ConfigJson(config), TrainingCheckpoint.Fingerprint(corpus.Tokens));
+            var trainer = new Trainer(Backend(model, Trainer.CreateOptimizer(new Gpt2LanguageModel(model), options), device), corpus, options);
+            return new Gpt2TrainingRun(directoryLock.Directory, corpus, model, trainer, runInfo, directoryLock);
+        }
+        catch
+        {
+            directoryLock.Dispose();
+            if (created) RunDirectoryLock.RemoveIfOnlyLock(directoryLock.Directory);
+            throw;
+        }
+    }
+
+    /// <summary>The folder's own tokenizer, or null when it has none and <paramref name="tokenizerName"/> (checked
+    /// here) is to be built on the data.</summary>
+    private static ITokenizer? FineTuneTokenizer(ModelFolderInfo info, string? tokenizerName)
+    {
+        string? own = info.Tokenizer switch
+        {
+            ModelTokenizer.Saved => Tokenizers.Load(info.Directory).Name,
+            ModelTokenizer.Gpt2Bpe => "gpt2",
+            ModelTokenizer.HuggingFace => throw new InvalidDataException(
+                $"{info.Directory} has a Hugging Face {HfTokenizer.FileName}; fine-tuning with it is not supported yet (a run saves only attnlab's tokenizers)"),
+            _ => null,
+        };
+        if (own is not null && tokenizerName is not null && tokenizerName != own)
+            throw new InvalidDataException($"{info.Directory} reads {own} tokens; --tokenizer {tokenizerName} would give its weights other ids");
+        if (own is not null) return info.OpenTokenizer()!;
+        if (tokenizerName is null)
+            throw new InvalidDataException($"{info.Directory} has no tokenizer; name the one its ids are (--tokenizer char|gpt2|o200k)");
+        if (!Tokenizers.Names.Contains(tokenizerName))
+            throw new InvalidDataException($"unknown tokenizer '{tokenizerName}' (expected one of: {string.Join(", ", Tokenizers.Names)})");
+        return null;
+    }
+
     /// <summary>The config the run trains (the tokenizer's vocabulary, the kernel's name), after refusing what cannot
     /// train: bad options, activations that do not fit, a corpus too short for the context.</summary>
     private static Gpt2Config Checked(Corpus corpus, Gpt2Config config, TrainingOptions options, IAttentionKernel attention)
