@@ -57,6 +57,17 @@ export function activeHeads(app, H) {
 }
 
 /** One chip per head in its colour: click toggles it, double-click solos it; and the "average" box. */
+/** Grouped-query attention's groups: query head hd reads key/value head ⌊hd / (H/Hkv)⌋ (Hugging Face's repeat_kv),
+ * so key/value head k serves the query heads k·H/Hkv … (k+1)·H/Hkv − 1. Empty for multi-head attention (Hkv = H). */
+export function kvGroups(H, Hkv) {
+  if (!Hkv || Hkv >= H || H % Hkv) return [];
+  const n = H / Hkv;
+  return [...Array(Hkv).keys()].map(kv => ({ kv, heads: [...Array(n).keys()].map(i => kv * n + i) }));
+}
+
+/** "kv 0: heads 0–2" (or "kv 0: head 0" for a group of one). */
+export const kvGroupLabel = g => g.heads.length > 1 ? `kv ${g.kv}: heads ${g.heads[0]}–${g.heads.at(-1)}` : `kv ${g.kv}: head ${g.heads[0]}`;
+
 export function headChips(app, H, active, head, average, color) {
   const chips = h('div', { class: 'chips', id: 'head-chips' }, ...[...Array(H).keys()].map(hd => {
     const on = active.includes(hd);

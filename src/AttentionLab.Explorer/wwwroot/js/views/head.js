@@ -2,10 +2,11 @@
 // weighted by attention, one colour per head; hover a token to keep only its lines; toggle, solo or overlay heads,
 // or average them. Beside it the selected head's full map with zoom and pan (any length up to the context). For
 // cross-attention the left column is the decoder (<s> and the answer) and the right the encoder (the source), so
-// the two columns differ in length.
+// the two columns differ in length. For a grouped-query (or multi-query) model a row of buttons says which query heads
+// share each key/value head ("kv 0: heads 0–1"); a button shows that group's heads.
 import { ZoomMap, headColor, fmt, printable } from '../heatmap.js';
 import { report, currentGroup, groupTitle, groupControls, meanOver, meanEntropy } from '../report.js';
-import { h, select, activeHeads, headChips } from './common.js';
+import { h, select, activeHeads, headChips, kvGroups, kvGroupLabel } from './common.js';
 
 let last = null;
 
@@ -19,6 +20,16 @@ export const headView = {
     const active = activeHeads(app, H), average = app.bool('avg', false);
     last = { rep, g, layer, head, active, average };
     const { chips, avgBox } = headChips(app, H, active, head, average, headColor);
+    const Hkv = app.kind === 'gpt2' ? app.modelInfo?.key_value_heads : undefined, groups = kvGroups(H, Hkv);
+    last.groups = groups;
+    for (const gr of groups) for (const hd of gr.heads) {
+      const chip = chips.querySelector(`[data-head='${hd}']`);
+      chip.dataset.kv = gr.kv; chip.title = `reads key/value head ${gr.kv} (${kvGroupLabel(gr)}) · ${chip.title}`;
+    }
+    const kvRow = groups.length ? h('div', { class: 'controls', id: 'kv-groups' },
+      h('span', { class: 'note' }, `${Hkv === 1 ? 'multi-query' : 'grouped-query'} attention: ${H} query heads share ${Hkv} key/value head${Hkv === 1 ? '' : 's'}`),
+      ...groups.map(gr => h('button', { class: 'kv-group', 'data-kv': gr.kv, 'data-heads': gr.heads.join(','), style: `border-left: 4px solid ${headColor(gr.heads[0], H)}`,
+        title: 'show the query heads that share this key/value head', onclick: () => app.go('head', { heads: gr.heads.join(','), head: gr.heads[0], avg: null }) }, kvGroupLabel(gr)))) : null;
     const pickers = [select('layer', [...Array(L).keys()].map(l => [l, l]), layer, v => app.go('head', { layer: v, heads: null })),
       select('head', [...Array(H).keys()].map(x => [x, x]), head, v => app.go('head', { head: v, heads: null }))];
     const lines = h('canvas', { id: 'lines', 'data-rows': Tq, 'data-cols': Tk });
@@ -67,6 +78,7 @@ export const headView = {
         groupControls(app, rep, 'head'),
         h('div', { class: 'controls' }, ...pickers),
         h('div', { class: 'controls' }, chips, h('button', { onclick: () => app.go('head', { heads: [...Array(H).keys()].join(',') }) }, 'all heads'), avgBox),
+        kvRow,
         h('p', { class: 'note' }, `Lines: ${sides}; weight and opacity = attention. Hover a token on the left to see where it looks, on the right to see who looks at it.`),
         lines),
       h('div', { class: 'panel' }, h('h2', {}, average ? `Average of heads ${active.join(', ')}` : `Layer ${layer}, head ${head}: ${Tq}×${Tk}`),
@@ -76,13 +88,14 @@ export const headView = {
       describe: (i, j, v) => `query ${i} ${JSON.stringify(g.queries[i])} → key ${j} ${JSON.stringify(g.keys[j])}\nweight ${fmt(v)}` });
   },
   figure() {
-    const { rep, g, layer, head, active, average } = last, H = g.heads, { rows: Tq, cols: Tk } = g;
+    const { rep, g, layer, head, active, average, groups } = last, H = g.heads, { rows: Tq, cols: Tk } = g;
     const lineH = Math.min(Math.max(Math.max(Tq, Tk) * 16, 200), 800), size = 420, scale = size / Math.max(Tq, Tk);
     const heads = average ? [{ map: meanOver(g, layer, active), color: 'rgba(29,36,51,1)' }] : active.map(hd => ({ map: g.map(layer, hd), color: headColor(hd, H, 1) }));
     const shown = average ? heads[0].map : g.map(layer, head);
     return {
       title: `${groupTitle(g)}, layer ${layer}, ${average ? `average of heads ${active.join(', ')}` : `heads ${active.join(', ')}`} — ${rep.model}`,
-      subtitle: `${rep.kind === 'gpt2' ? `${Tq} tokens` : `input ${rep.input} → output ${rep.output}`}; lines: query (left) → key (right), weight = attention`,
+      subtitle: `${rep.kind === 'gpt2' ? `${Tq} tokens` : `input ${rep.input} → output ${rep.output}`}; lines: query (left) → key (right), weight = attention` +
+        (groups.length ? `; key/value heads: ${groups.map(kvGroupLabel).join(', ')}` : ''),
       width: 520 + size + 120, height: Math.max(lineH, size + 90) + 80,
       items: [{ type: 'lines', x: 16, y: 60, w: 480, h: lineH, queries: g.queries, keys: g.keys, heads },
         { type: 'map', x: 600, y: 72, w: Tk * scale, h: Tq * scale, values: shown, rows: Tq, cols: Tk, rowLabels: g.queries, colLabels: g.keys,
@@ -90,9 +103,10 @@ export const headView = {
     };
   },
   data() {
-    const { rep, g, layer, active } = last, maps = {};
+    const { rep, g, layer, active, groups } = last, maps = {};
     for (const hd of active) { const a = g.map(layer, hd), rows = []; for (let i = 0; i < g.rows; i++) rows.push(Array.from(a.subarray(i * g.cols, (i + 1) * g.cols))); maps[hd] = rows; }
     return { model: rep.model, model_type: rep.kind, input: rep.input, output: rep.output, group: g.name, layer,
-      tokens: rep.tokens, queries: g.queries, keys: g.keys, heads: active, attention: maps };
+      tokens: rep.tokens, queries: g.queries, keys: g.keys, heads: active, attention: maps,
+      ...(groups.length ? { key_value_heads: groups.map(gr => ({ kv: gr.kv, heads: gr.heads })) } : {}) };
   },
 };
