@@ -54,6 +54,13 @@ public sealed record InspectionReport(
 
     public string ModelType => Gpt2ModelType;
 
+    /// <summary>The model's own config.json model_type: "gpt2", or for the Llama family (which the GPT views draw as
+    /// "gpt2", <see cref="ModelType"/>) "llama", "qwen2", "qwen3" or "mistral".</summary>
+    public string Architecture { get; init; } = Gpt2ModelType;
+
+    /// <summary>Hkv: the key/value heads (H for multi-head attention; query head h reads key/value head h / (H/Hkv)).</summary>
+    public int? KeyValueHeads { get; init; }
+
     /// <summary>The tokens' text, joined.</summary>
     public string Input => string.Concat(Tokens);
 
@@ -132,7 +139,11 @@ public static class Gpt2Inspector
         var logits = model.Logits;                                           // (T, V)
         return new InspectionReport(tokens, Labels(tokens, tokenizer), L, H, T, V, attention, entropy,
             options.IncludeLogits ? logits.ToArray() : [], TopTokens(logits.Slice((T - 1) * V, V), options.TopK, tokenizer),
-            kernel.Name, kernel.IsExact, causal, approximationError, loss);
+            kernel.Name, kernel.IsExact, causal, approximationError, loss)
+        {
+            Architecture = LlamaStateDict.IsLlamaFamily(model.Config) ? IO.LlamaFolder.ModelType(model.Config) : InspectionReport.Gpt2ModelType,
+            KeyValueHeads = model.Config.KeyValueHeads,
+        };
     }
 
     /// <summary>

@@ -8,7 +8,8 @@ namespace AttentionLab.Inspection;
 /// "model_type", "input", "output" and "groups" (<see cref="AttentionGroup.ToJson()"/>: name, kind, layers, heads and
 /// labels of each group, whose maps are in "attention"). GPT-2 (<see cref="InspectionReport"/>):
 /// <code>
-/// { "model_type": "gpt2", "input", "output" (the most likely next token),
+/// { "model_type": "gpt2" (every decoder the GPT views draw), "architecture" (config.json's model_type: gpt2, llama,
+///   qwen2, qwen3, mistral), "key_value_heads", "input", "output" (the most likely next token),
 ///   "tokens": [T], "ids": [T], "next": [{"id", "token", "probability"}], "logits": (T, V) (omitted when not kept),
 ///   "attention": (L, H, T, T), "entropy": (L, H), "kernel", "exact", "causal", "loss" (null for one token),
 ///   "approximation_error" (null for exact kernels), "groups": [{"name": "decoder", ...}] }
@@ -42,7 +43,7 @@ public static class InspectionJson
         }
         var json = new JsonObject
         {
-            ["model_type"] = r.ModelType, ["input"] = r.Input, ["output"] = r.Output,
+            ["model_type"] = r.ModelType, ["architecture"] = r.Architecture, ["input"] = r.Input, ["output"] = r.Output,
             ["tokens"] = new JsonArray(r.Tokens.Select(s => (JsonNode)s).ToArray()),
             ["ids"] = new JsonArray(r.Ids.Select(i => (JsonNode)i).ToArray()),
             ["next"] = new JsonArray(r.Next.Select(t => (JsonNode)new JsonObject
@@ -51,6 +52,7 @@ public static class InspectionJson
             }).ToArray()),
         };
         if (r.Logits.Length > 0) json["logits"] = Rows(r.Logits, 0, T, r.VocabSize);
+        if (r.KeyValueHeads is int kv) json["key_value_heads"] = kv;
         json["attention"] = attention;
         json["entropy"] = entropy;
         json["kernel"] = r.Kernel;
