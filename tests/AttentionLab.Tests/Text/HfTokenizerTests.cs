@@ -130,7 +130,7 @@ public class HfTokenizerTests
     [Fact]
     public void StreamingDecoderHoldsBackHalfCharacters()
     {
-        foreach (var kind in new[] { "qwen2", "llama3" })
+        foreach (var kind in new[] { "qwen2", "llama3", "llama2" })   // llama2: spaces survive its decoder's Strip step
         {
             var t = Load(kind);
             const string text = "emoji 🚀 and 我们";
