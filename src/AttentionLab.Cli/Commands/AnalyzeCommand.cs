@@ -268,7 +268,7 @@ public static class AnalyzeCommand
         var rows = Enumerable.Range(0, cfg.Layers).Select(l => $"blocks.{l}").ToArray();
         var heads = Enumerable.Range(0, cfg.Heads).Select(h => $"head {h}").ToArray();
         AnalyzeInput.WriteSvg(svg, SignedHeatmapSvg.Render(result.Delta, rows, heads, $"{kindName} ablation: change in loss per head",
-            $"loss as trained {F(result.BaseLoss)} over {tokens.Length} tokens; blue = the head helps"));
+            $"loss as trained {F(result.BaseLoss)} over {tokens.Length} tokens; red = the head helps (the loss rises without it)"));
         if (input.Json)
         {
             JsonOutput.Print(stdout, w =>

@@ -5,8 +5,8 @@ namespace AttentionLab.Rendering;
 
 /// <summary>
 /// A map of signed values as a standalone SVG document (activation patching's recovered fraction, a layer × head
-/// attribution or ablation): rows down, columns across, each cell red (negative) through white (0) to blue
-/// (positive), scaled to the largest |value| (or a given limit), with the value printed in the cell when it fits and
+/// attribution or ablation): rows down, columns across, each cell blue (negative) through white (0) to red
+/// (positive), the Explorer's colours,, scaled to the largest |value| (or a given limit), with the value printed in the cell when it fits and
 /// in a tooltip always.
 /// </summary>
 public static class SignedHeatmapSvg
@@ -35,7 +35,7 @@ public static class SignedHeatmapSvg
         sb.Append(CultureInfo.InvariantCulture, $"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\" font-family=\"sans-serif\" font-size=\"11\">\n");
         sb.Append("<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n");
         sb.Append(CultureInfo.InvariantCulture, $"<text x=\"{Gap}\" y=\"20\" font-size=\"13\" font-weight=\"bold\">{AttentionMapSvg.Text(title)}</text>\n");
-        sb.Append(CultureInfo.InvariantCulture, $"<text x=\"{Gap}\" y=\"38\" fill=\"#666\">red = −{max:0.###}, white = 0, blue = +{max:0.###}</text>\n");
+        sb.Append(CultureInfo.InvariantCulture, $"<text x=\"{Gap}\" y=\"38\" fill=\"#666\">blue = −{max:0.###}, white = 0, red = +{max:0.###}</text>\n");
         int gx = Gap + labelWidth, gy = Top;
         for (int j = 0; j < columns; j++)
         {
@@ -62,12 +62,12 @@ public static class SignedHeatmapSvg
         return sb.ToString();
     }
 
-    /// <summary>Red (#b2182b) ← white → blue (#2166ac) by value / limit; grey for NaN.</summary>
+    /// <summary>Blue (#2166ac) ← white → red (#b2182b) by value / limit; grey for NaN.</summary>
     internal static string Colour(float value, float limit)
     {
         if (!float.IsFinite(value)) return "#cccccc";
         double t = Math.Clamp(value / limit, -1, 1);
-        (int r, int g, int b) end = t < 0 ? (178, 24, 43) : (33, 102, 172);
+        (int r, int g, int b) end = t < 0 ? (33, 102, 172) : (178, 24, 43);
         double a = Math.Abs(t);
         int R = (int)Math.Round(255 + (end.r - 255) * a), G = (int)Math.Round(255 + (end.g - 255) * a), B = (int)Math.Round(255 + (end.b - 255) * a);
         return $"#{R:x2}{G:x2}{B:x2}";
