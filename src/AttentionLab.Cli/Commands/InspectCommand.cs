@@ -27,7 +27,7 @@ internal static class InspectCommand
         string device = CommandSupport.Device(a.String("device"));
         a.EnsureAllUsed();
 
-        if (!ModelFolderInfo.Read(dir).IsGpt2)
+        if (!ModelFolderInfo.Read(dir).IsDecoder)
             return InspectOtherModel(dir, text, ids, target, layer, head, attention, json, stdout);
         if (target is not null) throw new CliError("--target is for seq2seq models (the start of the answer to decode from)");
         var saved = SavedModel.Open(dir, attention);
