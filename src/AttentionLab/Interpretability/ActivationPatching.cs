@@ -122,7 +122,7 @@ public sealed class ActivationPatching
         {
             var values = memory.Span;
             if (site == PatchSite.HeadZ)
-                for (int r = 0; r < Length; r++) clean.AsSpan(r * c + index * d, d).CopyTo(values.Slice(r * c + index * d, d));   // (T, H, D)
+                for (int r = 0; r < Length; r++) clean.AsSpan(r * h * d + index * d, d).CopyTo(values.Slice(r * h * d + index * d, d));   // (T, H, D)
             else clean.AsSpan(index * c, c).CopyTo(values.Slice(index * c, c));                                                   // (T, C)
         });
     }

@@ -36,7 +36,7 @@ public static class HeadAblation
         ArgumentNullException.ThrowIfNull(reference);
         if (reference.Count == 0) throw new ArgumentException("mean ablation needs at least one reference sequence");
         var cfg = model.Config;
-        int layers = cfg.Layers, c = cfg.Channels;
+        int layers = cfg.Layers, c = cfg.Heads * cfg.HeadDim;                           // z's row: H·D
         var sums = new double[layers * c];
         long rows = 0;
         foreach (var sequence in reference)
@@ -45,7 +45,7 @@ public static class HeadAblation
             var (_, cache) = model.RunWithCache(sequence, n => n.EndsWith(".attn.hook_z", StringComparison.Ordinal));
             for (int l = 0; l < layers; l++)
             {
-                var z = cache[HookNames.Name(HookPoint.Z, l)].Data;                        // (T, H, D) = (T, C)
+                var z = cache[HookNames.Name(HookPoint.Z, l)].Data;                        // (T, H, D)
                 for (int r = 0; r < sequence.Length; r++)
                     for (int i = 0; i < c; i++) sums[l * c + i] += z[r * c + i];
             }
@@ -59,7 +59,7 @@ public static class HeadAblation
     public static HookSet Hook(Gpt2Config config, int layer, int head, float[]? means)
     {
         ArgumentNullException.ThrowIfNull(config);
-        int c = config.Channels, d = config.HeadDim;
+        int d = config.HeadDim, c = config.Heads * d;                                   // z's row: H·D
         if ((uint)layer >= (uint)config.Layers || (uint)head >= (uint)config.Heads)
             throw new ArgumentOutOfRangeException(nameof(head), $"head {layer}.{head} is outside the model's {config.Layers} × {config.Heads}");
         return new HookSet().Edit(HookNames.Name(HookPoint.Z, layer), (_, memory) =>

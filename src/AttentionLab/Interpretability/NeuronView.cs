@@ -33,11 +33,14 @@ public static class NeuronView
             throw new ArgumentException($"head {layer}.{head} is outside the model's {cfg.Layers} layers × {h} heads");
         if ((uint)query >= (uint)t || (uint)key >= (uint)t)
             throw new ArgumentException($"query {query} and key {key} must be positions in [0, {t})");
+        if (cfg.Positions == PositionEncoding.Rotary || cfg.QkNorm)
+            throw new ArgumentException("the neuron view reads hook_q and hook_k, and this model rotates or normalizes them before the scores (rotary positions or q/k norms); it needs GPT-2-style attention");
+        int hkv = cfg.KeyValueHeads, kvHead = head / (h / hkv);                           // grouped-query: the key head this query head reads
         string qName = HookNames.Name(HookPoint.Q, layer), kName = HookNames.Name(HookPoint.K, layer);
         string sName = HookNames.Name(HookPoint.AttnScores, layer), pName = HookNames.Name(HookPoint.Pattern, layer);
         var (_, cache) = model.RunWithCache(tokens, n => n == qName || n == kName || n == sName || n == pName);
         var q = cache[qName].Data.AsSpan((query * h + head) * d, d).ToArray();             // (T, H, D) → (D)
-        var k = cache[kName].Data.AsSpan((key * h + head) * d, d).ToArray();
+        var k = cache[kName].Data.AsSpan((key * hkv + kvHead) * d, d).ToArray();       // (T, Hkv, D) → (D)
         float scale = model.AttentionOptions.ScaleFor(d);
         var products = new float[d];
         System.Numerics.Tensors.TensorPrimitives.Multiply(q, k, products);

@@ -125,19 +125,19 @@ internal sealed class AttentionLayer(LinearLayer qkv, LinearLayer projection, in
     /// (in, out) projection that read head h's columns, so Σ_h result_h + b_proj is the branch. Read-only: it is
     /// computed beside the branch, which takes the fused product as always.
     /// </summary>
-    /// <param name="merged">(N, C) z, the heads side by side</param>
+    /// <param name="merged">(N, H·D) z, the heads side by side</param>
     private void CallResult(LayerRun run, int l, ReadOnlySpan<float> merged, HookRun hooks)
     {
         if (hooks.Edits(HookPoint.Result, l))
             throw new InvalidOperationException($"blocks.{l}.attn.hook_result can be read, not edited: edit blocks.{l}.attn.hook_z to change a head");
-        int n = run.Rows, h = Heads, d = HeadDim, c = Channels;
+        int n = run.Rows, h = Heads, d = HeadDim, inner = Channels, c = Projection.Out;
         var result = new float[n * h * c];                                                // (N, H, C)
         var head = new float[n * d];                                                      // (N, D)
         var part = new float[n * c];                                                      // (N, C)
-        var weight = run[Projection.Weight];                                              // (C, C), (in, out)
+        var weight = run[Projection.Weight];                                              // (H·D, C), (in, out)
         for (int hh = 0; hh < h; hh++)
         {
-            for (int r = 0; r < n; r++) merged.Slice(r * c + hh * d, d).CopyTo(head.AsSpan(r * d, d));
+            for (int r = 0; r < n; r++) merged.Slice(r * inner + hh * d, d).CopyTo(head.AsSpan(r * d, d));
             run.Device.MatMul(head, weight.Slice(hh * d * c, d * c), part, n, c, d);      // (N, D)·(D, C)
             for (int r = 0; r < n; r++) part.AsSpan(r * c, c).CopyTo(result.AsSpan((r * h + hh) * c, c));
         }

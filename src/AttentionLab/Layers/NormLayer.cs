@@ -49,19 +49,24 @@ internal sealed class NormLayer(NormKind kind, ParameterView weight, ParameterVi
     public void Apply(float[] parameters, ReadOnlySpan<float> input, int rows, Span<float> output)
     {
         int c = channels;
-        var mean = new float[rows];
         var rstd = new float[rows];
-        LayerNorm.Forward(input, parameters.AsSpan(Weight.Offset, c), parameters.AsSpan(Bias.Offset, c), rows, c, epsilon, output, mean, rstd);
+        if (Kind == NormKind.RmsNorm)
+        {
+            RmsNorm.Forward(input, parameters.AsSpan(Weight.Offset, c), rows, c, epsilon, output, rstd);
+            return;
+        }
+        var mean = new float[rows];
+        LayerNorm.Forward(input, parameters.AsSpan(Weight.Offset, c), parameters.AsSpan(Bias!.Offset, c), rows, c, epsilon, output, mean, rstd);
     }
 
     /// <summary>
     /// The norm with each row's scale frozen: the linear map <c>x ↦ (x − mean(x))/scale·γ</c> (LayerNorm: centering is
-    /// linear; the bias β is left out, see <see cref="Bias"/>). Summed over the parts of a residual stream, with the
+    /// linear; the bias β is left out, see <see cref="Bias"/>), or <c>x ↦ x/scale·γ</c> (RMSNorm, no centering). Summed over the parts of a residual stream, with the
     /// scale the forward pass divided by (<c>ln_final.hook_scale</c>), it gives the norm's output minus β — how direct
     /// logit attribution splits the logits into per-component terms.
     /// </summary>
     /// <param name="input">(N, C) one component of the residual stream</param>
-    /// <param name="scale">(N) the divisor per row, √(var + ε) of the whole stream</param>
+    /// <param name="scale">(N) the divisor per row of the whole stream: √(var + ε) (LayerNorm), √(mean(x²) + ε) (RMSNorm)</param>
     /// <param name="output">(N, C)</param>
     public void ApplyFrozen(float[] parameters, ReadOnlySpan<float> input, ReadOnlySpan<float> scale, int rows, Span<float> output)
     {
@@ -71,7 +76,7 @@ internal sealed class NormLayer(NormKind kind, ParameterView weight, ParameterVi
         {
             var x = input.Slice(r * c, c);
             var y = output.Slice(r * c, c);
-            float mean = System.Numerics.Tensors.TensorPrimitives.Sum(x) / c;
+            float mean = Kind == NormKind.RmsNorm ? 0f : System.Numerics.Tensors.TensorPrimitives.Sum(x) / c;
             float inverse = 1f / scale[r];
             for (int i = 0; i < c; i++) y[i] = (x[i] - mean) * inverse * gain[i];
         }

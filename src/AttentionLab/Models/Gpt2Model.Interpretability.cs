@@ -65,8 +65,8 @@ public sealed partial class Gpt2Model
         else component[..(rows * c)].CopyTo(output);
     }
 
-    /// <summary>(C) what the final norm adds after its scale (LayerNorm's β); empty without a final norm.</summary>
-    public ReadOnlySpan<float> FinalNormBias => _head.FinalNorm is { } norm ? Parameters.Data.AsSpan(norm.Bias.Offset, Config.Channels) : default;
+    /// <summary>(C) what the final norm adds after its scale (LayerNorm's β); empty for RMSNorm or without a final norm.</summary>
+    public ReadOnlySpan<float> FinalNormBias => _head.FinalNorm?.Bias is { } bias ? Parameters.Data.AsSpan(bias.Offset, Config.Channels) : default;
 
     /// <summary>(C) token <paramref name="token"/>'s row of the unembedding W_U: its logit is this row · the normalized stream (+ <see cref="OutputBiasOf"/>).</summary>
     public ReadOnlySpan<float> UnembeddingRow(int token)

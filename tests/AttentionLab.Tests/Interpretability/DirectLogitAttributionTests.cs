@@ -31,7 +31,7 @@ public class DirectLogitAttributionTests
         var (_, cache) = model.RunWithCache(Ids, n => n is "blocks.0.attn.hook_result" or "blocks.0.hook_attn_out");
         var result = cache["blocks.0.attn.hook_result"];
         Assert.Equal([1, Ids.Length, 4, 32], result.Shape);
-        var bias = model.Parameters[model.Layout.Blocks[0].AttentionProjectionBias];
+        var bias = model.Parameters[model.Layout.Blocks[0].AttentionProjectionBias!];
         var attnOut = cache["blocks.0.hook_attn_out"].Data;
         for (int r = 0; r < Ids.Length; r++)
             for (int i = 0; i < 32; i++)
