@@ -149,8 +149,8 @@ public static class AnalyzeCommand
             stdout.WriteLine($"patching clean → corrupted ({clean.Length} tokens), metric {metricText}: clean {F(patching.CleanMetric)}, corrupted {F(patching.CorruptedMetric)}");
         var results = sites.Select(s => patching.Sweep(s, input.Progress(SiteName(s)))).ToList();
         var layers = Enumerable.Range(0, input.Model.Config.Layers).Select(l => $"blocks.{l}").ToArray();
-        var positions = clean.Select((id, i) => $"{i} {input.Label(id)}").ToArray();
-        var heads = Enumerable.Range(0, input.Model.Config.Heads).Select(h => $"head {h}").ToArray();
+        var positions = clean.Select((id, i) => $"{i}:{input.Label(id)}").ToArray();
+        var heads = Enumerable.Range(0, input.Model.Config.Heads).Select(h => $"H{h}").ToArray();
         if (svg is not null)
         {
             // one SVG per site beside the named file when there are several: FILE-resid.svg, FILE-z.svg, …
@@ -191,7 +191,7 @@ public static class AnalyzeCommand
         foreach (var r in results)
         {
             stdout.WriteLine($"{SiteTitle(r.Site)}: recovered fraction, rows = layers, columns = {(r.Site == PatchSite.HeadZ ? "heads" : "positions")}");
-            Table(stdout, r.Recovered, layers, r.Site == PatchSite.HeadZ ? heads.Select(h => h[5..]).ToArray() : clean.Select((_, i) => i.ToString(CultureInfo.InvariantCulture)).ToArray());
+            Table(stdout, r.Recovered, layers, r.Site == PatchSite.HeadZ ? heads.Select(h => h[1..]).ToArray() : clean.Select((_, i) => i.ToString(CultureInfo.InvariantCulture)).ToArray());
         }
         return 0;
     }
@@ -213,7 +213,7 @@ public static class AnalyzeCommand
             for (int h = 0; h < cfg.Heads; h++) map[l * (cfg.Heads + 1) + h] = result.Heads[l * cfg.Heads + h];
             map[l * (cfg.Heads + 1) + cfg.Heads] = result.Mlps[l];
         }
-        var columns = Enumerable.Range(0, cfg.Heads).Select(h => $"head {h}").Append("MLP").ToArray();
+        var columns = Enumerable.Range(0, cfg.Heads).Select(h => $"H{h}").Append("MLP").ToArray();
         var rows = Enumerable.Range(0, cfg.Layers).Select(l => $"blocks.{l}").ToArray();
         AnalyzeInput.WriteSvg(svg, SignedHeatmapSvg.Render(map, rows, columns, $"direct logit attribution of {metricText} at position {result.Position}",
             $"total {F(result.Total)}; final norm's scale frozen; embeddings and biases in the JSON"));
@@ -249,7 +249,7 @@ public static class AnalyzeCommand
         foreach (var t in result.Terms.OrderByDescending(t => Math.Abs(t.Value)).Take(10))
             stdout.WriteLine($"  {t.Name,-24} {t.Value,10:+0.0000;-0.0000}");
         stdout.WriteLine("heads and MLPs (rows = layers):");
-        Table(stdout, map, rows, columns.Select(c => c.Replace("head ", "", StringComparison.Ordinal)).ToArray());
+        Table(stdout, map, rows, columns.Select(c => c.TrimStart('H')).ToArray());
         if (svg is not null) stdout.WriteLine($"wrote {svg}");
         return 0;
     }
@@ -266,7 +266,7 @@ public static class AnalyzeCommand
         var cfg = input.Model.Config;
         var result = HeadAblation.Run(input.Model, tokens, kind, reference, progress: input.Progress($"{kindName}-ablating heads"));
         var rows = Enumerable.Range(0, cfg.Layers).Select(l => $"blocks.{l}").ToArray();
-        var heads = Enumerable.Range(0, cfg.Heads).Select(h => $"head {h}").ToArray();
+        var heads = Enumerable.Range(0, cfg.Heads).Select(h => $"H{h}").ToArray();
         AnalyzeInput.WriteSvg(svg, SignedHeatmapSvg.Render(result.Delta, rows, heads, $"{kindName} ablation: change in loss per head",
             $"loss as trained {F(result.BaseLoss)} over {tokens.Length} tokens; red = the head helps (the loss rises without it)"));
         if (input.Json)
@@ -302,7 +302,7 @@ public static class AnalyzeCommand
         var (layer, head, score) = result.Top;
         float without = InductionHeads.SecondHalfLossWithout(input.Model, tokens, layer, head);
         var rows = Enumerable.Range(0, cfg.Layers).Select(l => $"blocks.{l}").ToArray();
-        var heads = Enumerable.Range(0, cfg.Heads).Select(h => $"head {h}").ToArray();
+        var heads = Enumerable.Range(0, cfg.Heads).Select(h => $"H{h}").ToArray();
         AnalyzeInput.WriteSvg(svg, SignedHeatmapSvg.Render(result.Induction, rows, heads, "induction score per head (random tokens repeated twice)",
             $"period {period}; loss first copy {F(result.FirstHalfLoss)}, second {F(result.SecondHalfLoss)}, second without {layer}.{head} {F(without)}", limit: 1));
         if (input.Json)
@@ -418,7 +418,7 @@ public static class AnalyzeCommand
         var cfg = input.Model.Config;
         var r = AttentionSinks.Run(input.Model, tokens);
         var rows = Enumerable.Range(0, cfg.Layers).Select(l => $"blocks.{l}").ToArray();
-        var heads = Enumerable.Range(0, cfg.Heads).Select(h => $"head {h}").ToArray();
+        var heads = Enumerable.Range(0, cfg.Heads).Select(h => $"H{h}").ToArray();
         AnalyzeInput.WriteSvg(svg, SignedHeatmapSvg.Render(r.Share, rows, heads, "attention sinks: mean weight on the first token per head",
             $"removing the first key: loss {F(r.Loss)} → {F(r.LossWithout)}", limit: 1));
         if (input.Json)

@@ -11,7 +11,7 @@ namespace AttentionLab.Rendering;
 /// </summary>
 public static class SignedHeatmapSvg
 {
-    private const int Top = 64, Bottom = 44, Gap = 30;
+    private const int Bottom = 44, Gap = 30;
 
     /// <param name="values">(rows · columns) row-major; NaN cells are grey</param>
     /// <param name="limit">the |value| drawn at full colour; null: the largest |value|</param>
@@ -30,13 +30,14 @@ public static class SignedHeatmapSvg
         bool numbers = cell >= 30;
         int labelWidth = 12 + 7 * Math.Min(24, rowLabels.Max(l => l.Length));
         int width = Math.Max(Gap * 2 + labelWidth + columns * cell, 2 * Gap + (int)(6.4 * Math.Max(title.Length, caption?.Length ?? 0)));
-        int height = Top + rows * cell + Bottom + 18;
+        int top = 56 + (int)(5.5 * Math.Min(24, columnLabels.Max(l => l.Length)));     // room for the slanted column labels
+        int height = top + rows * cell + Bottom + 18;
         var sb = new StringBuilder();
         sb.Append(CultureInfo.InvariantCulture, $"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\" font-family=\"sans-serif\" font-size=\"11\">\n");
         sb.Append("<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n");
         sb.Append(CultureInfo.InvariantCulture, $"<text x=\"{Gap}\" y=\"20\" font-size=\"13\" font-weight=\"bold\">{AttentionMapSvg.Text(title)}</text>\n");
         sb.Append(CultureInfo.InvariantCulture, $"<text x=\"{Gap}\" y=\"38\" fill=\"#666\">blue = −{max:0.###}, white = 0, red = +{max:0.###}</text>\n");
-        int gx = Gap + labelWidth, gy = Top;
+        int gx = Gap + labelWidth, gy = top;
         for (int j = 0; j < columns; j++)
         {
             int x = gx + j * cell + cell / 2;
