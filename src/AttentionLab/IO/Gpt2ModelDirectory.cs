@@ -143,9 +143,10 @@ public static class Gpt2ModelDirectory
     }
 
     /// <summary>The config.json object Hugging Face transformers reads for this config (with <c>attnlab_positions</c>
-    /// only when the positions are not GPT-2's learned table).</summary>
+    /// only when the positions are not GPT-2's learned table; a Llama-family config's is <see cref="LlamaFolder.ConfigJson"/>).</summary>
     public static JsonObject ConfigJson(Gpt2Config c)
     {
+        if (LlamaStateDict.IsLlamaFamily(c)) return LlamaFolder.ConfigJson(c);           // what its folder's config.json holds
         var json = GptConfigJson(c);
         if (c.Positions != PositionEncoding.Learned) json["attnlab_positions"] = PositionEncodings.Name(c.Positions);
         if (c.NormPlacement == NormPlacement.Post) json["attnlab_norm_placement"] = "post";
