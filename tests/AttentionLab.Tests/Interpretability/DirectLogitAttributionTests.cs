@@ -45,4 +45,20 @@ public class DirectLogitAttributionTests
         Assert.Equal(plain.Logits.ToArray(), model.Logits.ToArray());                      // reading it changes nothing
         Assert.Throws<InvalidOperationException>(() => model.RunWithHooks(Ids, new AttentionLab.Hooks.HookSet().Edit("blocks.0.attn.hook_result", (_, _) => { })));
     }
+
+    [Fact]
+    public void Hook_scale_is_the_final_layer_norm_s_divisor()
+    {
+        var model = TinyGpt2.Random(44);
+        var (_, cache) = model.RunWithCache(Ids, n => n is "ln_final.hook_scale" or "blocks.1.hook_resid_post");
+        var scale = cache["ln_final.hook_scale"];
+        Assert.Equal([1, Ids.Length, 1], scale.Shape);
+        var x = cache["blocks.1.hook_resid_post"].Data;
+        for (int r = 0; r < Ids.Length; r++)
+        {
+            var row = x.AsSpan(r * 32, 32).ToArray();
+            double mean = row.Average(), variance = row.Average(v => (v - mean) * (v - mean));
+            Assert.Equal(Math.Sqrt(variance + 1e-5), scale.Data[r], 4);
+        }
+    }
 }
