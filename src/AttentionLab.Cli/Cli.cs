@@ -19,6 +19,7 @@ public static class Cli
             ["generate"] = (GenerateCommand.Summary, GenerateCommand.Run),
             ["inspect"] = (InspectCommand.Summary, InspectCommand.Run),
             ["hooks"] = (HooksCommand.Summary, HooksCommand.Run),
+            ["analyze"] = (AnalyzeCommand.Summary, AnalyzeCommand.Run),
             ["explore"] = (ExploreCommand.Summary, ExploreCommand.Run),
             ["bench"] = (BenchCommand.Summary, BenchCommand.Run),
             ["devices"] = (DevicesCommand.Summary, DevicesCommand.Run),

@@ -43,7 +43,8 @@ internal static class GenerateCommand
         StreamingDecoder? decoder = json || tokenizer is null ? null : new StreamingDecoder(tokenizer);
         if (!json)
         {
-            if (tokenizer is not null) stdout.Write(tokenizer.Decode(input));
+            // the prompt as typed: without the bos token a Hugging Face tokenizer put in front
+            if (tokenizer is not null) stdout.Write(tokenizer.Decode(tokenizer is HfTokenizer { AddBosToken: true } hf && input.Length > 0 && input[0] == hf.BosTokenId ? input.AsSpan(1) : input));
             else stdout.Write(string.Join(",", input));
             stdout.Flush();
         }
@@ -95,11 +96,12 @@ internal static class GenerateCommand
         w.WriteLine("is cropped (with a warning) and the window slides as text grows. The KV cache (default) gives exactly the");
         w.WriteLine("tokens of --no-kv-cache, faster. --json prints {\"ids\": [prompt and new ids], \"text\": \"...\"}. Defaults:");
         w.WriteLine("200 tokens, temperature 1, no top-k/top-p, seed 1337. --attention NAME runs another kernel than the one the");
-        w.WriteLine("model was saved with (any exact kernel gives the same model); --text is the same as --prompt.");
-        w.WriteLine("A folder's generation_config.json (or a Llama-family config.json) eos_token_id ends generation at the first");
-        w.WriteLine("end-of-sequence token (kept in --json's ids, not printed as text); --ignore-eos runs the full --max-tokens.");
-        w.WriteLine("After the text, one line in [ ] gives the KV cache's bytes per token (2·L·Hkv·D·4) and, for grouped-query or multi-query");
-        w.WriteLine("attention, how many times smaller it is than multi-head; --json adds \"kv_cache\" and \"stop\" (eos or max_tokens).");
+        w.WriteLine("model was saved with (any exact kernel gives the same model); --text is the same as --prompt. A Hugging Face");
+        w.WriteLine("folder's tokenizer.json tokenizes the prompt (with its bos token where it asks for one). Its generation_config.json");
+        w.WriteLine("(or config.json) eos_token_id ends generation at the first end-of-sequence token (kept in --json's ids, not");
+        w.WriteLine("printed as text); --ignore-eos runs the full --max-tokens. After the text, one line in [ ] gives the KV cache's");
+        w.WriteLine("bytes per token (2·L·Hkv·D·4) and, for grouped-query or multi-query attention, how many times smaller it is than");
+        w.WriteLine("multi-head; --json adds \"kv_cache\" and \"stop\" (eos or max_tokens).");
         w.WriteLine(CommandSupport.DeviceHelp + "; cuda keeps the weights, the KV cache and attention on the GPU");
         w.WriteLine("                    (one token id goes over and one row of logits comes back per token; --no-kv-cache runs only the");
         w.WriteLine("                    matrix products there)");
