@@ -129,6 +129,7 @@ public sealed class Gpt2TrainingRun : IDisposable, ITrainingRun
         options.Validate();
         var info = ModelFolderInfo.Read(initFrom);
         if (!info.IsDecoder) throw new InvalidDataException($"{initFrom} holds a {info.Kind} model; fine-tuning starts from GPT-2 and Llama-family folders");
+        EnsureFineTuningFits(initFrom, Gpt2ModelDirectory.ReadConfig(initFrom), GC.GetGCMemoryInfo().TotalAvailableMemoryBytes);
         var corpus = FineTuneTokenizer(info, tokenizerName) is { } own ? Corpus.Load(dataPath, own) : Corpus.Load(dataPath, tokenizerName!);
         var tokenizer = corpus.Tokenizer;
         var model = Gpt2ModelDirectory.Load(initFrom, attention, training: true);
@@ -155,6 +156,20 @@ public sealed class Gpt2TrainingRun : IDisposable, ITrainingRun
             if (created) RunDirectoryLock.RemoveIfOnlyLock(directoryLock.Directory);
             throw;
         }
+    }
+
+    /// <summary>Refuses, before any tensor is read, a folder whose training copies do not fit: the weights, their
+    /// gradients and AdamW's two moments (4 float32 copies) plus <see cref="LoadMemory"/>'s working set.</summary>
+    /// <exception cref="ModelTooLargeException">one line with the figures</exception>
+    public static void EnsureFineTuningFits(string initFrom, Gpt2Config config, long availableBytes)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        long parameters = config.ParameterCount;
+        var m = LoadMemory.Estimate(4 * parameters, (long)config.VocabSize * config.Channels, "the token embedding", availableBytes);
+        if (!m.Fits)
+            throw new ModelTooLargeException($"fine-tuning {initFrom} needs about {LoadMemory.Format(m.RequiredBytes)} ({parameters:N0} parameters × 4 float32 " +
+                $"copies: weights, gradients, AdamW's two moments, {LoadMemory.Format(m.WeightBytes)}, + {LoadMemory.Format(m.WorkingSetBytes)} working set) " +
+                $"but this process can use {LoadMemory.Format(m.AvailableBytes)}");
     }
 
     /// <summary>The folder's own tokenizer, or null when it has none and <paramref name="tokenizerName"/> (checked

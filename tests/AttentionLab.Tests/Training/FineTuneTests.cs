@@ -64,6 +64,32 @@ public sealed class FineTuneTests : IDisposable
     }
 
     [Fact]
+    public void RefusesAFolderWhoseTrainingCopiesDoNotFitBeforeReadingIt()
+    {
+        // SmolLM2-135M: 134,515,008 parameters × 4 copies × 4 bytes = 2.0 GiB, + 2 × 49,152·576 floats + 256 MiB
+        var smol = LlamaFolder.ToConfig(HfTransformerPresets.SmolLM2_135M);
+        Gpt2TrainingRun.EnsureFineTuningFits("smol", smol, 3L << 30);
+        var e = Assert.Throws<ModelTooLargeException>(() => Gpt2TrainingRun.EnsureFineTuningFits("smol", smol, 2L << 30));
+        Assert.Contains("134,515,008 parameters × 4 float32 copies", e.Message);
+        Assert.Contains("2.00 GiB", e.Message);                             // 16 · 134,515,008 B
+
+        // through the command: a config.json of Llama 3 8B's shape beside tiny weights is refused in one line before they
+        // are read (here by the one float[] arena, which no 8B model fits on any machine)
+        var big = Path.Combine(_root, "big");
+        Directory.CreateDirectory(big);
+        var source = FixtureFolder("llama_tiny");
+        File.Copy(Path.Combine(source, "model.safetensors"), Path.Combine(big, "model.safetensors"));
+        var config = JsonNode.Parse(File.ReadAllText(Path.Combine(source, "config.json")))!.AsObject();
+        (config["hidden_size"], config["num_hidden_layers"], config["intermediate_size"], config["num_attention_heads"]) = (4096, 32, 14336, 32);
+        (config["num_key_value_heads"], config["vocab_size"]) = (8, 128256);
+        File.WriteAllText(Path.Combine(big, "config.json"), config.ToJsonString());
+        var r = CliHarness.Run("train", "--init-from", big, "--data", _data, "--tokenizer", "char", "--steps", "1", "--out", Path.Combine(_root, "big-out"));
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains("8,030,261,248 parameters", Assert.Single(r.StderrLines));
+        Assert.False(Directory.Exists(Path.Combine(_root, "big-out")));
+    }
+
+    [Fact]
     public void RefusesOptionsThatContradictTheFolderInOneLine()
     {
         string llama = FixtureFolder("llama_tiny"), gpt2 = FixtureFolder("gpt2_tiny"), outDir = Path.Combine(_root, "refused");
