@@ -24,9 +24,10 @@ internal static class GenerateCommand
         ulong seed = (ulong)a.Int("seed", 1337, 0);
         bool noCache = a.Flag("no-kv-cache"), json = a.Json;
         string device = CommandSupport.Device(a.String("device"));
+        string? dtype = a.String("dtype");
         a.EnsureAllUsed();
 
-        var saved = SavedModel.Open(dir, attention);
+        var saved = SavedModel.Open(dir, attention, dtype, device);
         var computeDevice = CommandSupport.OpenDevice(device);
         saved.Model.Device = computeDevice;                      // the uncached path's GEMMs (--no-kv-cache)
         var cached = noCache || device == "cpu" ? null : computeDevice.CachedDecoder(saved.Model);   // the CPU: the generator's own cache
@@ -73,7 +74,7 @@ internal static class GenerateCommand
     private static void Usage(TextWriter w)
     {
         w.WriteLine("usage: attnlab generate --model DIR (--prompt TEXT | --ids 1,2,3) [--max-tokens N] [--temperature T] [--top-k K]");
-        w.WriteLine("                        [--top-p P] [--seed S] [--no-kv-cache] [--attention NAME] [--json]");
+        w.WriteLine("                        [--top-p P] [--seed S] [--no-kv-cache] [--attention NAME] [--dtype f32|bf16|f16] [--json]");
         w.WriteLine();
         w.WriteLine("Continues the prompt token by token, printing each as it is chosen. --temperature 0 is greedy (argmax);");
         w.WriteLine("otherwise logits/T → top-k → top-p → a seeded draw. The model sees its last `context` tokens: a longer prompt");
@@ -81,6 +82,8 @@ internal static class GenerateCommand
         w.WriteLine("tokens of --no-kv-cache, faster. --json prints {\"ids\": [prompt and new ids], \"text\": \"...\"}. Defaults:");
         w.WriteLine("200 tokens, temperature 1, no top-k/top-p, seed 1337. --attention NAME runs another kernel than the one the");
         w.WriteLine("model was saved with (any exact kernel gives the same model); --text is the same as --prompt.");
+        w.WriteLine("--dtype f32|bf16|f16 holds the block linears and the token table / head in that width (default: the folder's own:");
+        w.WriteLine("a BF16 folder stays BF16, loaded without a float32 copy); activations, the KV cache and softmax stay float32 (docs/inference-dtypes.md).");
         w.WriteLine(CommandSupport.DeviceHelp + "; cuda keeps the weights, the KV cache and attention on the GPU");
         w.WriteLine("                    (one token id goes over and one row of logits comes back per token; --no-kv-cache runs only the");
         w.WriteLine("                    matrix products there)");
