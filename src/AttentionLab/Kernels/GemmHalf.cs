@@ -9,9 +9,13 @@ namespace AttentionLab.Kernels;
 /// linears) or Bᵀ (stored n×k, the (V, C) output head), + C when accumulating.
 /// <list type="bullet">
 /// <item>A handful of rows (m ≤ 8, a generation step): B is streamed once straight from memory, 16 bits a weight,
-/// and widened in registers (<see cref="HalfConversion.Widen512"/> and narrower): the dot form for Bᵀ, the axpy form
-/// (a 64/32/16-column block of C held in registers while p runs over k) for B. This is the memory-bound case the
-/// format is for: half the bytes per token.</item>
+/// and widened in registers: the dot form for Bᵀ, the axpy form (a 128/64/32/16-column block of C held in registers
+/// while p runs over k) for B. This is the memory-bound case the format is for: half the bytes per token. With
+/// Vector512 a load of 32 weights is read as 16 32-bit lanes and widened without a shuffle — the low halves (even
+/// elements: BF16 <c>lane &lt;&lt; 16</c>) and the high halves (odd elements: BF16 <c>lane &amp; 0xFFFF0000</c>) —
+/// against A's even/odd split (dot form) or into even/odd column accumulators interleaved once at the end (axpy form);
+/// the first version widened with vpmovzxwd and ran at half the float32 path's GB/s. Vector256/128 widen with
+/// <see cref="HalfConversion.Widen256"/>/<see cref="HalfConversion.Widen128"/>.</item>
 /// <item>More rows (a prompt, an inspected text): the product is compute-bound, so B is widened once into a float32
 /// panel (at most <see cref="PanelFloats"/> floats, reused) and the packed float32 <see cref="Gemm"/> runs on it; the
 /// widening costs k·n against the product's m·n·k.</item>
@@ -125,60 +129,87 @@ public static unsafe class GemmHalf
     }
 
     /// <summary>C[i, j] (+)= A[i, :]·widen(B[j, :]) for j in [j0, j1): four rows of the stored B at a time, each row of
-    /// A against them (the four rows, 6 KiB at k = 768, stay in L1 while the rows of A pass).</summary>
+    /// A against them (the four rows, 6 KiB at k = 768, stay in L1 while the rows of A pass). For the Vector512 steps
+    /// each row of A is first split into its even and odd elements (<see cref="Deinterleave"/>), so B's 16-bit pairs
+    /// widen without a shuffle.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Dot(float* a, ushort* b, float* c, int m, int n, int k, int j0, int j1, bool accumulate, WeightFormat format)
     {
-        int j = j0;
-        for (; j + 4 <= j1; j += 4)
+        int k32 = Vector512.IsHardwareAccelerated ? k & ~31 : 0;
+        var split = t_split is { } sp && sp.Length >= m * k32 ? sp : t_split = new float[Math.Max(m * k32, 64)];
+        fixed (float* xs = split)
         {
-            ushort* b0 = b + (nint)j * k;
-            for (int i = 0; i < m; i++)
+            for (int i = 0; i < m; i++) Deinterleave(a + (nint)i * k, k32, xs + (nint)i * k32);
+            int j = j0;
+            for (; j + 4 <= j1; j += 4)
             {
-                var (d0, d1, d2, d3) = Dot4(a + (nint)i * k, b0, b0 + k, b0 + 2 * k, b0 + 3 * k, k, format);
-                float* ci = c + (nint)i * n + j;
-                if (accumulate) { ci[0] += d0; ci[1] += d1; ci[2] += d2; ci[3] += d3; }
-                else { ci[0] = d0; ci[1] = d1; ci[2] = d2; ci[3] = d3; }
+                ushort* b0 = b + (nint)j * k;
+                for (int i = 0; i < m; i++)
+                {
+                    var (d0, d1, d2, d3) = Dot4(a + (nint)i * k, xs + (nint)i * k32, k32, b0, b0 + k, b0 + 2 * k, b0 + 3 * k, k, format);
+                    float* ci = c + (nint)i * n + j;
+                    if (accumulate) { ci[0] += d0; ci[1] += d1; ci[2] += d2; ci[3] += d3; }
+                    else { ci[0] = d0; ci[1] = d1; ci[2] = d2; ci[3] = d3; }
+                }
             }
-        }
-        for (; j < j1; j++)
-        {
-            ushort* bj = b + (nint)j * k;
-            for (int i = 0; i < m; i++)
+            for (; j < j1; j++)
             {
-                var (d, _, _, _) = Dot4(a + (nint)i * k, bj, bj, bj, bj, k, format);
-                float* ci = c + (nint)i * n + j;
-                *ci = accumulate ? *ci + d : d;
+                ushort* bj = b + (nint)j * k;
+                for (int i = 0; i < m; i++)
+                {
+                    var (d, _, _, _) = Dot4(a + (nint)i * k, xs + (nint)i * k32, k32, bj, bj, bj, bj, k, format);
+                    float* ci = c + (nint)i * n + j;
+                    *ci = accumulate ? *ci + d : d;
+                }
             }
         }
     }
 
-    /// <summary>The dot products of x (float32) with the 16-bit rows y0..y3, all of length k: 32, then 16, then 8
-    /// weights a step (Vector512, Vector256, Vector128), then one at a time.</summary>
+    [ThreadStatic] private static float[]? t_split;
+
+    /// <summary>x[0..k32) as its even elements then its odd ones: split[q] = x[2q], split[k32/2 + q] = x[2q + 1].</summary>
+    private static void Deinterleave(float* x, int k32, float* split)
+    {
+        int half = k32 / 2;
+        for (int q = 0; q < half; q++) { split[q] = x[2 * q]; split[half + q] = x[2 * q + 1]; }
+    }
+
+    /// <summary>The 16-bit values in the low halves of the 32-bit lanes (the even elements of a 16-bit vector) as
+    /// float32: BF16 shifted up, F16 converted. No cross-lane shuffle.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static (float, float, float, float) Dot4(float* x, ushort* y0, ushort* y1, ushort* y2, ushort* y3, int k, WeightFormat f)
+    private static Vector512<float> Even(Vector512<uint> pairs, WeightFormat f) =>
+        f == WeightFormat.BF16 ? Vector512.ShiftLeft(pairs, 16).AsSingle() : HalfConversion.Widen512(pairs & Vector512.Create(0xFFFFu), f);
+
+    /// <summary>The 16-bit values in the high halves (the odd elements) as float32: BF16 is already in place once the
+    /// low half is cleared.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Odd(Vector512<uint> pairs, WeightFormat f) =>
+        f == WeightFormat.BF16 ? (pairs & Vector512.Create(0xFFFF0000u)).AsSingle() : HalfConversion.Widen512(Vector512.ShiftRightLogical(pairs, 16), f);
+
+    /// <summary>The dot products of x (float32) with the 16-bit rows y0..y3, all of length k: the first k32 weights 32
+    /// at a time against x's even/odd split <paramref name="xs"/> (Vector512), then 16 and 8 a step (Vector256,
+    /// Vector128, widening with a shuffle), then one at a time.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (float, float, float, float) Dot4(float* x, float* xs, int k32, ushort* y0, ushort* y1, ushort* y2, ushort* y3, int k, WeightFormat f)
     {
         float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
         int p = 0;
-        if (Vector512.IsHardwareAccelerated && k >= 32)
+        if (Vector512.IsHardwareAccelerated && k32 > 0)
         {
             Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
             Vector512<float> b0 = default, b1 = default, b2 = default, b3 = default;
-            for (; p + 32 <= k; p += 32)
+            float* xo = xs + k32 / 2;
+            for (; p < k32; p += 32)
             {
-                var lo = Vector512.Load(x + p); var hi = Vector512.Load(x + p + 16);
-                var v = Vector512.Load(y0 + p);
-                a0 = Vector512.FusedMultiplyAdd(lo, HalfConversion.Widen512(Vector512.WidenLower(v), f), a0);
-                b0 = Vector512.FusedMultiplyAdd(hi, HalfConversion.Widen512(Vector512.WidenUpper(v), f), b0);
-                v = Vector512.Load(y1 + p);
-                a1 = Vector512.FusedMultiplyAdd(lo, HalfConversion.Widen512(Vector512.WidenLower(v), f), a1);
-                b1 = Vector512.FusedMultiplyAdd(hi, HalfConversion.Widen512(Vector512.WidenUpper(v), f), b1);
-                v = Vector512.Load(y2 + p);
-                a2 = Vector512.FusedMultiplyAdd(lo, HalfConversion.Widen512(Vector512.WidenLower(v), f), a2);
-                b2 = Vector512.FusedMultiplyAdd(hi, HalfConversion.Widen512(Vector512.WidenUpper(v), f), b2);
-                v = Vector512.Load(y3 + p);
-                a3 = Vector512.FusedMultiplyAdd(lo, HalfConversion.Widen512(Vector512.WidenLower(v), f), a3);
-                b3 = Vector512.FusedMultiplyAdd(hi, HalfConversion.Widen512(Vector512.WidenUpper(v), f), b3);
+                var even = Vector512.Load(xs + p / 2); var odd = Vector512.Load(xo + p / 2);          // x[p + 2q], x[p + 2q + 1]
+                var v = Vector512.Load(y0 + p).AsUInt32();
+                a0 = Vector512.FusedMultiplyAdd(even, Even(v, f), a0); b0 = Vector512.FusedMultiplyAdd(odd, Odd(v, f), b0);
+                v = Vector512.Load(y1 + p).AsUInt32();
+                a1 = Vector512.FusedMultiplyAdd(even, Even(v, f), a1); b1 = Vector512.FusedMultiplyAdd(odd, Odd(v, f), b1);
+                v = Vector512.Load(y2 + p).AsUInt32();
+                a2 = Vector512.FusedMultiplyAdd(even, Even(v, f), a2); b2 = Vector512.FusedMultiplyAdd(odd, Odd(v, f), b2);
+                v = Vector512.Load(y3 + p).AsUInt32();
+                a3 = Vector512.FusedMultiplyAdd(even, Even(v, f), a3); b3 = Vector512.FusedMultiplyAdd(odd, Odd(v, f), b3);
             }
             s0 = Vector512.Sum(a0 + b0); s1 = Vector512.Sum(a1 + b1); s2 = Vector512.Sum(a2 + b2); s3 = Vector512.Sum(a3 + b3);
         }
@@ -240,6 +271,8 @@ public static unsafe class GemmHalf
     private static void Axpy(float* a, ushort* b, float* c, int m, int n, int k, int j0, int j1, bool accumulate, WeightFormat f)
     {
         int j = j0;
+        if (Vector512.IsHardwareAccelerated && m == 1)
+            for (; j + 128 <= j1; j += 128) Block512x1Wide(a, b + j, n, c + j, k, accumulate, f);
         if (Vector512.IsHardwareAccelerated)
             for (; j + 64 <= j1; j += 64)
                 for (int i = 0; i < m; i += 4)
@@ -261,9 +294,14 @@ public static unsafe class GemmHalf
             }
     }
 
+    /// <summary>Rows 0..rows (≤ 4) of c, columns 0..64, (+)= Σ_p a[r·lda + p]·widen(b[p·ldb + 0..64)). The 64 weights
+    /// of a step widen shuffle-free as even and odd elements (<see cref="Even"/>, <see cref="Odd"/>) into accumulators
+    /// for the even and the odd columns, interleaved back once at the end. One row runs alone (two steps of p at a time,
+    /// eight independent FMA chains); two to four rows share each widened step.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Block512x4(float* a, nint lda, int rows, ushort* b, nint ldb, float* c, nint ldc, int k, bool accumulate, WeightFormat f)
     {
+        if (rows == 1) { Block512x1(a, b, ldb, c, k, accumulate, f); return; }
         Vector512<float> c00 = default, c01 = default, c02 = default, c03 = default;
         Vector512<float> c10 = default, c11 = default, c12 = default, c13 = default;
         Vector512<float> c20 = default, c21 = default, c22 = default, c23 = default;
@@ -271,9 +309,8 @@ public static unsafe class GemmHalf
         float* a0 = a, a1 = a + Math.Min(1, rows - 1) * lda, a2 = a + Math.Min(2, rows - 1) * lda, a3 = a + (rows - 1) * lda;
         for (int p = 0; p < k; p++, b += ldb)
         {
-            var lo = Vector512.Load(b); var hi = Vector512.Load(b + 32);
-            var b0 = HalfConversion.Widen512(Vector512.WidenLower(lo), f); var b1 = HalfConversion.Widen512(Vector512.WidenUpper(lo), f);
-            var b2 = HalfConversion.Widen512(Vector512.WidenLower(hi), f); var b3 = HalfConversion.Widen512(Vector512.WidenUpper(hi), f);
+            var lo = Vector512.Load(b).AsUInt32(); var hi = Vector512.Load(b + 32).AsUInt32();
+            var b0 = Even(lo, f); var b1 = Odd(lo, f); var b2 = Even(hi, f); var b3 = Odd(hi, f);
             var av = Vector512.Create(a0[p]);
             c00 = Vector512.FusedMultiplyAdd(av, b0, c00); c01 = Vector512.FusedMultiplyAdd(av, b1, c01);
             c02 = Vector512.FusedMultiplyAdd(av, b2, c02); c03 = Vector512.FusedMultiplyAdd(av, b3, c03);
@@ -293,11 +330,69 @@ public static unsafe class GemmHalf
         if (rows > 3) Store64(c + 3 * ldc, accumulate, c30, c31, c32, c33);
     }
 
+    /// <summary>One row: c[0..64) (+)= Σ_p a[p]·widen(b[p·ldb + 0..64)), even and odd p in separate accumulators.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store64(float* c, bool accumulate, Vector512<float> v0, Vector512<float> v1, Vector512<float> v2, Vector512<float> v3)
+    private static void Block512x1(float* a, ushort* b, nint ldb, float* c, int k, bool accumulate, WeightFormat f)
     {
-        if (accumulate) { v0 += Vector512.Load(c); v1 += Vector512.Load(c + 16); v2 += Vector512.Load(c + 32); v3 += Vector512.Load(c + 48); }
-        v0.Store(c); v1.Store(c + 16); v2.Store(c + 32); v3.Store(c + 48);
+        Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default;
+        Vector512<float> d0 = default, d1 = default, d2 = default, d3 = default;
+        int p = 0;
+        for (; p + 2 <= k; p += 2, b += 2 * ldb)
+        {
+            var lo = Vector512.Load(b).AsUInt32(); var hi = Vector512.Load(b + 32).AsUInt32();
+            var av = Vector512.Create(a[p]);
+            c0 = Vector512.FusedMultiplyAdd(av, Even(lo, f), c0); c1 = Vector512.FusedMultiplyAdd(av, Odd(lo, f), c1);
+            c2 = Vector512.FusedMultiplyAdd(av, Even(hi, f), c2); c3 = Vector512.FusedMultiplyAdd(av, Odd(hi, f), c3);
+            lo = Vector512.Load(b + ldb).AsUInt32(); hi = Vector512.Load(b + ldb + 32).AsUInt32();
+            av = Vector512.Create(a[p + 1]);
+            d0 = Vector512.FusedMultiplyAdd(av, Even(lo, f), d0); d1 = Vector512.FusedMultiplyAdd(av, Odd(lo, f), d1);
+            d2 = Vector512.FusedMultiplyAdd(av, Even(hi, f), d2); d3 = Vector512.FusedMultiplyAdd(av, Odd(hi, f), d3);
+        }
+        if (p < k)
+        {
+            var lo = Vector512.Load(b).AsUInt32(); var hi = Vector512.Load(b + 32).AsUInt32();
+            var av = Vector512.Create(a[p]);
+            c0 = Vector512.FusedMultiplyAdd(av, Even(lo, f), c0); c1 = Vector512.FusedMultiplyAdd(av, Odd(lo, f), c1);
+            c2 = Vector512.FusedMultiplyAdd(av, Even(hi, f), c2); c3 = Vector512.FusedMultiplyAdd(av, Odd(hi, f), c3);
+        }
+        Store64(c, accumulate, c0 + d0, c1 + d1, c2 + d2, c3 + d3);
+    }
+
+    /// <summary>One row, 128 columns: c[0..128) (+)= Σ_p a[p]·widen(b[p·ldb + 0..128)). Each step reads four whole
+    /// cache lines of the row of B (as the float32 path's 64 columns do): fewer, longer strided streams keep the
+    /// prefetchers ahead, and the eight accumulators are eight independent FMA chains.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Block512x1Wide(float* a, ushort* b, nint ldb, float* c, int k, bool accumulate, WeightFormat f)
+    {
+        Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default;
+        Vector512<float> c4 = default, c5 = default, c6 = default, c7 = default;
+        for (int p = 0; p < k; p++, b += ldb)
+        {
+            var v0 = Vector512.Load(b).AsUInt32(); var v1 = Vector512.Load(b + 32).AsUInt32();
+            var v2 = Vector512.Load(b + 64).AsUInt32(); var v3 = Vector512.Load(b + 96).AsUInt32();
+            var av = Vector512.Create(a[p]);
+            c0 = Vector512.FusedMultiplyAdd(av, Even(v0, f), c0); c1 = Vector512.FusedMultiplyAdd(av, Odd(v0, f), c1);
+            c2 = Vector512.FusedMultiplyAdd(av, Even(v1, f), c2); c3 = Vector512.FusedMultiplyAdd(av, Odd(v1, f), c3);
+            c4 = Vector512.FusedMultiplyAdd(av, Even(v2, f), c4); c5 = Vector512.FusedMultiplyAdd(av, Odd(v2, f), c5);
+            c6 = Vector512.FusedMultiplyAdd(av, Even(v3, f), c6); c7 = Vector512.FusedMultiplyAdd(av, Odd(v3, f), c7);
+        }
+        Store64(c, accumulate, c0, c1, c2, c3);
+        Store64(c + 64, accumulate, c4, c5, c6, c7);
+    }
+
+    /// <summary>c[0..64) (+)= the block held as even columns of 0..32 (e0), odd of 0..32 (o0), even of 32..64 (e1),
+    /// odd of 32..64 (o1): interleaved back into column order.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store64(float* c, bool accumulate, Vector512<float> e0, Vector512<float> o0, Vector512<float> e1, Vector512<float> o1)
+    {
+        float* t = stackalloc float[64];
+        e0.Store(t); o0.Store(t + 16); e1.Store(t + 32); o1.Store(t + 48);
+        for (int q = 0; q < 16; q++)
+        {
+            float v0 = t[q], v1 = t[16 + q], v2 = t[32 + q], v3 = t[48 + q];
+            if (accumulate) { c[2 * q] += v0; c[2 * q + 1] += v1; c[32 + 2 * q] += v2; c[33 + 2 * q] += v3; }
+            else { c[2 * q] = v0; c[2 * q + 1] = v1; c[32 + 2 * q] = v2; c[33 + 2 * q] = v3; }
+        }
     }
 
     /// <summary>c[0..32) (+)= Σ_p a[p]·widen(b[p·ldb + 0..32)).</summary>

@@ -5,7 +5,7 @@ namespace AttentionLab.Tests.Kernels;
 /// <summary>
 /// The 16-bit-weight product against <see cref="GemmHalfReference"/> (each weight widened one at a time, sums in
 /// double), both forms (B and Bᵀ), with and without accumulate, every remainder of the 64/32/16-column blocks and of
-/// the 32/16/8-weight dot steps, the few-row path (m ≤ 8) and the widened-panel path (m &gt; 8, panels narrower than
+/// the 32/16/8-weight dot steps (one row alone takes 128-column blocks), the few-row path (m ≤ 8) and the widened-panel path (m &gt; 8, panels narrower than
 /// n included), one thread and the column split. The error bound is float32 summation's, (k + 3)·2⁻²⁴·Σ|a·b|: the
 /// widening itself is exact. CI reruns the Simd category with DOTNET_EnableAVX512=0 and DOTNET_EnableAVX2=0, which
 /// sends the same cases through the Vector256, Vector128 and scalar paths.
@@ -68,6 +68,8 @@ public class GemmHalfTests
             yield return (1 + d % 8, 67, d);
             yield return (d % 12, 35, 21);
         }
+        yield return (1, 200, 45);                                                               // one row: 128-column blocks, then 64
+        yield return (1, 128 + 64 + 32 + 16 + 7, 33);                                             // every block width once, then columns
         yield return (3, 200, 97);
         yield return (9, 130, 70);
     }
@@ -91,7 +93,8 @@ public class GemmHalfTests
         // few rows, enough work to split the columns (n ≥ 512, m·n·k ≥ the parallel threshold)
         foreach (bool transpose in new[] { false, true })
         {
-            Check(random, format, 2, 700, 2300, transpose, accumulate: true, maxThreads: 0);   // m·n·k ≥ Gemm.ParallelThreshold
+            Check(random, format, 2, 700, 2300, transpose, accumulate: true, maxThreads: 0);
+            Check(random, format, 1, 1300, 2400, transpose, accumulate: false, maxThreads: 0);   // m·n·k ≥ Gemm.ParallelThreshold
             // many rows, a panel narrower than n (here 13 columns, the production panel is 2²² floats): C panel by panel
             foreach (bool accumulate in new[] { false, true })
                 Check(random, format, 11, 60, 45, transpose, accumulate, maxThreads: 0, panelFloats: 13 * 45);
