@@ -29,7 +29,7 @@ public sealed partial class CudaGpt2Model
         _ops.Zero(A(a.DResidual));
         var lastResidual = cfg.Layers > 0 ? a.Blocks[^1].Residual3 : a.Encoded;
         _ops.LayerNormBackward(A(a.DNorm), A(lastResidual), P(Layout.FinalNormWeight), A(a.FinalNormMean), A(a.FinalNormRstd), n, c,
-            A(a.DResidual), G(Layout.FinalNormWeight), G(Layout.FinalNormBias));
+            A(a.DResidual), G(Layout.FinalNormWeight), G(Layout.FinalNormBias!));
 
         var shape = new AttentionShape(batch, h, length, length, d);
         for (int l = cfg.Layers - 1; l >= 0; l--)
@@ -38,23 +38,23 @@ public sealed partial class CudaGpt2Model
             var s = a.Blocks[l];
             var residualIn = l == 0 ? a.Encoded : a.Blocks[l - 1].Residual3;
             // dResidual holds dLoss/dResidual3; every branch adds its input gradient to it
-            LinearBackward(a.DResidual, s.FcGelu, w.MlpProjectionWeight, w.MlpProjectionBias, a.DFc, n, 4 * c, c);
+            LinearBackward(a.DResidual, s.FcGelu, w.MlpProjectionWeight, w.MlpProjectionBias!, a.DFc, n, 4 * c, c);
             _ops.GeluBackward(A(s.Fc), A(a.DFc), A(a.DFc));
-            LinearBackward(a.DFc, s.Norm2, w.MlpWeight, w.MlpBias, a.DNorm, n, c, 4 * c);
+            LinearBackward(a.DFc, s.Norm2, w.MlpWeight, w.MlpBias!, a.DNorm, n, c, 4 * c);
             _ops.LayerNormBackward(A(a.DNorm), A(s.Residual2), P(w.Norm2Weight), A(s.Norm2Mean), A(s.Norm2Rstd), n, c,
-                A(a.DResidual), G(w.Norm2Weight), G(w.Norm2Bias));
+                A(a.DResidual), G(w.Norm2Weight), G(w.Norm2Bias!));
 
-            LinearBackward(a.DResidual, s.AttentionMerged, w.AttentionProjectionWeight, w.AttentionProjectionBias, a.DMerged, n, c, c);
+            LinearBackward(a.DResidual, s.AttentionMerged, w.AttentionProjectionWeight, w.AttentionProjectionBias!, a.DMerged, n, c, c);
             _ops.SplitHeads(A(a.DMerged), batch, length, h, d, A(a.DAttention));
             Attention.Backward(A(s.Q), A(s.K), A(s.V), A(s.AttentionOutput), A(s.AttentionSaved), A(a.DAttention), shape, AttentionOptions,
                 A(a.DQ), A(a.DK), A(a.DV));
             _ops.MergeQkv(A(a.DQ), A(a.DK), A(a.DV), batch, length, h, d, A(a.DQkv));
-            LinearBackward(a.DQkv, s.Norm1, w.AttentionWeight, w.AttentionBias, a.DNorm, n, c, 3 * c);
+            LinearBackward(a.DQkv, s.Norm1, w.AttentionWeight, w.AttentionBias!, a.DNorm, n, c, 3 * c);
             _ops.LayerNormBackward(A(a.DNorm), A(residualIn), P(w.Norm1Weight), A(s.Norm1Mean), A(s.Norm1Rstd), n, c,
-                A(a.DResidual), G(w.Norm1Weight), G(w.Norm1Bias));
+                A(a.DResidual), G(w.Norm1Weight), G(w.Norm1Bias!));
         }
         // dwte[token] += dx (scatter-add), dwpe[t] += Σ_b dx[b, t]
-        _ops.EmbeddingBackward(A(a.DResidual), _tokens!.View, length, c, G(Layout.TokenEmbedding), G(Layout.PositionEmbedding));
+        _ops.EmbeddingBackward(A(a.DResidual), _tokens!.View, length, c, G(Layout.TokenEmbedding), G(Layout.PositionEmbedding!));
     }
 
     /// <summary>y = x·W + b backward: dX = dY·Wᵀ; dW += Xᵀ·dY; db += Σ dY.</summary>

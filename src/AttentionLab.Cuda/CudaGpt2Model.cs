@@ -31,8 +31,12 @@ public sealed partial class CudaGpt2Model : IDisposable
         ArgumentNullException.ThrowIfNull(gpu);
         ArgumentNullException.ThrowIfNull(config);
         config.Validate();
+        if (!config.IsGpt2Architecture)
+            throw new ArgumentException("the CUDA backend runs GPT-2's own architecture only (LayerNorm, GELU, learned or fixed positions, H = Hkv, biases); run this model on the CPU");
         if (config.Positions != PositionEncoding.Learned)
             throw new ArgumentException($"the GPU model has GPT-2's learned position table only; this model's positions are {config.Positions}");
+        if (config.NormPlacement != NormPlacement.Pre)
+            throw new ArgumentException("the GPU model has GPT-2's pre-norm blocks only; run this post-norm model on the CPU");
         if (!config.TiedOutput || config.OutputBias)
             throw new ArgumentException("the GPU model has GPT-2's head only (tied to wte, no bias); this model's head is untied or has a bias");
         Gpu = gpu;
@@ -174,7 +178,7 @@ public sealed partial class CudaGpt2Model : IDisposable
 
         // x = wte[tokens] + wpe[start .. start + T): start is the cached length (0 without a cache)
         int start = cache?.Length ?? 0;
-        _ops.EmbeddingForward(P(Layout.TokenEmbedding), P(Layout.PositionEmbedding), _tokens.View, length, c, start, A(a.Encoded));
+        _ops.EmbeddingForward(P(Layout.TokenEmbedding), P(Layout.PositionEmbedding!), _tokens.View, length, c, start, A(a.Encoded));
         var residual = a.Encoded;
         for (int l = 0; l < cfg.Layers; l++)
         {
@@ -182,7 +186,7 @@ public sealed partial class CudaGpt2Model : IDisposable
             residual = a.Blocks[l].Residual3;
         }
         if (cache is not null) cache.Length += length;
-        _ops.LayerNormForward(A(residual), P(Layout.FinalNormWeight), P(Layout.FinalNormBias), n, c, cfg.LayerNormEpsilon,
+        _ops.LayerNormForward(A(residual), P(Layout.FinalNormWeight), P(Layout.FinalNormBias!), n, c, cfg.LayerNormEpsilon,
             A(a.FinalNorm), A(a.FinalNormMean), A(a.FinalNormRstd));
         // logits = ln_f · wteᵀ, the head tied to the embedding
         _ops.MatMul(A(a.FinalNorm), P(Layout.TokenEmbedding), A(a.Logits), n, v, c, transposeB: true);
@@ -201,9 +205,9 @@ public sealed partial class CudaGpt2Model : IDisposable
         float eps = cfg.LayerNormEpsilon;
         var w = Layout.Blocks[l];
         var s = a.Blocks[l];
-        _ops.LayerNormForward(A(residual), P(w.Norm1Weight), P(w.Norm1Bias), n, c, eps, A(s.Norm1), A(s.Norm1Mean), A(s.Norm1Rstd));
+        _ops.LayerNormForward(A(residual), P(w.Norm1Weight), P(w.Norm1Bias!), n, c, eps, A(s.Norm1), A(s.Norm1Mean), A(s.Norm1Rstd));
         // qkv = ln_1 · W_attn + b_attn: the bias pre-fills the output and the GEMM accumulates onto it
-        _ops.BiasAdd(default, P(w.AttentionBias), A(s.Qkv), 3 * c);
+        _ops.BiasAdd(default, P(w.AttentionBias!), A(s.Qkv), 3 * c);
         _ops.MatMul(A(s.Norm1), P(w.AttentionWeight), A(s.Qkv), n, 3 * c, c, accumulate: true);
         _ops.SplitQkv(A(s.Qkv), batch, length, h, d, A(s.Q), A(s.K), A(s.V));                  // (B, H, T, D) each
         if (cache is null)
@@ -218,13 +222,13 @@ public sealed partial class CudaGpt2Model : IDisposable
         }
         _ops.MergeHeads(A(s.AttentionOutput), batch, length, h, d, A(s.AttentionMerged));       // (B, T, C)
         // residual2 = residual + b_proj + merged · W_proj
-        _ops.BiasAdd(A(residual), P(w.AttentionProjectionBias), A(s.Residual2), c);
+        _ops.BiasAdd(A(residual), P(w.AttentionProjectionBias!), A(s.Residual2), c);
         _ops.MatMul(A(s.AttentionMerged), P(w.AttentionProjectionWeight), A(s.Residual2), n, c, c, accumulate: true);
-        _ops.LayerNormForward(A(s.Residual2), P(w.Norm2Weight), P(w.Norm2Bias), n, c, eps, A(s.Norm2), A(s.Norm2Mean), A(s.Norm2Rstd));
-        _ops.BiasAdd(default, P(w.MlpBias), A(s.Fc), 4 * c);
+        _ops.LayerNormForward(A(s.Residual2), P(w.Norm2Weight), P(w.Norm2Bias!), n, c, eps, A(s.Norm2), A(s.Norm2Mean), A(s.Norm2Rstd));
+        _ops.BiasAdd(default, P(w.MlpBias!), A(s.Fc), 4 * c);
         _ops.MatMul(A(s.Norm2), P(w.MlpWeight), A(s.Fc), n, 4 * c, c, accumulate: true);
         _ops.GeluForward(A(s.Fc), A(s.FcGelu));
-        _ops.BiasAdd(A(s.Residual2), P(w.MlpProjectionBias), A(s.Residual3), c);
+        _ops.BiasAdd(A(s.Residual2), P(w.MlpProjectionBias!), A(s.Residual3), c);
         _ops.MatMul(A(s.FcGelu), P(w.MlpProjectionWeight), A(s.Residual3), n, c, 4 * c, accumulate: true);
     }
 

@@ -57,13 +57,15 @@ public sealed partial class ExplorerApi(ModelCatalog catalog, DemoTrainingSpec? 
             try
             {
                 var info = AttentionLab.IO.ModelFolderInfo.Read(dir);
-                if (!info.IsGpt2) { models.Add(EncoderModelEntry(name, dir, info.Kind)); continue; }
+                if (!info.IsDecoder) { models.Add(EncoderModelEntry(name, dir, info.Kind)); continue; }
                 var c = AttentionLab.IO.Gpt2ModelDirectory.ReadConfig(dir);
                 entry["layers"] = c.Layers; entry["heads"] = c.Heads; entry["channels"] = c.Channels;
                 entry["context"] = c.ContextLength; entry["vocab"] = c.VocabSize; entry["attention"] = c.Attention; entry["causal"] = c.IsCausal;
                 entry["parameters"] = c.ParameterCount;
                 entry["tokenizer"] = info.Tokenizer != AttentionLab.IO.ModelTokenizer.None;
-                entry["kind"] = ModelCatalog.Gpt2Kind;
+                entry["kind"] = ModelCatalog.Gpt2Kind;                                   // the GPT views draw both decoders
+                entry["architecture"] = info.Kind;
+                entry["key_value_heads"] = c.KeyValueHeads;                          // query heads h share key/value head h / (H / Hkv)
             }
             catch (Exception e) when (e is IOException or InvalidDataException or ArgumentException or JsonException or FormatException)
             {

@@ -84,8 +84,8 @@ public sealed class ModelCatalog
     public LoadedModel Get(string? name)
     {
         var match = Find(name);
-        if (match.Kind != Gpt2Kind)
-            throw new ExplorerException(400, $"model '{match.Name}' is a {match.Kind} model; this view needs a GPT-2 model (POST /api/inspect reads every kind)");
+        if (match.Kind is not (Gpt2Kind or ModelFolderInfo.Llama))
+            throw new ExplorerException(400, $"model '{match.Name}' is a {match.Kind} model; this view needs a GPT-2 or Llama-family model (POST /api/inspect reads every kind)");
         var lazy = _loaded.GetOrAdd(match.Directory, d => new Lazy<LoadedModel>(() => LoadedModel.Open(match.Name, d, _viewsPerModel, _weightFormat)));
         try { return lazy.Value; }
         catch (Exception e) when (e is IOException or InvalidDataException or ArgumentException or FormatException or System.Text.Json.JsonException)

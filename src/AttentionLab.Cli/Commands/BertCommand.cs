@@ -53,7 +53,7 @@ internal static class BertCommand
             };
             if (config.Channels % config.Heads != 0) throw new CliError($"--d-model ({config.Channels}) must divide by --heads ({config.Heads})");
             int batch = a.Int("batch", 32, 1, 4096);
-            var options = ModelCommandSupport.ReadTraining(a, new ModelTrainingOptions
+            var options = ModelCommandSupport.ReadTraining(a, TrainingOptions.TaskDefaults with
             {
                 Steps = 800, LearningRate = 2e-3, MinLearningRate = 1e-4, WarmupSteps = 100, WeightDecay = 0.01, TimeBudget = TimeSpan.FromSeconds(110),
             });

@@ -28,10 +28,10 @@ internal static class InspectCommand
         string? dtype = a.String("dtype");
         a.EnsureAllUsed();
 
-        if (!ModelFolderInfo.Read(dir).IsGpt2)
+        if (!ModelFolderInfo.Read(dir).IsDecoder)
         {
             if (dtype is not null && CommandSupport.WeightFormat(dtype) != AttentionLab.Kernels.WeightFormat.F32)
-                throw new CliError("--dtype bf16/f16 is for GPT-2 models; this model runs in float32");
+                throw new CliError("--dtype bf16/f16 is for GPT-2 and Llama-family models; this model runs in float32");
             return InspectOtherModel(dir, text, ids, target, layer, head, attention, json, stdout);
         }
         if (target is not null) throw new CliError("--target is for seq2seq models (the start of the answer to decode from)");

@@ -11,7 +11,7 @@ internal static class ModelCommandSupport
         "       [--attention KERNEL] [--seed S] [--out DIR] [--force] [--show-attention] [--svg FILE] [--json]";
 
     /// <summary>--steps, --lr, --warmup, --time-budget over the command's defaults.</summary>
-    public static ModelTrainingOptions ReadTraining(Args a, ModelTrainingOptions d)
+    public static TrainingOptions ReadTraining(Args a, TrainingOptions d)
     {
         int steps = a.Int("steps", d.Steps, 1, 10_000_000);
         double lr = a.Double("lr", d.LearningRate, 1e-8, 10);

@@ -61,7 +61,7 @@ internal sealed class ModelOutputFolder : IDisposable
     /// <param name="evaluate">the held-out score (timed)</param>
     /// <param name="save">writes config.json and model.safetensors into the folder it is given</param>
     /// <param name="svg">the SVG drawn from the trained model</param>
-    public TrainedModel Train(ModelTrainer trainer, bool json, TextWriter stdout, Func<double> evaluate, Action<string> save, string svgFile, Func<string> svg)
+    public TrainedModel Train(Trainer trainer, bool json, TextWriter stdout, Func<double> evaluate, Action<string> save, string svgFile, Func<string> svg)
     {
         var cpu = System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime;
         var (last, interrupted) = TrainingProgress.Run(trainer, TrainingProgress.Style.Examples, TrainingProgress.Choose(stdout, json), stdout);

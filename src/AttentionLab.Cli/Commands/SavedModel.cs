@@ -19,8 +19,8 @@ internal sealed class SavedModel
     public static SavedModel Open(string directory, string? attention = null, string? dtype = null, string device = "cpu")
     {
         var info = ModelFolderInfo.Read(directory);
-        if (!info.IsGpt2)
-            throw new CliError($"{directory} holds a {info.Kind} model; generate reads GPT-2 models (inspect reads every kind)");
+        if (!info.IsDecoder)
+            throw new CliError($"{directory} holds a {info.Kind} model; generate reads GPT-2 and Llama-family models (inspect reads every kind)");
         IAttentionKernel? kernel = null;
         if (attention is not null)
         {

@@ -52,7 +52,7 @@ internal static class Seq2SeqCommand
             config = config with { EncoderLayers = layers, DecoderLayers = layers };
             if (config.Channels % config.Heads != 0) throw new CliError($"--d-model ({config.Channels}) must divide by --heads ({config.Heads})");
             int batch = a.Int("batch", 64, 1, 4096);
-            var options = ModelCommandSupport.ReadTraining(a, new ModelTrainingOptions
+            var options = ModelCommandSupport.ReadTraining(a, TrainingOptions.TaskDefaults with
             {
                 Steps = task is DateTask ? 1000 : 600, LearningRate = 2e-3, MinLearningRate = 1e-4, WarmupSteps = 100,
                 WeightDecay = 0.01, TimeBudget = TimeSpan.FromSeconds(110),

@@ -49,7 +49,7 @@ internal static class VitCommand
             if (config.ImageSize % config.PatchSize != 0) throw new CliError($"--patch-size ({config.PatchSize}) must divide --image-size ({config.ImageSize})");
             if (config.Channels % config.Heads != 0) throw new CliError($"--d-model ({config.Channels}) must divide by --heads ({config.Heads})");
             int batch = a.Int("batch", 64, 1, 4096);
-            var options = ModelCommandSupport.ReadTraining(a, new ModelTrainingOptions
+            var options = ModelCommandSupport.ReadTraining(a, TrainingOptions.TaskDefaults with
             {
                 Steps = 500, LearningRate = 2e-3, MinLearningRate = 1e-4, WarmupSteps = 50, WeightDecay = 0.01, TimeBudget = TimeSpan.FromSeconds(110),
             });

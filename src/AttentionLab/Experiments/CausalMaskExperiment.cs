@@ -43,12 +43,10 @@ public sealed class CausalMaskExperiment : IExperiment
             var model = context.NewGpt(config);
             var trained = context.Train(setting, new Gpt2LanguageModel(model));
             // the same weights, evaluated and sampled as a decoder must run: each position sees only the past
-            var options = model.AttentionOptions;
-            model.AttentionOptions = options with { IsCausal = true };
-            double causalValidation = trained.Trainer.EstimateLoss(context.Corpus.Validation);
-            double causalTrain = trained.Trainer.EstimateLoss(context.Corpus.Train);
-            var sample = Sample(model, context.Corpus.Tokenizer, SampleLength);
-            model.AttentionOptions = options;
+            var causalView = new Gpt2LanguageModel(model.InferenceView(model.AttentionOptions with { IsCausal = true }));
+            double causalValidation = trained.Trainer.EstimateLoss(context.Corpus.Validation, causalView);
+            double causalTrain = trained.Trainer.EstimateLoss(context.Corpus.Train, causalView);
+            var sample = Sample(causalView.Model, context.Corpus.Tokenizer, SampleLength);
             runs.Add(ExperimentContext.Record(setting, trained, model.ParameterCount) with
             {
                 Measures = new JsonObject

@@ -10,6 +10,7 @@ public static class ExperimentCatalog
         new CausalMaskExperiment(),
         new HeadsExperiment(),
         new PositionsExperiment(),
+        new GqaExperiment(),
         new AttentionVsRnnExperiment(),
     ];
 

@@ -50,9 +50,10 @@ public sealed class ExperimentContext
 
     /// <summary>A GPT of <paramref name="config"/> initialized from the shared seed (so settings that differ only in
     /// attention options start from identical weights).</summary>
-    public Gpt2Model NewGpt(Gpt2Config config)
+    /// <param name="options">attention options other than the config's (e.g. no 1/√d scale), or null</param>
+    public Gpt2Model NewGpt(Gpt2Config config, AttentionLab.Attention.AttentionOptions? options = null)
     {
-        var model = new Gpt2Model(config);
+        var model = options is null ? new Gpt2Model(config) : new Gpt2Model(config) { AttentionOptions = options };
         model.InitializeWeights(WeightSeed);
         return model;
     }

@@ -25,8 +25,7 @@ public sealed class ScalingExperiment : IExperiment
         var runs = new List<ExperimentRun>();
         foreach (var (setting, scaled) in new[] { ("scaled", true), ("unscaled", false) })
         {
-            var model = context.NewGpt(config);
-            if (!scaled) model.AttentionOptions = model.AttentionOptions with { Scale = 1f };
+            var model = scaled ? context.NewGpt(config) : context.NewGpt(config, new AttentionLab.Attention.AttentionOptions { IsCausal = config.IsCausal, Scale = 1f });
             var (q0, k0) = AttentionStatistics.QueryKeyGradientNorms(model, probe, probeTargets, B, T);
             var initial = AttentionStatistics.Heads(model, probe, B, T);
             var trained = context.Train(setting, new Gpt2LanguageModel(model));

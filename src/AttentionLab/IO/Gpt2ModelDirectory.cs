@@ -7,7 +7,9 @@ using AttentionLab.Models;
 namespace AttentionLab.IO;
 
 /// <summary>
-/// A Hugging Face GPT-2 model directory, as <c>GPT2LMHeadModel.save_pretrained</c> writes it: <c>config.json</c> and
+/// A decoder's model directory: a Llama-family folder (model_type llama, mistral, qwen2, qwen3) is read and written by
+/// <see cref="LlamaFolder"/>, so every caller (generate, inspect, hooks, the Explorer, training) opens both. Otherwise
+/// a Hugging Face GPT-2 model directory, as <c>GPT2LMHeadModel.save_pretrained</c> writes it: <c>config.json</c> and
 /// <c>model.safetensors</c> with Conv1D weights stored (in_features, out_features) and <c>lm_head.weight</c> absent
 /// (tied to <c>transformer.wte.weight</c>). Loading also accepts OpenAI-hub checkpoints whose names lack the
 /// <c>transformer.</c> prefix and that carry the causal-mask buffers <c>attn.bias</c>/<c>attn.masked_bias</c>.
@@ -31,6 +33,7 @@ public static class Gpt2ModelDirectory
         using var doc = InputFile.ParseJson(bytes, path);
         var o = new JsonFields(doc.RootElement, path);
         string? modelType = o.OptionalString("model_type");
+        if (modelType is not null && HfTransformerConfig.ModelTypes.Contains(modelType)) return LlamaFolder.ReadConfig(directory);
         if (modelType is not null && modelType != "gpt2") throw new InvalidDataException($"{path}: model_type '{modelType}' is not gpt2");
         string? activation = o.OptionalString("activation_function");
         if (activation is not null && activation is not ("gelu_new" or "gelu_pytorch_tanh" or "gelu_fast"))
@@ -53,12 +56,21 @@ public static class Gpt2ModelDirectory
             Attention = o.OptionalString("attnlab_attention") ?? AttentionKernels.DefaultName,
             IsCausal = o.OptionalBool("attnlab_causal") ?? true,
             Positions = OptionalPositions(o.OptionalString("attnlab_positions"), path),
+            NormPlacement = OptionalPlacement(o.OptionalString("attnlab_norm_placement"), path),
             TiedOutput = tied, OutputBias = outputBias,
         };
         try { config.Validate(); }
         catch (ArgumentException e) { throw new InvalidDataException($"{path}: {e.Message}", e); }
         return config;
     }
+
+    /// <summary>attnlab_norm_placement: "pre" (absent) or "post".</summary>
+    private static NormPlacement OptionalPlacement(string? name, string path) => name switch
+    {
+        null or "pre" => NormPlacement.Pre,
+        "post" => NormPlacement.Post,
+        _ => throw new InvalidDataException($"{path}: attnlab_norm_placement must be \"pre\" or \"post\", got \"{(name.Length <= 20 ? name : name[..20] + "…")}\""),
+    };
 
     private static PositionEncoding OptionalPositions(string? name, string path)
     {
@@ -78,6 +90,14 @@ public static class Gpt2ModelDirectory
     public static Gpt2Model Load(string directory, IAttentionKernel? attention = null, bool training = false, WeightFormat? format = null)
     {
         var config = ReadConfig(directory);
+        if (LlamaStateDict.IsLlamaFamily(config))
+        {
+            // its own names and layout ((out, in) Linears, q/k/v stored apart): read as float32, then rounded, so a 16-bit
+            // Llama-family folder passes through one transient float32 copy (GPT-2 folders adopt their 16-bit bits)
+            var llama = LlamaFolder.Load(directory, attention, training);
+            var want = training ? WeightFormat.F32 : format ?? ReadWeightFormat(directory);
+            return want == WeightFormat.F32 ? llama : llama.WithWeightFormat(want);
+        }
         string path = Path.Combine(directory, WeightsFileName);
         // read the file (its real size bounds what that allocates) and match it against the layout before allocating
         // the arena that config.json asks for; 16-bit tensors stay 16-bit unless float32 is wanted
@@ -148,10 +168,17 @@ public static class Gpt2ModelDirectory
     public static WeightFormat ReadWeightFormat(string directory)
     {
         var config = ReadConfig(directory);
-        var streamed = WeightStore.StreamedViews(new Gpt2Layout(config)).Select(v => v.Name).ToHashSet();
-        var dtypes = SafeTensors.ReadHeader(Path.Combine(directory, WeightsFileName))
-            .Where(e => streamed.Contains(e.Name.StartsWith("transformer.", StringComparison.Ordinal) || e.Name.StartsWith("lm_head.", StringComparison.Ordinal) ? e.Name : "transformer." + e.Name))
-            .Select(e => e.DType).Distinct().ToList();
+        var header = SafeTensors.ReadHeader(Path.Combine(directory, WeightsFileName));
+        List<string> dtypes;
+        if (LlamaStateDict.IsLlamaFamily(config))                                                     // every matrix of the folder
+            dtypes = header.Where(e => e.Shape.Length == 2).Select(e => e.DType).Distinct().ToList();
+        else
+        {
+            var streamed = WeightStore.StreamedViews(new Gpt2Layout(config)).Select(v => v.Name).ToHashSet();
+            dtypes = header
+                .Where(e => streamed.Contains(e.Name.StartsWith("transformer.", StringComparison.Ordinal) || e.Name.StartsWith("lm_head.", StringComparison.Ordinal) ? e.Name : "transformer." + e.Name))
+                .Select(e => e.DType).Distinct().ToList();
+        }
         return dtypes.Count == 1 && dtypes[0] is "BF16" or "F16" ? WeightFormats.FromSafeTensors(dtypes[0]) : WeightFormat.F32;
     }
 
@@ -164,6 +191,14 @@ public static class Gpt2ModelDirectory
     public static void Save(Gpt2Model model, string directory, bool force = false)
     {
         ArgumentNullException.ThrowIfNull(model);
+        if (LlamaStateDict.IsLlamaFamily(model.Config))
+        {
+            // LlamaFolder writes float32 from the arena: a 16-bit model is widened first (its values exactly)
+            LlamaFolder.Save(model.Weights16 is null ? model : model.WithWeightFormat(WeightFormat.F32), directory, force);
+            return;
+        }
+        if (!model.Config.IsGpt2Architecture && !(model.Config with { Positions = PositionEncoding.Learned }).IsGpt2Architecture)
+            throw new ArgumentException("this model's choices (norm, MLP, key/value heads, biases) have no GPT-2 folder format");
         Directory.CreateDirectory(directory);
         string configPath = Path.Combine(directory, ConfigFileName);
         string weightsPath = Path.Combine(directory, WeightsFileName);
@@ -192,6 +227,7 @@ public static class Gpt2ModelDirectory
     {
         var json = GptConfigJson(c);
         if (c.Positions != PositionEncoding.Learned) json["attnlab_positions"] = PositionEncodings.Name(c.Positions);
+        if (c.NormPlacement == NormPlacement.Post) json["attnlab_norm_placement"] = "post";
         if (!c.TiedOutput) json["tie_word_embeddings"] = false;
         if (c.OutputBias) json["attnlab_output_bias"] = true;
         return json;

@@ -35,8 +35,12 @@ public sealed class ModelFolderInfo
 {
     public const string Gpt2 = "gpt2";
 
-    /// <summary>Every kind a folder may hold: gpt2, seq2seq, bert, vit.</summary>
-    public static IReadOnlyList<string> Kinds { get; } = [Gpt2, Seq2SeqModel.ModelType, BertModel.ModelType, VisionTransformer.ModelType];
+    /// <summary>The Llama family's kind (config.json model_type llama, mistral, qwen2 or qwen3): a decoder on the one
+    /// stack with RMSNorm, SwiGLU, rotary positions and grouped-query attention (<see cref="LlamaFolder"/>).</summary>
+    public const string Llama = "llama";
+
+    /// <summary>Every kind a folder may hold: gpt2, llama, seq2seq, bert, vit.</summary>
+    public static IReadOnlyList<string> Kinds { get; } = [Gpt2, Llama, Seq2SeqModel.ModelType, BertModel.ModelType, VisionTransformer.ModelType];
 
     /// <summary>The vocabulary of Hugging Face's GPT-2 checkpoints: a folder of this size without attnlab's tokenizer
     /// file uses GPT-2's BPE.</summary>
@@ -59,6 +63,10 @@ public sealed class ModelFolderInfo
     /// <summary>True for a GPT-2 folder (the generate command and the Explorer's GPT views read only these).</summary>
     public bool IsGpt2 => Kind == Gpt2;
 
+    /// <summary>True for a decoder that runs as a <see cref="Gpt2Model"/> (GPT-2 or the Llama family): what generate,
+    /// inspect's decoder views, hooks and the Explorer's GPT views read.</summary>
+    public bool IsDecoder => Kind is Gpt2 or Llama;
+
     /// <summary>Reads what <paramref name="directory"/> holds (a GPT-2 folder's config.json is read and checked whole).</summary>
     /// <exception cref="InvalidDataException">not a folder, not a model folder, a model type attnlab does not read, or a
     /// damaged GPT-2 config: one line that says which</exception>
@@ -78,6 +86,11 @@ public sealed class ModelFolderInfo
                 int vocab = Gpt2ModelDirectory.ReadConfig(directory).VocabSize;
                 var tokenizer = Tokenizers.Exists(directory) ? ModelTokenizer.Saved : vocab == Gpt2BpeVocabulary ? ModelTokenizer.Gpt2Bpe : ModelTokenizer.None;
                 return new ModelFolderInfo(directory, Gpt2, tokenizer, vocab);
+            }
+            case "llama" or "mistral" or "qwen2" or "qwen3":
+            {
+                int vocab = LlamaFolder.ReadConfig(directory).VocabSize;
+                return new ModelFolderInfo(directory, Llama, Tokenizers.Exists(directory) ? ModelTokenizer.Saved : ModelTokenizer.None, vocab);
             }
             case Seq2SeqModel.ModelType: return new ModelFolderInfo(directory, Seq2SeqModel.ModelType, ModelTokenizer.TaskAlphabet, 0);
             case BertModel.ModelType: return new ModelFolderInfo(directory, BertModel.ModelType, ModelTokenizer.Characters, 0);
@@ -105,7 +118,7 @@ public sealed class ModelFolderInfo
     {
         ITokenizer? tokenizer = Tokenizer switch
         {
-            ModelTokenizer.Saved when IsGpt2 => Tokenizers.Load(Directory),
+            ModelTokenizer.Saved when IsDecoder => Tokenizers.Load(Directory),
             ModelTokenizer.Gpt2Bpe => new Gpt2Tokenizer(),
             _ => null,
         };

@@ -8,26 +8,40 @@ namespace AttentionLab.Layers;
 /// and the call's hooks. Arguments of the call, never state on the model.</summary>
 internal readonly record struct AttentionCall(IAttentionKernel Kernel, AttentionOptions Options, KvCache? Cache, int CachedStart, HookRun? Hooks);
 
+/// <summary>Qwen3's per-head RMSNorm of q and k (a (D) gain each, shared by all heads) and its epsilon.</summary>
+internal sealed record HeadNorms(ParameterView Query, ParameterView Key, float Epsilon);
+
 /// <summary>
 /// Multi-head self-attention, one block's:
 /// <code>
-/// qkv = x·W_attn + b_attn                 (N, (H + 2·Hkv)·D)  one fused projection (GPT-2's c_attn)
+/// qkv = x·W_attn + b_attn                 (N, (H + 2·Hkv)·D)  one fused projection (GPT-2's c_attn; Llama's q|k|v_proj)
 /// q, k, v = split(qkv)                    (B, H, T, D), (B, Hkv, T, D) ×2
+/// q, k = rms_norm(q), rms_norm(k)         per head, over D (Qwen3 only)
+/// q, k = rotate(q, p), rotate(k, p)       rotary positions (Llama family only)
+/// k, v = repeat_kv(k), repeat_kv(v)       (B, H, T, D) when Hkv &lt; H (grouped-query attention)
 /// o = kernel(q, k, v)                     (B, H, T, D)        softmax(q·kᵀ·scale + mask)·v, any IAttentionKernel
-/// z = merge(o)                            (B, T, C)           the heads side by side (hook_z)
+/// z = merge(o)                            (B, T, H·D)         the heads side by side (hook_z)
 /// y = residual + z·W_proj + b_proj        (B, T, C)           the output projection, added to the residual
 /// </code>
-/// With a KV cache the new positions' keys and values are appended and each new query attends to every cached key
-/// (causal, aligned bottom-right). Hooks may read q, k, v, the scores, the pattern, z and the branch output, and edit
-/// any of them. Hkv = H today (grouped-query attention is the next choice of the config).
+/// With a KV cache the new positions' keys and values (Hkv heads, rotated) are appended and each new query attends to
+/// every cached key of its group's head (causal, aligned bottom-right). Hooks may read q, k, v (as projected: before
+/// the q/k norm and the rotation, k and v with Hkv heads), the scores, the pattern, z and the branch output, and edit
+/// any of them. GPT-2's path (Hkv = H, no rotation, no norm) does none of the extra steps.
 /// </summary>
-internal sealed class AttentionLayer(LinearLayer qkv, LinearLayer projection, int heads, int headDim)
+internal sealed class AttentionLayer(LinearLayer qkv, LinearLayer projection, int heads, int headDim,
+    int keyValueHeads = 0, Ops.RotaryEmbedding? rotary = null, HeadNorms? headNorms = null)
 {
     public LinearLayer Qkv { get; } = qkv;
     public LinearLayer Projection { get; } = projection;
     public int Heads { get; } = heads;
     public int HeadDim { get; } = headDim;
+    /// <summary>Hkv: key/value heads (= H unless grouped-query).</summary>
+    public int KeyValueHeads { get; } = keyValueHeads > 0 ? keyValueHeads : heads;
+    public Ops.RotaryEmbedding? Rotary { get; } = rotary;
+    public HeadNorms? HeadNorms { get; } = headNorms;
     private int Channels => Heads * HeadDim;
+    private int KeyValueChannels => KeyValueHeads * HeadDim;
+    private bool Grouped => KeyValueHeads < Heads;
 
     /// <summary>Block <paramref name="l"/>'s attention branch: output = residual + branch(input), or the branch alone
     /// when there is no residual (the seed materials' one-layer GPT). The block's q, k, v and the kernel's state live
@@ -38,31 +52,71 @@ internal sealed class AttentionLayer(LinearLayer qkv, LinearLayer projection, in
     public void Forward(LayerRun run, int l, Gpt2BlockActivations s, Slot input, Slot? residual, Slot output, in AttentionCall call)
     {
         var a = run.Activations;
-        int batch = a.Batch, length = a.Length, c = Channels, h = Heads, d = HeadDim;
+        int batch = a.Batch, length = a.Length, c = Channels, kv = KeyValueChannels, width = c + 2 * kv, h = Heads, hkv = KeyValueHeads, d = HeadDim;
         var hooks = call.Hooks;
-        Qkv.Forward(run, run[input], run[s.Qkv]);                                       // (N, 3C)
+        Qkv.Forward(run, run[input], run[s.Qkv]);                                       // (N, (H + 2·Hkv)·D)
         if (hooks is not null)
         {
-            hooks.CallColumns(HookPoint.Q, l, run[s.Qkv], 3 * c, 0, batch, length, h, d);
-            hooks.CallColumns(HookPoint.K, l, run[s.Qkv], 3 * c, c, batch, length, h, d);
-            hooks.CallColumns(HookPoint.V, l, run[s.Qkv], 3 * c, 2 * c, batch, length, h, d);
+            hooks.CallColumns(HookPoint.Q, l, run[s.Qkv], width, 0, batch, length, h, d);
+            hooks.CallColumns(HookPoint.K, l, run[s.Qkv], width, c, batch, length, hkv, d);
+            hooks.CallColumns(HookPoint.V, l, run[s.Qkv], width, c + kv, batch, length, hkv, d);
         }
         using (run.Phase(Gpt2Phase.Attention))
         {
-            AttentionHeads.SplitColumns(run[s.Qkv], 3 * c, 0, batch, length, h, d, run[s.Q]);       // (B, H, T, D)
-            AttentionHeads.SplitColumns(run[s.Qkv], 3 * c, c, batch, length, h, d, run[s.K]);
-            AttentionHeads.SplitColumns(run[s.Qkv], 3 * c, 2 * c, batch, length, h, d, run[s.V]);
+            if (HeadNorms is null && Rotary is null && !Grouped)
+            {
+                // GPT-2: the heads straight out of the fused projection
+                AttentionHeads.SplitColumns(run[s.Qkv], width, 0, batch, length, h, d, run[s.Q]);       // (B, H, T, D)
+                AttentionHeads.SplitColumns(run[s.Qkv], width, c, batch, length, h, d, run[s.K]);
+                AttentionHeads.SplitColumns(run[s.Qkv], width, 2 * c, batch, length, h, d, run[s.V]);
+            }
+            else PrepareHeads(run, s, call.CachedStart);
             if (call.Cache is not null) CachedAttention(run, l, s, call);
-            else if (hooks is not null && (hooks.Wants(HookPoint.AttnScores, l) || hooks.Wants(HookPoint.Pattern, l)))
-                HookedAttention(run, l, run[s.Q], run[s.K], run[s.V], new AttentionShape(batch, h, length, length, d), call,
-                    run[s.AttentionOutput], run.Memory(s.AttentionSaved));
             else
-                call.Kernel.Forward(run[s.Q], run[s.K], run[s.V], new AttentionShape(batch, h, length, length, d), call.Options,
-                    run[s.AttentionOutput], run[s.AttentionSaved]);
-            AttentionHeads.Merge(run[s.AttentionOutput], batch, length, h, d, run[s.AttentionMerged]);  // (B, T, C)
+            {
+                if (Grouped)
+                {
+                    KeyValueGroups.Expand(run[s.KeyHeads], batch, hkv, h, length, d, run[s.K]);          // repeat_kv: (B, H, T, D)
+                    KeyValueGroups.Expand(run[s.ValueHeads], batch, hkv, h, length, d, run[s.V]);
+                }
+                if (hooks is not null && (hooks.Wants(HookPoint.AttnScores, l) || hooks.Wants(HookPoint.Pattern, l)))
+                    HookedAttention(run, l, run[s.Q], run[s.K], run[s.V], new AttentionShape(batch, h, length, length, d), call,
+                        run[s.AttentionOutput], run.Memory(s.AttentionSaved));
+                else
+                    call.Kernel.Forward(run[s.Q], run[s.K], run[s.V], new AttentionShape(batch, h, length, length, d), call.Options,
+                        run[s.AttentionOutput], run[s.AttentionSaved]);
+            }
+            AttentionHeads.Merge(run[s.AttentionOutput], batch, length, h, d, run[s.AttentionMerged]);  // (B, T, H·D)
         }
         hooks?.Call(HookPoint.Z, l, run.Memory(s.AttentionMerged), batch, length, h, d);
         Projection.ForwardBranch(run, run[s.AttentionMerged], residual, output, hooks, HookPoint.AttnOut, l);
+    }
+
+    /// <summary>The Llama family's heads: split q (H heads) and k, v (Hkv heads, into their own slots when grouped),
+    /// Qwen3's per-head norms, then the rotation of q and k at positions start … start + T − 1.</summary>
+    private void PrepareHeads(LayerRun run, Gpt2BlockActivations s, int start)
+    {
+        var a = run.Activations;
+        int batch = a.Batch, length = a.Length, c = Channels, kv = KeyValueChannels, width = c + 2 * kv, h = Heads, hkv = KeyValueHeads, d = HeadDim;
+        Slot q = s.Q, k = s.Keys, v = s.Values;
+        AttentionHeads.SplitColumns(run[s.Qkv], width, c + kv, batch, length, hkv, d, run[v]);              // (B, Hkv, T, D)
+        if (HeadNorms is { } norms)
+        {
+            AttentionHeads.SplitColumns(run[s.Qkv], width, 0, batch, length, h, d, run[s.QueryPreNorm]);
+            AttentionHeads.SplitColumns(run[s.Qkv], width, c, batch, length, hkv, d, run[s.KeyPreNorm]);
+            Ops.RmsNorm.Forward(run[s.QueryPreNorm], run[norms.Query], batch * h * length, d, norms.Epsilon, run[q], run[s.QueryNormRstd]);
+            Ops.RmsNorm.Forward(run[s.KeyPreNorm], run[norms.Key], batch * hkv * length, d, norms.Epsilon, run[k], run[s.KeyNormRstd]);
+        }
+        else
+        {
+            AttentionHeads.SplitColumns(run[s.Qkv], width, 0, batch, length, h, d, run[q]);                 // (B, H, T, D)
+            AttentionHeads.SplitColumns(run[s.Qkv], width, c, batch, length, hkv, d, run[k]);               // (B, Hkv, T, D)
+        }
+        if (Rotary is { } rope)
+        {
+            rope.Apply(run[q], batch * h, length, start);
+            rope.Apply(run[k], batch * hkv, length, start);
+        }
     }
 
     /// <summary>
@@ -74,16 +128,37 @@ internal sealed class AttentionLayer(LinearLayer qkv, LinearLayer projection, in
     public void Backward(LayerRun run, Gpt2BlockActivations s, Slot input, Slot dOutput, Slot dInput, IAttentionKernel kernel, AttentionOptions options, bool accumulate)
     {
         var a = run.Activations;
-        int batch = a.Batch, length = a.Length, c = Channels, h = Heads, d = HeadDim;
+        int batch = a.Batch, length = a.Length, c = Channels, kv = KeyValueChannels, width = c + 2 * kv, h = Heads, hkv = KeyValueHeads, d = HeadDim;
         Projection.Backward(run, dOutput, s.AttentionMerged, a.DMerged, accumulate);
         using (run.Phase(Gpt2Phase.BackwardAttention))
         {
             AttentionHeads.Split(run[a.DMerged], batch, length, h, d, run[a.DAttention]);              // (B, H, T, D)
             kernel.Backward(run[s.Q], run[s.K], run[s.V], run[s.AttentionOutput], run[s.AttentionSaved], run[a.DAttention],
                 new AttentionShape(batch, h, length, length, d), options, run[a.DQ], run[a.DK], run[a.DV]);
-            AttentionHeads.MergeColumns(run[a.DQ], batch, length, h, d, run[a.DQkv], 3 * c, 0);         // (N, 3C)
-            AttentionHeads.MergeColumns(run[a.DK], batch, length, h, d, run[a.DQkv], 3 * c, c);
-            AttentionHeads.MergeColumns(run[a.DV], batch, length, h, d, run[a.DQkv], 3 * c, 2 * c);
+            Slot dk = a.DK, dv = a.DV;
+            if (Grouped)
+            {
+                // the backward of repeat_kv: each key/value head gets the sum over its group
+                KeyValueGroups.Reduce(run[a.DK], batch, hkv, h, length, d, run[a.DKeyHeads]);            // (B, Hkv, T, D)
+                KeyValueGroups.Reduce(run[a.DV], batch, hkv, h, length, d, run[a.DValueHeads]);
+                (dk, dv) = (a.DKeyHeads, a.DValueHeads);
+            }
+            if (Rotary is { } rope)
+            {
+                rope.Apply(run[a.DQ], batch * h, length, 0, inverse: true);                           // rotation by −pθ
+                rope.Apply(run[dk], batch * hkv, length, 0, inverse: true);
+            }
+            if (HeadNorms is { } norms)
+            {
+                var g = run.Gradients!;
+                Ops.RmsNorm.Backward(run[a.DQ], run[s.QueryPreNorm], run[norms.Query], run[s.QueryNormRstd], batch * h * length, d,
+                    run[a.DQ], g.AsSpan(norms.Query.Offset, d), overwrite: true);
+                Ops.RmsNorm.Backward(run[dk], run[s.KeyPreNorm], run[norms.Key], run[s.KeyNormRstd], batch * hkv * length, d,
+                    run[dk], g.AsSpan(norms.Key.Offset, d), overwrite: true);
+            }
+            AttentionHeads.MergeColumns(run[a.DQ], batch, length, h, d, run[a.DQkv], width, 0);         // (N, (H + 2·Hkv)·D)
+            AttentionHeads.MergeColumns(run[dk], batch, length, hkv, d, run[a.DQkv], width, c);
+            AttentionHeads.MergeColumns(run[dv], batch, length, hkv, d, run[a.DQkv], width, c + kv);
         }
         Qkv.Backward(run, a.DQkv, input, dInput, accumulate);
     }
@@ -142,19 +217,20 @@ internal sealed class AttentionLayer(LinearLayer qkv, LinearLayer projection, in
     }
 
     /// <summary>
-    /// Attention of the n new positions against the cache: appends their keys and values to layer l's cache, then
-    /// runs the kernel per head with q (1, 1, n, D) against k, v (1, 1, Tk, D), Tk = cached + new. With the scores or
-    /// the pattern hooked, the heads' cached keys and values are gathered into (1, H, Tk, D) and run as one call.
+    /// Attention of the n new positions against the cache: appends their keys and values (Hkv heads) to layer l's
+    /// cache, then runs the kernel per query head h with q (1, 1, n, D) against its group's k, v (1, 1, Tk, D), head
+    /// h / G, Tk = cached + new: no copy of the shared heads. With the scores or the pattern hooked, the heads' cached
+    /// keys and values are gathered into (1, H, Tk, D) and run as one call.
     /// </summary>
     private void CachedAttention(LayerRun run, int l, Gpt2BlockActivations s, in AttentionCall call)
     {
         var cache = call.Cache!;
-        int n = run.Activations.Length, h = Heads, d = HeadDim, start = call.CachedStart, tk = start + n;
-        var q = run[s.Q]; var k = run[s.K]; var v = run[s.V]; var o = run[s.AttentionOutput];
-        for (int hh = 0; hh < h; hh++)
+        int n = run.Activations.Length, h = Heads, hkv = KeyValueHeads, group = h / hkv, d = HeadDim, start = call.CachedStart, tk = start + n;
+        var q = run[s.Q]; var k = run[s.Keys]; var v = run[s.Values]; var o = run[s.AttentionOutput];
+        for (int g = 0; g < hkv; g++)
         {
-            k.Slice(hh * n * d, n * d).CopyTo(cache.Keys(l, hh, start, n));
-            v.Slice(hh * n * d, n * d).CopyTo(cache.Values(l, hh, start, n));
+            k.Slice(g * n * d, n * d).CopyTo(cache.Keys(l, g, start, n));
+            v.Slice(g * n * d, n * d).CopyTo(cache.Values(l, g, start, n));
         }
         if (call.Hooks is { } hooks && (hooks.Wants(HookPoint.AttnScores, l) || hooks.Wants(HookPoint.Pattern, l)))
         {
@@ -162,15 +238,15 @@ internal sealed class AttentionLayer(LinearLayer qkv, LinearLayer projection, in
             var values = new float[h * tk * d];
             for (int hh = 0; hh < h; hh++)
             {
-                cache.Keys(l, hh, 0, tk).CopyTo(keys.AsSpan(hh * tk * d, tk * d));
-                cache.Values(l, hh, 0, tk).CopyTo(values.AsSpan(hh * tk * d, tk * d));
+                cache.Keys(l, hh / group, 0, tk).CopyTo(keys.AsSpan(hh * tk * d, tk * d));
+                cache.Values(l, hh / group, 0, tk).CopyTo(values.AsSpan(hh * tk * d, tk * d));
             }
             HookedAttention(run, l, q, keys, values, new AttentionShape(1, h, n, tk, d), call, o, default);
             return;
         }
         var shape = new AttentionShape(1, 1, n, tk, d);
         for (int hh = 0; hh < h; hh++)
-            call.Kernel.Forward(q.Slice(hh * n * d, n * d), cache.Keys(l, hh, 0, tk), cache.Values(l, hh, 0, tk),
+            call.Kernel.Forward(q.Slice(hh * n * d, n * d), cache.Keys(l, hh / group, 0, tk), cache.Values(l, hh / group, 0, tk),
                 shape, call.Options, o.Slice(hh * n * d, n * d), default);
     }
 }

@@ -46,7 +46,7 @@ internal sealed class DecoderBlock(int index, NormLayer norm1, AttentionLayer se
         hooks?.Call(HookPoint.ResidMidCross, l, run.Memory(s.Residual2), b, t, c);
         Norm2.Forward(run, s.Residual2, s.Norm2, s.Norm2Mean, s.Norm2Rstd);
         hooks?.Call(HookPoint.Ln2Normalized, l, run.Memory(s.Norm2), b, t, c);
-        Mlp.Forward(run, l, s, hooks);
+        Mlp.Forward(run, l, s, s.Norm2, s.Residual2, s.Residual3, hooks);
         hooks?.Call(HookPoint.ResidPost, l, run.Memory(s.Residual3), b, t, c);
     }
 
@@ -60,7 +60,7 @@ internal sealed class DecoderBlock(int index, NormLayer norm1, AttentionLayer se
         var a = run.Activations;
         var s = a.Blocks[Index];
         var x = a.CrossBlocks![Index];
-        Mlp.Backward(run, s, accumulate: true);
+        Mlp.Backward(run, s, a.DResidual, s.Norm2, a.DNorm, accumulate: true);
         Norm2.Backward(run, a.DNorm, s.Residual2, s.Norm2Mean, s.Norm2Rstd, a.DResidual);       // d Residual2
         CrossAttention.Backward(run, x, x.Norm, a.DResidual, a.DNorm, kernel, crossOptions);
         CrossNorm.Backward(run, a.DNorm, x.AfterSelf, x.NormMean, x.NormRstd, a.DResidual);     // d AfterSelf

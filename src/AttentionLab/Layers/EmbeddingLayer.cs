@@ -12,10 +12,11 @@ namespace AttentionLab.Layers;
 /// pos is the learned table wpe, the fixed sinusoids, or nothing. start is the first new position (0, or the KV
 /// cache's length).
 /// </summary>
-internal sealed class EmbeddingLayer(ParameterView tokenTable, ParameterView positionTable, PositionEncoding positions, float[]? sinusoids, int channels)
+internal sealed class EmbeddingLayer(ParameterView tokenTable, ParameterView? positionTable, PositionEncoding positions, float[]? sinusoids, int channels)
 {
     public ParameterView TokenTable { get; } = tokenTable;
-    public ParameterView PositionTable { get; } = positionTable;
+    /// <summary>wpe; null with rotary positions (they act inside attention, nothing is added here).</summary>
+    public ParameterView? PositionTable { get; } = positionTable;
     public PositionEncoding Positions { get; } = positions;
 
     /// <param name="output">(B, T, C), overwritten</param>
@@ -31,7 +32,7 @@ internal sealed class EmbeddingLayer(ParameterView tokenTable, ParameterView pos
         hooks?.Call(HookPoint.Embed, 0, run.Memory(output), batch, length, c);
         ReadOnlySpan<float> table = Positions switch
         {
-            PositionEncoding.Learned => run[PositionTable].Slice(start * c, length * c),
+            PositionEncoding.Learned => run[PositionTable!].Slice(start * c, length * c),
             PositionEncoding.Sinusoidal => sinusoids.AsSpan(start * c, length * c),
             _ => default,
         };
@@ -61,7 +62,7 @@ internal sealed class EmbeddingLayer(ParameterView tokenTable, ParameterView pos
         var dx = run[dOutput];
         Embedding.Backward(dx, tokens, c, run.Gradient(TokenTable));
         if (Positions != PositionEncoding.Learned) return;
-        var dwpe = run.Gradient(PositionTable).Slice(0, length * c);
+        var dwpe = run.Gradient(PositionTable!).Slice(0, length * c);
         for (int b = 0; b < batch; b++)
             System.Numerics.Tensors.TensorPrimitives.Add(dwpe, dx.Slice(b * length * c, length * c), dwpe);
     }

@@ -5,14 +5,16 @@ namespace AttentionLab.Layers;
 
 /// <summary>
 /// The normalization before each branch and before the head, as the config chooses it (<see cref="NormKind"/>):
-/// LayerNorm (Ba et al. 2016) <c>y = (x − mean)/√(var + ε)·γ + β</c> over the C channels of each of N rows,
-/// rows split over the cores. Forward and backward side by side; the formulas are <see cref="LayerNorm"/>'s.
+/// LayerNorm (Ba et al. 2016) <c>y = (x − mean)/√(var + ε)·γ + β</c> or RMSNorm (Zhang &amp; Sennrich 2019)
+/// <c>y = x/√(mean(x²) + ε)·γ</c> over the C channels of each of N rows, rows split over the cores. Forward and
+/// backward side by side; the formulas are <see cref="LayerNorm"/>'s and <see cref="RmsNorm"/>'s.
 /// </summary>
-internal sealed class NormLayer(NormKind kind, ParameterView weight, ParameterView bias, int channels, float epsilon)
+internal sealed class NormLayer(NormKind kind, ParameterView weight, ParameterView? bias, int channels, float epsilon)
 {
     public NormKind Kind { get; } = kind;
     public ParameterView Weight { get; } = weight;
-    public ParameterView Bias { get; } = bias;
+    /// <summary>LayerNorm's β; null for RMSNorm.</summary>
+    public ParameterView? Bias { get; } = bias;
 
     /// <param name="input">(N, C)</param>
     /// <param name="output">(N, C)</param>
@@ -25,7 +27,15 @@ internal sealed class NormLayer(NormKind kind, ParameterView weight, ParameterVi
         float eps = epsilon;
         var data = run.Data;
         var p = run.Parameters;
-        int wOffset = Weight.Offset, bOffset = Bias.Offset;
+        int wOffset = Weight.Offset;
+        if (Kind == NormKind.RmsNorm)
+        {
+            ParallelRows.For(n, (long)n * c, run.ParallelMinimumWork, (start, count) =>
+                RmsNorm.Forward(data.AsSpan(input.Offset + start * c, count * c), p.AsSpan(wOffset, c), count, c, eps,
+                    data.AsSpan(output.Offset + start * c, count * c), data.AsSpan(rstd.Offset + start, count)));
+            return;
+        }
+        int bOffset = Bias!.Offset;
         ParallelRows.For(n, (long)n * c, run.ParallelMinimumWork, (start, count) =>
             LayerNorm.Forward(data.AsSpan(input.Offset + start * c, count * c), p.AsSpan(wOffset, c), p.AsSpan(bOffset, c), count, c, eps,
                 data.AsSpan(output.Offset + start * c, count * c), data.AsSpan(mean.Offset + start, count), data.AsSpan(rstd.Offset + start, count)));
@@ -47,7 +57,14 @@ internal sealed class NormLayer(NormKind kind, ParameterView weight, ParameterVi
         var data = a.Data;
         var p = run.Parameters;
         var g = run.Gradients!;
-        var weight = Weight; var bias = Bias;
+        var weight = Weight;
+        if (Kind == NormKind.RmsNorm)
+        {
+            // one pass; the (C) weight gradient is one partial per call, so the rows stay on one core
+            RmsNorm.Backward(a[dOutput], a[input], p.AsSpan(weight.Offset, c), a[rstd], n, c, a[dInput], g.AsSpan(weight.Offset, c));
+            return;
+        }
+        var bias = Bias!;
         int workers = Math.Min(a.Workers, n);
         if (workers <= 1 || (long)n * c < run.ParallelMinimumWork)
         {

@@ -83,11 +83,11 @@ public sealed class BertModel
         var entries = new List<StateDictEntry>
         {
             new("embed.token.weight", [v, c], layout.TokenEmbedding),
-            new("embed.position.weight", [t, c], layout.PositionEmbedding),
+            new("embed.position.weight", [t, c], layout.PositionEmbedding!),
         };
         for (int l = 0; l < layout.Blocks.Count; l++) entries.AddRange(StateDictMap.EncoderBlock($"h.{l}.", layout.Blocks[l], c));
         entries.Add(new("ln_f.weight", [c], layout.FinalNormWeight));
-        entries.Add(new("ln_f.bias", [c], layout.FinalNormBias));
+        entries.Add(new("ln_f.bias", [c], layout.FinalNormBias!));
         entries.Add(new("mlm_head.weight", [v, c], layout.OutputWeight));          // nn.Linear(C, V): (out, in) = the head's (V, C)
         entries.Add(new("mlm_head.bias", [v], layout.OutputBias!));
         return new StateDictMap(entries);

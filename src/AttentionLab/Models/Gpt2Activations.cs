@@ -17,9 +17,21 @@ internal sealed record Gpt2BlockActivations(
     Slot Norm2,              // (N, C)
     Slot Norm2Mean,          // (N)
     Slot Norm2Rstd,          // (N)
-    Slot Fc,                 // (N, 4C) c_fc output, GELU input
-    Slot FcGelu,             // (N, 4C)
-    Slot Residual3);         // (N, C) block output
+    Slot Fc,                 // (N, 4C) c_fc output, GELU input; SwiGLU: (N, 2M) [gate | up]
+    Slot FcGelu,             // (N, 4C); SwiGLU: (N, M) silu(gate)·up
+    Slot Residual3,          // (N, C) block output
+    Slot KeyHeads,           // (B, Hkv, T, D) grouped-query keys before repeat_kv (empty when Hkv = H: K itself)
+    Slot ValueHeads,         // (B, Hkv, T, D) the same for values
+    Slot QueryPreNorm,       // (B, H, T, D) q before Qwen3's q norm (empty without it)
+    Slot KeyPreNorm,         // (B, Hkv, T, D) k before the k norm
+    Slot QueryNormRstd,      // (B, H, T) the q norm's 1/RMS per head row
+    Slot KeyNormRstd)        // (B, Hkv, T)
+{
+    /// <summary>Where the Hkv key heads live: their own slot with grouped-query attention, else K.</summary>
+    public Slot Keys => KeyHeads.Length > 0 ? KeyHeads : K;
+    /// <summary>Where the Hkv value heads live.</summary>
+    public Slot Values => ValueHeads.Length > 0 ? ValueHeads : V;
+}
 
 /// <summary>
 /// The cross-attention sub-layer's activations of one decoder block of an encoder-decoder (<see cref="Seq2SeqModel"/>).
@@ -56,6 +68,10 @@ internal sealed class Gpt2Activations
     {
         Batch = batch; Length = length; SavedPerBlock = savedPerBlock; IsTraining = training;
         int n = batch * length, c = config.Channels;
+        long a = (long)n * config.AttentionChannels, qkv = (long)n * config.QkvChannels, hidden = (long)n * config.IntermediateSize;
+        long kv = (long)n * config.KeyValueHeads * config.HeadDim;
+        bool swiGlu = config.Activation == MlpActivation.SwiGlu, grouped = config.KeyValueHeads < config.Heads, qkNorm = config.QkNorm;
+        long fc = swiGlu ? 2 * hidden : hidden;
         long offset = 0;
         Slot Take(long count)
         {
@@ -68,9 +84,11 @@ internal sealed class Gpt2Activations
         var blocks = new Gpt2BlockActivations[config.Layers];
         for (int l = 0; l < blocks.Length; l++)
             blocks[l] = new Gpt2BlockActivations(
-                Take((long)n * c), Take(n), Take(n), Take(3L * n * c), Take((long)n * c), Take((long)n * c), Take((long)n * c),
-                Take((long)n * c), Take(savedPerBlock), Take((long)n * c), Take((long)n * c),
-                Take((long)n * c), Take(n), Take(n), Take(4L * n * c), Take(4L * n * c), Take((long)n * c));
+                Take((long)n * c), Take(n), Take(n), Take(qkv), Take(a), Take(a), Take(a),
+                Take(a), Take(savedPerBlock), Take(a), Take((long)n * c),
+                Take((long)n * c), Take(n), Take(n), Take(fc), Take(hidden), Take((long)n * c),
+                Take(grouped ? kv : 0), Take(grouped ? kv : 0), Take(qkNorm ? a : 0), Take(qkNorm ? kv : 0),
+                Take(qkNorm ? (long)n * config.Heads : 0), Take(qkNorm ? (long)n * config.KeyValueHeads : 0));
         Blocks = blocks;
         FinalNorm = Take((long)n * c); FinalNormMean = Take(n); FinalNormRstd = Take(n);
         Logits = Take((long)n * config.VocabSize);
@@ -78,10 +96,11 @@ internal sealed class Gpt2Activations
         Workers = Math.Max(1, Environment.ProcessorCount);
         if (training)
         {
-            DResidual = Take((long)n * c); DNorm = Take((long)n * c); DQkv = Take(3L * n * c);
-            DQ = Take((long)n * c); DK = Take((long)n * c); DV = Take((long)n * c);
-            DAttention = Take((long)n * c); DMerged = Take((long)n * c); DFc = Take(4L * n * c);
+            DResidual = Take((long)n * c); DNorm = Take((long)n * c); DQkv = Take(qkv);
+            DQ = Take(a); DK = Take(a); DV = Take(a);
+            DAttention = Take(a); DMerged = Take(a); DFc = Take(fc);
             NormPartials = Take(2L * c * Workers);
+            DKeyHeads = Take(grouped ? kv : 0); DValueHeads = Take(grouped ? kv : 0); DHidden = Take(swiGlu ? hidden : 0);
         }
         MemoryLength = memoryLength;
         if (memoryLength > 0)
@@ -129,6 +148,11 @@ internal sealed class Gpt2Activations
     public Slot DAttention { get; }
     public Slot DMerged { get; }
     public Slot DFc { get; }
+    /// <summary>(B, Hkv, T, D) each: the group sums of dk and dv (grouped-query attention only).</summary>
+    public Slot DKeyHeads { get; }
+    public Slot DValueHeads { get; }
+    /// <summary>(N, M) dLoss/d(silu(gate)·up) (SwiGLU only; GELU's dFc is computed in place).</summary>
+    public Slot DHidden { get; }
 
     /// <summary>Ts of the memory the cross-attention reads; 0 without cross-attention.</summary>
     public int MemoryLength { get; }

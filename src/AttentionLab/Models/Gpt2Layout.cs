@@ -1,19 +1,22 @@
 namespace AttentionLab.Models;
 
-/// <summary>The views of one transformer block (names under <c>transformer.h.{i}.</c>).</summary>
+/// <summary>The views of one transformer block (names under <c>transformer.h.{i}.</c>). A bias the config leaves
+/// out (RMSNorm has none; Llama's linears have none) is null; the q/k norms exist only with <see cref="Gpt2Config.QkNorm"/>.</summary>
 public sealed record Gpt2BlockLayout(
-    ParameterView Norm1Weight, ParameterView Norm1Bias,
-    ParameterView AttentionWeight, ParameterView AttentionBias,
-    ParameterView AttentionProjectionWeight, ParameterView AttentionProjectionBias,
-    ParameterView Norm2Weight, ParameterView Norm2Bias,
-    ParameterView MlpWeight, ParameterView MlpBias,
-    ParameterView MlpProjectionWeight, ParameterView MlpProjectionBias)
+    ParameterView Norm1Weight, ParameterView? Norm1Bias,
+    ParameterView AttentionWeight, ParameterView? AttentionBias,
+    ParameterView AttentionProjectionWeight, ParameterView? AttentionProjectionBias,
+    ParameterView Norm2Weight, ParameterView? Norm2Bias,
+    ParameterView MlpWeight, ParameterView? MlpBias,
+    ParameterView MlpProjectionWeight, ParameterView? MlpProjectionBias,
+    ParameterView? QueryNormWeight = null, ParameterView? KeyNormWeight = null)
 {
     public IEnumerable<ParameterView> All =>
-    [
-        Norm1Weight, Norm1Bias, AttentionWeight, AttentionBias, AttentionProjectionWeight, AttentionProjectionBias,
-        Norm2Weight, Norm2Bias, MlpWeight, MlpBias, MlpProjectionWeight, MlpProjectionBias,
-    ];
+        new[]
+        {
+            Norm1Weight, Norm1Bias, AttentionWeight, AttentionBias, QueryNormWeight, KeyNormWeight, AttentionProjectionWeight,
+            AttentionProjectionBias, Norm2Weight, Norm2Bias, MlpWeight, MlpBias, MlpProjectionWeight, MlpProjectionBias,
+        }.OfType<ParameterView>();
 }
 
 /// <summary>
@@ -31,23 +34,35 @@ public sealed class Gpt2Layout : ParameterLayout
         config.Validate();
         Config = config;
         int v = config.VocabSize, t = config.ContextLength, c = config.Channels;
+        int a = config.AttentionChannels, qkv = config.QkvChannels, m = config.IntermediateSize, d = config.HeadDim;
+        int fc = config.Activation == MlpActivation.SwiGlu ? 2 * m : m;            // SwiGLU: [gate | up] side by side
+        bool layerNorm = config.Norm == NormKind.LayerNorm;
         TokenEmbedding = Add("transformer.wte.weight", v, c);
-        PositionEmbedding = Add("transformer.wpe.weight", t, c);
+        PositionEmbedding = config.Positions == PositionEncoding.Rotary ? null : Add("transformer.wpe.weight", t, c);
         var blocks = new Gpt2BlockLayout[config.Layers];
         for (int l = 0; l < config.Layers; l++)
         {
             string p = $"transformer.h.{l}.";
-            blocks[l] = new Gpt2BlockLayout(
-                Add(p + "ln_1.weight", c), Add(p + "ln_1.bias", c),
-                Add(p + "attn.c_attn.weight", c, 3 * c), Add(p + "attn.c_attn.bias", 3 * c),
-                Add(p + "attn.c_proj.weight", c, c), Add(p + "attn.c_proj.bias", c),
-                Add(p + "ln_2.weight", c), Add(p + "ln_2.bias", c),
-                Add(p + "mlp.c_fc.weight", c, 4 * c), Add(p + "mlp.c_fc.bias", 4 * c),
-                Add(p + "mlp.c_proj.weight", 4 * c, c), Add(p + "mlp.c_proj.bias", c));
+            var norm1 = Add(p + "ln_1.weight", c);
+            var norm1Bias = layerNorm ? Add(p + "ln_1.bias", c) : null;
+            var attention = Add(p + "attn.c_attn.weight", c, qkv);                    // [q | k | v] columns: H·D, Hkv·D, Hkv·D
+            var attentionBias = config.QkvBias ? Add(p + "attn.c_attn.bias", qkv) : null;
+            var queryNorm = config.QkNorm ? Add(p + "attn.q_norm.weight", d) : null;
+            var keyNorm = config.QkNorm ? Add(p + "attn.k_norm.weight", d) : null;
+            var projection = Add(p + "attn.c_proj.weight", a, c);
+            var projectionBias = config.OutputProjectionBias ? Add(p + "attn.c_proj.bias", c) : null;
+            var norm2 = Add(p + "ln_2.weight", c);
+            var norm2Bias = layerNorm ? Add(p + "ln_2.bias", c) : null;
+            var mlp = Add(p + "mlp.c_fc.weight", c, fc);
+            var mlpBias = config.MlpBias ? Add(p + "mlp.c_fc.bias", fc) : null;
+            var mlpProjection = Add(p + "mlp.c_proj.weight", m, c);
+            var mlpProjectionBias = config.MlpBias ? Add(p + "mlp.c_proj.bias", c) : null;
+            blocks[l] = new Gpt2BlockLayout(norm1, norm1Bias, attention, attentionBias, projection, projectionBias,
+                norm2, norm2Bias, mlp, mlpBias, mlpProjection, mlpProjectionBias, queryNorm, keyNorm);
         }
         Blocks = blocks;
         FinalNormWeight = Add("transformer.ln_f.weight", c);
-        FinalNormBias = Add("transformer.ln_f.bias", c);
+        FinalNormBias = layerNorm ? Add("transformer.ln_f.bias", c) : null;
         OutputWeight = config.TiedOutput ? TokenEmbedding : Add("lm_head.weight", v, c);
         OutputBias = config.OutputBias ? Add("lm_head.bias", v) : null;
     }
@@ -58,16 +73,16 @@ public sealed class Gpt2Layout : ParameterLayout
     /// <summary>transformer.wte.weight (V, C); also the output head (tied).</summary>
     public ParameterView TokenEmbedding { get; }
 
-    /// <summary>transformer.wpe.weight (T, C).</summary>
-    public ParameterView PositionEmbedding { get; }
+    /// <summary>transformer.wpe.weight (T, C); null with rotary positions (nothing is added to the embeddings).</summary>
+    public ParameterView? PositionEmbedding { get; }
 
     public IReadOnlyList<Gpt2BlockLayout> Blocks { get; }
 
     /// <summary>transformer.ln_f.weight (C).</summary>
     public ParameterView FinalNormWeight { get; }
 
-    /// <summary>transformer.ln_f.bias (C).</summary>
-    public ParameterView FinalNormBias { get; }
+    /// <summary>transformer.ln_f.bias (C); null for RMSNorm.</summary>
+    public ParameterView? FinalNormBias { get; }
 
     /// <summary>The unembedding (V, C): wte when tied, else lm_head.weight.</summary>
     public ParameterView OutputWeight { get; }

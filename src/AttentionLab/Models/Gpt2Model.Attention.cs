@@ -34,8 +34,9 @@ public sealed partial class Gpt2Model
         if (cache.Length != tk) throw new InvalidOperationException("the KV cache has changed since the last ForwardCached");
         var headShape = new AttentionShape(1, 1, t, tk, d);
         var result = new float[h * t * tk];
+        int group = h / Config.KeyValueHeads;                                               // query heads per cached head
         for (int hh = 0; hh < h; hh++)
-            kernel.Weights(a[s.Q].Slice(hh * t * d, t * d), cache.Keys(layer, hh, 0, tk), cache.Values(layer, hh, 0, tk),
+            kernel.Weights(a[s.Q].Slice(hh * t * d, t * d), cache.Keys(layer, hh / group, 0, tk), cache.Values(layer, hh / group, 0, tk),
                 headShape, options, result.AsSpan(hh * t * tk, t * tk));
         return result;
     }

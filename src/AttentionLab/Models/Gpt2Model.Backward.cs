@@ -39,14 +39,11 @@ public sealed partial class Gpt2Model
     private void ClearGradientsNotWrittenByGemm()
     {
         var g = Gradients;
-        g[Layout.PositionEmbedding].Clear();
+        if (Layout.PositionEmbedding is { } wpe) g[wpe].Clear();
         foreach (var b in Layout.Blocks)
-        {
-            g[b.Norm1Weight].Clear(); g[b.Norm1Bias].Clear();
-            g[b.AttentionBias].Clear(); g[b.AttentionProjectionBias].Clear();
-            g[b.Norm2Weight].Clear(); g[b.Norm2Bias].Clear();
-            g[b.MlpBias].Clear(); g[b.MlpProjectionBias].Clear();
-        }
-        g[Layout.FinalNormWeight].Clear(); g[Layout.FinalNormBias].Clear();
+            foreach (var view in b.All)
+                if (view.Shape.Length == 1) g[view].Clear();          // norms, biases, Qwen3's q/k norms
+        g[Layout.FinalNormWeight].Clear();
+        if (Layout.FinalNormBias is { } lnfBias) g[lnfBias].Clear();
     }
 }

@@ -56,7 +56,7 @@ public sealed partial class Gpt2Model
         config.Validate();
         Config = config;
         Attention = attention ?? AttentionKernels.Parse(config.Attention);
-        AttentionOptions = new AttentionOptions { IsCausal = config.IsCausal };
+        AttentionOptions = DefaultOptions(config, Attention);
         _lastKernel = Attention;
         _lastOptions = AttentionOptions;
         IsTraining = training;
@@ -68,6 +68,24 @@ public sealed partial class Gpt2Model
         SetNormsToIdentity();
     }
 
+    /// <summary>
+    /// Causal or bidirectional from the config; with Mistral's sliding window W, the window mask (the query and the
+    /// W − 1 keys before it) that every exact kernel applies — unless the kernel is <c>window:W</c> itself, which
+    /// brings the same mask (a window kernel of another width is refused: which one should win is unclear).
+    /// </summary>
+    private static AttentionOptions DefaultOptions(Gpt2Config config, IAttentionKernel kernel)
+    {
+        var options = new AttentionOptions { IsCausal = config.IsCausal };
+        if (config.SlidingWindow is not int w) return options;
+        if (kernel is WindowAttention window)
+        {
+            if (window.Window != w || window.GlobalTokens != 0 || window.TwoSided)
+                throw new ArgumentException($"this model's sliding window is {w} keys; attention kernel '{kernel.Name}' would change it (use window:{w} or an exact kernel)");
+            return options;
+        }
+        return options with { Window = new SlidingWindow(w - 1) };
+    }
+
     /// <summary>The model as layers over the arena: the config's choices pick each layer's kind.</summary>
     private static (Layers.EmbeddingLayer, Layers.TransformerBlock[], Layers.OutputHead) BuildLayers(Gpt2Config config, Gpt2Layout layout)
     {
@@ -76,11 +94,12 @@ public sealed partial class Gpt2Model
         var sinusoids = config.Positions == PositionEncoding.Sinusoidal
             ? SinusoidalPositions.Table(config.ContextLength, c, SinusoidalPositions.Gpt2Scale) : null;
         var embedding = new Layers.EmbeddingLayer(layout.TokenEmbedding, layout.PositionEmbedding, config.Positions, sinusoids, c);
+        var rotary = config.Positions == PositionEncoding.Rotary ? new RotaryEmbedding(d, config.RopeTheta, config.RopeScaling) : null;
         var blocks = new Layers.TransformerBlock[config.Layers];
         for (int l = 0; l < blocks.Length; l++)
-        {
-            blocks[l] = Layers.TransformerBlock.Create(l, layout.Blocks[l], config.Norm, eps, config.Activation, h, d);
-        }
+            blocks[l] = config.IsGpt2Architecture
+                ? Layers.TransformerBlock.Create(l, layout.Blocks[l], config.Norm, eps, config.Activation, h, d, config.NormPlacement)
+                : Layers.TransformerBlock.Create(l, layout.Blocks[l], config, rotary);
         var head = new Layers.OutputHead(new Layers.NormLayer(config.Norm, layout.FinalNormWeight, layout.FinalNormBias, c, eps),
             layout.OutputWeight, layout.OutputBias, config.VocabSize, c);
         return (embedding, blocks, head);
@@ -88,10 +107,11 @@ public sealed partial class Gpt2Model
 
     /// <summary>
     /// An inference model over the same weights (shared, not copied): generation and inspection while this model
-    /// trains, without disturbing its activations. Its kernel and attention options start as this model's.
+    /// trains, without disturbing its activations. Its kernel is this model's, and so are its attention options unless
+    /// <paramref name="options"/> gives others (e.g. a model trained without the causal mask, evaluated with it).
     /// </summary>
-    public Gpt2Model InferenceView() =>
-        new(Config, Attention, training: false, Parameters, Weights16) { AttentionOptions = AttentionOptions, Device = Device };
+    public Gpt2Model InferenceView(AttentionOptions? options = null) =>
+        new(Config, Attention, training: false, Parameters, Weights16) { AttentionOptions = options ?? AttentionOptions, Device = Device };
 
     /// <summary>An inference model of <paramref name="config"/> whose streamed matrices (<see cref="WeightStore.StreamedViews"/>)
     /// will be the 16-bit ones in <paramref name="weights16"/>; the caller fills the store and the float32 vectors.</summary>
@@ -107,20 +127,17 @@ public sealed partial class Gpt2Model
     public Gpt2Model WithWeightFormat(WeightFormat format)
     {
         var streamed = WeightStore.StreamedViews(Layout).ToHashSet();
-        Gpt2Model result;
-        if (format == WeightFormat.F32) result = new Gpt2Model(Config, Attention, training: false);
-        else
+        WeightStore? store = null;
+        if (format != WeightFormat.F32)
         {
-            var store = new WeightStore(format);
+            store = new WeightStore(format);
             foreach (var view in streamed)
                 store.Add(view, Weights16?.Find(view) is { } h && h.Format == format ? h
                     : HalfMatrix.FromSingle(WeightValues(view), format, view.Shape[0], view.Shape[1]));
-            result = ForInference(Config, Attention, store);
         }
+        var result = new Gpt2Model(Config, Attention, training: false, parameters: null, store) { AttentionOptions = AttentionOptions, Device = Device };
         foreach (var view in Layout.All)
-            if (format == WeightFormat.F32 || !streamed.Contains(view)) WeightValues(view).CopyTo(result.Parameters[view]);
-        result.AttentionOptions = AttentionOptions;
-        result.Device = Device;
+            if (store is null || !streamed.Contains(view)) WeightValues(view).CopyTo(result.Parameters[view]);
         return result;
     }
 
@@ -182,12 +199,14 @@ public sealed partial class Gpt2Model
     private ComputeDevice _device = ComputeDevice.Cpu;
 
     /// <summary>The attention kernel every block calls unless a call's <see cref="ForwardOptions.Attention"/> says
-    /// otherwise. Settable to compare kernels on one model (any exact kernel gives the same results to float rounding).</summary>
-    public IAttentionKernel Attention { get; set; }
+    /// otherwise (any exact kernel gives the same results to float rounding). Fixed when the model is built: a call
+    /// that wants another passes it in its options, nothing is set and restored on the model.</summary>
+    public IAttentionKernel Attention { get; init; }
 
     /// <summary>Scale and masks of every block's attention unless a call's <see cref="ForwardOptions.AttentionOptions"/>
-    /// says otherwise: causal or bidirectional from the config; settable for experiments (e.g. <c>Scale = 1</c>).</summary>
-    public AttentionOptions AttentionOptions { get; set; }
+    /// says otherwise: causal or bidirectional from the config; an experiment may build a model with others (e.g.
+    /// <c>Scale = 1</c>) or take an <see cref="InferenceView"/> with them.</summary>
+    public AttentionOptions AttentionOptions { get; init; }
 
     /// <summary>Row-wise ops with less work than this (elements) stay on one core. Tests set 0 on their own model to
     /// run every split path at tiny sizes; results agree to rounding either way.</summary>
@@ -220,8 +239,11 @@ public sealed partial class Gpt2Model
         var random = new Random(seed);
         float residualStd = 0.02f / MathF.Sqrt(2 * Config.Layers);
         FillNormal(random, p[Layout.TokenEmbedding], 0.02f);
-        FillNormal(random, p[Layout.PositionEmbedding], 0.02f);
-        if (Config.Positions != PositionEncoding.Learned) p[Layout.PositionEmbedding].Clear(); // unused: zero (drawn anyway, so every other weight is the same)
+        if (Layout.PositionEmbedding is { } wpe)
+        {
+            FillNormal(random, p[wpe], 0.02f);
+            if (Config.Positions != PositionEncoding.Learned) p[wpe].Clear(); // unused: zero (drawn anyway, so every other weight is the same)
+        }
         foreach (var b in Layout.Blocks)
         {
             FillNormal(random, p[b.AttentionWeight], 0.02f);
@@ -229,6 +251,8 @@ public sealed partial class Gpt2Model
             FillNormal(random, p[b.MlpWeight], 0.02f);
             FillNormal(random, p[b.MlpProjectionWeight], residualStd);
         }
+        // an untied head (Llama's lm_head) drawn last, so every weight before it is what a tied model of the seed has
+        if (!Config.TiedOutput && Config.Norm == NormKind.RmsNorm) FillNormal(random, p[Layout.OutputWeight], 0.02f);
         SetNormsToIdentity();
     }
 
@@ -247,7 +271,7 @@ public sealed partial class Gpt2Model
     }
 
     /// <summary>A KV cache sized for this model (one sequence, the whole context).</summary>
-    public KvCache CreateCache() => new(Config.Layers, Config.Heads, Config.HeadDim, Config.ContextLength);
+    public KvCache CreateCache() => new(Config.Layers, Config.KeyValueHeads, Config.HeadDim, Config.ContextLength);
 
     /// <summary>
     /// Runs the model on <paramref name="tokens"/> (B, T). With targets (B, T) also computes the per-position losses
@@ -285,7 +309,7 @@ public sealed partial class Gpt2Model
     {
         ArgumentNullException.ThrowIfNull(cache);
         var cfg = Config;
-        if (cache.Layers != cfg.Layers || cache.Heads != cfg.Heads || cache.HeadSize != cfg.HeadDim || cache.Capacity != cfg.ContextLength)
+        if (cache.Layers != cfg.Layers || cache.Heads != cfg.KeyValueHeads || cache.HeadSize != cfg.HeadDim || cache.Capacity != cfg.ContextLength)
             throw new ArgumentException("the KV cache was made for a model of another size");
         if (tokens.IsEmpty) throw new ArgumentException("ForwardCached needs at least one new token");
         if (!(options?.AttentionOptions ?? AttentionOptions).IsCausal) throw new InvalidOperationException("a KV cache needs causal attention: a bidirectional model must recompute every position");
@@ -443,6 +467,8 @@ public sealed partial class Gpt2Model
         {
             p[b.Norm1Weight].Fill(1f);
             p[b.Norm2Weight].Fill(1f);
+            if (b.QueryNormWeight is { } qn) p[qn].Fill(1f);
+            if (b.KeyNormWeight is { } kn) p[kn].Fill(1f);
         }
         p[Layout.FinalNormWeight].Fill(1f);
     }

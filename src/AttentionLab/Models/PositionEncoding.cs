@@ -9,17 +9,22 @@ public enum PositionEncoding
     Sinusoidal,
     /// <summary>Nothing: the model sees a bag of tokens (causal attention still leaks some order, see docs/experiments/positions.md).</summary>
     None,
+    /// <summary>Rotary position embeddings (Su et al. 2021, RoFormer), Llama's: no table is added to the embeddings;
+    /// each head's queries and keys are rotated by an angle proportional to their position, so q·k depends only on
+    /// the offset between them (<see cref="Gpt2Config.RopeTheta"/>, <see cref="Gpt2Config.RopeScaling"/>).</summary>
+    Rotary,
 }
 
 /// <summary>Names of <see cref="PositionEncoding"/> as config.json and the command line spell them.</summary>
 public static class PositionEncodings
 {
-    /// <summary>"learned", "sinusoidal", "none".</summary>
+    /// <summary>"learned", "sinusoidal", "none", "rope".</summary>
     public static string Name(PositionEncoding encoding) => encoding switch
     {
         PositionEncoding.Learned => "learned",
         PositionEncoding.Sinusoidal => "sinusoidal",
         PositionEncoding.None => "none",
+        PositionEncoding.Rotary => "rope",
         _ => throw new ArgumentOutOfRangeException(nameof(encoding)),
     };
 
@@ -29,7 +34,8 @@ public static class PositionEncodings
         "learned" => PositionEncoding.Learned,
         "sinusoidal" => PositionEncoding.Sinusoidal,
         "none" => PositionEncoding.None,
-        _ => throw new ArgumentException($"unknown position encoding '{name}'; known: learned, sinusoidal, none"),
+        "rope" => PositionEncoding.Rotary,
+        _ => throw new ArgumentException($"unknown position encoding '{name}'; known: learned, sinusoidal, none, rope"),
     };
 }
 

@@ -49,10 +49,10 @@ public sealed class SeedGpt
 
     /// <summary>The attention kernel of every call unless its <see cref="ForwardOptions.Attention"/> says otherwise;
     /// swap it freely between calls (e.g. "naive" vs "fast").</summary>
-    public IAttentionKernel Attention { get; set; }
+    public IAttentionKernel Attention { get; init; }
 
     /// <summary>Scale and masks of the attention: causal, scale 1/√D.</summary>
-    public AttentionOptions AttentionOptions { get; set; } = AttentionOptions.Causal;
+    public AttentionOptions AttentionOptions { get; init; } = AttentionOptions.Causal;
 
     /// <summary>D = C / H, the channels of each head.</summary>
     public int HeadDim => Config.DModel / Config.Heads;

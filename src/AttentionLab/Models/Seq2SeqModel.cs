@@ -90,11 +90,11 @@ public sealed class Seq2SeqModel
 
     private static NormLayer Norm(ParameterView weight, ParameterView bias, int c) => new(NormKind.LayerNorm, weight, bias, c, Ops.LayerNorm.DefaultEpsilon);
 
-    private static AttentionLayer SelfAttention(Gpt2BlockLayout w, int c, int h) => new(new LinearLayer(w.AttentionWeight, w.AttentionBias, c, 3 * c),
-        new LinearLayer(w.AttentionProjectionWeight, w.AttentionProjectionBias, c, c), h, c / h);
+    private static AttentionLayer SelfAttention(Gpt2BlockLayout w, int c, int h) => new(new LinearLayer(w.AttentionWeight, w.AttentionBias!, c, 3 * c),
+        new LinearLayer(w.AttentionProjectionWeight, w.AttentionProjectionBias!, c, c), h, c / h);
 
-    private static MlpLayer Mlp(Gpt2BlockLayout w, int c) => new(new LinearLayer(w.MlpWeight, w.MlpBias, c, 4 * c),
-        new LinearLayer(w.MlpProjectionWeight, w.MlpProjectionBias, 4 * c, c), MlpActivation.GeluTanh);
+    private static MlpLayer Mlp(Gpt2BlockLayout w, int c) => new(new LinearLayer(w.MlpWeight, w.MlpBias!, c, 4 * c),
+        new LinearLayer(w.MlpProjectionWeight, w.MlpProjectionBias!, 4 * c, c), MlpActivation.GeluTanh);
 
     /// <summary>Decoder block <paramref name="l"/> as layers over the arena's views (also what the PyTorch fixture test runs).</summary>
     internal static DecoderBlock BuildDecoderBlock(Seq2SeqLayout layout, int l)
@@ -104,8 +104,8 @@ public sealed class Seq2SeqModel
         var x = layout.Cross[l];
         var cross = new CrossAttentionLayer(new LinearLayer(x.QueryWeight, x.QueryBias, c, c), x.KeyValueWeight, x.KeyValueBias,
             new LinearLayer(x.ProjectionWeight, x.ProjectionBias, c, c), h, c / h);
-        return new DecoderBlock(l, Norm(w.Norm1Weight, w.Norm1Bias, c), SelfAttention(w, c, h), Norm(x.NormWeight, x.NormBias, c), cross,
-            Norm(w.Norm2Weight, w.Norm2Bias, c), Mlp(w, c));
+        return new DecoderBlock(l, Norm(w.Norm1Weight, w.Norm1Bias!, c), SelfAttention(w, c, h), Norm(x.NormWeight, x.NormBias, c), cross,
+            Norm(w.Norm2Weight, w.Norm2Bias!, c), Mlp(w, c));
     }
 
     /// <summary>The saved state-dict tensors and their places in the arena, in file order.</summary>

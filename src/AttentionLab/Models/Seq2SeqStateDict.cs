@@ -72,8 +72,8 @@ internal static class Seq2SeqStateDict
         }
         void Mlp(string p, Gpt2BlockLayout w)
         {
-            Linear(p + "mlp.fc.", w.MlpWeight, w.MlpBias, 0, 4 * c, c);
-            Linear(p + "mlp.proj.", w.MlpProjectionWeight, w.MlpProjectionBias, 0, c, 4 * c);
+            Linear(p + "mlp.fc.", w.MlpWeight, w.MlpBias!, 0, 4 * c, c);
+            Linear(p + "mlp.proj.", w.MlpProjectionWeight, w.MlpProjectionBias!, 0, c, 4 * c);
         }
         Whole("encoder.embed.token.weight", layout.SourceTokens, StateInit.Normal);
         Whole("encoder.embed.position.weight", layout.SourcePositions, StateInit.Normal);
@@ -81,9 +81,9 @@ internal static class Seq2SeqStateDict
         {
             string p = $"encoder.h.{l}.";
             var w = layout.Encoder[l];
-            Norm(p + "ln_1.", w.Norm1Weight, w.Norm1Bias);
-            Attention(p + "attn.", w.AttentionWeight, w.AttentionBias, w.AttentionProjectionWeight, w.AttentionProjectionBias);
-            Norm(p + "ln_2.", w.Norm2Weight, w.Norm2Bias);
+            Norm(p + "ln_1.", w.Norm1Weight, w.Norm1Bias!);
+            Attention(p + "attn.", w.AttentionWeight, w.AttentionBias!, w.AttentionProjectionWeight, w.AttentionProjectionBias!);
+            Norm(p + "ln_2.", w.Norm2Weight, w.Norm2Bias!);
             Mlp(p, w);
         }
         Norm("encoder.ln_f.", layout.EncoderNormWeight, layout.EncoderNormBias);
@@ -94,14 +94,14 @@ internal static class Seq2SeqStateDict
             string p = $"decoder.h.{l}.";
             var w = layout.Decoder[l];
             var x = layout.Cross[l];
-            Norm(p + "ln_1.", w.Norm1Weight, w.Norm1Bias);
-            Attention(p + "self_attn.", w.AttentionWeight, w.AttentionBias, w.AttentionProjectionWeight, w.AttentionProjectionBias);
+            Norm(p + "ln_1.", w.Norm1Weight, w.Norm1Bias!);
+            Attention(p + "self_attn.", w.AttentionWeight, w.AttentionBias!, w.AttentionProjectionWeight, w.AttentionProjectionBias!);
             Norm(p + "ln_2.", x.NormWeight, x.NormBias);
             Linear(p + "cross_attn.query.", x.QueryWeight, x.QueryBias, 0, c, c);
             Linear(p + "cross_attn.key.", x.KeyValueWeight, x.KeyValueBias, 0, c, c);
             Linear(p + "cross_attn.value.", x.KeyValueWeight, x.KeyValueBias, c, c, c);
             Linear(p + "cross_attn.out.", x.ProjectionWeight, x.ProjectionBias, 0, c, c);
-            Norm(p + "ln_3.", w.Norm2Weight, w.Norm2Bias);
+            Norm(p + "ln_3.", w.Norm2Weight, w.Norm2Bias!);
             Mlp(p, w);
         }
         Norm("decoder.ln_f.", layout.DecoderNormWeight, layout.DecoderNormBias);

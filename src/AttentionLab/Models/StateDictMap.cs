@@ -155,20 +155,20 @@ public sealed class StateDictMap
         ArgumentNullException.ThrowIfNull(block);
         int c = channels;
         yield return new(prefix + "ln_1.weight", [c], block.Norm1Weight);
-        yield return new(prefix + "ln_1.bias", [c], block.Norm1Bias);
+        yield return new(prefix + "ln_1.bias", [c], block.Norm1Bias!);
         string[] qkv = ["query", "key", "value"];
         for (int k = 0; k < 3; k++)
         {
             yield return new(prefix + $"attn.{qkv[k]}.weight", [c, c], block.AttentionWeight, k * c, Transposed: true);   // (out, in) → c_attn columns
-            yield return new(prefix + $"attn.{qkv[k]}.bias", [c], block.AttentionBias, k * c);
+            yield return new(prefix + $"attn.{qkv[k]}.bias", [c], block.AttentionBias!, k * c);
         }
         yield return new(prefix + "attn.out.weight", [c, c], block.AttentionProjectionWeight, Transposed: true);
-        yield return new(prefix + "attn.out.bias", [c], block.AttentionProjectionBias);
+        yield return new(prefix + "attn.out.bias", [c], block.AttentionProjectionBias!);
         yield return new(prefix + "ln_2.weight", [c], block.Norm2Weight);
-        yield return new(prefix + "ln_2.bias", [c], block.Norm2Bias);
+        yield return new(prefix + "ln_2.bias", [c], block.Norm2Bias!);
         yield return new(prefix + "mlp.fc.weight", [4 * c, c], block.MlpWeight, Transposed: true);
-        yield return new(prefix + "mlp.fc.bias", [4 * c], block.MlpBias);
+        yield return new(prefix + "mlp.fc.bias", [4 * c], block.MlpBias!);
         yield return new(prefix + "mlp.proj.weight", [c, 4 * c], block.MlpProjectionWeight, Transposed: true);
-        yield return new(prefix + "mlp.proj.bias", [c], block.MlpProjectionBias);
+        yield return new(prefix + "mlp.proj.bias", [c], block.MlpProjectionBias!);
     }
 }

@@ -85,10 +85,10 @@ public sealed class VisionTransformer
     public long ParameterCount => Layout.Count;
 
     /// <summary>The attention kernel every block calls unless a call's <see cref="ForwardOptions.Attention"/> says otherwise.</summary>
-    public IAttentionKernel Attention { get; set; }
+    public IAttentionKernel Attention { get; init; }
 
     /// <summary>Scale and masks of every block's attention: bidirectional, scale 1/√D.</summary>
-    public AttentionOptions AttentionOptions { get; set; } = AttentionOptions.Default;
+    public AttentionOptions AttentionOptions { get; init; } = AttentionOptions.Default;
 
     /// <summary>Where the matrix products run.</summary>
     public ComputeDevice Device { get; set; } = ComputeDevice.Cpu;

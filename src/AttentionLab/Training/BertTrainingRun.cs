@@ -15,7 +15,7 @@ public sealed class BertTrainingRun
 
     public Corpus Corpus { get; }
     public BertModel Model { get; }
-    public ModelTrainer Trainer { get; }
+    public Trainer Trainer { get; }
     public IReadOnlyList<MaskedLanguageBatch> HeldOut { get; }
     public int BatchSize { get; }
     /// <summary>The most frequent character of the training split.</summary>
@@ -23,7 +23,7 @@ public sealed class BertTrainingRun
     /// <summary>Accuracy of always guessing <see cref="UnigramGuess"/> on the held-out masked positions.</summary>
     public double UnigramAccuracy { get; }
 
-    public BertTrainingRun(Corpus corpus, BertConfig config, ModelTrainingOptions options, int batchSize = 32, int heldOutBatches = 20,
+    public BertTrainingRun(Corpus corpus, BertConfig config, TrainingOptions options, int batchSize = 32, int heldOutBatches = 20,
         ulong seed = 1, IAttentionKernel? kernel = null)
     {
         ArgumentNullException.ThrowIfNull(corpus);
@@ -38,7 +38,7 @@ public sealed class BertTrainingRun
         int minLength = Math.Min(MinLength, T);
 
         var train = new MaskedLanguageBatches(corpus.Train, n, batchSize, minLength, T, seed);
-        Trainer = new ModelTrainer(Model.Parameters.Data, Model.Gradients.Data, Model.Transformer.Layout.DecayedRanges, () =>
+        Trainer = new Trainer(Model.Parameters.Data, Model.Gradients.Data, Model.Transformer.Layout.DecayedRanges, () =>
         {
             float loss = Model.Forward(train.Next());
             Model.Backward();

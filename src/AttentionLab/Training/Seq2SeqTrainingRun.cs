@@ -6,13 +6,13 @@ namespace AttentionLab.Training;
 
 /// <summary>
 /// Everything one <c>attnlab seq2seq</c> run needs: the task, a model sized for it, a held-out set (never trained
-/// on), fresh random training batches and the <see cref="ModelTrainer"/> loop over them.
+/// on), fresh random training batches and the <see cref="Trainer"/> loop over them.
 /// </summary>
 public sealed class Seq2SeqTrainingRun
 {
     public Seq2SeqTask Task { get; }
     public Seq2SeqModel Model { get; }
-    public ModelTrainer Trainer { get; }
+    public Trainer Trainer { get; }
     public IReadOnlyList<(string Source, string Target)> HeldOut { get; }
     public int BatchSize { get; }
 
@@ -22,7 +22,7 @@ public sealed class Seq2SeqTrainingRun
     /// <param name="batchSize">examples per step</param>
     /// <param name="heldOut">how many held-out examples to measure accuracy on</param>
     /// <param name="seed">seeds the held-out set (seed) and the training batches (seed + 1)</param>
-    public Seq2SeqTrainingRun(Seq2SeqTask task, Seq2SeqConfig config, ModelTrainingOptions options, int batchSize = 64,
+    public Seq2SeqTrainingRun(Seq2SeqTask task, Seq2SeqConfig config, TrainingOptions options, int batchSize = 64,
         int heldOut = 500, ulong seed = 1, IAttentionKernel? kernel = null)
     {
         ArgumentNullException.ThrowIfNull(task);
@@ -35,7 +35,7 @@ public sealed class Seq2SeqTrainingRun
         }, kernel);
         HeldOut = task.HeldOut(heldOut, seed);
         var batches = new Seq2SeqBatches(task, Model.Vocabulary, batchSize, seed + 1, HeldOut.Select(e => e.Source));
-        Trainer = new ModelTrainer(Model.Parameters.Data, Model.Gradients.Data, Model.Layout.DecayedRanges, () =>
+        Trainer = new Trainer(Model.Parameters.Data, Model.Gradients.Data, Model.Layout.DecayedRanges, () =>
         {
             float loss = Model.Forward(batches.Next());
             Model.Backward();

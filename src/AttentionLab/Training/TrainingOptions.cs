@@ -28,6 +28,17 @@ public sealed record TrainingOptions
     public int EvalEvery { get; init; } = 250;
     /// <summary>Batches per validation estimate.</summary>
     public int EvalBatches { get; init; } = 20;
+    /// <summary>Stop after this much training time even if <see cref="Steps"/> are not done; null = no limit. (attnlab
+    /// train plans its steps to a budget instead, <see cref="TimeBudgetPlan"/>.)</summary>
+    public TimeSpan? TimeBudget { get; init; }
+
+    /// <summary>
+    /// The defaults of the runs with their own objective (seq2seq, BERT, ViT): 1000 steps, warmup 50, weight decay 0.01,
+    /// β2 0.999 (PyTorch's AdamW default: these tasks take many examples per step). <see cref="BatchSize"/>,
+    /// <see cref="Seed"/>, <see cref="EvalEvery"/> and <see cref="EvalBatches"/> do not apply to them: each run draws its
+    /// own batches and scores its own held-out set.
+    /// </summary>
+    public static TrainingOptions TaskDefaults { get; } = new() { Steps = 1000, WarmupSteps = 50, WeightDecay = 0.01, Beta2 = 0.999 };
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the first bad value.</summary>
     public void Validate()
@@ -42,6 +53,7 @@ public sealed record TrainingOptions
         if (!(GradientClip >= 0)) throw new ArgumentException($"gradient clip must be non-negative, got {GradientClip}");
         if (EvalEvery < 1) throw new ArgumentException($"eval-every must be at least 1, got {EvalEvery}");
         if (EvalBatches < 1) throw new ArgumentException($"eval-batches must be at least 1, got {EvalBatches}");
+        if (TimeBudget is { } budget && budget <= TimeSpan.Zero) throw new ArgumentException($"time budget must be positive, got {budget}");
     }
 
     public LearningRateSchedule Schedule => new(LearningRate, MinLearningRate, WarmupSteps, Steps);

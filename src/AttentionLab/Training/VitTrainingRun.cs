@@ -11,12 +11,12 @@ namespace AttentionLab.Training;
 public sealed class VitTrainingRun
 {
     public VisionTransformer Model { get; }
-    public ModelTrainer Trainer { get; }
+    public Trainer Trainer { get; }
     /// <summary>(count, H·W) held-out images and their labels.</summary>
     public (float[] Images, int[] Labels) HeldOut { get; }
     public int BatchSize { get; }
 
-    public VitTrainingRun(VitConfig config, ModelTrainingOptions options, int batchSize = 64, int heldOut = 1000, ulong seed = 1, IAttentionKernel? kernel = null)
+    public VitTrainingRun(VitConfig config, TrainingOptions options, int batchSize = 64, int heldOut = 1000, ulong seed = 1, IAttentionKernel? kernel = null)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
         Model = new VisionTransformer(config with { ClassNames = [.. ShapeImages.Classes] }, kernel);
@@ -26,7 +26,7 @@ public sealed class VitTrainingRun
         var images = new float[batchSize * pixels];
         var labels = new int[batchSize];
         var random = new SplitMix64(seed + 1);
-        Trainer = new ModelTrainer(Model.Parameters.Data, Model.Gradients.Data, Model.Layout.DecayedRanges, () =>
+        Trainer = new Trainer(Model.Parameters.Data, Model.Gradients.Data, Model.Layout.DecayedRanges, () =>
         {
             ShapeImages.Batch(Model.Config.ImageSize, ref random, images, labels);
             float loss = Model.Forward(images, labels);

@@ -42,6 +42,30 @@ public class MultiHeadAttentionFixtureTests
         Assert.Equal(8, checkedCount);
     }
 
+    /// <summary>
+    /// The plain module (<see cref="MultiHeadAttention"/>: four Linear layers, split, kernel, merge, as the materials
+    /// write it) is the reference the one stack's layer is read against: from the same initial draws they hold the same
+    /// parameters, and give the same output, dx and parameter gradients (float32 in another order: 1e-5 + 1e-6).
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Kernels))]
+    public void TheOneStacksLayerEqualsThePlainModule(string kernelName)
+    {
+        var options = new AttentionOptions { IsCausal = true, KeyPaddingMask = [true, true, true, true, true, true, false, false] };
+        var plain = new MultiHeadAttention(12, 3, options, AttentionKernels.Get(kernelName), new Random(5));
+        var layer = new MultiHeadSelfAttention(12, 3, options, AttentionKernels.Get(kernelName), new Random(5));
+        foreach (var (name, value, _) in plain.NamedParameters())
+            Assert.Equal(value.Data, layer.Parameter(name).Data);                                 // the same draws, in the same order
+
+        var random = new Random(6);
+        var x = new Tensor(TestData.Normal(random, 2 * 4 * 12), 2, 4, 12);
+        var dy = new Tensor(TestData.Normal(random, 2 * 4 * 12), 2, 4, 12);
+        Close.Assert(layer.Forward(x).Data, plain.Forward(x).Data, ForwardRtol, ForwardAtol, $"{kernelName} y");
+        Close.Assert(layer.Backward(dy).Data, plain.Backward(dy).Data, ForwardRtol, ForwardAtol, $"{kernelName} dx");
+        foreach (var (name, _, grad) in plain.NamedParameters())
+            Close.Assert(layer.Gradient(name).Data, grad.Data, ForwardRtol, ForwardAtol, $"{kernelName} grad {name}");
+    }
+
     [Fact]
     public void ParametersAreReachableByPyTorchName()
     {
@@ -73,7 +97,7 @@ public class MultiHeadAttentionFixtureTests
         var bias = Enumerable.Range(0, 8).Select(i => (float)i).ToArray();
         mha.SetParameter("key.bias", bias);
         Assert.Equal(bias, mha.Parameter("key.bias").Data);
-        Assert.Equal(bias, mha.Parameters[mha.Layout.AttentionBias].Slice(8, 8).ToArray());          // [b_q | b_k | b_v]
+        Assert.Equal(bias, mha.Parameters[mha.Layout.AttentionBias!].Slice(8, 8).ToArray());          // [b_q | b_k | b_v]
         var w = Enumerable.Range(0, 64).Select(i => (float)i).ToArray();                               // (out, in)
         mha.SetParameter("value.weight", w);
         Assert.Equal(w, mha.Parameter("value.weight").Data);

@@ -49,6 +49,6 @@ public class ExperimentCommandTests
     public void HelpListsTheExperiments()
     {
         var text = CliHarness.Ok("experiment", "--help");
-        foreach (var name in new[] { "init-loss", "scaling", "causal-mask", "heads", "positions", "attention-vs-rnn" }) Assert.Contains(name, text);
+        foreach (var name in new[] { "init-loss", "scaling", "causal-mask", "heads", "positions", "gqa", "attention-vs-rnn" }) Assert.Contains(name, text);
     }
 }

@@ -113,12 +113,48 @@ public class ExperimentTests
     [Fact]
     public void PositionsDirection()
     {
-        var result = new PositionsExperiment().Run(Context(600));
-        AssertShape(result, "positions", 3);
+        var result = new PositionsExperiment { LengthTestWindows = 8 }.Run(Context(600));
+        AssertShape(result, "positions", 4);
         var learned = result.Runs.Single(r => r.Setting == "learned");
         var none = result.Runs.Single(r => r.Setting == "none");
         Assert.True(none.ValidationLoss > learned.ValidationLoss, $"none {none.ValidationLoss} vs learned {learned.ValidationLoss}");
         Assert.Equal(learned.Parameters - 32 * 32, none.Parameters);            // no trained table
+        var rope = result.Runs.Single(r => r.Setting == "rope");
+        Assert.Equal(none.Parameters, rope.Parameters);                         // rotations have no parameters
+        // the length test: trained at 32, run at 64 — a learned table cannot; the formulas can, and the loss they
+        // reach on the 32 positions never trained is a loss of a model that reads text (below the uniform ln 65)
+        Assert.Null(learned.Measures["loss_32_to_64"]);
+        foreach (var formula in result.Runs.Where(r => r.Setting != "learned"))
+            Assert.InRange((double)formula.Measures["loss_32_to_64"]!, 0.5, Math.Log(65));
+    }
+
+    /// <summary>The length test's numbers are the model's own: the first T positions of a 2T window equal a plain
+    /// forward of those T tokens (causal: later tokens cannot change them).</summary>
+    [Fact]
+    public void LengthTestFirstHalfEqualsTheTrainedLengthForward()
+    {
+        var config = new Gpt2Config { VocabSize = 11, ContextLength = 4, Layers = 1, Channels = 8, Heads = 2, Positions = PositionEncoding.Rotary };
+        var model = new Gpt2Model(config);
+        model.InitializeWeights(2);
+        int[] ids = [1, 5, 2, 7, 3, 9, 4, 0], targets = [5, 2, 7, 3, 9, 4, 0, 6];
+        var (first, beyond) = PositionsExperiment.LengthTest(model, ids, targets, 1, 8);
+        double expected = model.Forward(ids.AsSpan(0, 4), 1, 4, targets.AsSpan(0, 4));
+        Assert.Equal(expected, first!.Value, 1e-6);
+        Assert.NotNull(beyond);
+    }
+
+    /// <summary>Grouped-query attention: fewer key/value heads, a smaller cache (2·L·Hkv·D·4 bytes per token) and fewer
+    /// parameters (the k and v projections shrink), same query heads.</summary>
+    [Fact]
+    public void GqaReportsKvBytesPerToken()
+    {
+        var result = new GqaExperiment { KeyValueHeads = [8, 2] }.Run(Context(20));
+        AssertShape(result, "gqa", 2);
+        var (mha, gqa) = (result.Runs[0], result.Runs[1]);
+        Assert.Equal(2 * 1 * 8 * 4 * 4, (long)mha.Measures["kv_bytes_per_token"]!);   // L 1, Hkv 8, D = 32 / 8
+        Assert.Equal(2 * 1 * 2 * 4 * 4, (long)gqa.Measures["kv_bytes_per_token"]!);
+        Assert.Equal(mha.Parameters - 2 * (32 * 24 + 24), gqa.Parameters);             // k and v: 32 → 8 columns each, with bias
+        Assert.Throws<ArgumentException>(() => new GqaExperiment { KeyValueHeads = [3] }.Run(Context(1)));
     }
 
     /// <summary>A GRU of about the GPT's size (within 5%) trains on the text, and on the recall task the GPT answers
@@ -185,7 +221,7 @@ public class ExperimentTests
     [Fact]
     public void CatalogFindsEveryExperimentByName()
     {
-        Assert.Equal(["init-loss", "scaling", "causal-mask", "heads", "positions", "attention-vs-rnn"], ExperimentCatalog.Names);
+        Assert.Equal(["init-loss", "scaling", "causal-mask", "heads", "positions", "gqa", "attention-vs-rnn"], ExperimentCatalog.Names);
         Assert.Contains("known: init-loss", Assert.Throws<ArgumentException>(() => ExperimentCatalog.Find("dropout")).Message);
     }
 }

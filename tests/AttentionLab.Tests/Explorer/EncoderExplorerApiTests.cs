@@ -180,7 +180,7 @@ public class EncoderExplorerApiTests(EncoderExplorerFixture f)
     {
         var (status, body) = await f.Post(path, """{"model": "runs/vit", "text": "index:0"}""");
         Assert.Equal(400, status);
-        Assert.Contains("model 'runs/vit' is a vit model; this view needs a GPT-2 model", (string)JsonNode.Parse(body)!["error"]!);
+        Assert.Contains("model 'runs/vit' is a vit model; this view needs a GPT-2 or Llama-family model", (string)JsonNode.Parse(body)!["error"]!);
     }
 
     /// <summary>The CLI's --target is the same one-line refusal on a GPT-2 model, and exit code 2.</summary>

@@ -54,7 +54,7 @@ public sealed class ExplorerFixture : IAsyncLifetime
         void Rand(ParameterView v, float scale) { var s = p[v]; for (int i = 0; i < s.Length; i++) s[i] = (float)((rng.NextDouble() * 2 - 1) * scale); }
         var layout = model.Layout;
         Rand(layout.TokenEmbedding, 0.5f);
-        Rand(layout.PositionEmbedding, 0.5f);
+        Rand(layout.PositionEmbedding!, 0.5f);
         foreach (var b in layout.Blocks)
         {
             Rand(b.AttentionWeight, 0.5f); Rand(b.AttentionProjectionWeight, 0.2f);

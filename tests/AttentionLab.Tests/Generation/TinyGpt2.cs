@@ -24,15 +24,15 @@ public static class TinyGpt2
         void Rand(ParameterView v, float scale) { var s = p[v]; for (int i = 0; i < s.Length; i++) s[i] = (float)((rng.NextDouble() * 2 - 1) * scale); }
         var layout = model.Layout;
         Rand(layout.TokenEmbedding, 0.5f);
-        Rand(layout.PositionEmbedding, 0.5f);
-        Rand(layout.FinalNormBias, 0.1f);
+        Rand(layout.PositionEmbedding!, 0.5f);
+        Rand(layout.FinalNormBias!, 0.1f);
         foreach (var b in layout.Blocks)
         {
-            Rand(b.Norm1Bias, 0.1f); Rand(b.Norm2Bias, 0.1f);
-            Rand(b.AttentionWeight, 0.3f); Rand(b.AttentionBias, 0.1f);
-            Rand(b.AttentionProjectionWeight, 0.2f); Rand(b.AttentionProjectionBias, 0.1f);
-            Rand(b.MlpWeight, 0.2f); Rand(b.MlpBias, 0.1f);
-            Rand(b.MlpProjectionWeight, 0.1f); Rand(b.MlpProjectionBias, 0.1f);
+            Rand(b.Norm1Bias!, 0.1f); Rand(b.Norm2Bias!, 0.1f);
+            Rand(b.AttentionWeight, 0.3f); Rand(b.AttentionBias!, 0.1f);
+            Rand(b.AttentionProjectionWeight, 0.2f); Rand(b.AttentionProjectionBias!, 0.1f);
+            Rand(b.MlpWeight, 0.2f); Rand(b.MlpBias!, 0.1f);
+            Rand(b.MlpProjectionWeight, 0.1f); Rand(b.MlpProjectionBias!, 0.1f);
         }
         return model;
     }

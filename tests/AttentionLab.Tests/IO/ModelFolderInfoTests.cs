@@ -82,7 +82,7 @@ public sealed class ModelFolderInfoTests : IDisposable
             Assert.False(info.IsGpt2);
             Assert.Null(info.OpenTokenizer());
         }
-        Assert.Equal(["gpt2", "seq2seq", "bert", "vit"], ModelFolderInfo.Kinds);
+        Assert.Equal(["gpt2", "llama", "seq2seq", "bert", "vit"], ModelFolderInfo.Kinds);
     }
 
     [Fact]
@@ -92,14 +92,14 @@ public sealed class ModelFolderInfoTests : IDisposable
         File.WriteAllText(file, "x");
         var empty = Folder("empty");
         Directory.CreateDirectory(empty);
-        var other = CopyTinyGpt2("llama");
-        File.WriteAllText(Path.Combine(other, "config.json"), """{"model_type": "llama", "vocab_size": 10}""");
+        var other = CopyTinyGpt2("t5");
+        File.WriteAllText(Path.Combine(other, "config.json"), """{"model_type": "t5", "vocab_size": 10}""");
         var broken = CopyTinyGpt2("broken");
         File.WriteAllText(Path.Combine(broken, "config.json"), "{ not json");
         foreach (var (dir, message) in new[]
         {
             (Folder("missing"), "does not exist"), (file, "is a file"), (empty, "is not a model folder: it needs config.json and model.safetensors"),
-            (other, "holds a 'llama' model; attnlab reads gpt2, seq2seq, bert, vit folders"), (broken, "not valid JSON"),
+            (other, "holds a 't5' model; attnlab reads gpt2, llama, seq2seq, bert, vit folders"), (broken, "not valid JSON"),
         })
         {
             var e = Assert.Throws<InvalidDataException>(() => ModelFolderInfo.Read(dir));
@@ -112,13 +112,13 @@ public sealed class ModelFolderInfoTests : IDisposable
     public void TheCliSaysWhatAFolderOfTheWrongKindIs()
     {
         new BertModel(new BertConfig { Characters = "abc ", Channels = 16, Heads = 2, Layers = 1, MaxLength = 16 }).Save(Folder("bert"));
-        var other = CopyTinyGpt2("llama");
-        File.WriteAllText(Path.Combine(other, "config.json"), """{"model_type": "llama"}""");
+        var other = CopyTinyGpt2("t5");
+        File.WriteAllText(Path.Combine(other, "config.json"), """{"model_type": "t5"}""");
         foreach (var (args, message) in new (string[], string)[]
         {
-            (["generate", "--model", Folder("bert"), "--prompt", "a"], "holds a bert model; generate reads GPT-2 models"),
-            (["generate", "--model", other, "--ids", "1"], "holds a 'llama' model"),
-            (["inspect", "--model", other, "--ids", "1"], "holds a 'llama' model"),
+            (["generate", "--model", Folder("bert"), "--prompt", "a"], "holds a bert model; generate reads GPT-2 and Llama-family models"),
+            (["generate", "--model", other, "--ids", "1"], "holds a 't5' model"),
+            (["inspect", "--model", other, "--ids", "1"], "holds a 't5' model"),
             (["inspect", "--model", Folder("empty"), "--ids", "1"], "does not exist"),
         })
         {
@@ -149,10 +149,10 @@ public sealed class CatalogFolderKindTests : IDisposable
         foreach (var f in new[] { Gpt2ModelDirectory.ConfigFileName, Gpt2ModelDirectory.WeightsFileName })
             File.Copy(Path.Combine(TinyGpt2.Directory, f), Path.Combine(gpt2, f));
         new BertModel(new BertConfig { Characters = "abc ", Channels = 16, Heads = 2, Layers = 1, MaxLength = 16 }).Save(Path.Combine(_runs, "b-bert"));
-        var llama = Path.Combine(_runs, "c-llama");
-        Directory.CreateDirectory(llama);
-        File.Copy(Path.Combine(TinyGpt2.Directory, Gpt2ModelDirectory.WeightsFileName), Path.Combine(llama, Gpt2ModelDirectory.WeightsFileName));
-        File.WriteAllText(Path.Combine(llama, "config.json"), """{"model_type": "llama"}""");
+        var t5 = Path.Combine(_runs, "c-t5");
+        Directory.CreateDirectory(t5);
+        File.Copy(Path.Combine(TinyGpt2.Directory, Gpt2ModelDirectory.WeightsFileName), Path.Combine(t5, Gpt2ModelDirectory.WeightsFileName));
+        File.WriteAllText(Path.Combine(t5, "config.json"), """{"model_type": "t5"}""");
 
         var catalog = new AttentionLab.Explorer.ModelCatalog([], _runs);
         var models = new AttentionLab.Explorer.ExplorerApi(catalog, null).Models()["models"]!.AsArray();
@@ -160,8 +160,8 @@ public sealed class CatalogFolderKindTests : IDisposable
         Assert.Equal("gpt2", (string?)byName["runs/a-gpt2"]["kind"]);
         Assert.False((bool)byName["runs/a-gpt2"]["tokenizer"]!);
         Assert.Equal("bert", (string?)byName["runs/b-bert"]["kind"]);
-        Assert.Contains("holds a 'llama' model", (string?)byName["runs/c-llama"]["error"]);
-        var e = Assert.Throws<AttentionLab.Explorer.ExplorerException>(() => catalog.Find("runs/c-llama"));
+        Assert.Contains("holds a 't5' model", (string?)byName["runs/c-t5"]["error"]);
+        var e = Assert.Throws<AttentionLab.Explorer.ExplorerException>(() => catalog.Find("runs/c-t5"));
         Assert.Equal(422, e.Status);
         Assert.Equal("bert", catalog.Find("runs/b-bert").Kind);
     }

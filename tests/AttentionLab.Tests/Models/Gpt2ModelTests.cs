@@ -43,7 +43,7 @@ public class Gpt2ModelTests
         Assert.Equal(0.02, Std(a.Parameters[blocks.MlpWeight]), 0.002);
         Assert.Equal(0.02 / Math.Sqrt(8), Std(a.Parameters[blocks.MlpProjectionWeight]), 0.001);
         Assert.All(a.Parameters[blocks.Norm1Weight].ToArray(), v => Assert.Equal(1f, v));
-        Assert.All(a.Parameters[blocks.AttentionBias].ToArray(), v => Assert.Equal(0f, v));
+        Assert.All(a.Parameters[blocks.AttentionBias!].ToArray(), v => Assert.Equal(0f, v));
     }
 
     /// <summary>Central differences of the loss (float32 forward, h = 1e-2) against the analytic gradient on a few

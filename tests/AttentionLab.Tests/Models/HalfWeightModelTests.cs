@@ -118,7 +118,7 @@ public sealed class HalfWeightModelTests : IDisposable
             // the 16-bit matrices live only in the store: their arena range was never written
             Assert.True(loaded.Parameters[view].IndexOfAnyExcept(0f) < 0, $"{view.Name} has float32 values in the arena");
         }
-        Assert.Equal(bf16.Parameters[bf16.Layout.Blocks[0].AttentionBias].ToArray(), loaded.Parameters[loaded.Layout.Blocks[0].AttentionBias].ToArray());
+        Assert.Equal(bf16.Parameters[bf16.Layout.Blocks[0].AttentionBias!].ToArray(), loaded.Parameters[loaded.Layout.Blocks[0].AttentionBias!].ToArray());
         var (x, _) = Gpt2FixtureTests.Batch();
         bf16.Forward(x, 2, 16);
         loaded.Forward(x, 2, 16);
@@ -131,6 +131,26 @@ public sealed class HalfWeightModelTests : IDisposable
         Assert.Equal(WeightFormat.F32, Gpt2ModelDirectory.Load(_dir, training: true).WeightFormat);
         // and half the bytes per token: every streamed matrix at 2 bytes
         Assert.InRange(loaded.WeightBytesPerToken() / (double)wide.WeightBytesPerToken(), 0.5, 0.6);
+    }
+
+    [Fact]
+    public void ABf16LlamaFamilyFolderLoadsAsBf16AndMatchesItsFloat32Widening()
+    {
+        // qwen2_tiny_bf16 stores BF16 matrices: by default it stays BF16; its float32 load holds exactly the same values
+        string dir = Path.Combine(Fixtures.Directory, "llama", "qwen2_tiny_bf16");
+        Assert.Equal(WeightFormat.BF16, Gpt2ModelDirectory.ReadWeightFormat(dir));
+        var bf16 = Gpt2ModelDirectory.Load(dir);
+        var f32 = Gpt2ModelDirectory.Load(dir, format: WeightFormat.F32);
+        Assert.Equal(WeightFormat.BF16, bf16.WeightFormat);
+        Assert.Equal(WeightFormat.F32, f32.WeightFormat);
+        foreach (var (view, _) in bf16.Weights16!.All) Assert.Equal(f32.Parameters[view].ToArray(), bf16.WeightValues(view));
+        int[] ids = [1, 5, 9, 2, 7, 3];
+        f32.Forward(ids, 1, ids.Length);
+        bf16.Forward(ids, 1, ids.Length);
+        Close.Assert(bf16.Logits, f32.Logits, LogitsRtol, LogitsAtol, "logits");
+        var cache = bf16.CreateCache();
+        for (int t = 0; t < ids.Length; t++)                                                      // the one-row kernels
+            Close.Assert(bf16.ForwardCached(ids.AsSpan(t, 1), cache), f32.Logits.Slice(t * f32.Config.VocabSize, f32.Config.VocabSize), LogitsRtol, LogitsAtol, $"cached logits at {t}");
     }
 
     [Fact]

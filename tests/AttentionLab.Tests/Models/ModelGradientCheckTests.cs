@@ -20,7 +20,7 @@ public class ModelGradientCheckTests
 
     /// <summary>The same check for a model of the one stack: every view of its parameter arena (wte and wpe are the
     /// embeddings unless <paramref name="isEmbedding"/> says which are), gradients from its gradient arena.</summary>
-    private static void Check(ParameterArena parameters, ParameterArena gradients, Func<float> loss, Action backward, int perTensor = 4,
+    internal static void Check(ParameterArena parameters, ParameterArena gradients, Func<float> loss, Action backward, int perTensor = 4,
         Func<string, bool>? isEmbedding = null)
     {
         var random = new Random(11);
@@ -46,6 +46,19 @@ public class ModelGradientCheckTests
                     $"{v.Name}[{i}]: analytic {a:G7}, finite difference {numeric:G7}");
             }
         }
+    }
+
+    /// <summary>A post-norm GPT (<see cref="NormPlacement.Post"/>: x = ln_1(x + attn(x)); x = ln_2(x + mlp(x))), two
+    /// blocks, through its whole backward.</summary>
+    [Fact]
+    public void PostNormGptBackward()
+    {
+        var config = new Gpt2Config { VocabSize = 11, ContextLength = 6, Layers = 2, Channels = 8, Heads = 2, NormPlacement = NormPlacement.Post };
+        var model = new Gpt2Model(config, AttentionLab.Attention.AttentionKernels.Reference);
+        model.InitializeWeights(3);
+        int[] tokens = [1, 4, 2, 9, 3, 7, 0, 5, 10, 6], targets = [4, 2, 9, 3, 7, 5, 10, 6, 1, 2];
+        Check(model.Parameters, model.Gradients, () => model.Forward(tokens, 2, 5, targets), () => model.Backward(), perTensor: 6,
+            isEmbedding: name => name is "transformer.wte.weight" or "transformer.wpe.weight");
     }
 
     [Fact]

@@ -12,7 +12,7 @@ namespace AttentionLab.Tests.Models;
 /// </summary>
 public class ModelTrainingTests
 {
-    private static ModelTrainingOptions Options(int steps) => new() { Steps = steps, LearningRate = 3e-3, MinLearningRate = 3e-4, WarmupSteps = 10 };
+    private static TrainingOptions Options(int steps) => TrainingOptions.TaskDefaults with { Steps = steps, LearningRate = 3e-3, MinLearningRate = 3e-4, WarmupSteps = 10 };
 
     [Fact]
     public void ReversalAccuracyRisesFarAboveChanceAndCrossAttentionIsAnAntiDiagonal()
@@ -21,11 +21,11 @@ public class ModelTrainingTests
         var run = new Seq2SeqTrainingRun(new ReverseTask(3, 6), new Seq2SeqConfig { Channels = 32, Heads = 2, EncoderLayers = 1, DecoderLayers = 1 },
             Options(200), batchSize: 32, heldOut: 200);
         double before = run.Evaluate();
-        while (!run.Trainer.IsFinished) run.Trainer.Next();
+        while (!run.Trainer.IsFinished) run.Trainer.Step();
         double after = run.Evaluate();
         Assert.True(before < 0.01, $"untrained accuracy {before}");
         Assert.True(after > 0.5, $"accuracy after 200 steps {after}");
-        Assert.True(run.Trainer.Losses[^1].Loss < run.Trainer.Losses[0].Loss / 3, "the loss should fall by more than 3×");
+        Assert.True(run.Trainer.State.TrainLosses[^1].Loss < run.Trainer.State.TrainLosses[0].Loss / 3, "the loss should fall by more than 3×");
 
         // decoder position i (having written i characters) must produce source[n − 1 − i]: some layer's cross-attention
         // (mean over heads) puts its largest weight on exactly that source character for most positions
@@ -47,7 +47,7 @@ public class ModelTrainingTests
         var corpus = Corpus.FromText(text, CharTokenizer.FromCorpus(text));
         var run = new BertTrainingRun(corpus, new BertConfig { Channels = 32, Heads = 2, Layers = 1, MaxLength = 32 },
             Options(200) with { LearningRate = 5e-3 }, batchSize: 32, heldOutBatches: 8);
-        while (!run.Trainer.IsFinished) run.Trainer.Next();
+        while (!run.Trainer.IsFinished) run.Trainer.Step();
         double accuracy = run.Evaluate();
         Assert.InRange(run.UnigramAccuracy, 0.1, 0.25); // ' ' is about 1 character in 6
         // 200 tiny steps are the start of the climb (the full model reaches about twice the baseline, docs/bert.md);
@@ -59,7 +59,7 @@ public class ModelTrainingTests
     public void VitLearnsShapesFarAboveChance()
     {
         var run = new VitTrainingRun(new VitConfig { Channels = 32, Heads = 2, Layers = 1 }, Options(120), batchSize: 32, heldOut: 300);
-        while (!run.Trainer.IsFinished) run.Trainer.Next();
+        while (!run.Trainer.IsFinished) run.Trainer.Step();
         double accuracy = run.Evaluate();
         Assert.True(accuracy > 0.6, $"accuracy {accuracy} (chance 1/6)");
     }

@@ -30,10 +30,10 @@ public class PositionEncodingTests
         var config = new Gpt2Config { VocabSize = 11, ContextLength = 6, Layers = 1, Channels = 8, Heads = 2, Positions = positions };
         var model = new Gpt2Model(config, AttentionKernels.Reference);
         model.InitializeWeights(9);
-        Assert.Equal(-1, model.Parameters[model.Layout.PositionEmbedding].IndexOfAnyExcept(0f));
+        Assert.Equal(-1, model.Parameters[model.Layout.PositionEmbedding!].IndexOfAnyExcept(0f));
         var rnd = new Random(4);
         var p = model.Parameters.Data;
-        var wpe = model.Layout.PositionEmbedding;
+        var wpe = model.Layout.PositionEmbedding!;
         for (int i = 0; i < p.Length; i++)
             if (i < wpe.Offset || i >= wpe.Offset + wpe.Length) p[i] += (float)(rnd.NextDouble() - 0.5) * 0.4f;
         int b = 2, t = 5;

@@ -47,12 +47,12 @@ public class TransformerFixtureTests
         var w = layout.Blocks[0];
         float eps = config.LayerNormEpsilon;
         var block = new AttentionLab.Layers.TransformerBlock(0,
-            new AttentionLab.Layers.NormLayer(NormKind.LayerNorm, w.Norm1Weight, w.Norm1Bias, c, eps),
-            new AttentionLab.Layers.AttentionLayer(new AttentionLab.Layers.LinearLayer(w.AttentionWeight, w.AttentionBias, c, 3 * c),
-                new AttentionLab.Layers.LinearLayer(w.AttentionProjectionWeight, w.AttentionProjectionBias, c, c), h, c / h),
-            new AttentionLab.Layers.NormLayer(NormKind.LayerNorm, w.Norm2Weight, w.Norm2Bias, c, eps),
-            new AttentionLab.Layers.MlpLayer(new AttentionLab.Layers.LinearLayer(w.MlpWeight, w.MlpBias, c, 4 * c),
-                new AttentionLab.Layers.LinearLayer(w.MlpProjectionWeight, w.MlpProjectionBias, 4 * c, c), MlpActivation.GeluTanh));
+            new AttentionLab.Layers.NormLayer(NormKind.LayerNorm, w.Norm1Weight, w.Norm1Bias!, c, eps),
+            new AttentionLab.Layers.AttentionLayer(new AttentionLab.Layers.LinearLayer(w.AttentionWeight, w.AttentionBias!, c, 3 * c),
+                new AttentionLab.Layers.LinearLayer(w.AttentionProjectionWeight, w.AttentionProjectionBias!, c, c), h, c / h),
+            new AttentionLab.Layers.NormLayer(NormKind.LayerNorm, w.Norm2Weight, w.Norm2Bias!, c, eps),
+            new AttentionLab.Layers.MlpLayer(new AttentionLab.Layers.LinearLayer(w.MlpWeight, w.MlpBias!, c, 4 * c),
+                new AttentionLab.Layers.LinearLayer(w.MlpProjectionWeight, w.MlpProjectionBias!, 4 * c, c), MlpActivation.GeluTanh));
         var kernel = AttentionKernels.Parse(kernelName);
         var options = new AttentionOptions { KeyPaddingMask = Mask(f.GetProperty("key_padding")) };
         var shape = new AttentionShape(batch, h, length, length, c / h);
@@ -141,7 +141,7 @@ public class TransformerFixtureTests
         var shape = new Gpt2Config { VocabSize = 2, ContextLength = t, Layers = 1, Channels = C, Heads = 1 };
         var run = new AttentionLab.Layers.LayerRun { Parameters = parameters, Gradients = gradients, Activations = new Gpt2Activations(shape, batch, t, 0, true, null) };
         var a = run.Activations;
-        var layer = new AttentionLab.Layers.PatchEmbeddingLayer(layout.PatchWeight, layout.PatchBias, layout.ClassToken, layout.PositionEmbedding, S, P, C);
+        var layer = new AttentionLab.Layers.PatchEmbeddingLayer(layout.PatchWeight, layout.PatchBias, layout.ClassToken, layout.PositionEmbedding!, S, P, C);
         var patches = new float[batch * n * P * P];
         layer.Forward(run, images, patches, a.Encoded, null);
         var x = a[a.Encoded];

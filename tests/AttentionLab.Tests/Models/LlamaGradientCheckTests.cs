@@ -1,0 +1,62 @@
+using AttentionLab.Attention;
+using AttentionLab.IO;
+using AttentionLab.Models;
+
+namespace AttentionLab.Tests.Models;
+
+/// <summary>
+/// Finite-difference checks of the Llama family's backward through the whole model (<see cref="ModelGradientCheckTests.Check"/>:
+/// the same step and tolerances), one config per piece: RMSNorm, rotary positions with llama3 scaling, SwiGLU,
+/// grouped-query and multi-query attention (repeat_kv's summed gradients), q/k/v and o biases, Qwen3's per-head q/k
+/// norms with an explicit head_dim (H·D ≠ C), Mistral's sliding window, tied and untied heads, under several kernels.
+/// The norm gains are drawn away from 1 so their gradients are not checked only at the identity.
+/// </summary>
+public class LlamaGradientCheckTests
+{
+    private static readonly Gpt2Config Base = new()
+    {
+        VocabSize = 11, ContextLength = 8, Layers = 2, Channels = 8, Heads = 4, KeyValueHeads = 2, HeadDim = 2, IntermediateSize = 12,
+        Norm = NormKind.RmsNorm, Activation = MlpActivation.SwiGlu, Positions = PositionEncoding.Rotary, LayerNormEpsilon = 1e-5f,
+        QkvBias = false, OutputProjectionBias = false, MlpBias = false, TiedOutput = false,
+    };
+
+    public static TheoryData<string, string> Cases => new()
+    {
+        { "llama3", "naive" }, { "llama3", "fast" }, { "llama3", "flash" },
+        { "mqa-biases-tied", "fast" },
+        { "qwen3", "naive" }, { "qwen3", "fast" },
+        { "mistral", "window:3" }, { "mistral", "fast" },
+    };
+
+    private static Gpt2Config Config(string name) => name switch
+    {
+        "llama3" => Base with { RopeTheta = 10000, RopeScaling = new RopeScaling(8, 1, 4, 16) },
+        "mqa-biases-tied" => Base with { KeyValueHeads = 1, QkvBias = true, OutputProjectionBias = true, MlpBias = true, TiedOutput = true },
+        "qwen3" => Base with { Heads = 2, KeyValueHeads = 1, HeadDim = 6, QkNorm = true, TiedOutput = true },
+        "mistral" => Base with { SlidingWindow = 3 },
+        _ => throw new ArgumentException(name),
+    };
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void BackwardMatchesFiniteDifferences(string name, string kernel)
+    {
+        var config = Config(name);
+        var model = new Gpt2Model(config, AttentionKernels.Parse(kernel)) { ParallelMinimumWork = 0 };
+        model.InitializeWeights(7);
+        var random = new Random(13);
+        foreach (var view in model.Layout.All.Where(v => v.Shape.Length == 1))
+        {
+            var p = model.Parameters[view];
+            for (int i = 0; i < p.Length; i++) p[i] += (float)(0.3 * (random.NextDouble() - 0.5));
+        }
+        foreach (var view in model.Layout.Matrices.Where(v => !v.Name.EndsWith("wte.weight", StringComparison.Ordinal)))
+        {
+            var p = model.Parameters[view];
+            for (int i = 0; i < p.Length; i++) p[i] = (float)(0.6 * (random.NextDouble() - 0.5));   // larger than init: attention that is not uniform
+        }
+        int[] tokens = [1, 5, 2, 9, 3, 3, 7, 0, 4, 10, 6, 8, 2, 2];
+        int[] targets = [5, 2, 9, 3, 3, 7, 0, 1, 10, 6, 8, 2, 2, 4];
+        ModelGradientCheckTests.Check(model.Parameters, model.Gradients, () => model.Forward(tokens, 2, 7, targets), () => model.Backward(), perTensor: 8);
+    }
+}

@@ -1,0 +1,99 @@
+using System.Text.Json;
+using AttentionLab.Attention;
+using AttentionLab.IO;
+using AttentionLab.Models;
+
+namespace AttentionLab.Tests.Models;
+
+/// <summary>
+/// The post-norm block (<see cref="NormPlacement.Post"/>: x = ln_1(x + attn(x)); x = ln_2(x + mlp(x)), the original
+/// Transformer's and BERT's) against PyTorch (fixtures/postnorm_block.json, made by fixtures/make_postnorm_fixture.py
+/// in float64 and checked there against torch's nn.TransformerEncoderLayer(norm_first=False)): output, dx and every
+/// parameter gradient by name, with key padding and with the causal mask, with each exact kernel. Tolerances as the
+/// pre-norm block's fixture test (forward 1e-5 + 1e-5, gradients 1e-4 + 1e-4).
+/// </summary>
+public class PostNormBlockTests
+{
+    private const double ForwardRtol = 1e-5, ForwardAtol = 1e-5, GradRtol = 1e-4, GradAtol = 1e-4;
+
+    public static TheoryData<string, string> Cases()
+    {
+        var data = new TheoryData<string, string>();
+        foreach (var name in new[] { "encoder", "causal" })
+            foreach (var kernel in new[] { "naive", "fast", "flash" })
+                data.Add(name, kernel);
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void MatchesPyTorch(string name, string kernelName)
+    {
+        var f = Fixtures.Get(Fixtures.Load("postnorm_block.json"), name);
+        int c = f.GetProperty("C").GetInt32(), h = f.GetProperty("H").GetInt32();
+        bool causal = f.GetProperty("causal").GetBoolean();
+        var x = Fixtures.Tensor(f.GetProperty("x"));                                     // (B, T, C)
+        int batch = x.Dim(0), length = x.Dim(1);
+        var config = new Gpt2Config { VocabSize = 1, ContextLength = length, Layers = 1, Channels = c, Heads = h, IsCausal = causal, NormPlacement = NormPlacement.Post };
+        var layout = new Gpt2Layout(config);
+        var map = new StateDictMap(StateDictMap.EncoderBlock("", layout.Blocks[0], c));
+        var parameters = new float[layout.Count];
+        var given = f.GetProperty("params");
+        foreach (var e in map.Entries) e.CopyTo(Fixtures.Floats(given.GetProperty(e.Name)), parameters);
+        Assert.Equal(given.EnumerateObject().Count(), map.Entries.Count);
+        var block = AttentionLab.Layers.TransformerBlock.Create(0, layout.Blocks[0], NormKind.LayerNorm, config.LayerNormEpsilon,
+            MlpActivation.GeluTanh, h, c / h, NormPlacement.Post);
+        var kernel = AttentionKernels.Parse(kernelName);
+        var options = new AttentionOptions
+        {
+            IsCausal = causal,
+            KeyPaddingMask = f.TryGetProperty("key_padding", out var pad) ? Fixtures.Doubles(pad).Select(v => v != 0).ToArray() : null,
+        };
+        var shape = new AttentionShape(batch, h, length, length, c / h);
+        var a = new Gpt2Activations(config, batch, length, kernel.SavedLength(shape), training: true, reuse: null);
+        var run = new AttentionLab.Layers.LayerRun { Parameters = parameters, Gradients = new float[layout.Count], Activations = a, ParallelMinimumWork = 0 };
+
+        x.Data.CopyTo(a[a.Encoded]);
+        block.Forward(run, a.Encoded, new AttentionLab.Layers.AttentionCall(kernel, options, null, 0, null));
+        Close.Assert(a[a.Blocks[0].Residual3], Fixtures.Doubles(f.GetProperty("y")), ForwardRtol, ForwardAtol, "y");
+        Fixtures.Floats(f.GetProperty("dy")).CopyTo(a[a.DResidual]);
+        block.Backward(run, a.Encoded, (kernel, options), accumulate: true);
+        Close.Assert(a[a.DResidual], Fixtures.Doubles(f.GetProperty("dx")), GradRtol, GradAtol, "dx");
+        var grads = f.GetProperty("grads");
+        foreach (var e in map.Entries)
+            Close.Assert(e.Read(run.Gradients), Fixtures.Doubles(grads.GetProperty(e.Name)), GradRtol, GradAtol, "d" + e.Name);
+    }
+
+    /// <summary>The choice is saved (attnlab_norm_placement) and a reloaded model gives the same logits; pre-norm
+    /// folders carry no such key; another value is refused with one line.</summary>
+    [Fact]
+    public void SavesAndReloads()
+    {
+        var config = new Gpt2Config { VocabSize = 11, ContextLength = 6, Layers = 2, Channels = 8, Heads = 2, NormPlacement = NormPlacement.Post };
+        var model = new Gpt2Model(config);
+        model.InitializeWeights(5);
+        var dir = Path.Combine(Path.GetTempPath(), "attnlab-postnorm-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            Gpt2ModelDirectory.Save(model, dir);
+            Assert.Contains("\"attnlab_norm_placement\": \"post\"", File.ReadAllText(Path.Combine(dir, "config.json")));
+            var loaded = Gpt2ModelDirectory.Load(dir);
+            Assert.Equal(NormPlacement.Post, loaded.Config.NormPlacement);
+            int[] ids = [1, 4, 2, 9, 3];
+            model.Forward(ids, 1, 5);
+            var expected = model.Logits.ToArray();
+            loaded.Forward(ids, 1, 5);
+            Assert.Equal(expected, loaded.Logits.ToArray());
+            var pre = new Gpt2Model(config with { NormPlacement = NormPlacement.Pre });
+            pre.InitializeWeights(5);
+            pre.Forward(ids, 1, 5);
+            Assert.NotEqual(expected, pre.Logits.ToArray());                             // the placement changes the function
+
+            var path = Path.Combine(dir, "config.json");
+            File.WriteAllText(path, File.ReadAllText(path).Replace("\"post\"", "\"middle\""));
+            var e = Assert.Throws<InvalidDataException>(() => Gpt2ModelDirectory.Load(dir));
+            Assert.Contains("attnlab_norm_placement must be \"pre\" or \"post\", got \"middle\"", e.Message);
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
+}
