@@ -107,10 +107,7 @@ public static unsafe class GemmHalf
         {
             int width = Math.Min(panel, n - j0);
             var w = widened.AsSpan(0, width * k);
-            if (transposeB) HalfConversion.Widen(b.Slice(j0 * k, width * k), format, w);          // rows j0.. of (n, k)
-            else
-                for (int p = 0; p < k; p++)                                                         // columns j0.. of (k, n)
-                    HalfConversion.Widen(b.Slice(p * n + j0, width), format, w.Slice(p * width, width));
+            WidenPanel(b, format, widened, n, k, j0, width, transposeB, threads);
             if (width == n)
             {
                 Gemm.Multiply(a, w, c, m, n, k, transposeB: transposeB, accumulate: accumulate, maxThreads: threads);
@@ -125,6 +122,29 @@ public static unsafe class GemmHalf
                 if (accumulate) System.Numerics.Tensors.TensorPrimitives.Add(row, part.Slice(i * width, width), row);
                 else part.Slice(i * width, width).CopyTo(row);
             }
+        }
+    }
+
+    /// <summary>The panel of columns j0..j0+width of op(B) as float32 into <paramref name="panel"/>: rows j0.. of the stored
+    /// (n, k) B (transposed), or those columns of every row of the stored (k, n) B; split over the threads (the panel is
+    /// a full read and write of k·width values, which one core alone would take a noticeable share of a prefill on).</summary>
+    private static void WidenPanel(ReadOnlySpan<ushort> b, WeightFormat format, float[] panel, int n, int k, int j0, int width, bool transposeB, int threads)
+    {
+        int rows = transposeB ? width : k, length = transposeB ? k : width;                       // the panel is rows × length
+        fixed (ushort* pb = b)
+        {
+            ushort* source = pb;
+            void Rows(int r0, int r1)
+            {
+                for (int r = r0; r < r1; r++)
+                {
+                    ushort* row = transposeB ? source + (nint)(j0 + r) * k : source + (nint)r * n + j0;
+                    HalfConversion.Widen(new ReadOnlySpan<ushort>(row, length), format, panel.AsSpan(r * length, length));
+                }
+            }
+            if (threads <= 1 || (long)rows * length < 1 << 16) { Rows(0, rows); return; }
+            Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads },
+                t => Rows((int)((long)rows * t / threads), (int)((long)rows * (t + 1) / threads)));
         }
     }
 

@@ -95,6 +95,8 @@ public class GemmHalfTests
         {
             Check(random, format, 2, 700, 2300, transpose, accumulate: true, maxThreads: 0);
             Check(random, format, 1, 1300, 2400, transpose, accumulate: false, maxThreads: 0);   // m·n·k ≥ Gemm.ParallelThreshold
+            // many rows and enough work for the cores: the panel is widened in parallel, then the threaded packed GEMM
+            Check(random, format, 12, 600, 450, transpose, accumulate: true, maxThreads: 0);
             // many rows, a panel narrower than n (here 13 columns, the production panel is 2²² floats): C panel by panel
             foreach (bool accumulate in new[] { false, true })
                 Check(random, format, 11, 60, 45, transpose, accumulate, maxThreads: 0, panelFloats: 13 * 45);
