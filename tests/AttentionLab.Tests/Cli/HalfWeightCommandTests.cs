@@ -56,6 +56,7 @@ public class HalfWeightCommandTests
             new[] { "inspect", "--model", Tiny, "--ids", "1", "--dtype", "int4" },
             new[] { "compare-dtype", "--model", Tiny, "--ids", "1", "--dtype", "f32" },
             new[] { "bench", "generate", "--dtype", "f64" },
+            new[] { "explore", "--model", Tiny, "--no-browser", "--port", "0", "--dtype", "q4" },
         })
         {
             var (code, stdout, stderr) = Run(args);
