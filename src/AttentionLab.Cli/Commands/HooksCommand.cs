@@ -94,7 +94,8 @@ public static class HooksCommand
             return 0;
         }
 
-        stdout.WriteLine($"{hooks.Count} hook points (L = {config.Layers}, H = {config.Heads}, C = {config.Channels}, D = {config.HeadDim}" +
+        stdout.WriteLine($"{hooks.Count} hook points (L = {config.Layers}, H = {config.Heads}, C = {config.Channels}, D = {config.HeadDim}, Hkv = {config.KeyValueHeads}" +
+            (config.Activation == MlpActivation.SwiGlu ? $", M = {config.IntermediateSize}" : "") +
             (cache is null ? "" : $", run on T = {length} tokens") + "):");
         int width = hooks.Max(h => h.Name.Length);
         foreach (var h in hooks)

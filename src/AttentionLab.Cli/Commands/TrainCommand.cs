@@ -14,7 +14,7 @@ internal static class TrainCommand
     public const string Summary = "train a GPT on a text file (live progress, checkpoints, --resume)";
 
     private static readonly string[] HyperOptions =
-        ["tokenizer", "preset", "layers", "d-model", "heads", "context", "batch", "lr", "warmup", "min-lr", "weight-decay", "grad-clip", "seed", "eval-every", "eval-batches"];
+        ["tokenizer", "preset", "arch", "kv-heads", "layers", "d-model", "heads", "context", "batch", "lr", "warmup", "min-lr", "weight-decay", "grad-clip", "seed", "eval-every", "eval-batches"];
 
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
@@ -84,7 +84,9 @@ internal static class TrainCommand
         var c = run.Model.Config; var o = run.Trainer.Options; var corpus = run.Corpus;
         stdout.WriteLine($"data {corpus.Source}: {corpus.Tokens.Length:N0} {corpus.Tokenizer.Name} tokens (vocabulary {corpus.Tokenizer.VocabSize:N0}), " +
                          $"train {corpus.Train.Length:N0} / validation {corpus.Validation.Length:N0}");
-        stdout.WriteLine($"model GPT-2 {c.Layers} layers, {c.Heads} heads, {c.Channels} wide, context {c.ContextLength}: {c.ParameterCount:N0} parameters");
+        string arch = LlamaStateDict.IsLlamaFamily(c)
+            ? $"Llama (RMSNorm, RoPE, SwiGLU {c.IntermediateSize}, {c.KeyValueHeads} key/value heads)" : "GPT-2";
+        stdout.WriteLine($"model {arch} {c.Layers} layers, {c.Heads} heads, {c.Channels} wide, context {c.ContextLength}: {c.ParameterCount:N0} parameters");
         stdout.WriteLine($"train {o.Steps} steps of {o.BatchSize}×{c.ContextLength} tokens, lr {o.LearningRate:g3} → {o.MinLearningRate:g3} (warmup {o.WarmupSteps}), " +
                          $"AdamW β=({o.Beta1}, {o.Beta2}) wd {o.WeightDecay}, clip {o.GradientClip}, seed {o.Seed}; initial loss should be ≈ ln {c.VocabSize} = {Math.Log(c.VocabSize):0.00}");
         stdout.WriteLine($"writing {run.Directory}{OnDevice(run)}");
@@ -133,7 +135,18 @@ internal static class TrainCommand
             ContextLength = a.Int("context", config.ContextLength, 1, 1 << 16),
         };
         if (config.Channels % config.Heads != 0) throw new CliError($"--d-model ({config.Channels}) must divide by --heads ({config.Heads})");
-        return config;
+        string arch = a.String("arch") ?? (LlamaStateDict.IsLlamaFamily(config) ? "llama" : "gpt2");
+        int? kvHeads = a.Has("kv-heads") ? a.Int("kv-heads", 0, 1, 1024) : null;
+        if (arch == "gpt2")
+        {
+            if (kvHeads is not null) throw new CliError("--kv-heads is for --arch llama (GPT-2 has one key/value head per query head)");
+            return config;
+        }
+        if (arch != "llama") throw new CliError($"--arch must be gpt2 or llama, got '{arch}'");
+        if (kvHeads is int kv && config.Heads % kv != 0) throw new CliError($"--heads ({config.Heads}) must divide by --kv-heads ({kv})");
+        // the Llama choices at the preset's (or the options') size; a Llama preset keeps its key/value heads where they still divide H
+        int? keep = LlamaStateDict.IsLlamaFamily(config) && config.Heads % config.KeyValueHeads == 0 ? config.KeyValueHeads : null;
+        return config.WithLlamaArchitecture(kvHeads ?? keep);
     }
 
     internal static TrainingOptions ReadTrainingOptions(Args a, TrainingOptions d)
@@ -160,7 +173,7 @@ internal static class TrainCommand
 
     private static void Usage(TextWriter w)
     {
-        w.WriteLine("usage: attnlab train [--data FILE] [--tokenizer char|gpt2|o200k] [--preset NAME | --layers N --d-model C --heads H --context T]");
+        w.WriteLine("usage: attnlab train [--data FILE] [--tokenizer char|gpt2|o200k] [--preset NAME | --layers N --d-model C --heads H --context T] [--arch gpt2|llama [--kv-heads N]]");
         w.WriteLine("                     [--batch B] [--steps N] [--lr LR] [--warmup N] [--min-lr LR] [--weight-decay WD] [--grad-clip G]");
         w.WriteLine("                     [--seed S] [--eval-every N] [--eval-batches N] [--attention NAME] [--out DIR] [--force] [--json]");
         w.WriteLine("       attnlab train --out DIR --resume [--steps N] [--data FILE] [--attention NAME]");
@@ -171,6 +184,9 @@ internal static class TrainCommand
         w.WriteLine("                so 100 steps then --resume --steps 200 is not identical to 200 steps straight: at step 100 the rate");
         w.WriteLine("                jumps from the floor back to the 200-step cosine's midpoint. Resuming with the same N is exact.");
         w.WriteLine("  --context T   sequence length (positions); --seq-len and --length are the same option.");
+        w.WriteLine("  --arch llama  the same size as a Llama: RMSNorm, rotary positions, the SwiGLU MLP (≈ 8C/3 wide), H/2 key/value");
+        w.WriteLine("                heads (--kv-heads N to choose; 1 is multi-query), no biases, an untied head; saved as a Hugging Face");
+        w.WriteLine("                LlamaForCausalLM folder. --preset llama-char is the char preset with these choices.");
         w.WriteLine("  --out DIR     the run directory (default runs/<timestamp>). Files there that are not the checkpoint's are never");
         w.WriteLine("                touched; a second training writing the same DIR is refused while the first runs.");
         w.WriteLine();

@@ -61,6 +61,23 @@ public sealed class ReaderFuzzTargets : IDisposable
         var loadDir = Slot("load");
         File.WriteAllBytes(Path.Combine(loadDir, Gpt2ModelDirectory.ConfigFileName), configBytes);
         var tokenizerDir = Slot("tokenizer");
+        // a sharded checkpoint (index + 3 shards) of the same tensors, as save_pretrained writes one with a small max_shard_size
+        var shardedDir = Slot("sharded");
+        var (stored, _) = SafeTensors.Read(new MemoryStream(weightBytes));
+        CheckpointFiles.Write(shardedDir, [.. stored.Values.Select(t => (t.Name, t.Shape, (ReadOnlyMemory<float>)t.Data))], maxShardBytes: 1200);
+        var indexBytes = File.ReadAllBytes(Path.Combine(shardedDir, CheckpointFiles.IndexFile));
+        var shardFiles = Directory.GetFiles(shardedDir, "model-*.safetensors").Order(StringComparer.Ordinal).ToArray();
+        var middleShard = shardFiles[shardFiles.Length / 2];
+        var middleShardBytes = File.ReadAllBytes(middleShard);
+        // Hugging Face tokenizer.json files of both kinds, small enough to mutate quickly
+        var hfTokenizerDir = Slot("hf-tokenizer");
+        byte[][] hfTokenizerSeeds = [Encoding.UTF8.GetBytes(HfTokenizerSeeds.ByteLevel()), Encoding.UTF8.GetBytes(HfTokenizerSeeds.SentencePiece())];
+        var hfConfigBytes = Encoding.UTF8.GetBytes("{\"bos_token\": \"<s>\", \"eos_token\": {\"content\": \"</s>\"}, \"add_bos_token\": true}");
+        void ReadCheckpoint()
+        {
+            using var files = CheckpointFiles.Open(shardedDir);
+            foreach (var name in files.Names) files.Read(name);
+        }
         var stateSlot = Slot("state");
         var corpusDir = Slot("corpus");
 
@@ -86,6 +103,27 @@ public sealed class ReaderFuzzTargets : IDisposable
             {
                 File.WriteAllBytes(Path.Combine(tokenizerDir, Tokenizers.FileName), bytes);
                 Tokenizers.Load(tokenizerDir);
+            }),
+            new FuzzTarget($"sharded index ({CheckpointFiles.IndexFile})", [indexBytes], bytes =>
+            {
+                File.WriteAllBytes(Path.Combine(shardedDir, CheckpointFiles.IndexFile), bytes);
+                File.WriteAllBytes(middleShard, middleShardBytes);
+                ReadCheckpoint();
+            }),
+            new FuzzTarget("sharded checkpoint (one shard)", [middleShardBytes], bytes =>
+            {
+                File.WriteAllBytes(Path.Combine(shardedDir, CheckpointFiles.IndexFile), indexBytes);
+                File.WriteAllBytes(middleShard, bytes);
+                ReadCheckpoint();
+            }, JsonAware: true, FixSafetensorsLength: true),
+            new FuzzTarget($"{HfTokenizer.FileName} (Hugging Face)", hfTokenizerSeeds, bytes =>
+            {
+                File.WriteAllBytes(Path.Combine(hfTokenizerDir, HfTokenizer.FileName), bytes);
+                File.WriteAllBytes(Path.Combine(hfTokenizerDir, HfTokenizer.ConfigFileName), hfConfigBytes);
+                var t = HfTokenizer.Load(hfTokenizerDir);
+                // a file that loads must encode and decode; text its vocabulary cannot spell is a plain ArgumentException
+                try { t.Decode(t.Encode("the <s>  café 123 🙂\n")); }
+                catch (ArgumentException e) when (e.GetType() == typeof(ArgumentException)) { throw new InvalidDataException(e.Message); }
             }),
             new FuzzTarget(TrainingCheckpoint.StateFile, [stateBytes], bytes =>
             {

@@ -66,7 +66,7 @@ public static class HookNames
         {
             new(Name(HookPoint.Embed), HookPoint.Embed, 0, "(B, T, C)", "token embeddings wte[token]"),
         };
-        if (config.Positions != PositionEncoding.None)
+        if (config.Positions is not (PositionEncoding.None or PositionEncoding.Rotary))     // rotary positions act inside attention
             list.Add(new(Name(HookPoint.PosEmbed), HookPoint.PosEmbed, 0, "(B, T, C)",
                 config.Positions == PositionEncoding.Learned ? "learned position rows wpe[t]" : "fixed sinusoidal positions"));
         for (int l = 0; l < config.Layers; l++)
@@ -83,8 +83,16 @@ public static class HookNames
             Add(HookPoint.AttnOut, "(B, T, C)", "attention branch c_proj(z) + b");
             Add(HookPoint.ResidMid, "(B, T, C)", "residual stream after attention");
             Add(HookPoint.Ln2Normalized, "(B, T, C)", "ln_2 output");
-            Add(HookPoint.MlpPre, "(B, T, 4C)", "MLP hidden layer before GELU");
-            Add(HookPoint.MlpPost, "(B, T, 4C)", "MLP hidden layer after GELU");
+            if (config.Activation == MlpActivation.SwiGlu)
+            {
+                Add(HookPoint.MlpPre, "(B, T, 2M)", "gate and up projections side by side, [gate | up]");
+                Add(HookPoint.MlpPost, "(B, T, M)", "silu(gate)·up, what down_proj reads");
+            }
+            else
+            {
+                Add(HookPoint.MlpPre, "(B, T, 4C)", "MLP hidden layer before GELU");
+                Add(HookPoint.MlpPost, "(B, T, 4C)", "MLP hidden layer after GELU");
+            }
             Add(HookPoint.MlpOut, "(B, T, C)", "MLP branch");
             Add(HookPoint.ResidPost, "(B, T, C)", "residual stream leaving the block");
         }

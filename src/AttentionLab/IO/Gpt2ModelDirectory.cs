@@ -168,7 +168,7 @@ public static class Gpt2ModelDirectory
     public static WeightFormat ReadWeightFormat(string directory)
     {
         var config = ReadConfig(directory);
-        var header = SafeTensors.ReadHeader(Path.Combine(directory, WeightsFileName));
+        var header = SafeTensors.ReadHeader(Path.Combine(directory, WeightsFileName)).Entries;
         List<string> dtypes;
         if (LlamaStateDict.IsLlamaFamily(config))                                                     // every matrix of the folder
             dtypes = header.Where(e => e.Shape.Length == 2).Select(e => e.DType).Distinct().ToList();
@@ -222,9 +222,10 @@ public static class Gpt2ModelDirectory
     }
 
     /// <summary>The config.json object Hugging Face transformers reads for this config (with <c>attnlab_positions</c>
-    /// only when the positions are not GPT-2's learned table).</summary>
+    /// only when the positions are not GPT-2's learned table; a Llama-family config's is <see cref="LlamaFolder.ConfigJson"/>).</summary>
     public static JsonObject ConfigJson(Gpt2Config c)
     {
+        if (LlamaStateDict.IsLlamaFamily(c)) return LlamaFolder.ConfigJson(c);           // what its folder's config.json holds
         var json = GptConfigJson(c);
         if (c.Positions != PositionEncoding.Learned) json["attnlab_positions"] = PositionEncodings.Name(c.Positions);
         if (c.NormPlacement == NormPlacement.Post) json["attnlab_norm_placement"] = "post";

@@ -7,7 +7,7 @@ namespace AttentionLab.IO;
 /// <summary>
 /// A Hugging Face folder of the Llama family — <c>LlamaForCausalLM</c>, <c>MistralForCausalLM</c>,
 /// <c>Qwen2ForCausalLM</c>, <c>Qwen3ForCausalLM</c> — as <c>save_pretrained</c> writes it: <c>config.json</c> and
-/// <c>model.safetensors</c> (F32, F16 or BF16; nn.Linear weights (out, in); a tied <c>lm_head</c> not stored). The
+/// <c>model.safetensors</c> or sharded <c>model-0000k-of-0000n.safetensors</c> with <c>model.safetensors.index.json</c> (F32, F16 or BF16; nn.Linear weights (out, in); a tied <c>lm_head</c> not stored). The
 /// model runs on the one stack (<see cref="Gpt2Model"/>) with the choices the config names; the names are mapped by
 /// <see cref="LlamaStateDict"/>. A model trained here saves in the same layout (F32) and reloads.
 /// <code>
@@ -57,35 +57,41 @@ public static class LlamaFolder
         return new JsonFields(doc.RootElement, path).OptionalString("attnlab_attention");
     }
 
-    /// <summary>Loads the folder: config, then every tensor by its Hugging Face name, each shape checked against the
-    /// config before the arena is allocated. A tied model's stored <c>lm_head.weight</c> and old checkpoints'
+    /// <summary>Loads the folder: config, then every tensor by its Hugging Face name from <c>model.safetensors</c> or
+    /// the shards of <c>model.safetensors.index.json</c> (<see cref="CheckpointFiles"/>). Every name and shape is
+    /// checked against the config from the headers alone, and a folder whose weights and working set exceed the
+    /// available memory is refused (<see cref="CheckpointFiles.EnsureFits"/>), before the arena is allocated; the
+    /// tensors are then copied into it one at a time. A tied model's stored <c>lm_head.weight</c> and old checkpoints'
     /// <c>rotary_emb.inv_freq</c> buffers are skipped (both are derived).</summary>
     /// <param name="attention">the kernel to run with; null: the config's</param>
     /// <param name="training">true: with gradients (fine-tuning); false: for inference</param>
     /// <exception cref="InvalidDataException">a malformed file, a missing, unexpected or mis-shaped tensor</exception>
+    /// <exception cref="ModelTooLargeException">the folder does not fit this machine's memory</exception>
     public static Gpt2Model Load(string directory, IAttentionKernel? attention = null, bool training = false)
     {
         var config = ReadConfig(directory);
-        string path = Path.Combine(directory, ModelFolder.WeightsFile);
-        if (!File.Exists(path)) throw new InvalidDataException($"{directory} has no {ModelFolder.WeightsFile}");
-        var (tensors, _) = SafeTensors.Read(path);
+        using var files = CheckpointFiles.Open(directory);
+        string path = files.IsSharded ? Path.Combine(directory, CheckpointFiles.IndexFile) : Path.Combine(directory, ModelFolder.WeightsFile);
         var map = LlamaStateDict.For(new Gpt2Layout(config));
-        var values = new Dictionary<string, float[]>(StringComparer.Ordinal);
-        foreach (var (name, tensor) in tensors)
+        var used = new List<string>();
+        foreach (var name in files.Names)
         {
             if (name.EndsWith(".rotary_emb.inv_freq", StringComparison.Ordinal)) continue;
             if (config.TiedOutput && name == "lm_head.weight") continue;
             StateDictEntry entry;
             try { entry = map[name]; }
             catch (KeyNotFoundException) { throw new InvalidDataException($"{path}: unexpected tensor '{name}' for this {config.Layers}-layer model"); }
-            if (!tensor.Shape.AsSpan().SequenceEqual(entry.Shape))
-                throw new InvalidDataException($"{path}: tensor '{name}' has shape [{string.Join(", ", tensor.Shape)}] but config.json implies [{string.Join(", ", entry.Shape)}]");
-            values[name] = tensor.Data;
+            var shape = files.Entry(name).Shape;
+            if (!shape.AsSpan().SequenceEqual(entry.Shape))
+                throw new InvalidDataException($"{path}: tensor '{name}' has shape [{string.Join(", ", shape)}] but config.json implies [{string.Join(", ", entry.Shape)}]");
+            used.Add(name);
         }
-        var missing = map.Names.Where(n => !values.ContainsKey(n)).ToList();
+        var missing = map.Names.Except(used, StringComparer.Ordinal).ToList();
         if (missing.Count > 0) throw new InvalidDataException($"{path}: missing tensors: {string.Join(", ", missing.Take(5))}{(missing.Count > 5 ? ", …" : "")}");
+        files.EnsureFits();
         var model = new Gpt2Model(config, attention, training);
-        LlamaStateDict.For(model.Layout).Import(values, model.Parameters.Data);
+        var target = LlamaStateDict.For(model.Layout);
+        foreach (var name in used) target.Write(name, files.Read(name), model.Parameters.Data);
         return model;
     }
 

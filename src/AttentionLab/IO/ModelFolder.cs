@@ -22,9 +22,11 @@ public static class ModelFolder
         WriteIndented = true,
     };
 
-    /// <summary>True when <paramref name="directory"/> holds a config.json and a model.safetensors.</summary>
+    /// <summary>True when <paramref name="directory"/> holds a config.json and a model.safetensors (or a sharded
+    /// checkpoint's model.safetensors.index.json).</summary>
     public static bool Exists(string directory) =>
-        File.Exists(Path.Combine(directory, ConfigFile)) && File.Exists(Path.Combine(directory, WeightsFile));
+        File.Exists(Path.Combine(directory, ConfigFile)) &&
+        (File.Exists(Path.Combine(directory, WeightsFile)) || File.Exists(Path.Combine(directory, CheckpointFiles.IndexFile)));
 
     /// <summary>The <c>model_type</c> of a saved model, or null when there is no readable config.</summary>
     public static string? ModelType(string directory)

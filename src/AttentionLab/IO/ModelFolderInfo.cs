@@ -18,6 +18,8 @@ public enum ModelTokenizer
     Characters,
     /// <summary>One id per character of the task's alphabet (seq2seq's <c>alphabet</c>).</summary>
     TaskAlphabet,
+    /// <summary>A Hugging Face <c>tokenizer.json</c> (+ tokenizer_config.json) beside a Llama-family model (<see cref="HfTokenizer"/>).</summary>
+    HuggingFace,
 }
 
 /// <summary>
@@ -90,7 +92,8 @@ public sealed class ModelFolderInfo
             case "llama" or "mistral" or "qwen2" or "qwen3":
             {
                 int vocab = LlamaFolder.ReadConfig(directory).VocabSize;
-                return new ModelFolderInfo(directory, Llama, Tokenizers.Exists(directory) ? ModelTokenizer.Saved : ModelTokenizer.None, vocab);
+                var tokenizer = Tokenizers.Exists(directory) ? ModelTokenizer.Saved : HfTokenizer.Exists(directory) ? ModelTokenizer.HuggingFace : ModelTokenizer.None;
+                return new ModelFolderInfo(directory, Llama, tokenizer, vocab);
             }
             case Seq2SeqModel.ModelType: return new ModelFolderInfo(directory, Seq2SeqModel.ModelType, ModelTokenizer.TaskAlphabet, 0);
             case BertModel.ModelType: return new ModelFolderInfo(directory, BertModel.ModelType, ModelTokenizer.Characters, 0);
@@ -110,7 +113,8 @@ public sealed class ModelFolderInfo
         return InputFile.GetText(type, $"{path}: 'model_type'");
     }
 
-    /// <summary>A GPT-2 folder's tokenizer (<see cref="ModelTokenizer.Saved"/> or <see cref="ModelTokenizer.Gpt2Bpe"/>),
+    /// <summary>A decoder folder's tokenizer (<see cref="ModelTokenizer.Saved"/>, <see cref="ModelTokenizer.Gpt2Bpe"/> or
+    /// <see cref="ModelTokenizer.HuggingFace"/>),
     /// checked against the model's vocabulary; null when it has none or for another kind (their models read their
     /// input themselves).</summary>
     /// <exception cref="InvalidDataException">a damaged tokenizer file, or one with more ids than the model</exception>
@@ -120,6 +124,7 @@ public sealed class ModelFolderInfo
         {
             ModelTokenizer.Saved when IsDecoder => Tokenizers.Load(Directory),
             ModelTokenizer.Gpt2Bpe => new Gpt2Tokenizer(),
+            ModelTokenizer.HuggingFace when IsDecoder => HfTokenizer.Load(Directory),
             _ => null,
         };
         if (tokenizer is not null && tokenizer.VocabSize > _vocabSize)

@@ -21,6 +21,20 @@ public readonly record struct TensorToWrite(string Name, int[] Shape, Kernels.We
     internal long Count => Format == Kernels.WeightFormat.F32 ? Data.Length : Bits.Length;
 }
 
+/// <summary>One tensor's entry in a safetensors header: its dtype, shape and byte range in the data buffer
+/// (offsets relative to the buffer's start), not its values.</summary>
+public sealed record SafeTensorEntry(string Name, string DType, int[] Shape, long Begin, long End)
+{
+    /// <summary>The number of values: the product of the shape.</summary>
+    public long Count => Shape.Aggregate(1L, (a, b) => a * b);
+
+    /// <summary>The stored bytes (2 per value for F16/BF16, 4 for F32).</summary>
+    public long Bytes => End - Begin;
+}
+
+/// <summary>A checked safetensors header: the entries in buffer order, the metadata, and where the buffer starts.</summary>
+public sealed record SafeTensorsHeader(IReadOnlyList<SafeTensorEntry> Entries, IReadOnlyDictionary<string, string> Metadata, long BufferStart);
+
 /// <summary>
 /// The safetensors format (huggingface/safetensors): an 8-byte little-endian header length N, N bytes of JSON
 /// <c>{"name": {"dtype": "F32", "shape": [...], "data_offsets": [begin, end]}, "__metadata__": {...}}</c>, then the
@@ -44,38 +58,6 @@ public static class SafeTensors
         catch (InvalidDataException e) { throw new InvalidDataException($"{path}: {e.Message}", e); }
     }
 
-    /// <summary>The name, dtype and shape of every tensor, from the header alone (the data is not read).</summary>
-    public static IReadOnlyList<(string Name, string DType, int[] Shape)> ReadHeader(string path)
-    {
-        using var stream = InputFile.OpenRead(path, "safetensors file");
-        try
-        {
-            long fileLength = stream.Length;
-            if (fileLength < 8) throw new InvalidDataException($"file is {fileLength} bytes, too short for the 8-byte header length");
-            Span<byte> lengthBytes = stackalloc byte[8];
-            stream.ReadExactly(lengthBytes);
-            ulong headerLength = BinaryPrimitives.ReadUInt64LittleEndian(lengthBytes);
-            if (headerLength > MaxHeaderBytes || (long)headerLength > fileLength - 8) throw new InvalidDataException($"header length {headerLength} is not valid for this {fileLength}-byte file");
-            var header = new byte[headerLength];
-            stream.ReadExactly(header);
-            using var doc = InputFile.ParseJson(header, "header");
-            if (doc.RootElement.ValueKind != JsonValueKind.Object) throw new InvalidDataException("header JSON is not an object");
-            var result = new List<(string, string, int[])>();
-            foreach (var property in doc.RootElement.EnumerateObject())
-            {
-                if (property.Name == "__metadata__") continue;
-                var (name, dtype, shape, _, _) = ParseEntry(property.Name, property.Value);
-                result.Add((name, dtype, shape));
-            }
-            return result;
-        }
-        catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException or ArgumentException or DecoderFallbackException)
-        {
-            throw new InvalidDataException($"{path}: malformed header ({e.GetType().Name})", e);
-        }
-        catch (InvalidDataException e) { throw new InvalidDataException($"{path}: {e.Message}", e); }
-    }
-
     /// <summary>Reads every tensor from a seekable stream positioned at the file's start. Total: any bytes give the
     /// tensors or one <see cref="InvalidDataException"/>; a tensor holding NaN or ±∞ is refused by name.</summary>
     public static (IReadOnlyDictionary<string, SafeTensor> Tensors, IReadOnlyDictionary<string, string> Metadata) Read(Stream stream, bool keep16Bit = false)
@@ -89,6 +71,66 @@ public static class SafeTensors
     }
 
     private static (IReadOnlyDictionary<string, SafeTensor> Tensors, IReadOnlyDictionary<string, string> Metadata) ReadChecked(Stream stream, bool keep16Bit)
+    {
+        var header = ReadHeaderChecked(stream);
+        var tensors = new Dictionary<string, SafeTensor>(StringComparer.Ordinal);
+        foreach (var e in header.Entries)
+            tensors[e.Name] = keep16Bit && e.DType is "F16" or "BF16"
+                ? new SafeTensor(e.Name, e.DType, e.Shape, []) { Bits = ReadBitsChecked(stream, header, e) }
+                : new SafeTensor(e.Name, e.DType, e.Shape, ReadTensorChecked(stream, header, e));
+        return (tensors, header.Metadata);
+    }
+
+    /// <summary>An F16/BF16 tensor's stored 16-bit patterns; a NaN or ±∞ pattern is refused by name.</summary>
+    private static ushort[] ReadBitsChecked(Stream stream, SafeTensorsHeader header, SafeTensorEntry e)
+    {
+        var bytes = new byte[e.End - e.Begin];
+        stream.Position = header.BufferStart + e.Begin;
+        stream.ReadExactly(bytes);
+        var bits = new ushort[bytes.Length / 2];
+        for (int i = 0; i < bits.Length; i++) bits[i] = BinaryPrimitives.ReadUInt16LittleEndian(bytes.AsSpan(i * 2));
+        ushort exponent = e.DType == "BF16" ? (ushort)0x7F80 : (ushort)0x7C00;                      // all ones: ±∞ or NaN
+        int index = Array.FindIndex(bits, b => (b & exponent) == exponent);
+        if (index >= 0) throw new InvalidDataException($"tensor '{e.Name}' holds a non-finite {e.DType} value at index {index}; weights must be finite");
+        return bits;
+    }
+
+    /// <summary>The checked header of the file at <paramref name="path"/> (names, dtypes, shapes), its values unread.</summary>
+    public static SafeTensorsHeader ReadHeader(string path)
+    {
+        using var stream = InputFile.OpenRead(path, "safetensors file");
+        try { return ReadHeader(stream); }
+        catch (InvalidDataException e) { throw new InvalidDataException($"{path}: {e.Message}", e); }
+    }
+
+    /// <summary>Reads and checks the header alone (names, dtypes, shapes, byte ranges inside the file and not
+    /// overlapping) from a seekable stream at the file's start, leaving the values unread. Total: any bytes give the
+    /// header or one <see cref="InvalidDataException"/>.</summary>
+    public static SafeTensorsHeader ReadHeader(Stream stream)
+    {
+        try { return ReadHeaderChecked(stream); }
+        catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException or ArgumentException or DecoderFallbackException)
+        {
+            throw new InvalidDataException($"malformed header ({e.GetType().Name})", e);
+        }
+    }
+
+    /// <summary>One tensor's values as float32, read from the stream <paramref name="header"/> came from; a NaN or ±∞
+    /// is refused by name.</summary>
+    public static float[] ReadTensor(Stream stream, SafeTensorsHeader header, SafeTensorEntry entry) => ReadTensorChecked(stream, header, entry);
+
+    private static float[] ReadTensorChecked(Stream stream, SafeTensorsHeader header, SafeTensorEntry e)
+    {
+        var bytes = new byte[e.End - e.Begin];
+        stream.Position = header.BufferStart + e.Begin;
+        stream.ReadExactly(bytes);
+        var data = Convert(bytes, e.DType);
+        int bad = IndexOfNonFinite(data);
+        if (bad >= 0) throw new InvalidDataException($"tensor '{e.Name}' holds {data[bad]} at index {bad}; weights must be finite");
+        return data;
+    }
+
+    private static SafeTensorsHeader ReadHeaderChecked(Stream stream)
     {
         long fileLength = stream.Length;
         if (fileLength < 8) throw new InvalidDataException($"file is {fileLength} bytes, too short for the 8-byte header length");
@@ -108,7 +150,7 @@ public static class SafeTensors
         if (doc.RootElement.ValueKind != JsonValueKind.Object) throw new InvalidDataException("header JSON is not an object");
 
         var metadata = new Dictionary<string, string>();
-        var entries = new List<(string Name, string DType, int[] Shape, long Begin, long End)>();
+        var entries = new List<SafeTensorEntry>();
         var names = new HashSet<string>(StringComparer.Ordinal);
         foreach (var property in doc.RootElement.EnumerateObject())
         {
@@ -134,31 +176,10 @@ public static class SafeTensors
             if (sorted[i].Begin < sorted[i - 1].End)
                 throw new InvalidDataException($"tensors '{sorted[i - 1].Name}' and '{sorted[i].Name}' overlap in the data buffer");
 
-        var tensors = new Dictionary<string, SafeTensor>(StringComparer.Ordinal);
-        foreach (var e in sorted)
-        {
-            var bytes = new byte[e.End - e.Begin];
-            stream.Position = bufferStart + e.Begin;
-            stream.ReadExactly(bytes);
-            if (keep16Bit && e.DType is "F16" or "BF16")
-            {
-                var bits = new ushort[bytes.Length / 2];
-                for (int i = 0; i < bits.Length; i++) bits[i] = BinaryPrimitives.ReadUInt16LittleEndian(bytes.AsSpan(i * 2));
-                ushort exponent = e.DType == "BF16" ? (ushort)0x7F80 : (ushort)0x7C00;              // all ones: ±∞ or NaN
-                int index = Array.FindIndex(bits, b => (b & exponent) == exponent);
-                if (index >= 0) throw new InvalidDataException($"tensor '{e.Name}' holds a non-finite {e.DType} value at index {index}; weights must be finite");
-                tensors[e.Name] = new SafeTensor(e.Name, e.DType, e.Shape, []) { Bits = bits };
-                continue;
-            }
-            var data = Convert(bytes, e.DType);
-            int bad = IndexOfNonFinite(data);
-            if (bad >= 0) throw new InvalidDataException($"tensor '{e.Name}' holds {data[bad]} at index {bad}; weights must be finite");
-            tensors[e.Name] = new SafeTensor(e.Name, e.DType, e.Shape, data);
-        }
-        return (tensors, metadata);
+        return new SafeTensorsHeader(sorted, metadata, bufferStart);
     }
 
-    private static (string, string, int[], long, long) ParseEntry(string name, JsonElement value)
+    private static SafeTensorEntry ParseEntry(string name, JsonElement value)
     {
         if (value.ValueKind != JsonValueKind.Object) throw new InvalidDataException($"tensor '{name}': entry is not an object");
         if (!value.TryGetProperty("dtype", out var dtypeElement) || dtypeElement.ValueKind != JsonValueKind.String)
@@ -189,7 +210,7 @@ public static class SafeTensors
             throw new InvalidDataException($"tensor '{name}': data_offsets {offsets} are not 0 ≤ begin ≤ end");
         if (end - begin != count * size)
             throw new InvalidDataException($"tensor '{name}': data_offsets span {end - begin} bytes but {dtype} shape [{string.Join(", ", shape)}] needs {count * size}");
-        return (name, dtype, shape.ToArray(), begin, end);
+        return new SafeTensorEntry(name, dtype, shape.ToArray(), begin, end);
     }
 
     /// <summary>Index of the first NaN or ±∞, or -1.</summary>

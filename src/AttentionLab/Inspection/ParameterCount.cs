@@ -1,3 +1,5 @@
+using AttentionLab.IO;
+
 namespace AttentionLab.Inspection;
 
 /// <summary>
@@ -97,6 +99,51 @@ public sealed class ParameterCount
             new("lm_head.weight", [V, C], 0, "tied to transformer.wte.weight: same storage, counted once"),
         };
         return Checked(new ParameterCount { Architecture = "gpt2", Entries = entries });
+    }
+
+    /// <summary>
+    /// A Llama-family decoder (LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM), named as
+    /// their modeling files name the tensors: <c>model.embed_tokens</c> (V, C); per layer <c>input_layernorm</c> (C),
+    /// <c>self_attn.q_proj</c> (H·D, C), <c>k_proj</c> and <c>v_proj</c> (Hkv·D, C) — grouped-query attention: Hkv
+    /// key/value heads, each shared by H/Hkv query heads —, <c>o_proj</c> (C, H·D), Qwen2's q/k/v biases, Qwen3's
+    /// <c>q_norm</c>/<c>k_norm</c> (D), <c>post_attention_layernorm</c> (C), the SwiGLU MLP's <c>gate_proj</c> and
+    /// <c>up_proj</c> (I, C) and <c>down_proj</c> (C, I); then <c>model.norm</c> (C) and <c>lm_head</c> (V, C) unless
+    /// tied. RMSNorm has a gain and no bias; rotary positions add no parameters.
+    /// </summary>
+    public static ParameterCount Llama(HfTransformerConfig c)
+    {
+        long V = c.VocabSize, C = c.Channels, I = c.IntermediateSize, D = c.HeadDim, Q = c.Heads * D, K = c.KeyValueHeads * D;
+        int L = c.Layers;
+        var e = new List<ParameterEntry>
+        {
+            new("model.embed_tokens.weight", [V, C], 1, "token embedding, one C-vector per vocabulary entry"),
+            new("model.layers.*.input_layernorm.weight", [C], L, "RMSNorm gain (no bias)"),
+            new("model.layers.*.self_attn.q_proj.weight", [Q, C], L, $"{c.Heads} query heads of {D}"),
+        };
+        if (c.QkvBias) e.Add(new("model.layers.*.self_attn.q_proj.bias", [Q], L, "query bias"));
+        e.Add(new("model.layers.*.self_attn.k_proj.weight", [K, C], L, $"{c.KeyValueHeads} key heads of {D}, each shared by {c.Heads / c.KeyValueHeads} query heads"));
+        if (c.QkvBias) e.Add(new("model.layers.*.self_attn.k_proj.bias", [K], L, "key bias"));
+        e.Add(new("model.layers.*.self_attn.v_proj.weight", [K, C], L, $"{c.KeyValueHeads} value heads of {D}"));
+        if (c.QkvBias) e.Add(new("model.layers.*.self_attn.v_proj.bias", [K], L, "value bias"));
+        e.Add(new("model.layers.*.self_attn.o_proj.weight", [C, Q], L, "attention output projection"));
+        if (c.OutputProjectionBias) e.Add(new("model.layers.*.self_attn.o_proj.bias", [C], L, "attention output bias"));
+        if (c.QkNorm)
+        {
+            e.Add(new("model.layers.*.self_attn.q_norm.weight", [D], L, "per-head RMSNorm of q, one gain per head channel"));
+            e.Add(new("model.layers.*.self_attn.k_norm.weight", [D], L, "per-head RMSNorm of k"));
+        }
+        e.Add(new("model.layers.*.post_attention_layernorm.weight", [C], L, "RMSNorm gain"));
+        e.Add(new("model.layers.*.mlp.gate_proj.weight", [I, C], L, "SwiGLU gate: silu(x·Wgᵀ)"));
+        if (c.MlpBias) e.Add(new("model.layers.*.mlp.gate_proj.bias", [I], L, "gate bias"));
+        e.Add(new("model.layers.*.mlp.up_proj.weight", [I, C], L, "SwiGLU up: multiplied by the gate"));
+        if (c.MlpBias) e.Add(new("model.layers.*.mlp.up_proj.bias", [I], L, "up bias"));
+        e.Add(new("model.layers.*.mlp.down_proj.weight", [C, I], L, "back to C"));
+        if (c.MlpBias) e.Add(new("model.layers.*.mlp.down_proj.bias", [C], L, "down bias"));
+        e.Add(new("model.norm.weight", [C], 1, "final RMSNorm gain"));
+        e.Add(c.TiedOutput
+            ? new("lm_head.weight", [V, C], 0, "tied to model.embed_tokens.weight: same storage, counted once")
+            : new("lm_head.weight", [V, C], 1, "output projection, its own matrix (untied)"));
+        return Checked(new ParameterCount { Architecture = c.ModelType, Entries = e });
     }
 
     private static void Validate(int vocab, int dModel, int heads, int maxLength, int layers)

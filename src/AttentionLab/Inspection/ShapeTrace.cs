@@ -1,3 +1,4 @@
+using AttentionLab.IO;
 namespace AttentionLab.Inspection;
 
 /// <summary>One tensor in a forward pass: the PyTorch expression that makes it, its shape and what it means.</summary>
@@ -61,6 +62,72 @@ public static class ShapeTrace
             new("out.contiguous().view(B, T, C)", [B, T, C], "(B, T, C)", "copy into row-major order, then glue the H heads side by side: the concat"),
             new("x = attention.out(out)", [B, T, C], "(B, T, C)", "Linear(C, C) mixes the heads' results back into one C-dim vector per token"),
             new("logits = output_head(x)", [B, T, V], "(B, T, V)", "Linear(C, V), no bias: a score for every vocabulary entry as the next token"),
+        ];
+    }
+
+    /// <summary>One block of a Llama-family decoder (every block has the same shapes), then the head; the shapes of
+    /// modeling_llama.py's LlamaForCausalLM.forward for a batch of B sequences of T tokens.</summary>
+    public static IReadOnlyList<ShapeStep> Llama(HfTransformerConfig c, int batch, int seqLength)
+    {
+        Positive(batch, "batch"); Positive(seqLength, "seq_len");
+        int B = batch, T = seqLength, C = c.Channels, H = c.Heads, K = c.KeyValueHeads, D = c.HeadDim, I = c.IntermediateSize, V = c.VocabSize;
+        int group = H / K;
+        string bias = c.QkvBias ? " + b" : "";
+        var steps = new List<ShapeStep>
+        {
+            new("input_ids", [B, T], "(B, T)", "token ids in [0, V)"),
+            new("x = embed_tokens(input_ids)", [B, T, C], "(B, T, C)", "one C-vector per token; no position table: positions enter as rotations of q and k"),
+            new("h = input_layernorm(x)", [B, T, C], "(B, T, C)", "RMSNorm: x / √(mean(x²) + ε) · g — no mean subtracted, no bias"),
+            new($"q = q_proj(h){bias}", [B, T, H * D], "(B, T, H·D)", $"{H} query heads of D = {D}"),
+            new($"k = k_proj(h){bias}", [B, T, K * D], "(B, T, Hkv·D)", $"only {K} key heads: grouped-query attention, {group} query heads per key head"),
+            new($"v = v_proj(h){bias}", [B, T, K * D], "(B, T, Hkv·D)", $"{K} value heads, shared the same way"),
+            new("q.view(B, T, H, D).transpose(1, 2)", [B, H, T, D], "(B, H, T, D)", "heads before time"),
+            new("k.view(B, T, Hkv, D).transpose(1, 2)", [B, K, T, D], "(B, Hkv, T, D)", "what the KV cache stores per layer (v the same): Hkv, not H, heads"),
+        };
+        if (c.QkNorm) steps.Add(new("q, k = q_norm(q), k_norm(k)", [B, H, T, D], "(B, H, T, D)", "Qwen3: RMSNorm over each head's D channels"));
+        steps.AddRange(
+        [
+            new("cos, sin = rotary_emb(positions)", [T, D], "(T, D)", $"angle t·θᵢ with θᵢ = {c.RopeTheta:0.#####}^(−2i/D), each frequency twice (rotate-half layout)"),
+            new("q = q·cos + rotate_half(q)·sin", [B, H, T, D], "(B, H, T, D)", "RoPE: pairs (i, i + D/2) rotated by their position's angle; k the same"),
+            new("k = repeat_kv(k, H / Hkv)", [B, H, T, D], "(B, H, T, D)", $"each key/value head repeated {group}× so every query head has its own view (v the same)"),
+            new("scores = q @ kᵀ / √D", [B, H, T, T], "(B, H, T, T)", "query i against key j, per head; relative position is in the rotation"),
+            new("weights = softmax(causal-masked scores)", [B, H, T, T], "(B, H, T, T)", c.SlidingWindow is int w
+                ? $"keys j ≤ i only, and only the last {w} (Mistral's sliding window)" : "keys j ≤ i only"),
+            new("z = (weights @ v).transpose(1, 2)", [B, T, H, D], "(B, T, H, D)", "each head's weighted average of values"),
+            new("x = x + o_proj(z.reshape(B, T, H·D))", [B, T, C], "(B, T, C)", "heads mixed back to C, added to the residual stream"),
+            new("h = post_attention_layernorm(x)", [B, T, C], "(B, T, C)", "RMSNorm"),
+            new("gate = gate_proj(h), up = up_proj(h)", [B, T, I], "(B, T, I)", $"two projections to I = {I}"),
+            new("a = silu(gate) · up", [B, T, I], "(B, T, I)", "SwiGLU: silu(g) = g·σ(g) gates the up projection element-wise"),
+            new("x = x + down_proj(a)", [B, T, C], "(B, T, C)", $"back to C; the block repeats L = {c.Layers} times"),
+            new("h = norm(x)", [B, T, C], "(B, T, C)", "final RMSNorm"),
+            new(c.TiedOutput ? "logits = h @ embed_tokens.weightᵀ" : "logits = lm_head(h)", [B, T, V], "(B, T, V)",
+                c.TiedOutput ? "tied: the embedding table scores the next token" : "untied: lm_head is its own (V, C) matrix"),
+        ]);
+        return steps;
+    }
+
+    /// <summary>One block of a GPT-2-style decoder (learned positions, LayerNorm, GELU MLP of 4C), then the tied head:
+    /// GPT-2, and GPT-3's 175B shape.</summary>
+    public static IReadOnlyList<ShapeStep> Gpt2(int batch, int seqLength, int dModel, int heads, int vocab, int maxLength, int layers)
+    {
+        Positive(batch, "batch"); Positive(seqLength, "seq_len"); Positive(dModel, "d_model"); Positive(heads, "heads"); Positive(vocab, "vocab");
+        if (dModel % heads != 0) throw new ArgumentException($"heads ({heads}) must divide d_model ({dModel})");
+        if (seqLength > maxLength) throw new ArgumentException($"seq_len ({seqLength}) is longer than max_len ({maxLength})");
+        int B = batch, T = seqLength, C = dModel, H = heads, D = dModel / heads, V = vocab;
+        return
+        [
+            new("input_ids", [B, T], "(B, T)", "token ids in [0, V)"),
+            new("x = wte(input_ids) + wpe(arange(T))", [B, T, C], "(B, T, C)", $"token and learned position vectors (wpe has {maxLength} rows)"),
+            new("h = ln_1(x)", [B, T, C], "(B, T, C)", "LayerNorm"),
+            new("qkv = c_attn(h)", [B, T, 3 * C], "(B, T, 3C)", "q, k and v in one matrix product"),
+            new("q, k, v → (B, H, T, D)", [B, H, T, D], "(B, H, T, D)", $"{H} heads of D = {D}"),
+            new("scores = q @ kᵀ / √D", [B, H, T, T], "(B, H, T, T)", "every query against every key, per head"),
+            new("weights = softmax(causal-masked scores)", [B, H, T, T], "(B, H, T, T)", "keys j ≤ i only"),
+            new("z = weights @ v → (B, T, C)", [B, T, C], "(B, T, C)", "heads glued back together"),
+            new("x = x + c_proj(z)", [B, T, C], "(B, T, C)", "residual"),
+            new("m = gelu(c_fc(ln_2(x)))", [B, T, 4 * C], "(B, T, 4C)", "the MLP's hidden layer"),
+            new("x = x + c_proj(m)", [B, T, C], "(B, T, C)", $"back to C; the block repeats L = {layers} times"),
+            new("logits = ln_f(x) @ wteᵀ", [B, T, V], "(B, T, V)", "tied head"),
         ];
     }
 

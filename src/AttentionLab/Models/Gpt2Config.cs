@@ -110,7 +110,7 @@ public sealed record Gpt2Config
     public bool IsGpt2Architecture =>
         Norm == NormKind.LayerNorm && Activation == MlpActivation.GeluTanh && Positions != PositionEncoding.Rotary
         && KeyValueHeads == Heads && HeadDim * Heads == Channels && IntermediateSize == 4 * Channels
-        && QkvBias && OutputProjectionBias && MlpBias && !QkNorm && SlidingWindow is null;
+        && QkvBias && OutputProjectionBias && MlpBias && !QkNorm && SlidingWindow is null;   // (either norm placement)
 
     /// <summary>The smallest GPT-2 as OpenAI released it: 124,439,808 parameters.</summary>
     public static Gpt2Config Gpt2_124M { get; } = new();
@@ -121,6 +121,21 @@ public sealed record Gpt2Config
 
     /// <summary>The fixture model tests compare with PyTorch: 65 tokens, 16 positions, 2 layers, 32 channels, 4 heads.</summary>
     public static Gpt2Config Tiny { get; } = new() { VocabSize = 65, ContextLength = 16, Layers = 2, Channels = 32, Heads = 4 };
+
+    /// <summary>
+    /// The Llama architecture at this config's size (what <c>attnlab train --arch llama</c> trains): RMSNorm, rotary
+    /// positions (θ 10000), the SwiGLU MLP at ≈ 8C/3 (rounded up to a multiple of 8, so its three matrices cost about
+    /// what GPT-2's two 4C ones do), grouped-query attention with half as many key/value heads (when H is even), no
+    /// biases, an untied head.
+    /// </summary>
+    /// <param name="keyValueHeads">Hkv, or null for H/2 (H when H is odd)</param>
+    public Gpt2Config WithLlamaArchitecture(int? keyValueHeads = null) => this with
+    {
+        Norm = NormKind.RmsNorm, Activation = MlpActivation.SwiGlu, Positions = PositionEncoding.Rotary,
+        IntermediateSize = (8 * Channels / 3 + 7) / 8 * 8,
+        KeyValueHeads = keyValueHeads ?? (Heads % 2 == 0 ? Heads / 2 : Heads),
+        QkvBias = false, OutputProjectionBias = false, MlpBias = false, TiedOutput = false,
+    };
 
     /// <summary>Preset names for the command line.</summary>
     public static IReadOnlyDictionary<string, Gpt2Config> Presets { get; } = new Dictionary<string, Gpt2Config>(StringComparer.OrdinalIgnoreCase)
@@ -133,6 +148,7 @@ public sealed record Gpt2Config
         ["char"] = ShakespeareChar,
         ["shakespeare-char"] = ShakespeareChar,
         ["tiny"] = Tiny,
+        ["llama-char"] = ShakespeareChar.WithLlamaArchitecture(),
     };
 
     /// <summary>The preset with this name (case-insensitive).</summary>

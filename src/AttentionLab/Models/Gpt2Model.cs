@@ -316,6 +316,7 @@ public sealed partial class Gpt2Model
         if (cache.Length + tokens.Length > cfg.ContextLength)
             throw new ArgumentOutOfRangeException(nameof(tokens), $"{cache.Length} cached + {tokens.Length} new positions exceed the context length {cfg.ContextLength}");
         CheckIds(tokens, nameof(tokens));
+        cache.Reserve(cache.Length + tokens.Length);
         Run(tokens, 1, tokens.Length, default, cache, options);
         return Logits.Slice((tokens.Length - 1) * cfg.VocabSize, cfg.VocabSize);
     }

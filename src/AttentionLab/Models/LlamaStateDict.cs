@@ -34,9 +34,10 @@ public static class LlamaStateDict
         return new StateDictMap(Entries(layout));
     }
 
-    /// <summary>True when the config's choices are the Llama family's: RMSNorm, SwiGLU, rotary positions.</summary>
+    /// <summary>True when the config's choices are the Llama family's: pre-norm RMSNorm, SwiGLU, rotary positions, causal.</summary>
     public static bool IsLlamaFamily(Gpt2Config c) =>
-        c.Norm == NormKind.RmsNorm && c.Activation == MlpActivation.SwiGlu && c.Positions == PositionEncoding.Rotary && c.IsCausal && !c.OutputBias;
+        c.Norm == NormKind.RmsNorm && c.Activation == MlpActivation.SwiGlu && c.Positions == PositionEncoding.Rotary && c.IsCausal && !c.OutputBias
+        && c.NormPlacement == NormPlacement.Pre;
 
     private static IEnumerable<StateDictEntry> Entries(Gpt2Layout layout)
     {

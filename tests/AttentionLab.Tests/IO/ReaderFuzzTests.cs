@@ -17,7 +17,8 @@ public sealed class ReaderFuzzTests : IDisposable
 
     public static TheoryData<string> Readers => new()
     {
-        "safetensors", "model directory (model.safetensors)", "config.json", "attnlab_tokenizer.json", "training_state.json", "corpus (data file)", "matrix (--q @file)",
+        "safetensors", "model directory (model.safetensors)", "config.json", "attnlab_tokenizer.json", "tokenizer.json (Hugging Face)", "sharded index (model.safetensors.index.json)",
+        "sharded checkpoint (one shard)", "training_state.json", "corpus (data file)", "matrix (--q @file)",
     };
 
     [Theory]

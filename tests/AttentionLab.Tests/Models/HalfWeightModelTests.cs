@@ -103,7 +103,7 @@ public sealed class HalfWeightModelTests : IDisposable
         var bf16 = Gpt2ModelDirectory.Load(TinyDirectory).WithWeightFormat(WeightFormat.BF16);
         Gpt2ModelDirectory.Save(bf16, _dir);
         Assert.Equal(WeightFormat.BF16, Gpt2ModelDirectory.ReadWeightFormat(_dir));
-        var header = SafeTensors.ReadHeader(Path.Combine(_dir, Gpt2ModelDirectory.WeightsFileName)).ToDictionary(e => e.Name, e => e.DType);
+        var header = SafeTensors.ReadHeader(Path.Combine(_dir, Gpt2ModelDirectory.WeightsFileName)).Entries.ToDictionary(e => e.Name, e => e.DType);
         Assert.Equal("BF16", header["transformer.h.1.mlp.c_proj.weight"]);
         Assert.Equal("BF16", header["transformer.wte.weight"]);
         Assert.Equal("F32", header["transformer.wpe.weight"]);

@@ -60,3 +60,30 @@ public class LlamaGradientCheckTests
         ModelGradientCheckTests.Check(model.Parameters, model.Gradients, () => model.Forward(tokens, 2, 7, targets), () => model.Backward(), perTensor: 8);
     }
 }
+
+/// <summary>The KV cache holds Hkv heads and grows with the positions used (a 128k-context model must not allocate its
+/// whole window up front): past the first allocation the cached tokens are still those of a full recompute.</summary>
+public class KvCacheGrowthTests
+{
+    [Fact]
+    public void TheCacheGrowsPastItsFirstAllocationAndGivesTheSameTokens()
+    {
+        var config = new Gpt2Config
+        {
+            VocabSize = 13, ContextLength = 400, Layers = 1, Channels = 8, Heads = 4, KeyValueHeads = 1, IntermediateSize = 16,
+        }.WithLlamaArchitecture(keyValueHeads: 1);
+        var model = new Gpt2Model(config, training: false);
+        model.InitializeWeights(3);
+        var cache = model.CreateCache();
+        Assert.Equal(KvCache.InitialPositions, cache.Allocated);
+        Assert.Equal(2L * 1 * 1 * 2 * sizeof(float), cache.BytesPerToken);              // 2 · L · Hkv · D · 4 bytes
+        var prompt = Enumerable.Range(0, 250).Select(i => (i * 7 + 3) % 13).ToArray();
+        var generator = new Gpt2Generator(model);
+        var cached = generator.Greedy(prompt, 20, useKvCache: true);
+        Assert.Equal(generator.Greedy(prompt, 20, useKvCache: false), cached);
+        model.ForwardCached(prompt, cache);
+        model.ForwardCached([1, 2, 3, 4, 5, 6, 7, 8], cache);
+        Assert.Equal(258, cache.Length);
+        Assert.Equal(400, cache.Allocated);                                                 // doubled, capped at the context
+    }
+}
