@@ -20,6 +20,7 @@ public static class Cli
             ["inspect"] = (InspectCommand.Summary, InspectCommand.Run),
             ["compare-dtype"] = (CompareDtypeCommand.Summary, CompareDtypeCommand.Run),
             ["hooks"] = (HooksCommand.Summary, HooksCommand.Run),
+            ["analyze"] = (AnalyzeCommand.Summary, AnalyzeCommand.Run),
             ["explore"] = (ExploreCommand.Summary, ExploreCommand.Run),
             ["bench"] = (BenchCommand.Summary, BenchCommand.Run),
             ["devices"] = (DevicesCommand.Summary, DevicesCommand.Run),

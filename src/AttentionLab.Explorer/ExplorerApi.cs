@@ -41,6 +41,7 @@ public sealed partial class ExplorerApi(ModelCatalog catalog, DemoTrainingSpec? 
         app.MapPost("/api/head", c => Handle(c, async () => HeadSteps(await RequestReader.ReadAsync(c.Request))));
         app.MapPost("/api/intervene", c => Handle(c, async () => Intervene(await RequestReader.ReadAsync(c.Request))));
         app.MapPost("/api/generate", c => Handle(c, async () => Generate(await RequestReader.ReadAsync(c.Request))));
+        app.MapPost("/api/analyze", AnalyzeAsync);
         app.MapPost("/api/playground", c => Handle(c, async () => Playground(await RequestReader.ReadAsync(c.Request))));
         app.MapGet("/api/train-demo", c => Handle(c, () => _training.Status()));
         app.MapPost("/api/train-demo", c => Handle(c, () => _training.Start()));

@@ -28,6 +28,7 @@ internal static class GenerateCommand
         a.EnsureAllUsed();
 
         var saved = SavedModel.Open(dir, attention, dtype, device);
+        var stop = IO.GenerationConfig.Read(dir);                // eos ids (generation_config.json); none for GPT-2 folders
         var computeDevice = CommandSupport.OpenDevice(device);
         saved.Model.Device = computeDevice;                      // the uncached path's GEMMs (--no-kv-cache)
         var cached = noCache || device == "cpu" ? null : computeDevice.CachedDecoder(saved.Model);   // the CPU: the generator's own cache
@@ -43,16 +44,20 @@ internal static class GenerateCommand
         StreamingDecoder? decoder = json || tokenizer is null ? null : new StreamingDecoder(tokenizer);
         if (!json)
         {
-            if (tokenizer is not null) stdout.Write(tokenizer.Decode(input));
+            // the prompt as typed: without the bos token a Hugging Face tokenizer put in front
+            if (tokenizer is not null) stdout.Write(tokenizer.Decode(tokenizer is HfTokenizer { AddBosToken: true } hf && input.Length > 0 && input[0] == hf.BosTokenId ? input.AsSpan(1) : input));
             else stdout.Write(string.Join(",", input));
             stdout.Flush();
         }
         foreach (int id in generator.Generate(input, maxTokens, sampling, useKvCache: !noCache))
         {
             generated.Add(id);
-            if (json) continue;
-            stdout.Write(decoder is not null ? decoder.Push(id) : "," + id);
-            stdout.Flush();
+            if (!json)
+            {
+                stdout.Write(decoder is not null ? decoder.Push(id) : "," + id);
+                stdout.Flush();
+            }
+            if (stop.IsEndOfSequence(id)) break;               // the end-of-sequence token ends the text
         }
         if (json)
         {
@@ -81,7 +86,9 @@ internal static class GenerateCommand
         w.WriteLine("is cropped (with a warning) and the window slides as text grows. The KV cache (default) gives exactly the");
         w.WriteLine("tokens of --no-kv-cache, faster. --json prints {\"ids\": [prompt and new ids], \"text\": \"...\"}. Defaults:");
         w.WriteLine("200 tokens, temperature 1, no top-k/top-p, seed 1337. --attention NAME runs another kernel than the one the");
-        w.WriteLine("model was saved with (any exact kernel gives the same model); --text is the same as --prompt.");
+        w.WriteLine("model was saved with (any exact kernel gives the same model); --text is the same as --prompt. A Hugging Face");
+        w.WriteLine("folder's tokenizer.json tokenizes the prompt (with its bos token where it asks for one) and generation stops at");
+        w.WriteLine("an eos id of generation_config.json (or config.json).");
         w.WriteLine("--dtype f32|bf16|f16 holds the block linears and the token table / head in that width (default: the folder's own:");
         w.WriteLine("a BF16 folder stays BF16, loaded without a float32 copy); activations, the KV cache and softmax stay float32 (docs/inference-dtypes.md).");
         w.WriteLine(CommandSupport.DeviceHelp + "; cuda keeps the weights, the KV cache and attention on the GPU");

@@ -12,10 +12,10 @@ public sealed record HookInfo(string Name, HookPoint Point, int Layer, string Sh
 public static class HookNames
 {
     /// <summary>True for the points inside a block (named <c>blocks.{l}.…</c>).</summary>
-    public static bool IsPerBlock(HookPoint point) => point is not (HookPoint.Embed or HookPoint.PosEmbed or HookPoint.LnFinalNormalized);
+    public static bool IsPerBlock(HookPoint point) => point is not (HookPoint.Embed or HookPoint.PosEmbed or HookPoint.LnFinalNormalized or HookPoint.LnFinalScale);
 
     /// <summary>True for the points of a decoder block's cross-attention sub-layer (encoder-decoder models only).</summary>
-    public static bool IsCross(HookPoint point) => point >= HookPoint.LnCrossNormalized;
+    public static bool IsCross(HookPoint point) => point is >= HookPoint.LnCrossNormalized and <= HookPoint.ResidMidCross;
 
     /// <summary>The canonical name of a point under a model part's prefix (<c>encoder.</c>, <c>decoder.</c>; "" for GPT-2).</summary>
     public static string Name(string prefix, HookPoint point, int layer = 0) => prefix + Name(point, layer);
@@ -26,6 +26,7 @@ public static class HookNames
         HookPoint.Embed => "hook_embed",
         HookPoint.PosEmbed => "hook_pos_embed",
         HookPoint.LnFinalNormalized => "ln_final.hook_normalized",
+        HookPoint.LnFinalScale => "ln_final.hook_scale",
         _ => $"blocks.{layer}.{Suffix(point)}",
     };
 
@@ -39,6 +40,7 @@ public static class HookNames
         HookPoint.AttnScores => "attn.hook_attn_scores",
         HookPoint.Pattern => "attn.hook_pattern",
         HookPoint.Z => "attn.hook_z",
+        HookPoint.Result => "attn.hook_result",
         HookPoint.AttnOut => "hook_attn_out",
         HookPoint.ResidMid => "hook_resid_mid",
         HookPoint.Ln2Normalized => "ln2.hook_normalized",
@@ -80,6 +82,7 @@ public static class HookNames
             Add(HookPoint.AttnScores, "(B, H, Tq, Tk)", "scaled scores q·kᵀ/√D, −∞ where masked");
             Add(HookPoint.Pattern, "(B, H, Tq, Tk)", "attention probabilities");
             Add(HookPoint.Z, "(B, T, H, D)", "each head's output pattern·v");
+            Add(HookPoint.Result, "(B, T, H, C)", "each head's output after c_proj, without its bias (read-only)");
             Add(HookPoint.AttnOut, "(B, T, C)", "attention branch c_proj(z) + b");
             Add(HookPoint.ResidMid, "(B, T, C)", "residual stream after attention");
             Add(HookPoint.Ln2Normalized, "(B, T, C)", "ln_2 output");
@@ -96,6 +99,7 @@ public static class HookNames
             Add(HookPoint.MlpOut, "(B, T, C)", "MLP branch");
             Add(HookPoint.ResidPost, "(B, T, C)", "residual stream leaving the block");
         }
+        list.Add(new(Name(HookPoint.LnFinalScale), HookPoint.LnFinalScale, 0, "(B, T, 1)", "ln_f's divisor √(var + ε) per position (read-only)"));
         list.Add(new(Name(HookPoint.LnFinalNormalized), HookPoint.LnFinalNormalized, 0, "(B, T, C)", "ln_f output, read by the unembedding"));
         return list;
     }
@@ -125,6 +129,7 @@ public static class HookNames
                 Add(HookPoint.AttnScores, l, "(B, H, T, T)", cross ? "scaled scores, −∞ above the diagonal (causal)" : "scaled scores, −∞ at padded keys");
                 Add(HookPoint.Pattern, l, "(B, H, T, T)", "self-attention probabilities");
                 Add(HookPoint.Z, l, "(B, T, H, D)", "each head's output pattern·v");
+                Add(HookPoint.Result, l, "(B, T, H, C)", "each head's output after the output projection, without its bias");
                 Add(HookPoint.AttnOut, l, "(B, T, C)", "self-attention branch");
                 Add(HookPoint.ResidMid, l, "(B, T, C)", "residual stream after self-attention");
                 if (cross)
@@ -145,6 +150,7 @@ public static class HookNames
                 Add(HookPoint.MlpOut, l, "(B, T, C)", "MLP branch");
                 Add(HookPoint.ResidPost, l, "(B, T, C)", "residual stream leaving the block");
             }
+            if (cross) Add(HookPoint.LnFinalScale, 0, "(B, T, 1)", "decoder ln_f's divisor √(var + ε) per position");
             Add(HookPoint.LnFinalNormalized, 0, "(B, T, C)", cross ? "decoder ln_f output, read by lm_head" : "encoder ln_f output: the memory");
         }
         Part(Seq2SeqModel.EncoderHookPrefix, config.EncoderLayers, cross: false);

@@ -66,4 +66,16 @@ public enum HookPoint
     CrossAttnOut,
     /// <summary><c>blocks.{l}.hook_resid_mid_cross</c> (B, Tt, C): the residual stream after cross-attention.</summary>
     ResidMidCross,
+
+    // Points added for interpretability (direct logit attribution); after the cross-attention ones so every earlier
+    // point keeps its number. In the forward pass hook_result sits between hook_z and hook_attn_out, hook_scale
+    // just before ln_final.hook_normalized.
+
+    /// <summary><c>blocks.{l}.attn.hook_result</c> (B, T, H, C): each head's output after the output projection,
+    /// z[:, :, h]·W_O[h·D:(h+1)·D, :], without the projection's bias (TransformerLens's name). Σ_h result + b_O =
+    /// hook_attn_out. Computed only when a hook asks for it; read-only (edit hook_z to change a head).</summary>
+    Result,
+    /// <summary><c>ln_final.hook_scale</c> (B, T, 1): the final norm's divisor per position, √(var + ε) for LayerNorm
+    /// (TransformerLens's name), what "freezing the final norm's scale" freezes. Read-only.</summary>
+    LnFinalScale,
 }

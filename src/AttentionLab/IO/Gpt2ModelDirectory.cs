@@ -168,12 +168,15 @@ public static class Gpt2ModelDirectory
     public static WeightFormat ReadWeightFormat(string directory)
     {
         var config = ReadConfig(directory);
-        var header = SafeTensors.ReadHeader(Path.Combine(directory, WeightsFileName)).Entries;
         List<string> dtypes;
-        if (LlamaStateDict.IsLlamaFamily(config))                                                     // every matrix of the folder
-            dtypes = header.Where(e => e.Shape.Length == 2).Select(e => e.DType).Distinct().ToList();
+        if (LlamaStateDict.IsLlamaFamily(config))                                                     // every matrix, every shard
+        {
+            using var files = CheckpointFiles.Open(directory);
+            dtypes = files.Names.Select(files.Entry).Where(e => e.Shape.Length == 2).Select(e => e.DType).Distinct().ToList();
+        }
         else
         {
+            var header = SafeTensors.ReadHeader(Path.Combine(directory, WeightsFileName)).Entries;
             var streamed = WeightStore.StreamedViews(new Gpt2Layout(config)).Select(v => v.Name).ToHashSet();
             dtypes = header
                 .Where(e => streamed.Contains(e.Name.StartsWith("transformer.", StringComparison.Ordinal) || e.Name.StartsWith("lm_head.", StringComparison.Ordinal) ? e.Name : "transformer." + e.Name))

@@ -89,6 +89,7 @@ internal sealed class AttentionLayer(LinearLayer qkv, LinearLayer projection, in
             AttentionHeads.Merge(run[s.AttentionOutput], batch, length, h, d, run[s.AttentionMerged]);  // (B, T, H·D)
         }
         hooks?.Call(HookPoint.Z, l, run.Memory(s.AttentionMerged), batch, length, h, d);
+        if (hooks is not null && hooks.Wants(HookPoint.Result, l)) CallResult(run, l, run[s.AttentionMerged], hooks);
         Projection.ForwardBranch(run, run[s.AttentionMerged], residual, output, hooks, HookPoint.AttnOut, l);
     }
 
@@ -117,6 +118,30 @@ internal sealed class AttentionLayer(LinearLayer qkv, LinearLayer projection, in
             rope.Apply(run[q], batch * h, length, start);
             rope.Apply(run[k], batch * hkv, length, start);
         }
+    }
+
+    /// <summary>
+    /// <c>hook_result</c> (B, T, H, C): head h's share of the branch, z[:, h]·W_proj[h·D:(h+1)·D, :] — the rows of the
+    /// (in, out) projection that read head h's columns, so Σ_h result_h + b_proj is the branch. Read-only: it is
+    /// computed beside the branch, which takes the fused product as always.
+    /// </summary>
+    /// <param name="merged">(N, H·D) z, the heads side by side</param>
+    private void CallResult(LayerRun run, int l, ReadOnlySpan<float> merged, HookRun hooks)
+    {
+        if (hooks.Edits(HookPoint.Result, l))
+            throw new InvalidOperationException($"blocks.{l}.attn.hook_result can be read, not edited: edit blocks.{l}.attn.hook_z to change a head");
+        int n = run.Rows, h = Heads, d = HeadDim, inner = Channels, c = Projection.Out;
+        var result = new float[n * h * c];                                                // (N, H, C)
+        var head = new float[n * d];                                                      // (N, D)
+        var part = new float[n * c];                                                      // (N, C)
+        var weight = run[Projection.Weight];                                              // (H·D, C), (in, out)
+        for (int hh = 0; hh < h; hh++)
+        {
+            for (int r = 0; r < n; r++) merged.Slice(r * inner + hh * d, d).CopyTo(head.AsSpan(r * d, d));
+            run.Device.MatMul(head, weight.Slice(hh * d * c, d * c), part, n, c, d);      // (N, D)·(D, C)
+            for (int r = 0; r < n; r++) part.AsSpan(r * c, c).CopyTo(result.AsSpan((r * h + hh) * c, c));
+        }
+        hooks.Call(HookPoint.Result, l, result, run.Activations.Batch, run.Activations.Length, h, c);
     }
 
     /// <summary>

@@ -41,6 +41,47 @@ internal sealed class NormLayer(NormKind kind, ParameterView weight, ParameterVi
                 data.AsSpan(output.Offset + start * c, count * c), data.AsSpan(mean.Offset + start, count), data.AsSpan(rstd.Offset + start, count)));
     }
 
+    /// <summary>The norm of rows outside a forward pass (the logit lens reads any residual through the model's own
+    /// final norm): the same arithmetic as <see cref="Forward"/>, on one core.</summary>
+    /// <param name="parameters">the parameter arena</param>
+    /// <param name="input">(N, C)</param>
+    /// <param name="output">(N, C)</param>
+    public void Apply(float[] parameters, ReadOnlySpan<float> input, int rows, Span<float> output)
+    {
+        int c = channels;
+        var rstd = new float[rows];
+        if (Kind == NormKind.RmsNorm)
+        {
+            RmsNorm.Forward(input, parameters.AsSpan(Weight.Offset, c), rows, c, epsilon, output, rstd);
+            return;
+        }
+        var mean = new float[rows];
+        LayerNorm.Forward(input, parameters.AsSpan(Weight.Offset, c), parameters.AsSpan(Bias!.Offset, c), rows, c, epsilon, output, mean, rstd);
+    }
+
+    /// <summary>
+    /// The norm with each row's scale frozen: the linear map <c>x ↦ (x − mean(x))/scale·γ</c> (LayerNorm: centering is
+    /// linear; the bias β is left out, see <see cref="Bias"/>), or <c>x ↦ x/scale·γ</c> (RMSNorm, no centering). Summed over the parts of a residual stream, with the
+    /// scale the forward pass divided by (<c>ln_final.hook_scale</c>), it gives the norm's output minus β — how direct
+    /// logit attribution splits the logits into per-component terms.
+    /// </summary>
+    /// <param name="input">(N, C) one component of the residual stream</param>
+    /// <param name="scale">(N) the divisor per row of the whole stream: √(var + ε) (LayerNorm), √(mean(x²) + ε) (RMSNorm)</param>
+    /// <param name="output">(N, C)</param>
+    public void ApplyFrozen(float[] parameters, ReadOnlySpan<float> input, ReadOnlySpan<float> scale, int rows, Span<float> output)
+    {
+        int c = channels;
+        var gain = parameters.AsSpan(Weight.Offset, c);
+        for (int r = 0; r < rows; r++)
+        {
+            var x = input.Slice(r * c, c);
+            var y = output.Slice(r * c, c);
+            float mean = Kind == NormKind.RmsNorm ? 0f : System.Numerics.Tensors.TensorPrimitives.Sum(x) / c;
+            float inverse = 1f / scale[r];
+            for (int i = 0; i < c; i++) y[i] = (x[i] - mean) * inverse * gain[i];
+        }
+    }
+
     /// <summary>
     /// Adds dLoss/dInput to <paramref name="dInput"/> and dWeight, dBias to the gradient arena. dInput rows are
     /// disjoint, but every row adds to dWeight and dBias, so each extra core sums into its own partial (one C-vector

@@ -33,6 +33,7 @@ internal sealed class OutputHead(NormLayer? finalNorm, ParameterView unembedding
         {
             FinalNorm.Forward(run, residual, a.FinalNorm, a.FinalNormMean, a.FinalNormRstd);
             normalized = a.FinalNorm;
+            if (hooks is not null && hooks.Wants(HookPoint.LnFinalScale)) CallScale(run, hooks);
             hooks?.Call(HookPoint.LnFinalNormalized, 0, run.Memory(a.FinalNorm), a.Batch, a.Length, c);
         }
         using (run.Phase(Gpt2Phase.LmHead))
@@ -64,6 +65,42 @@ internal sealed class OutputHead(NormLayer? finalNorm, ParameterView unembedding
         double total = 0;
         foreach (float x in a[a.Losses]) total += x;
         return (float)(total / n);
+    }
+
+    /// <summary><c>ln_final.hook_scale</c> (B, T, 1): the divisor the final norm used, 1/rstd per row. Read-only: the
+    /// normalized stream is already computed, so an editor could not change it.</summary>
+    private static void CallScale(LayerRun run, HookRun hooks)
+    {
+        if (hooks.Edits(HookPoint.LnFinalScale))
+            throw new InvalidOperationException("ln_final.hook_scale can be read, not edited");
+        var a = run.Activations;
+        var scale = new float[run.Rows];                                                   // (N)
+        var rstd = run[a.FinalNormRstd];
+        for (int i = 0; i < scale.Length; i++) scale[i] = 1f / rstd[i];
+        hooks.Call(HookPoint.LnFinalScale, 0, scale, a.Batch, a.Length, 1);
+    }
+
+    /// <summary>Any rows of a residual stream through the final norm and the unembedding, as the forward's last step
+    /// would map them (the logit lens). On one call's memory, not the activation arena.</summary>
+    /// <param name="residual">(N, C)</param>
+    /// <param name="logits">(N, V), overwritten</param>
+    public void Unembed(float[] parameters, Kernels.ComputeDevice device, ReadOnlySpan<float> residual, int rows, Span<float> logits)
+    {
+        int c = channels, v = vocab;
+        ReadOnlySpan<float> normalized = residual;
+        if (FinalNorm is not null)
+        {
+            var h = new float[rows * c];                                                   // (N, C)
+            FinalNorm.Apply(parameters, residual, rows, h);
+            normalized = h;
+        }
+        var w = parameters.AsSpan(Unembedding.Offset, Unembedding.Length);                 // (V, C)
+        if (Bias is { } b)
+        {
+            Ops.Bias.Fill(parameters.AsSpan(b.Offset, b.Length), logits[..(rows * v)]);
+            device.MatMul(normalized, w, logits, rows, v, c, transposeB: true, accumulate: true);
+        }
+        else device.MatMul(normalized, w, logits, rows, v, c, transposeB: true);
     }
 
     /// <summary>

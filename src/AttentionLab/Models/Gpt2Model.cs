@@ -378,7 +378,10 @@ public sealed partial class Gpt2Model
 
     /// <summary>The one forward path: embeddings, blocks, head, loss. With a cache, the positions start at
     /// cache.Length and attention reads the cached keys and values.</summary>
-    private float Run(ReadOnlySpan<int> tokens, int batch, int length, ReadOnlySpan<int> targets, KvCache? cache, ForwardOptions? options)
+    /// <param name="fromLayer">−1: the whole pass; l ≥ 0: the embedding and blocks before l are skipped and
+    /// <paramref name="entering"/> is block l's input (<see cref="ForwardFrom"/>)</param>
+    private float Run(ReadOnlySpan<int> tokens, int batch, int length, ReadOnlySpan<int> targets, KvCache? cache, ForwardOptions? options,
+        int fromLayer = -1, ReadOnlySpan<float> entering = default)
     {
         var cfg = Config;
         var kernel = options?.Attention ?? Attention;
@@ -398,13 +401,14 @@ public sealed partial class Gpt2Model
         _cachedStart = cache?.Length ?? 0;
         _lastKernel = kernel;
         _lastOptions = attentionOptions;
-        _lastEdited = hooks?.AnyEdits == true;
+        _lastEdited = hooks?.AnyEdits == true || fromLayer >= 0;
 
         var run = Prepare(a);
-        _embedding.Forward(run, a.Tokens.AsSpan(0, batch * length), _cachedStart, a.Encoded, hooks);
+        Slot residual = fromLayer <= 0 ? a.Encoded : a.Blocks[fromLayer - 1].Residual3;
+        if (fromLayer < 0) _embedding.Forward(run, a.Tokens.AsSpan(0, batch * length), _cachedStart, a.Encoded, hooks);
+        else entering.CopyTo(run[residual]);
         var call = new Layers.AttentionCall(kernel, attentionOptions, cache, _cachedStart, hooks);
-        Slot residual = a.Encoded;
-        foreach (var block in _blocks)
+        foreach (var block in _blocks.AsSpan(Math.Max(0, fromLayer)))
         {
             block.Forward(run, residual, call);
             residual = a.Blocks[block.Index].Residual3;

@@ -264,7 +264,7 @@ public sealed class HfTokenizer : ITokenizer
         while (at < text.Length)
         {
             var (start, content, id) = NextAdded(text, at);
-            if (start > at) EncodeStretch(text[at..start], ids, useLibrary);
+            if (start > at) EncodeStretch(text[at..start], at == 0, ids, useLibrary);
             if (content is null) break;
             ids.Add(id);
             at = start + content.Length;
@@ -284,11 +284,11 @@ public sealed class HfTokenizer : ITokenizer
         return (best, content, id);
     }
 
-    private void EncodeStretch(string stretch, List<int> ids, bool useLibrary)
+    private void EncodeStretch(string stretch, bool atTextStart, List<int> ids, bool useLibrary)
     {
         string normalized = _normalizer?.Apply(stretch) ?? stretch;
         if (normalized.Length == 0) return;
-        var pieces = _preTokenizer?.Apply([normalized]) ?? [normalized];
+        var pieces = _preTokenizer?.Apply([normalized], atTextStart) ?? [normalized];
         foreach (var piece in pieces)
         {
             if (piece.Length == 0) continue;

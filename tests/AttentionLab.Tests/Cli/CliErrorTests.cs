@@ -36,9 +36,9 @@ public class CliErrorTests
         { ["shapes", "--seq-len", "5", "--max-len", "4"], "--seq-len 5 is longer than --max-len 4" },
         { ["shapes", "--vocab", "many"], "--vocab must be an integer" },
         { ["shapes", "--colour", "red"], "unknown option --colour" },
-        { ["params", "--arch", "gpt3"], "--arch must be 'seed' or 'gpt2'" },
+        { ["params", "--arch", "gpt4"], "--arch must be one of seed, gpt2, gpt3, smollm2-135m" },   // gpt3 is a preset since issue 15
         { ["params", "--d-model", "256", "--heads", "5"], "--heads 5 does not divide --d-model 256" },
-        { ["params", "--layers", "2"], "--layers applies to --arch gpt2 only" },
+        { ["params", "--layers", "2"], "--layers applies to --arch gpt2 and gpt3 only" },
         { ["params", "--arch", "gpt2", "--layers", "0"], "--layers must be at least 1, got 0" },
         { ["params", "--arch", "gpt2", "--vocab", "2000000000", "--d-model", "2000000000", "--heads", "1"], "does not fit in 64 bits" },
         { ["params", "--json", "--json"], "option --json given twice" },

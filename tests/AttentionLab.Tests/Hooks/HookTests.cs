@@ -20,7 +20,9 @@ public class HookTests
     {
         var c = Gpt2Config.Tiny;
         var all = HookNames.For(c);
-        Assert.Equal(2 + 15 * c.Layers + 1, all.Count);                  // embed, pos_embed, 15 per block, ln_final
+        Assert.Equal(2 + 16 * c.Layers + 2, all.Count);                  // embed, pos_embed, 16 per block, ln_final's scale and output
+        Assert.Contains(all, h => h.Name == "blocks.1.attn.hook_result" && h.Shape == "(B, T, H, C)");
+        Assert.Equal("ln_final.hook_scale", all[^2].Name);
         Assert.Equal(all.Count, all.Select(h => h.Name).Distinct().Count());
         Assert.Contains(all, h => h.Name == "hook_embed");
         Assert.Contains(all, h => h.Name == "hook_pos_embed");

@@ -58,7 +58,7 @@ public class HfTokenizerTests
     }
 
     [Theory]
-    [InlineData("qwen2", true), InlineData("llama3", true), InlineData("smollm2", true), InlineData("llama2", false)]
+    [InlineData("qwen2", true), InlineData("llama3", true), InlineData("smollm2", true), InlineData("llama2", false), InlineData("mistral", false)]
     public void KindAndVocabularySizeAreTheFixtures(string kind, bool byteLevel)
     {
         var t = Load(kind);
@@ -105,6 +105,36 @@ public class HfTokenizerTests
     }
 
     [Fact]
+    public void MetaspacePrependsOnlyAtTheStartOfTheText()
+    {
+        // prepend_scheme "first": "▁" before the text's first stretch only, not after an added token, and not twice
+        // before a leading space — where Llama 2's Prepend normalizer puts one before every stretch
+        var mistral = Load("mistral");
+        var llama2 = Load("llama2");
+        Assert.Equal("▁a", mistral.RawToken(mistral.Encode("a")[0]) + (mistral.Encode("a").Length == 1 ? "" : "?"));
+        Assert.NotEqual(llama2.Encode("a<s>b"), mistral.Encode("a<s>b"));
+        Assert.Equal("b", mistral.RawToken(mistral.Encode("a<s>b")[^1]));
+        Assert.Equal("▁b", llama2.RawToken(llama2.Encode("a<s>b")[^1]));
+        Assert.Equal("▁▁x", string.Concat(llama2.Encode(" x").Select(i => llama2.RawToken(i))));
+        Assert.Equal("▁x", string.Concat(mistral.Encode(" x").Select(i => mistral.RawToken(i))));
+    }
+
+    [Fact]
+    public void MetaspaceWithSplitCutsBeforeEachSpace()
+    {
+        var json = """
+            {"model": {"type": "BPE", "vocab": {"▁": 0, "a": 1, "b": 2, "▁a": 3, "b▁": 4}, "merges": ["b ▁", "▁ a"]},
+             "pre_tokenizer": {"type": "Metaspace", "replacement": "▁", "prepend_scheme": "always", "split": true},
+             "decoder": {"type": "Metaspace", "replacement": "▁", "prepend_scheme": "always"}}
+            """;
+        var t = new HfTokenizer(Encoding.UTF8.GetBytes(json), []);
+        Assert.Equal([3, 2, 0, 3], t.Encode("ab  a"));                // the pieces ▁ab, ▁, ▁a: "b▁" would need a merge across them
+        Assert.Equal("ab  a", t.Decode([3, 2, 0, 3]));
+        var whole = new HfTokenizer(Encoding.UTF8.GetBytes(json.Replace("\"split\": true", "\"split\": false")), []);
+        Assert.Equal([3, 4, 3], whole.Encode("ab  a"));              // without split the merges cross: ▁a, b▁, ▁a
+    }
+
+    [Fact]
     public void IgnoreMergesTakesAWholeVocabularyWord()
     {
         var t = Load("llama3");
@@ -130,7 +160,7 @@ public class HfTokenizerTests
     [Fact]
     public void StreamingDecoderHoldsBackHalfCharacters()
     {
-        foreach (var kind in new[] { "qwen2", "llama3" })
+        foreach (var kind in new[] { "qwen2", "llama3", "llama2" })   // llama2: spaces survive its decoder's Strip step
         {
             var t = Load(kind);
             const string text = "emoji 🚀 and 我们";

@@ -11,11 +11,12 @@ import { interveneView } from './views/intervene.js';
 import { generateView } from './views/generate.js';
 import { playgroundView } from './views/playground.js';
 import { compareView } from './views/compare.js';
+import { analyzeView } from './views/analyze.js';
 import { trainingOffer } from './views/training.js';
 import { unavailable } from './report.js';
 import { h } from './views/common.js';
 
-const views = { model: modelView, head: headView, step: stepView, roles: rolesView, intervene: interveneView, generate: generateView, playground: playgroundView, compare: compareView };
+const views = { model: modelView, head: headView, step: stepView, roles: rolesView, intervene: interveneView, generate: generateView, playground: playgroundView, compare: compareView, analyze: analyzeView };
 // seq2seq, BERT and ViT models: the views of a report's attention groups (the same views as GPT-2's); GET /api/models
 // lists them per model
 const REPORT_VIEWS = ['model', 'head', 'roles'];

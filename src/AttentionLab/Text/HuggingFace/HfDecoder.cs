@@ -31,9 +31,11 @@ public abstract class HfDecoder
             "Replace" => new Replace(HfPattern.ReadString(o, $"{what}: decoder Replace"), f.RequiredString("content")),
             "ByteFallback" => new ByteFallback(),
             "Fuse" => new Fuse(),
+            "Metaspace" => new Metaspace((f.OptionalString("replacement") ?? "▁") is { Length: 1 } r ? r[0] : throw new InvalidDataException($"{what}: Metaspace replacement must be one character"),
+                (f.OptionalString("prepend_scheme") ?? ((f.OptionalBool("add_prefix_space") ?? true) ? "always" : "never")) != "never"),
             "Strip" => new Strip(f.RequiredString("content"), f.OptionalInt("start", 0, 1 << 20) ?? 0, f.OptionalInt("stop", 0, 1 << 20) ?? 0, what),
             "Sequence" => new Sequence([.. HfPattern.Items(o, "decoders", what).Select(x => Parse(x, what))]),
-            _ => throw new InvalidDataException($"{what}: decoder type '{HfPattern.Short(type)}' is not supported (ByteLevel, Replace, ByteFallback, Fuse, Strip, Sequence are)"),
+            _ => throw new InvalidDataException($"{what}: decoder type '{HfPattern.Short(type)}' is not supported (ByteLevel, Replace, ByteFallback, Fuse, Strip, Metaspace, Sequence are)"),
         };
     }
 
@@ -83,6 +85,17 @@ public abstract class HfDecoder
             Flush();
             return result;
         }
+    }
+
+    /// <summary>"▁" back to spaces in every token, and the first token's leading space dropped unless nothing was
+    /// prepended (decoders: metaspace.rs decode_chain).</summary>
+    private sealed class Metaspace(char replacement, bool stripFirst) : HfDecoder
+    {
+        public override List<string> Apply(List<string> tokens) => [.. tokens.Select((t, i) =>
+        {
+            string s = t.Replace(replacement, ' ');
+            return i == 0 && stripFirst && s.StartsWith(' ') ? s[1..] : s;
+        })];
     }
 
     private sealed class Fuse : HfDecoder

@@ -8,7 +8,8 @@ namespace AttentionLab.Text.HuggingFace;
 /// tokenizer.json's <c>pre_tokenizer</c>: splits normalized text into the pieces BPE merges within. The types the
 /// Llama family uses: <c>Split</c> with a regex and behavior <c>Isolated</c> (Qwen2's and Llama 3's patterns), then
 /// <c>ByteLevel</c> without its regex (Qwen2, Llama 3); <c>Digits</c> then <c>ByteLevel</c> with GPT-2's regex
-/// (SmolLM2); none (Llama 2 / TinyLlama: the whole normalized text is one piece). A <c>ByteLevel</c> step writes each
+/// (SmolLM2); none (Llama 2 / TinyLlama: the whole normalized text is one piece); <c>Metaspace</c> (newer
+/// SentencePiece conversions, Mistral v0.3). A <c>ByteLevel</c> step writes each
 /// piece in <see cref="ByteLevelAlphabet"/>. Regexes are matched over code points (<see cref="CodePointRegex"/>).
 /// Any other type or behavior is refused with one line.
 /// </summary>
@@ -18,7 +19,9 @@ public abstract class HfPreTokenizer
     public const string Gpt2Pattern = @"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+";
 
     /// <summary>Splits each piece further; the result replaces <paramref name="pieces"/>.</summary>
-    public abstract List<string> Apply(List<string> pieces);
+    /// <param name="atTextStart">true when the first piece starts the whole text (offset 0, no added token before it):
+    /// Metaspace's prepend_scheme "first" puts "▁" only there</param>
+    public abstract List<string> Apply(List<string> pieces, bool atTextStart);
 
     /// <summary>True when a step maps the pieces to byte-level characters.</summary>
     public abstract bool IsByteLevel { get; }
@@ -45,10 +48,19 @@ public abstract class HfPreTokenizer
                 return new ByteLevel(f.OptionalBool("add_prefix_space") ?? true, f.OptionalBool("use_regex") ?? true, what);
             case "Digits":
                 return new Digits(f.OptionalBool("individual_digits") ?? false);
+            case "Metaspace":
+            {
+                string replacement = f.OptionalString("replacement") ?? "▁";
+                if (replacement.Length != 1) throw new InvalidDataException($"{what}: Metaspace replacement must be one character");
+                string scheme = f.OptionalString("prepend_scheme") ?? ((f.OptionalBool("add_prefix_space") ?? true) ? "always" : "never");
+                if (scheme is not ("always" or "first" or "never"))
+                    throw new InvalidDataException($"{what}: Metaspace prepend_scheme '{HfPattern.Short(scheme)}' is not always, first or never");
+                return new Metaspace(replacement[0], scheme, f.OptionalBool("split") ?? true);
+            }
             case "Sequence":
                 return new Sequence([.. HfPattern.Items(o, "pretokenizers", what).Select(x => Parse(x, what)).OfType<HfPreTokenizer>()]);
             default:
-                throw new InvalidDataException($"{what}: pre_tokenizer type '{HfPattern.Short(type)}' is not supported (Split, ByteLevel, Digits, Sequence are)");
+                throw new InvalidDataException($"{what}: pre_tokenizer type '{HfPattern.Short(type)}' is not supported (Split, ByteLevel, Digits, Metaspace, Sequence are)");
         }
     }
 
@@ -76,14 +88,14 @@ public abstract class HfPreTokenizer
     private sealed class Split(CodePointRegex regex, string what) : HfPreTokenizer
     {
         public override bool IsByteLevel => false;
-        public override List<string> Apply(List<string> pieces) => Isolate(regex, pieces, what);
+        public override List<string> Apply(List<string> pieces, bool atTextStart) => Isolate(regex, pieces, what);
     }
 
     private sealed class ByteLevel(bool addPrefixSpace, bool useRegex, string what) : HfPreTokenizer
     {
         private static readonly CodePointRegex Gpt2 = new(Gpt2Pattern);
         public override bool IsByteLevel => true;
-        public override List<string> Apply(List<string> pieces)
+        public override List<string> Apply(List<string> pieces, bool atTextStart)
         {
             if (addPrefixSpace) pieces = [.. pieces.Select(p => p.StartsWith(' ') ? p : " " + p)];
             if (useRegex) pieces = Isolate(Gpt2, pieces, what);
@@ -95,7 +107,7 @@ public abstract class HfPreTokenizer
     private sealed class Digits(bool individual) : HfPreTokenizer
     {
         public override bool IsByteLevel => false;
-        public override List<string> Apply(List<string> pieces)
+        public override List<string> Apply(List<string> pieces, bool atTextStart)
         {
             var result = new List<string>();
             foreach (var p in pieces)
@@ -115,12 +127,36 @@ public abstract class HfPreTokenizer
         }
     }
 
+    /// <summary>SentencePiece's whitespace as a pre-tokenizer (pre_tokenizers/metaspace.rs): spaces become "▁", a "▁"
+    /// is put before a piece that does not start with one (every piece: always; the text's first: first), and with
+    /// split the pieces are cut before each "▁" (MergedWithNext).</summary>
+    private sealed class Metaspace(char replacement, string scheme, bool split) : HfPreTokenizer
+    {
+        public override bool IsByteLevel => false;
+        public override List<string> Apply(List<string> pieces, bool atTextStart)
+        {
+            var result = new List<string>();
+            for (int i = 0; i < pieces.Count; i++)
+            {
+                string p = pieces[i].Replace(' ', replacement);
+                bool prepend = scheme == "always" || (scheme == "first" && atTextStart && i == 0);
+                if (prepend && p.Length > 0 && p[0] != replacement) p = replacement + p;
+                if (!split) { result.Add(p); continue; }
+                int start = 0;
+                for (int k = 1; k < p.Length; k++)
+                    if (p[k] == replacement) { result.Add(p[start..k]); start = k; }
+                if (p.Length > 0) result.Add(p[start..]);
+            }
+            return result;
+        }
+    }
+
     private sealed class Sequence(IReadOnlyList<HfPreTokenizer> steps) : HfPreTokenizer
     {
         public override bool IsByteLevel => steps.Any(s => s.IsByteLevel);
-        public override List<string> Apply(List<string> pieces)
+        public override List<string> Apply(List<string> pieces, bool atTextStart)
         {
-            foreach (var s in steps) pieces = s.Apply(pieces);
+            foreach (var s in steps) pieces = s.Apply(pieces, atTextStart);
             return pieces;
         }
     }
