@@ -24,9 +24,10 @@ internal static class GenerateCommand
         ulong seed = (ulong)a.Int("seed", 1337, 0);
         bool noCache = a.Flag("no-kv-cache"), json = a.Json;
         string device = CommandSupport.Device(a.String("device"));
+        string? dtype = a.String("dtype");
         a.EnsureAllUsed();
 
-        var saved = SavedModel.Open(dir, attention);
+        var saved = SavedModel.Open(dir, attention, dtype, device);
         var stop = IO.GenerationConfig.Read(dir);                // eos ids (generation_config.json); none for GPT-2 folders
         var computeDevice = CommandSupport.OpenDevice(device);
         saved.Model.Device = computeDevice;                      // the uncached path's GEMMs (--no-kv-cache)
@@ -78,7 +79,7 @@ internal static class GenerateCommand
     private static void Usage(TextWriter w)
     {
         w.WriteLine("usage: attnlab generate --model DIR (--prompt TEXT | --ids 1,2,3) [--max-tokens N] [--temperature T] [--top-k K]");
-        w.WriteLine("                        [--top-p P] [--seed S] [--no-kv-cache] [--attention NAME] [--json]");
+        w.WriteLine("                        [--top-p P] [--seed S] [--no-kv-cache] [--attention NAME] [--dtype f32|bf16|f16] [--json]");
         w.WriteLine();
         w.WriteLine("Continues the prompt token by token, printing each as it is chosen. --temperature 0 is greedy (argmax);");
         w.WriteLine("otherwise logits/T → top-k → top-p → a seeded draw. The model sees its last `context` tokens: a longer prompt");
@@ -88,6 +89,8 @@ internal static class GenerateCommand
         w.WriteLine("model was saved with (any exact kernel gives the same model); --text is the same as --prompt. A Hugging Face");
         w.WriteLine("folder's tokenizer.json tokenizes the prompt (with its bos token where it asks for one) and generation stops at");
         w.WriteLine("an eos id of generation_config.json (or config.json).");
+        w.WriteLine("--dtype f32|bf16|f16 holds the block linears and the token table / head in that width (default: the folder's own:");
+        w.WriteLine("a BF16 folder stays BF16, loaded without a float32 copy); activations, the KV cache and softmax stay float32 (docs/inference-dtypes.md).");
         w.WriteLine(CommandSupport.DeviceHelp + "; cuda keeps the weights, the KV cache and attention on the GPU");
         w.WriteLine("                    (one token id goes over and one row of logits comes back per token; --no-kv-cache runs only the");
         w.WriteLine("                    matrix products there)");
