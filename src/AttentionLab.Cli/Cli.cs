@@ -18,6 +18,7 @@ public static class Cli
             ["train"] = (TrainCommand.Summary, TrainCommand.Run),
             ["generate"] = (GenerateCommand.Summary, GenerateCommand.Run),
             ["inspect"] = (InspectCommand.Summary, InspectCommand.Run),
+            ["compare-dtype"] = (CompareDtypeCommand.Summary, CompareDtypeCommand.Run),
             ["hooks"] = (HooksCommand.Summary, HooksCommand.Run),
             ["analyze"] = (AnalyzeCommand.Summary, AnalyzeCommand.Run),
             ["explore"] = (ExploreCommand.Summary, ExploreCommand.Run),

@@ -22,6 +22,10 @@ public sealed record ExplorerOptions
     /// <summary>Inference views per model: how many requests on one model run at the same time.</summary>
     public int ViewsPerModel { get; init; } = 2;
 
+    /// <summary>How GPT-2 models hold their streamed weights (--dtype); null: each folder's own dtype (BF16 folders
+    /// stay BF16, float32 ones float32).</summary>
+    public AttentionLab.Kernels.WeightFormat? WeightFormat { get; init; }
+
     /// <summary>How the page may train the demo model when there is none (null: it cannot).</summary>
     public DemoTrainingSpec? Demo { get; init; }
 

@@ -45,7 +45,7 @@ public sealed class ExplorerServer : IAsyncDisposable
             k.Limits.MaxRequestBodySize = options.MaxRequestBodyBytes;
             k.AddServerHeader = false;
         });
-        var catalog = new ModelCatalog(options.Models, options.RunsDirectory, options.ViewsPerModel);
+        var catalog = new ModelCatalog(options.Models, options.RunsDirectory, options.ViewsPerModel, options.WeightFormat);
         var app = builder.Build();
         var api = new ExplorerApi(catalog, options.Demo, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("attnlab explore"));
         app.Use(async (context, next) =>

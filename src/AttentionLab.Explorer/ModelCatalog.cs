@@ -17,12 +17,15 @@ public sealed class ModelCatalog
     private readonly string? _runs;
     private readonly ConcurrentDictionary<string, Lazy<LoadedModel>> _loaded = new(StringComparer.Ordinal);
     private readonly int _viewsPerModel;
+    private readonly AttentionLab.Kernels.WeightFormat? _weightFormat;
 
     /// <param name="directories">model directories given with --model</param>
     /// <param name="runsDirectory">where trained runs live (null: none)</param>
     /// <param name="viewsPerModel">inference views (activation arenas) per model: how many requests run at once</param>
-    public ModelCatalog(IEnumerable<string> directories, string? runsDirectory, int viewsPerModel = 2)
+    /// <param name="weightFormat">how GPT-2 models hold their streamed weights; null: each folder's own dtype</param>
+    public ModelCatalog(IEnumerable<string> directories, string? runsDirectory, int viewsPerModel = 2, AttentionLab.Kernels.WeightFormat? weightFormat = null)
     {
+        _weightFormat = weightFormat;
         _given = directories.Select(Path.GetFullPath).ToArray();
         _runs = runsDirectory is null ? null : Path.GetFullPath(runsDirectory);
         _viewsPerModel = viewsPerModel;
@@ -83,7 +86,7 @@ public sealed class ModelCatalog
         var match = Find(name);
         if (match.Kind is not (Gpt2Kind or ModelFolderInfo.Llama))
             throw new ExplorerException(400, $"model '{match.Name}' is a {match.Kind} model; this view needs a GPT-2 or Llama-family model (POST /api/inspect reads every kind)");
-        var lazy = _loaded.GetOrAdd(match.Directory, d => new Lazy<LoadedModel>(() => LoadedModel.Open(match.Name, d, _viewsPerModel)));
+        var lazy = _loaded.GetOrAdd(match.Directory, d => new Lazy<LoadedModel>(() => LoadedModel.Open(match.Name, d, _viewsPerModel, _weightFormat)));
         try { return lazy.Value; }
         catch (Exception e) when (e is IOException or InvalidDataException or ArgumentException or FormatException or System.Text.Json.JsonException)
         {
@@ -119,10 +122,10 @@ public sealed class LoadedModel
     public ITokenizer? Tokenizer { get; }
     public Gpt2Config Config => Model.Config;
 
-    public static LoadedModel Open(string name, string directory, int views)
+    public static LoadedModel Open(string name, string directory, int views, AttentionLab.Kernels.WeightFormat? weightFormat = null)
     {
         var info = ModelFolderInfo.Read(directory);
-        var model = Gpt2ModelDirectory.Load(directory, attention: null, training: false);
+        var model = Gpt2ModelDirectory.Load(directory, attention: null, training: false, format: weightFormat);
         var tokenizer = info.OpenTokenizer();
         return new LoadedModel(name, directory, model, tokenizer, Math.Max(1, views));
     }

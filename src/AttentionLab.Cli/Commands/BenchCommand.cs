@@ -19,6 +19,7 @@ public static class BenchCommand
             ["gemm"] = ("matrix multiply on GPT-2 shapes: ms, GFLOP/s, % of measured FMA peak [--threads N] [--repeat R] [--json]", Gemm),
             ["train"] = (BenchTrainCommand.Summary, BenchTrainCommand.Run),
             ["generate"] = (GenerateBenchmark.Summary, GenerateBenchmark.Run),
+            ["memory"] = (BenchMemoryCommand.Summary, BenchMemoryCommand.Run),
             ["attention"] = (BenchAttentionCommand.Summary, BenchAttentionCommand.Run),
             ["fuzz"] = (BenchFuzzCommand.Summary, BenchFuzzCommand.Run),
         };

@@ -32,13 +32,14 @@ internal static class ExploreCommand
         var runs = a.String("runs") ?? "runs";
         double minutes = a.Double("demo-minutes", 3, 0.05, 24 * 60);
         bool json = a.Json;
+        var dtype = a.String("dtype") is { } d ? CommandSupport.WeightFormat(d) : (AttentionLab.Kernels.WeightFormat?)null;
         a.EnsureAllUsed();
         foreach (var m in models)
             if (!ModelCatalog.IsModelDirectory(m)) throw new CliError($"--model {m} is not a model directory (it needs config.json and model.safetensors)");
 
         var options = new ExplorerOptions
         {
-            Models = models, RunsDirectory = runs, Port = port,
+            Models = models, RunsDirectory = runs, Port = port, WeightFormat = dtype,
             Log = new TextWriterLoggerProvider(stderr),                    // an internal error: one line in the page, the whole exception here
             Demo = new DemoTrainingSpec(DemoCommand.Model, DemoCommand.Training, AttentionLab.Datasets.TinyShakespeare.Source, TimeSpan.FromMinutes(minutes)),
         };
@@ -103,7 +104,7 @@ internal static class ExploreCommand
 
     private static void Usage(TextWriter w)
     {
-        w.WriteLine("usage: attnlab explore [--model DIR]... [--port P] [--no-browser] [--runs DIR] [--demo-minutes M] [--json]");
+        w.WriteLine("usage: attnlab explore [--model DIR]... [--port P] [--no-browser] [--runs DIR] [--demo-minutes M] [--dtype f32|bf16|f16] [--json]");
         w.WriteLine();
         w.WriteLine("Starts the Explorer on http://127.0.0.1:P/ (default 5173; 0 = any free port), bound to this machine only, and");
         w.WriteLine("opens it in a browser unless --no-browser. It opens the models given with --model (repeatable) and every model");
@@ -114,6 +115,9 @@ internal static class ExploreCommand
         w.WriteLine("API: GET /api/models; POST /api/inspect {\"model\", \"text\" | \"ids\", \"attention\"?, \"layer\"?, \"head\"?, \"logits\"?}");
         w.WriteLine("returns what 'attnlab inspect --json' prints (\"logits\": false leaves out the T×V logits). See docs/explorer.md.");
         w.WriteLine("--json prints {\"address\", \"models\"} once the server listens.");
+        w.WriteLine("--dtype f32|bf16|f16 holds the block linears and the token table / head in that width (default: the folder's own:");
+        w.WriteLine("a BF16 folder stays BF16, loaded without a float32 copy); activations, the KV cache and softmax stay float32 (docs/inference-dtypes.md).");
+
         w.WriteLine("--bench [--requests N] [--big-requests M] times the page's map request on loopback instead: a demo-sized model at 256");
         w.WriteLine("tokens (N requests, default 20) and GPT-2 124M with random weights at 1024 tokens (M requests, default 5; 0 skips it).");
     }

@@ -25,12 +25,17 @@ internal static class InspectCommand
         string? attention = a.String("attention");
         bool json = a.Json;
         string device = CommandSupport.Device(a.String("device"));
+        string? dtype = a.String("dtype");
         a.EnsureAllUsed();
 
         if (!ModelFolderInfo.Read(dir).IsDecoder)
+        {
+            if (dtype is not null && CommandSupport.WeightFormat(dtype) != AttentionLab.Kernels.WeightFormat.F32)
+                throw new CliError("--dtype bf16/f16 is for GPT-2 and Llama-family models; this model runs in float32");
             return InspectOtherModel(dir, text, ids, target, layer, head, attention, json, stdout);
+        }
         if (target is not null) throw new CliError("--target is for seq2seq models (the start of the answer to decode from)");
-        var saved = SavedModel.Open(dir, attention);
+        var saved = SavedModel.Open(dir, attention, dtype, device);
         saved.Model.Device = CommandSupport.OpenDevice(device);
         var c = saved.Model.Config;
         if (layer >= c.Layers) throw new CliError($"--layer must be in [0, {c.Layers - 1}] for this {c.Layers}-layer model, got {layer}");
@@ -142,7 +147,7 @@ internal static class InspectCommand
 
     private static void Usage(TextWriter w)
     {
-        w.WriteLine("usage: attnlab inspect --model DIR (--text TEXT | --prompt TEXT | --ids 1,2,3) [--target PREFIX] [--layer L] [--head H] [--attention NAME] [--json]");
+        w.WriteLine("usage: attnlab inspect --model DIR (--text TEXT | --prompt TEXT | --ids 1,2,3) [--target PREFIX] [--layer L] [--head H] [--attention NAME] [--dtype f32|bf16|f16] [--json]");
         w.WriteLine();
         w.WriteLine("Runs the model once over the text and shows the five most likely next tokens, then each head's causal");
         w.WriteLine("attention map (row = query token, column = key token, darker = more weight; each row sums to 1) with its");
@@ -153,6 +158,8 @@ internal static class InspectCommand
         w.WriteLine("(a held-out image); --target PREFIX (seq2seq) decodes greedily after that start of the answer. The text ends");
         w.WriteLine("with each head's strongest role (EncoderHeadRoles: previous, next, self or first key; diagonal or anti-diagonal");
         w.WriteLine("for cross-attention); --json has every head's scores under each map's \"roles\".");
+        w.WriteLine("--dtype f32|bf16|f16 holds the block linears and the token table / head in that width (default: the folder's own:");
+        w.WriteLine("a BF16 folder stays BF16, loaded without a float32 copy); activations, the KV cache and softmax stay float32 (docs/inference-dtypes.md).");
         w.WriteLine(CommandSupport.DeviceHelp + "; cuda runs the matrix products on the GPU");
     }
 }

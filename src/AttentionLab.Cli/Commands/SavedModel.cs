@@ -1,5 +1,6 @@
 using AttentionLab.Attention;
 using AttentionLab.IO;
+using AttentionLab.Kernels;
 using AttentionLab.Models;
 using AttentionLab.Text;
 
@@ -16,7 +17,9 @@ internal sealed class SavedModel
     public GenerationConfig Stop { get; init; } = new();
 
     /// <param name="attention">a kernel name to run with instead of the one the model was saved with (--attention)</param>
-    public static SavedModel Open(string directory, string? attention = null)
+    /// <param name="dtype">--dtype: f32, bf16 or f16 for the streamed weights; null: the folder's own (float32 on a GPU)</param>
+    /// <param name="device">--device: 16-bit weights run on the CPU only</param>
+    public static SavedModel Open(string directory, string? attention = null, string? dtype = null, string device = "cpu")
     {
         var info = ModelFolderInfo.Read(directory);
         if (!info.IsDecoder)
@@ -27,7 +30,13 @@ internal sealed class SavedModel
             try { kernel = AttentionKernels.Parse(attention); }
             catch (ArgumentException e) { throw new CliError($"--attention: {e.Message}"); }
         }
-        var model = Gpt2ModelDirectory.Load(directory, kernel, training: false);
+        WeightFormat? format = dtype is null ? null : CommandSupport.WeightFormat(dtype);
+        if (device != "cpu")
+        {
+            if (format is WeightFormat.BF16 or WeightFormat.F16) throw new CliError($"--dtype {format.Value.Name()} runs on the CPU only; use --dtype f32 with --device {device}");
+            format = WeightFormat.F32;
+        }
+        var model = Gpt2ModelDirectory.Load(directory, kernel, training: false, format);
         var tokenizer = info.OpenTokenizer();
         return new SavedModel { Model = model, Tokenizer = tokenizer, Generator = new Gpt2Generator(model), Stop = GenerationConfig.Read(directory) };
     }

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using AttentionLab.Attention;
+using AttentionLab.Kernels;
 using AttentionLab.Models;
 
 namespace AttentionLab.IO;
@@ -82,14 +83,26 @@ public static class Gpt2ModelDirectory
     /// <param name="training">true loads for training (a gradient arena as large as the weights, saved attention
     /// state); the default, false, loads for inference (generate, inspect, the Explorer, hooks) and allocates no gradients</param>
     /// <exception cref="InvalidDataException">a malformed file, a missing or unexpected tensor, a shape that does not match</exception>
-    public static Gpt2Model Load(string directory, IAttentionKernel? attention = null, bool training = false)
+    /// <param name="format">how to hold the streamed matrices (block linears, token table, an untied head) for inference:
+    /// null means the folder's own dtype (<see cref="WeightFormat.BF16"/> for a BF16 folder, which then loads without
+    /// any float32 copy of those matrices); a float32 folder loaded as BF16/F16 is rounded tensor by tensor. Training
+    /// always loads float32.</param>
+    public static Gpt2Model Load(string directory, IAttentionKernel? attention = null, bool training = false, WeightFormat? format = null)
     {
         var config = ReadConfig(directory);
-        if (LlamaStateDict.IsLlamaFamily(config)) return LlamaFolder.Load(directory, attention, training);   // its own names and layout
+        if (LlamaStateDict.IsLlamaFamily(config))
+        {
+            // its own names and layout ((out, in) Linears, q/k/v stored apart): read as float32, then rounded, so a 16-bit
+            // Llama-family folder passes through one transient float32 copy (GPT-2 folders adopt their 16-bit bits)
+            var llama = LlamaFolder.Load(directory, attention, training);
+            var want = training ? WeightFormat.F32 : format ?? ReadWeightFormat(directory);
+            return want == WeightFormat.F32 ? llama : llama.WithWeightFormat(want);
+        }
         string path = Path.Combine(directory, WeightsFileName);
         // read the file (its real size bounds what that allocates) and match it against the layout before allocating
-        // the arena that config.json asks for
-        var (tensors, _) = SafeTensors.Read(path);
+        // the arena that config.json asks for; 16-bit tensors stay 16-bit unless float32 is wanted
+        bool keep16Bit = !training && format != WeightFormat.F32;
+        var (tensors, _) = SafeTensors.Read(path, keep16Bit);
         var layout = new Gpt2Layout(config);
         var matched = new List<(ParameterView View, SafeTensor Tensor)>();
         var seen = new HashSet<string>();
@@ -108,9 +121,68 @@ public static class Gpt2ModelDirectory
         }
         var missing = layout.All.Where(v => !seen.Contains(v.Name)).Select(v => v.Name).ToList();
         if (missing.Count > 0) throw new InvalidDataException($"{path}: missing tensors: {string.Join(", ", missing.Take(5))}{(missing.Count > 5 ? ", …" : "")}");
-        var model = new Gpt2Model(config, attention, training);
-        foreach (var (view, tensor) in matched) tensor.Data.CopyTo(model.Parameters[model.Layout[view.Name]]);
-        return model;
+        var streamed = WeightStore.StreamedViews(layout).ToHashSet();
+        var target = training ? WeightFormat.F32 : format ?? FolderFormat(matched.Where(m => streamed.Contains(m.View)).Select(m => m.Tensor));
+        if (target == WeightFormat.F32)
+        {
+            var model = new Gpt2Model(config, attention, training);
+            foreach (var (view, tensor) in matched) Values(tensor).CopyTo(model.Parameters[model.Layout[view.Name]]);
+            return model;
+        }
+        var store = new WeightStore(target);
+        foreach (var (view, tensor) in matched)
+        {
+            if (!streamed.Contains(view)) continue;
+            try
+            {
+                store.Add(view, tensor.Bits is { } bits && WeightFormats.FromSafeTensors(tensor.DType) == target
+                    ? new HalfMatrix(target, bits, view.Shape[0], view.Shape[1])                    // adopted as read: no copy
+                    : HalfMatrix.FromSingle(Values(tensor), target, view.Shape[0], view.Shape[1]));
+            }
+            catch (OverflowException e) { throw new InvalidDataException($"{path}: tensor '{tensor.Name}' does not fit {target.Name()}: {e.Message}", e); }
+        }
+        var half = Gpt2Model.ForInference(config, attention, store);
+        foreach (var (view, tensor) in matched)
+            if (!streamed.Contains(view)) Values(tensor).CopyTo(half.Parameters[view]);
+        return half;
+    }
+
+    /// <summary>A tensor's values as float32 (16-bit ones widened).</summary>
+    private static float[] Values(SafeTensor tensor)
+    {
+        if (tensor.Bits is null) return tensor.Data;
+        var values = new float[tensor.Bits.Length];
+        HalfConversion.Widen(tensor.Bits, WeightFormats.FromSafeTensors(tensor.DType), values);
+        return values;
+    }
+
+    /// <summary>The folder's dtype: BF16 or F16 when every streamed matrix is stored so, else F32.</summary>
+    private static WeightFormat FolderFormat(IEnumerable<SafeTensor> streamed)
+    {
+        var dtypes = streamed.Select(t => t.DType).Distinct().ToList();
+        return dtypes.Count == 1 && dtypes[0] is "BF16" or "F16" ? WeightFormats.FromSafeTensors(dtypes[0]) : WeightFormat.F32;
+    }
+
+    /// <summary>The dtype of the streamed matrices in a model directory's weights (F32, BF16, F16), read from the
+    /// safetensors header alone: what <see cref="Load"/> holds them as when no format is given.</summary>
+    public static WeightFormat ReadWeightFormat(string directory)
+    {
+        var config = ReadConfig(directory);
+        List<string> dtypes;
+        if (LlamaStateDict.IsLlamaFamily(config))                                                     // every matrix, every shard
+        {
+            using var files = CheckpointFiles.Open(directory);
+            dtypes = files.Names.Select(files.Entry).Where(e => e.Shape.Length == 2).Select(e => e.DType).Distinct().ToList();
+        }
+        else
+        {
+            var header = SafeTensors.ReadHeader(Path.Combine(directory, WeightsFileName)).Entries;
+            var streamed = WeightStore.StreamedViews(new Gpt2Layout(config)).Select(v => v.Name).ToHashSet();
+            dtypes = header
+                .Where(e => streamed.Contains(e.Name.StartsWith("transformer.", StringComparison.Ordinal) || e.Name.StartsWith("lm_head.", StringComparison.Ordinal) ? e.Name : "transformer." + e.Name))
+                .Select(e => e.DType).Distinct().ToList();
+        }
+        return dtypes.Count == 1 && dtypes[0] is "BF16" or "F16" ? WeightFormats.FromSafeTensors(dtypes[0]) : WeightFormat.F32;
     }
 
     /// <summary>
@@ -122,7 +194,12 @@ public static class Gpt2ModelDirectory
     public static void Save(Gpt2Model model, string directory, bool force = false)
     {
         ArgumentNullException.ThrowIfNull(model);
-        if (LlamaStateDict.IsLlamaFamily(model.Config)) { LlamaFolder.Save(model, directory, force); return; }
+        if (LlamaStateDict.IsLlamaFamily(model.Config))
+        {
+            // LlamaFolder writes float32 from the arena: a 16-bit model is widened first (its values exactly)
+            LlamaFolder.Save(model.Weights16 is null ? model : model.WithWeightFormat(WeightFormat.F32), directory, force);
+            return;
+        }
         if (!model.Config.IsGpt2Architecture && !(model.Config with { Positions = PositionEncoding.Learned }).IsGpt2Architecture)
             throw new ArgumentException("this model's choices (norm, MLP, key/value heads, biases) have no GPT-2 folder format");
         Directory.CreateDirectory(directory);
@@ -132,12 +209,17 @@ public static class Gpt2ModelDirectory
             throw new IOException($"'{directory}' already holds a model; pass force to overwrite it");
 
         var p = model.Parameters;
-        // HF's own writer sorts tensors by name; the reader does not care, so arena order is kept
-        var tensors = model.Layout.All.Select(v => (v.Name, v.Shape, (ReadOnlyMemory<float>)p.Data.AsMemory(v.Offset, v.Length)));
+        // HF's own writer sorts tensors by name; the reader does not care, so arena order is kept. A 16-bit model's
+        // streamed matrices are written in its format (a BF16 model saved here stays BF16), the rest float32.
+        var tensors = model.Layout.All.Select(v => model.Weights16?.Find(v) is { } half
+            ? TensorToWrite.Half(v.Name, v.Shape, half.Bits, half.Format)
+            : TensorToWrite.F32(v.Name, v.Shape, p.Data.AsMemory(v.Offset, v.Length)));
         DurableFile.Replace(weightsPath, s => SafeTensors.Write(s, tensors, new Dictionary<string, string> { ["format"] = "pt" }));
         DurableFile.Replace(configPath, s =>
         {
-            var bytes = JsonSerializer.SerializeToUtf8Bytes(ConfigJson(model.Config), new JsonSerializerOptions { WriteIndented = true });
+            var json = ConfigJson(model.Config);
+            json["torch_dtype"] = model.WeightFormat.TorchDType();
+            var bytes = JsonSerializer.SerializeToUtf8Bytes(json, new JsonSerializerOptions { WriteIndented = true });
             s.Write(bytes);
         });
     }

@@ -4,8 +4,22 @@ using System.Text.Json;
 
 namespace AttentionLab.IO;
 
-/// <summary>One tensor of a safetensors file, converted to float32.</summary>
-public sealed record SafeTensor(string Name, string DType, int[] Shape, float[] Data);
+/// <summary>One tensor of a safetensors file, converted to float32 — or, read with <c>keep16Bit</c>, an F16/BF16 tensor
+/// kept as its 16-bit patterns in <see cref="Bits"/> (<see cref="Data"/> then empty).</summary>
+public sealed record SafeTensor(string Name, string DType, int[] Shape, float[] Data)
+{
+    /// <summary>The stored 16-bit patterns of an F16/BF16 tensor read with keep16Bit; null otherwise.</summary>
+    public ushort[]? Bits { get; init; }
+}
+
+/// <summary>One tensor for <see cref="SafeTensors.Write(Stream, IEnumerable{TensorToWrite}, IReadOnlyDictionary{string, string}?)"/>:
+/// float32 values, or 16-bit patterns of a BF16/F16 tensor.</summary>
+public readonly record struct TensorToWrite(string Name, int[] Shape, Kernels.WeightFormat Format, ReadOnlyMemory<float> Data, ReadOnlyMemory<ushort> Bits)
+{
+    public static TensorToWrite F32(string name, int[] shape, ReadOnlyMemory<float> data) => new(name, shape, Kernels.WeightFormat.F32, data, default);
+    public static TensorToWrite Half(string name, int[] shape, ReadOnlyMemory<ushort> bits, Kernels.WeightFormat format) => new(name, shape, format, default, bits);
+    internal long Count => Format == Kernels.WeightFormat.F32 ? Data.Length : Bits.Length;
+}
 
 /// <summary>One tensor's entry in a safetensors header: its dtype, shape and byte range in the data buffer
 /// (offsets relative to the buffer's start), not its values.</summary>
@@ -25,7 +39,8 @@ public sealed record SafeTensorsHeader(IReadOnlyList<SafeTensorEntry> Entries, I
 /// The safetensors format (huggingface/safetensors): an 8-byte little-endian header length N, N bytes of JSON
 /// <c>{"name": {"dtype": "F32", "shape": [...], "data_offsets": [begin, end]}, "__metadata__": {...}}</c>, then the
 /// byte buffer; offsets are relative to the buffer's start. Reading accepts F32, F16 and BF16 (converted to float32)
-/// and checks everything a damaged or hostile file could get wrong; writing produces F32.
+/// and checks everything a damaged or hostile file could get wrong (reading with keep16Bit keeps F16/BF16 tensors in
+/// 16 bits); writing produces F32, or BF16/F16 for the tensors given so.
 /// </summary>
 public static class SafeTensors
 {
@@ -34,18 +49,20 @@ public static class SafeTensors
 
     /// <summary>Reads every tensor. Throws <see cref="InvalidDataException"/> naming the problem when the file is malformed
     /// (or not a regular file), <see cref="FileNotFoundException"/> when it is missing.</summary>
-    public static (IReadOnlyDictionary<string, SafeTensor> Tensors, IReadOnlyDictionary<string, string> Metadata) Read(string path)
+    /// <param name="keep16Bit">keep F16/BF16 tensors as their 16-bit patterns (<see cref="SafeTensor.Bits"/>) instead of
+    /// converting them to float32</param>
+    public static (IReadOnlyDictionary<string, SafeTensor> Tensors, IReadOnlyDictionary<string, string> Metadata) Read(string path, bool keep16Bit = false)
     {
         using var stream = InputFile.OpenRead(path, "safetensors file");
-        try { return Read(stream); }
+        try { return Read(stream, keep16Bit); }
         catch (InvalidDataException e) { throw new InvalidDataException($"{path}: {e.Message}", e); }
     }
 
     /// <summary>Reads every tensor from a seekable stream positioned at the file's start. Total: any bytes give the
     /// tensors or one <see cref="InvalidDataException"/>; a tensor holding NaN or ±∞ is refused by name.</summary>
-    public static (IReadOnlyDictionary<string, SafeTensor> Tensors, IReadOnlyDictionary<string, string> Metadata) Read(Stream stream)
+    public static (IReadOnlyDictionary<string, SafeTensor> Tensors, IReadOnlyDictionary<string, string> Metadata) Read(Stream stream, bool keep16Bit = false)
     {
-        try { return ReadChecked(stream); }
+        try { return ReadChecked(stream, keep16Bit); }
         catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException or ArgumentException or DecoderFallbackException)
         {
             // every known cause is checked below; this keeps a malformed file from ever escaping as a crash
@@ -53,12 +70,37 @@ public static class SafeTensors
         }
     }
 
-    private static (IReadOnlyDictionary<string, SafeTensor> Tensors, IReadOnlyDictionary<string, string> Metadata) ReadChecked(Stream stream)
+    private static (IReadOnlyDictionary<string, SafeTensor> Tensors, IReadOnlyDictionary<string, string> Metadata) ReadChecked(Stream stream, bool keep16Bit)
     {
         var header = ReadHeaderChecked(stream);
         var tensors = new Dictionary<string, SafeTensor>(StringComparer.Ordinal);
-        foreach (var e in header.Entries) tensors[e.Name] = new SafeTensor(e.Name, e.DType, e.Shape, ReadTensorChecked(stream, header, e));
+        foreach (var e in header.Entries)
+            tensors[e.Name] = keep16Bit && e.DType is "F16" or "BF16"
+                ? new SafeTensor(e.Name, e.DType, e.Shape, []) { Bits = ReadBitsChecked(stream, header, e) }
+                : new SafeTensor(e.Name, e.DType, e.Shape, ReadTensorChecked(stream, header, e));
         return (tensors, header.Metadata);
+    }
+
+    /// <summary>An F16/BF16 tensor's stored 16-bit patterns; a NaN or ±∞ pattern is refused by name.</summary>
+    private static ushort[] ReadBitsChecked(Stream stream, SafeTensorsHeader header, SafeTensorEntry e)
+    {
+        var bytes = new byte[e.End - e.Begin];
+        stream.Position = header.BufferStart + e.Begin;
+        stream.ReadExactly(bytes);
+        var bits = new ushort[bytes.Length / 2];
+        for (int i = 0; i < bits.Length; i++) bits[i] = BinaryPrimitives.ReadUInt16LittleEndian(bytes.AsSpan(i * 2));
+        ushort exponent = e.DType == "BF16" ? (ushort)0x7F80 : (ushort)0x7C00;                      // all ones: ±∞ or NaN
+        int index = Array.FindIndex(bits, b => (b & exponent) == exponent);
+        if (index >= 0) throw new InvalidDataException($"tensor '{e.Name}' holds a non-finite {e.DType} value at index {index}; weights must be finite");
+        return bits;
+    }
+
+    /// <summary>The checked header of the file at <paramref name="path"/> (names, dtypes, shapes), its values unread.</summary>
+    public static SafeTensorsHeader ReadHeader(string path)
+    {
+        using var stream = InputFile.OpenRead(path, "safetensors file");
+        try { return ReadHeader(stream); }
+        catch (InvalidDataException e) { throw new InvalidDataException($"{path}: {e.Message}", e); }
     }
 
     /// <summary>Reads and checks the header alone (names, dtypes, shapes, byte ranges inside the file and not
@@ -210,7 +252,11 @@ public static class SafeTensors
     /// (as the reference writer does, so the buffer is aligned).
     /// </summary>
     public static void Write(Stream stream, IEnumerable<(string Name, int[] Shape, ReadOnlyMemory<float> Data)> tensors,
-        IReadOnlyDictionary<string, string>? metadata = null)
+        IReadOnlyDictionary<string, string>? metadata = null) =>
+        Write(stream, tensors.Select(t => TensorToWrite.F32(t.Name, t.Shape, t.Data)), metadata);
+
+    /// <summary>Writes tensors in the given order, each F32 or (16-bit patterns) BF16/F16, as above.</summary>
+    public static void Write(Stream stream, IEnumerable<TensorToWrite> tensors, IReadOnlyDictionary<string, string>? metadata = null)
     {
         var list = tensors.ToList();
         using var headerStream = new MemoryStream();
@@ -224,21 +270,22 @@ public static class SafeTensors
                 json.WriteEndObject();
             }
             long offset = 0;
-            foreach (var (name, shape, data) in list)
+            foreach (var t in list)
             {
-                long count = shape.Aggregate(1L, (a, b) => a * b);
-                if (count != data.Length) throw new ArgumentException($"tensor '{name}' has {data.Length} values but shape [{string.Join(", ", shape)}] needs {count}");
-                json.WriteStartObject(name);
-                json.WriteString("dtype", "F32");
+                long count = t.Shape.Aggregate(1L, (a, b) => a * b);
+                if (count != t.Count) throw new ArgumentException($"tensor '{t.Name}' has {t.Count} values but shape [{string.Join(", ", t.Shape)}] needs {count}");
+                int size = Kernels.WeightFormats.Bytes(t.Format);
+                json.WriteStartObject(t.Name);
+                json.WriteString("dtype", Kernels.WeightFormats.SafeTensorsDType(t.Format));
                 json.WriteStartArray("shape");
-                foreach (int s in shape) json.WriteNumberValue(s);
+                foreach (int d in t.Shape) json.WriteNumberValue(d);
                 json.WriteEndArray();
                 json.WriteStartArray("data_offsets");
                 json.WriteNumberValue(offset);
-                json.WriteNumberValue(offset + count * 4);
+                json.WriteNumberValue(offset + count * size);
                 json.WriteEndArray();
                 json.WriteEndObject();
-                offset += count * 4;
+                offset += count * size;
             }
             json.WriteEndObject();
         }
@@ -249,9 +296,21 @@ public static class SafeTensors
         stream.Write(lengthBytes);
         stream.Write(header.ToArray());
         var buffer = new byte[1 << 20];
-        foreach (var (_, _, data) in list)
+        foreach (var t in list)
         {
-            var span = data.Span;
+            if (t.Format != Kernels.WeightFormat.F32)
+            {
+                var bits = t.Bits.Span;
+                for (int i = 0; i < bits.Length;)
+                {
+                    int count = Math.Min(buffer.Length / 2, bits.Length - i);
+                    for (int j = 0; j < count; j++) BinaryPrimitives.WriteUInt16LittleEndian(buffer.AsSpan(j * 2), bits[i + j]);
+                    stream.Write(buffer, 0, count * 2);
+                    i += count;
+                }
+                continue;
+            }
+            var span = t.Data.Span;
             for (int i = 0; i < span.Length;)
             {
                 int count = Math.Min(buffer.Length / 4, span.Length - i);

@@ -33,6 +33,20 @@ internal sealed class LayerRun
 
     public Span<float> this[ParameterView p] => Parameters.AsSpan(p.Offset, p.Length);
 
+    /// <summary>The 16-bit matrices of an inference model built with BF16/F16 weights; null: every weight is float32.</summary>
+    public WeightStore? Weights16;
+
+    /// <summary>output (+)= x·op(W) for the weight matrix <paramref name="weight"/>, from the 16-bit store when it holds
+    /// it, else from the float32 arena on the device: the one seam a layer's forward product goes through.</summary>
+    /// <param name="x">(m, k)</param>
+    /// <param name="output">(m, n)</param>
+    public void MultiplyByWeight(ReadOnlySpan<float> x, ParameterView weight, Span<float> output, int m, int n, int k,
+        bool transposeWeight = false, bool accumulate = false)
+    {
+        if (Weights16?.Find(weight) is { } half) half.Multiply(x, output, m, transposeWeight, accumulate);
+        else Device.MatMul(x, this[weight], output, m, n, k, transposeB: transposeWeight, accumulate: accumulate);
+    }
+
     /// <summary>dLoss/d<paramref name="p"/>.</summary>
     public Span<float> Gradient(ParameterView p) => Gradients.AsSpan(p.Offset, p.Length);
 

@@ -24,7 +24,7 @@ internal sealed class LinearLayer(ParameterView weight, ParameterView? bias, int
         using var _ = run.Phase(Gpt2Phase.Matmul);
         if (Bias is { } b) Ops.Bias.Fill(run[b], output);
         else output.Clear();
-        run.Device.MatMul(input, run[Weight], output, run.Rows, Out, In, accumulate: true);
+        run.MultiplyByWeight(input, Weight, output, run.Rows, Out, In, accumulate: true);
     }
 
     /// <summary>output = residual + b + x·W: the residual connection folded into the product's accumulator.</summary>
@@ -39,7 +39,7 @@ internal sealed class LinearLayer(ParameterView weight, ParameterView? bias, int
             else residual.CopyTo(output);
         }
         using var _ = run.Phase(Gpt2Phase.Matmul);
-        run.Device.MatMul(input, run[Weight], output, run.Rows, Out, In, accumulate: true);
+        run.MultiplyByWeight(input, Weight, output, run.Rows, Out, In, accumulate: true);
     }
 
     /// <summary>

@@ -41,9 +41,9 @@ internal sealed class OutputHead(NormLayer? finalNorm, ParameterView unembedding
             if (Bias is { } b)
             {
                 Ops.Bias.Fill(run[b], run[a.Logits]);
-                run.Device.MatMul(run[normalized], run[Unembedding], run[a.Logits], n, v, c, transposeB: true, accumulate: true);
+                run.MultiplyByWeight(run[normalized], Unembedding, run[a.Logits], n, v, c, transposeWeight: true, accumulate: true);
             }
-            else run.Device.MatMul(run[normalized], run[Unembedding], run[a.Logits], n, v, c, transposeB: true);
+            else run.MultiplyByWeight(run[normalized], Unembedding, run[a.Logits], n, v, c, transposeWeight: true);
         }
         if (!hasTargets) return float.NaN;
         using var _ = run.Phase(Gpt2Phase.Loss);

@@ -47,8 +47,11 @@ public sealed partial class Gpt2Model
     public Gpt2Model(Gpt2Config config, IAttentionKernel? attention = null, bool training = true)
         : this(config, attention, training, parameters: null) { }
 
-    private Gpt2Model(Gpt2Config config, IAttentionKernel? attention, bool training, ParameterArena? parameters)
+    /// <param name="weights16">the 16-bit streamed matrices of an inference model (<see cref="WeightStore"/>), or null</param>
+    private Gpt2Model(Gpt2Config config, IAttentionKernel? attention, bool training, ParameterArena? parameters, WeightStore? weights16 = null)
     {
+        if (training && weights16 is not null) throw new ArgumentException("training runs in float32: 16-bit weights are for inference");
+        Weights16 = weights16;
         ArgumentNullException.ThrowIfNull(config);
         config.Validate();
         Config = config;
@@ -108,7 +111,63 @@ public sealed partial class Gpt2Model
     /// <paramref name="options"/> gives others (e.g. a model trained without the causal mask, evaluated with it).
     /// </summary>
     public Gpt2Model InferenceView(AttentionOptions? options = null) =>
-        new(Config, Attention, training: false, Parameters) { AttentionOptions = options ?? AttentionOptions, Device = Device };
+        new(Config, Attention, training: false, Parameters, Weights16) { AttentionOptions = options ?? AttentionOptions, Device = Device };
+
+    /// <summary>An inference model of <paramref name="config"/> whose streamed matrices (<see cref="WeightStore.StreamedViews"/>)
+    /// will be the 16-bit ones in <paramref name="weights16"/>; the caller fills the store and the float32 vectors.</summary>
+    internal static Gpt2Model ForInference(Gpt2Config config, IAttentionKernel? attention, WeightStore weights16) =>
+        new(config, attention, training: false, parameters: null, weights16);
+
+    /// <summary>
+    /// An inference model with this model's weights in <paramref name="format"/>: the streamed matrices (block linears,
+    /// token table, an untied head) rounded to BF16/F16 (to nearest, ties to even) or widened back to float32; the
+    /// vectors (biases, norms) and the position table stay float32. Kernel, attention options and device carry over.
+    /// </summary>
+    /// <exception cref="OverflowException">a weight beyond F16's range (±65504)</exception>
+    public Gpt2Model WithWeightFormat(WeightFormat format)
+    {
+        var streamed = WeightStore.StreamedViews(Layout).ToHashSet();
+        WeightStore? store = null;
+        if (format != WeightFormat.F32)
+        {
+            store = new WeightStore(format);
+            foreach (var view in streamed)
+                store.Add(view, Weights16?.Find(view) is { } h && h.Format == format ? h
+                    : HalfMatrix.FromSingle(WeightValues(view), format, view.Shape[0], view.Shape[1]));
+        }
+        var result = new Gpt2Model(Config, Attention, training: false, parameters: null, store) { AttentionOptions = AttentionOptions, Device = Device };
+        foreach (var view in Layout.All)
+            if (store is null || !streamed.Contains(view)) WeightValues(view).CopyTo(result.Parameters[view]);
+        return result;
+    }
+
+    /// <summary>The float32 values of one parameter: from the arena, or widened from the 16-bit store.</summary>
+    public float[] WeightValues(ParameterView view)
+    {
+        ArgumentNullException.ThrowIfNull(view);
+        return Weights16?.Find(view) is { } half ? half.ToSingle() : Parameters[view].ToArray();
+    }
+
+    /// <summary>The 16-bit matrices of a model built with BF16/F16 weights (<see cref="WithWeightFormat"/>, or a 16-bit
+    /// folder); null for float32. Their ranges of <see cref="Parameters"/> are never written (zero, not resident).</summary>
+    public WeightStore? Weights16 { get; }
+
+    /// <summary>How the streamed matrices are stored: F32, BF16 or F16.</summary>
+    public WeightFormat WeightFormat => Weights16?.Format ?? WeightFormat.F32;
+
+    /// <summary>Bytes of weights one forward step reads: every parameter once at its stored width (the streamed
+    /// matrices at 2 bytes in a 16-bit model), except that the position table is read one row per position.</summary>
+    public long WeightBytesPerToken()
+    {
+        long bytes = 0;
+        foreach (var view in Layout.All)
+        {
+            if (view == Layout.PositionEmbedding) { bytes += 4L * Config.Channels; continue; }
+            if (view == Layout.TokenEmbedding && !Config.TiedOutput) { bytes += (Weights16?.Find(view) is null ? 4L : 2L) * Config.Channels; continue; }
+            bytes += (Weights16?.Find(view) is null ? 4L : 2L) * view.Length;
+        }
+        return bytes;
+    }
 
     public Gpt2Config Config { get; }
 
@@ -126,7 +185,18 @@ public sealed partial class Gpt2Model
     public ParameterArena Gradients => _gradients ?? throw new InvalidOperationException("this model was built for inference: it has no gradients");
 
     /// <summary>Where the matrix products run (<see cref="ComputeDevice.Cpu"/> unless told otherwise).</summary>
-    public ComputeDevice Device { get; set; } = ComputeDevice.Cpu;
+    public ComputeDevice Device
+    {
+        get => _device;
+        set
+        {
+            ArgumentNullException.ThrowIfNull(value);
+            if (Weights16 is not null && value != ComputeDevice.Cpu)
+                throw new InvalidOperationException($"{WeightFormat.Name()} weights run on the CPU only; use --dtype f32 on {value.Name}");
+            _device = value;
+        }
+    }
+    private ComputeDevice _device = ComputeDevice.Cpu;
 
     /// <summary>The attention kernel every block calls unless a call's <see cref="ForwardOptions.Attention"/> says
     /// otherwise (any exact kernel gives the same results to float rounding). Fixed when the model is built: a call
@@ -163,6 +233,7 @@ public sealed partial class Gpt2Model
     /// </summary>
     public void InitializeWeights(int seed)
     {
+        if (Weights16 is not null) throw new InvalidOperationException("initialize a float32 model, then convert it with WithWeightFormat");
         var p = Parameters;
         p.Clear();
         var random = new Random(seed);
@@ -352,6 +423,7 @@ public sealed partial class Gpt2Model
         var run = _run;
         run.Parameters = Parameters.Data;
         run.Gradients = _gradients?.Data;
+        run.Weights16 = Weights16;
         run.Activations = a;
         run.Device = Device;
         run.Timer = Timer;

@@ -12,8 +12,8 @@ namespace AttentionLab.Text;
 /// <item>byte-level BPE (Qwen2/2.5/3, SmolLM2, Llama 3): a Split regex and/or ByteLevel pre-tokenizer, the pieces
 ///   written in <see cref="ByteLevelAlphabet"/>, merged by rank; Llama 3's <c>ignore_merges</c> takes a piece that is
 ///   itself in the vocabulary whole;</item>
-/// <item>SentencePiece-style BPE (Llama 2, TinyLlama): no pre-tokenizer, the normalizer puts "▁" before the text and
-///   for every space, merges run over the whole stretch, and a character outside the vocabulary falls back to its
+/// <item>SentencePiece-style BPE (Llama 2, TinyLlama; Mistral v0.3 with a Metaspace pre-tokenizer instead): no
+///   pre-tokenizer, the normalizer puts "▁" before the text and for every space, merges run over the whole stretch, and a character outside the vocabulary falls back to its
 ///   UTF-8 bytes as <c>&lt;0xXX&gt;</c> tokens (<c>byte_fallback</c>).</item>
 /// </list>
 /// The steps are tokenizer.json's own: added tokens (<c>&lt;|im_start|&gt;</c>, <c>&lt;s&gt;</c>, …) are cut out of

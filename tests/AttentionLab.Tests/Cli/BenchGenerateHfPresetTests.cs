@@ -11,11 +11,14 @@ public class BenchGenerateHfPresetTests
     public void ReportsTheCacheBytesPerTokenAndTheGroupedQuerySaving()
     {
         // llama-char: L 4, H 4, Hkv 2, D 32 → 2·4·2·32·4 = 2,048 B/token, 4,096 with Hkv = H
-        var r = JsonNode.Parse(CliHarness.Ok("bench", "generate", "--preset", "llama-char", "--tokens", "2", "--prompt-tokens", "2", "--json"))!;
+        var r = JsonNode.Parse(CliHarness.Ok("bench", "generate", "--preset", "llama-char", "--tokens", "2", "--prompt-tokens", "2", "--megabytes", "1", "--json"))!;
         Assert.Equal((2048L, 4096L, 4, 2), ((long)r["kv_cache_bytes_per_token"]!, (long)r["multi_head_kv_cache_bytes_per_token"]!, (int)r["heads"]!, (int)r["key_value_heads"]!));
-        Assert.True((bool)r["identical_tokens"]!);
-        string text = CliHarness.Ok("bench", "generate", "--preset", "tiny", "--tokens", "2", "--prompt-tokens", "2");
-        Assert.Contains("KV cache 512 B/token (multi-head: all 4 heads)", text);          // tiny GPT-2: 2·2·4·8·4
+        Assert.True((bool)r["rows"]![0]!["identical_tokens"]!);
+        // the KV bytes a decode step reads: 2,048 per cached position × the mean 2 + (2 + 1)/2 = 3.5 positions (Hkv heads, not H)
+        Assert.Equal(7168L, (long)r["rows"]![0]!["kv_bytes_per_token"]!);
+        var text = CliHarness.Run("bench", "generate", "--preset", "tiny", "--tokens", "2", "--prompt-tokens", "2", "--megabytes", "1");
+        Assert.Equal(0, text.ExitCode);                                                   // (stderr: the progress lines)
+        Assert.Contains("KV cache 512 B/token (multi-head: all 4 heads)", text.Stdout);   // tiny GPT-2: 2·2·4·8·4
     }
 
     [Fact]
