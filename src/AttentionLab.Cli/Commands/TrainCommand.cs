@@ -67,7 +67,7 @@ internal static class TrainCommand
             if (!json)
             {
                 stdout.WriteLine($"fine-tuning from {initFrom}");
-                PrintHeader(stdout, run);
+                PrintHeader(stdout, run, initFrom);
             }
         }
         else
@@ -104,7 +104,8 @@ internal static class TrainCommand
         return interrupted ? 130 : 0;
     }
 
-    internal static void PrintHeader(TextWriter stdout, Gpt2TrainingRun run)
+    /// <param name="initFrom">the folder a fine-tuning run starts from (its first loss is the folder's, not ln V), or null</param>
+    internal static void PrintHeader(TextWriter stdout, Gpt2TrainingRun run, string? initFrom = null)
     {
         var c = run.Model.Config; var o = run.Trainer.Options; var corpus = run.Corpus;
         stdout.WriteLine($"data {corpus.Source}: {corpus.Tokens.Length:N0} {corpus.Tokenizer.Name} tokens (vocabulary {corpus.Tokenizer.VocabSize:N0}), " +
@@ -113,7 +114,8 @@ internal static class TrainCommand
             ? $"Llama (RMSNorm, RoPE, SwiGLU {c.IntermediateSize}, {c.KeyValueHeads} key/value heads)" : "GPT-2";
         stdout.WriteLine($"model {arch} {c.Layers} layers, {c.Heads} heads, {c.Channels} wide, context {c.ContextLength}: {c.ParameterCount:N0} parameters");
         stdout.WriteLine($"train {o.Steps} steps of {o.BatchSize}×{c.ContextLength} tokens, lr {o.LearningRate:g3} → {o.MinLearningRate:g3} (warmup {o.WarmupSteps}), " +
-                         $"AdamW β=({o.Beta1}, {o.Beta2}) wd {o.WeightDecay}, clip {o.GradientClip}, seed {o.Seed}; initial loss should be ≈ ln {c.VocabSize} = {Math.Log(c.VocabSize):0.00}");
+                         $"AdamW β=({o.Beta1}, {o.Beta2}) wd {o.WeightDecay}, clip {o.GradientClip}, seed {o.Seed}; " +
+                         (initFrom is null ? $"initial loss should be ≈ ln {c.VocabSize} = {Math.Log(c.VocabSize):0.00}" : $"the first loss is {initFrom}'s own on the first batch"));
         stdout.WriteLine($"writing {run.Directory}{OnDevice(run)}");
     }
 
