@@ -90,21 +90,7 @@ public static class ParamsCommand
                     w.WriteNumber("scores_all_heads", AttentionArithmetic.ScoresPerForward(layers, heads, Seed001Context));
                     w.WriteEndObject();
                 }
-                w.WriteStartArray("largest");
-                foreach (var e in count.Largest) w.WriteStringValue(e.Name);
-                w.WriteEndArray();
-                w.WriteStartArray("components");
-                foreach (var e in count.Entries)
-                {
-                    w.WriteStartObject();
-                    w.WriteString("name", e.Name);
-                    JsonOutput.Shape(w, "shape", e.Shape);
-                    w.WriteNumber("copies", e.Copies);
-                    w.WriteNumber("count", e.Count);
-                    w.WriteString("note", e.Note);
-                    w.WriteEndObject();
-                }
-                w.WriteEndArray();
+                WriteComponents(w, count);
                 w.WriteEndObject();
             });
             return 0;
@@ -199,21 +185,7 @@ public static class ParamsCommand
                 w.WriteNumber("load_weight_bytes_float32", mem.WeightBytes);
                 w.WriteNumber("load_working_set_bytes", mem.WorkingSetBytes);
                 w.WriteNumber("kv_cache_bytes_per_token_bf16_without_gqa", mhaBf16);
-                w.WriteStartArray("largest");
-                foreach (var e in count.Largest) w.WriteStringValue(e.Name);
-                w.WriteEndArray();
-                w.WriteStartArray("components");
-                foreach (var e in count.Entries)
-                {
-                    w.WriteStartObject();
-                    w.WriteString("name", e.Name);
-                    JsonOutput.Shape(w, "shape", e.Shape);
-                    w.WriteNumber("copies", e.Copies);
-                    w.WriteNumber("count", e.Count);
-                    w.WriteString("note", e.Note);
-                    w.WriteEndObject();
-                }
-                w.WriteEndArray();
+                WriteComponents(w, count);
                 w.WriteEndObject();
             });
             return 0;
@@ -268,4 +240,24 @@ public static class ParamsCommand
         >= 1_000 => (n / 1e3).ToString("0.0", CultureInfo.InvariantCulture) + "K",
         _ => n.ToString(CultureInfo.InvariantCulture),
     };
+
+    /// <summary>The "largest" names and the "components" array of a count, as both --json forms write them.</summary>
+    private static void WriteComponents(System.Text.Json.Utf8JsonWriter w, Inspection.ParameterCount count)
+    {
+        w.WriteStartArray("largest");
+        foreach (var e in count.Largest) w.WriteStringValue(e.Name);
+        w.WriteEndArray();
+        w.WriteStartArray("components");
+        foreach (var e in count.Entries)
+        {
+            w.WriteStartObject();
+            w.WriteString("name", e.Name);
+            JsonOutput.Shape(w, "shape", e.Shape);
+            w.WriteNumber("copies", e.Copies);
+            w.WriteNumber("count", e.Count);
+            w.WriteString("note", e.Note);
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+    }
 }

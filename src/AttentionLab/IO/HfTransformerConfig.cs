@@ -161,7 +161,7 @@ public sealed record HfTransformerConfig
             QkNorm = type == "qwen3",
             SlidingWindow = window,
             BosTokenId = f.OptionalInt("bos_token_id", 0, int.MaxValue),
-            EosTokenIds = ReadIds(f, "eos_token_id", what),
+            EosTokenIds = GenerationConfig.ReadIds(f, "eos_token_id", what),
             TorchDtype = f.OptionalString("torch_dtype"),
         };
     }
@@ -179,20 +179,5 @@ public sealed record HfTransformerConfig
             s.RequiredDouble("low_freq_factor", double.Epsilon),
             s.RequiredDouble("high_freq_factor", double.Epsilon),
             s.RequiredInt("original_max_position_embeddings", 1));
-    }
-
-    private static IReadOnlyList<int> ReadIds(JsonFields f, string name, string what)
-    {
-        if (f.Get(name) is not JsonElement e) return [];
-        if (e.ValueKind == JsonValueKind.Number) return [f.RequiredInt(name, 0)];
-        if (e.ValueKind != JsonValueKind.Array) throw new InvalidDataException($"{what}: '{name}' must be an id or a list of ids, got {InputFile.Describe(e)}");
-        var ids = new List<int>();
-        foreach (var item in e.EnumerateArray())
-        {
-            if (item.ValueKind != JsonValueKind.Number || !item.TryGetInt32(out int id) || id < 0)
-                throw new InvalidDataException($"{what}: '{name}' must hold non-negative integer ids, got {InputFile.Describe(item)}");
-            ids.Add(id);
-        }
-        return ids;
     }
 }
