@@ -75,7 +75,7 @@ public sealed class PositionsExperiment : IExperiment
         foreach (var view in trained.Layout.All)
         {
             if (view.Name == "transformer.wpe.weight") continue;                       // held at zero without a learned table
-            trained.Parameters[view].CopyTo(longer.Parameters[longer.Layout.All.Single(v => v.Name == view.Name)]);
+            trained.Parameters[view].CopyTo(longer.Parameters[longer.Layout[view.Name]]);
         }
         longer.Forward(windows, batch, length, targets);
         var losses = longer.Losses;

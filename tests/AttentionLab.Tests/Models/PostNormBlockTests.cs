@@ -30,38 +30,15 @@ public class PostNormBlockTests
     public void MatchesPyTorch(string name, string kernelName)
     {
         var f = Fixtures.Get(Fixtures.Load("postnorm_block.json"), name);
-        int c = f.GetProperty("C").GetInt32(), h = f.GetProperty("H").GetInt32();
         bool causal = f.GetProperty("causal").GetBoolean();
-        var x = Fixtures.Tensor(f.GetProperty("x"));                                     // (B, T, C)
-        int batch = x.Dim(0), length = x.Dim(1);
-        var config = new Gpt2Config { VocabSize = 1, ContextLength = length, Layers = 1, Channels = c, Heads = h, IsCausal = causal, NormPlacement = NormPlacement.Post };
-        var layout = new Gpt2Layout(config);
-        var map = new StateDictMap(StateDictMap.EncoderBlock("", layout.Blocks[0], c));
-        var parameters = new float[layout.Count];
-        var given = f.GetProperty("params");
-        foreach (var e in map.Entries) e.CopyTo(Fixtures.Floats(given.GetProperty(e.Name)), parameters);
-        Assert.Equal(given.EnumerateObject().Count(), map.Entries.Count);
-        var block = AttentionLab.Layers.TransformerBlock.Create(0, layout.Blocks[0], NormKind.LayerNorm, config.LayerNormEpsilon,
-            MlpActivation.GeluTanh, h, c / h, NormPlacement.Post);
-        var kernel = AttentionKernels.Parse(kernelName);
         var options = new AttentionOptions
         {
             IsCausal = causal,
             KeyPaddingMask = f.TryGetProperty("key_padding", out var pad) ? Fixtures.Doubles(pad).Select(v => v != 0).ToArray() : null,
         };
-        var shape = new AttentionShape(batch, h, length, length, c / h);
-        var a = new Gpt2Activations(config, batch, length, kernel.SavedLength(shape), training: true, reuse: null);
-        var run = new AttentionLab.Layers.LayerRun { Parameters = parameters, Gradients = new float[layout.Count], Activations = a, ParallelMinimumWork = 0 };
-
-        x.Data.CopyTo(a[a.Encoded]);
-        block.Forward(run, a.Encoded, new AttentionLab.Layers.AttentionCall(kernel, options, null, 0, null));
-        Close.Assert(a[a.Blocks[0].Residual3], Fixtures.Doubles(f.GetProperty("y")), ForwardRtol, ForwardAtol, "y");
-        Fixtures.Floats(f.GetProperty("dy")).CopyTo(a[a.DResidual]);
-        block.Backward(run, a.Encoded, (kernel, options), accumulate: true);
-        Close.Assert(a[a.DResidual], Fixtures.Doubles(f.GetProperty("dx")), GradRtol, GradAtol, "dx");
-        var grads = f.GetProperty("grads");
-        foreach (var e in map.Entries)
-            Close.Assert(e.Read(run.Gradients), Fixtures.Doubles(grads.GetProperty(e.Name)), GradRtol, GradAtol, "d" + e.Name);
+        TransformerFixtureTests.CheckBlock(f, new Gpt2Config { IsCausal = causal, NormPlacement = NormPlacement.Post }, kernelName, options,
+            (w, c, h, eps) => AttentionLab.Layers.TransformerBlock.Create(0, w, NormKind.LayerNorm, eps, MlpActivation.GeluTanh, h, c / h, NormPlacement.Post),
+            ForwardRtol, ForwardAtol, GradRtol, GradAtol);
     }
 
     /// <summary>The choice is saved (attnlab_norm_placement) and a reloaded model gives the same logits; pre-norm

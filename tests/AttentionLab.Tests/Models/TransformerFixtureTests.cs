@@ -34,40 +34,51 @@ public class TransformerFixtureTests
     public void EncoderBlockOfTheOneStackMatchesPyTorch(string kernelName)
     {
         var f = Case("encoder_block");
+        var options = new AttentionOptions { KeyPaddingMask = Mask(f.GetProperty("key_padding")) };
+        CheckBlock(f, new Gpt2Config { IsCausal = false }, kernelName, options, (w, c, h, eps) => new AttentionLab.Layers.TransformerBlock(0,
+            new AttentionLab.Layers.NormLayer(NormKind.LayerNorm, w.Norm1Weight, w.Norm1Bias!, c, eps),
+            new AttentionLab.Layers.AttentionLayer(new AttentionLab.Layers.LinearLayer(w.AttentionWeight, w.AttentionBias!, c, 3 * c),
+                new AttentionLab.Layers.LinearLayer(w.AttentionProjectionWeight, w.AttentionProjectionBias!, c, c), h, c / h),
+            new AttentionLab.Layers.NormLayer(NormKind.LayerNorm, w.Norm2Weight, w.Norm2Bias!, c, eps),
+            new AttentionLab.Layers.MlpLayer(new AttentionLab.Layers.LinearLayer(w.MlpWeight, w.MlpBias!, c, 4 * c),
+                new AttentionLab.Layers.LinearLayer(w.MlpProjectionWeight, w.MlpProjectionBias!, 4 * c, c), MlpActivation.GeluTanh)),
+            ForwardRtol, ForwardAtol, GradRtol, GradAtol);
+    }
+
+    /// <summary>
+    /// One block fixture (x, y, dy, dx, params and grads by PyTorch name) through a block of the one stack: the
+    /// fixture's (out, in) weights mapped into a Gpt2Layout-shaped arena by the encoder block's state-dict map, forward,
+    /// backward, and every gradient read back by its PyTorch name. <paramref name="shape"/> gives the choices (causal,
+    /// norm placement); the sizes come from the fixture. Shared with the post-norm block's test.
+    /// </summary>
+    internal static void CheckBlock(JsonElement f, Gpt2Config shape, string kernelName, AttentionOptions options,
+        Func<Gpt2BlockLayout, int, int, float, AttentionLab.Layers.TransformerBlock> build, double forwardRtol, double forwardAtol, double gradRtol, double gradAtol)
+    {
         int c = f.GetProperty("C").GetInt32(), h = f.GetProperty("H").GetInt32();
         var x = Fixtures.Tensor(f.GetProperty("x"));                                     // (B, T, C)
         int batch = x.Dim(0), length = x.Dim(1);
-        var config = new Gpt2Config { VocabSize = 1, ContextLength = length, Layers = 1, Channels = c, Heads = h, IsCausal = false };
+        var config = shape with { VocabSize = 1, ContextLength = length, Layers = 1, Channels = c, Heads = h };
         var layout = new Gpt2Layout(config);
         var map = new StateDictMap(StateDictMap.EncoderBlock("", layout.Blocks[0], c));
         var parameters = new float[layout.Count];
         var given = f.GetProperty("params");
         foreach (var e in map.Entries) e.CopyTo(Fixtures.Floats(given.GetProperty(e.Name)), parameters);
         Assert.Equal(given.EnumerateObject().Count(), map.Entries.Count);             // every PyTorch parameter has a place
-        var w = layout.Blocks[0];
-        float eps = config.LayerNormEpsilon;
-        var block = new AttentionLab.Layers.TransformerBlock(0,
-            new AttentionLab.Layers.NormLayer(NormKind.LayerNorm, w.Norm1Weight, w.Norm1Bias!, c, eps),
-            new AttentionLab.Layers.AttentionLayer(new AttentionLab.Layers.LinearLayer(w.AttentionWeight, w.AttentionBias!, c, 3 * c),
-                new AttentionLab.Layers.LinearLayer(w.AttentionProjectionWeight, w.AttentionProjectionBias!, c, c), h, c / h),
-            new AttentionLab.Layers.NormLayer(NormKind.LayerNorm, w.Norm2Weight, w.Norm2Bias!, c, eps),
-            new AttentionLab.Layers.MlpLayer(new AttentionLab.Layers.LinearLayer(w.MlpWeight, w.MlpBias!, c, 4 * c),
-                new AttentionLab.Layers.LinearLayer(w.MlpProjectionWeight, w.MlpProjectionBias!, 4 * c, c), MlpActivation.GeluTanh));
+        var block = build(layout.Blocks[0], c, h, config.LayerNormEpsilon);
         var kernel = AttentionKernels.Parse(kernelName);
-        var options = new AttentionOptions { KeyPaddingMask = Mask(f.GetProperty("key_padding")) };
-        var shape = new AttentionShape(batch, h, length, length, c / h);
-        var a = new Gpt2Activations(config, batch, length, kernel.SavedLength(shape), training: true, reuse: null);
+        var attentionShape = new AttentionShape(batch, h, length, length, c / h);
+        var a = new Gpt2Activations(config, batch, length, kernel.SavedLength(attentionShape), training: true, reuse: null);
         var run = new AttentionLab.Layers.LayerRun { Parameters = parameters, Gradients = new float[layout.Count], Activations = a, ParallelMinimumWork = 0 };
 
         x.Data.CopyTo(a[a.Encoded]);
         block.Forward(run, a.Encoded, new AttentionLab.Layers.AttentionCall(kernel, options, null, 0, null));
-        Close.Assert(a[a.Blocks[0].Residual3], Fixtures.Doubles(f.GetProperty("y")), ForwardRtol, ForwardAtol, "y");
+        Close.Assert(a[a.Blocks[0].Residual3], Fixtures.Doubles(f.GetProperty("y")), forwardRtol, forwardAtol, "y");
         Fixtures.Floats(f.GetProperty("dy")).CopyTo(a[a.DResidual]);
         block.Backward(run, a.Encoded, (kernel, options), accumulate: true);
-        Close.Assert(a[a.DResidual], Fixtures.Doubles(f.GetProperty("dx")), GradRtol, GradAtol, "dx");
+        Close.Assert(a[a.DResidual], Fixtures.Doubles(f.GetProperty("dx")), gradRtol, gradAtol, "dx");
         var grads = f.GetProperty("grads");
         foreach (var e in map.Entries)
-            Close.Assert(e.Read(run.Gradients), Fixtures.Doubles(grads.GetProperty(e.Name)), GradRtol, GradAtol, "d" + e.Name);
+            Close.Assert(e.Read(run.Gradients), Fixtures.Doubles(grads.GetProperty(e.Name)), gradRtol, gradAtol, "d" + e.Name);
     }
 
     [Theory]
