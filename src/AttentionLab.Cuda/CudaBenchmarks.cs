@@ -15,7 +15,7 @@ public sealed record GpuAttentionTiming(string Kernel, int Batch, int Heads, int
     double ForwardMilliseconds, double ForwardBackwardMilliseconds, long SavedFloats);
 
 /// <summary>A GPT-2 training step timed on the device.</summary>
-public sealed record GpuTrainTiming(Gpt2Config Config, int Batch, int Length, string Attention, double BestMilliseconds,
+public sealed record GpuTrainTiming(DecoderConfig Config, int Batch, int Length, string Attention, double BestMilliseconds,
     double MedianMilliseconds, double TokensPerSecond, float FirstLoss, float LastLoss);
 
 /// <summary>
@@ -86,11 +86,11 @@ public static class CudaBenchmarks
     }
 
     /// <summary>Training steps (zero grad, forward, backward, clip, AdamW) of a freshly initialized model.</summary>
-    public static GpuTrainTiming Train(GpuContext gpu, Gpt2Config config, int batch, int length, int steps, int warmup, string attention)
+    public static GpuTrainTiming Train(GpuContext gpu, DecoderConfig config, int batch, int length, int steps, int warmup, string attention)
     {
-        var host = new Gpt2Model(config, training: false);
+        var host = new DecoderModel(config, training: false);
         host.InitializeWeights(1337);
-        using var model = new CudaGpt2Model(gpu, config, attention);
+        using var model = new CudaDecoderModel(gpu, config, attention);
         model.UploadParameters(host.Parameters);
         using var optimizer = new GpuAdamW(gpu.Ops, model.Layout.Count, new Training.AdamWOptions { WeightDecay = 0.1f },
             model.Layout.Matrices.Select(v => (v.Offset, v.Length)).ToArray());

@@ -5,10 +5,10 @@ using ILGPU.Runtime;
 namespace AttentionLab.Cuda;
 
 /// <summary>
-/// The GPU behind the span-based <see cref="ComputeDevice"/> seam: <see cref="Models.Gpt2Model.Device"/> can point
+/// The GPU behind the span-based <see cref="ComputeDevice"/> seam: <see cref="Models.DecoderModel.Device"/> can point
 /// here so inference (generate, inspect) runs its matrix products on the GPU. Each call copies its operands over and
 /// the result back, which suits inference's large head and MLP products; training uses the device-resident
-/// <see cref="CudaGpt2Model"/> instead, where nothing crosses per op. Attention stays on the CPU kernels.
+/// <see cref="CudaDecoderModel"/> instead, where nothing crosses per op. Attention stays on the CPU kernels.
 /// </summary>
 public sealed class CudaComputeDevice(GpuContext gpu) : ComputeDevice, IDisposable
 {
@@ -22,12 +22,12 @@ public sealed class CudaComputeDevice(GpuContext gpu) : ComputeDevice, IDisposab
 
     /// <summary>Training on the device: a <see cref="CudaTrainingBackend"/> (weights, moments and activations resident).</summary>
     /// <exception cref="ArgumentException">a model or kernel the GPU cannot run, with the reason</exception>
-    public override Training.ITrainingBackend TrainingBackend(Models.Gpt2Model model, Training.AdamW optimizer) =>
+    public override Training.ITrainingBackend TrainingBackend(Models.DecoderModel model, Training.AdamW optimizer) =>
         new CudaTrainingBackend(Gpu, model, optimizer);
 
     /// <summary>Cached generation on the device: a <see cref="CudaCachedDecoder"/> (weights, KV cache, attention).</summary>
     /// <exception cref="ArgumentException">a model or kernel the GPU cannot run, with the reason</exception>
-    public override Models.ICachedDecoder CachedDecoder(Models.Gpt2Model model) => new CudaCachedDecoder(Gpu, model);
+    public override Models.ICachedDecoder CachedDecoder(Models.DecoderModel model) => new CudaCachedDecoder(Gpu, model);
 
     public override void MatMul(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> c,
         int m, int n, int k, bool transposeA = false, bool transposeB = false, bool accumulate = false, int maxThreads = 0)

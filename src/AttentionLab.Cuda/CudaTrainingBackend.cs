@@ -5,7 +5,7 @@ namespace AttentionLab.Cuda;
 
 /// <summary>
 /// The GPU <see cref="ITrainingBackend"/>: <see cref="Trainer"/>'s steps with every tensor on the device. Weights,
-/// gradients, both AdamW moments and the activations live in <see cref="CudaGpt2Model"/> and <see cref="GpuAdamW"/>
+/// gradients, both AdamW moments and the activations live in <see cref="CudaDecoderModel"/> and <see cref="GpuAdamW"/>
 /// (PyTorch's update, the same hyper-parameters and weight-decay ranges as the host optimizer); per step the host
 /// uploads B·T token ids and targets and reads back two floats (the loss and the gradient norm). The host model and
 /// <see cref="Optimizer"/> are the checkpoint's copies: built from them (so a resumed run continues on the device from
@@ -13,7 +13,7 @@ namespace AttentionLab.Cuda;
 /// </summary>
 public sealed class CudaTrainingBackend : ITrainingBackend, IDisposable
 {
-    private readonly Gpt2Model _host;
+    private readonly DecoderModel _host;
     private float[]? _m, _v;
 
     /// <param name="gpu">the device (CUDA, or the CPU simulator in tests)</param>
@@ -22,14 +22,14 @@ public sealed class CudaTrainingBackend : ITrainingBackend, IDisposable
     /// uploaded, its options and decayed ranges used</param>
     /// <param name="attention">the GPU kernel ("naive" or "flash"); null: the host model's kernel</param>
     /// <exception cref="ArgumentException">the kernel has no GPU version</exception>
-    public CudaTrainingBackend(GpuContext gpu, Gpt2Model host, AdamW optimizer, string? attention = null)
+    public CudaTrainingBackend(GpuContext gpu, DecoderModel host, AdamW optimizer, string? attention = null)
     {
         ArgumentNullException.ThrowIfNull(gpu);
         _host = host ?? throw new ArgumentNullException(nameof(host));
         Optimizer = optimizer ?? throw new ArgumentNullException(nameof(optimizer));
         if (optimizer.FirstMoment.Length != host.Layout.Count)
             throw new ArgumentException($"the optimizer has {optimizer.FirstMoment.Length} moments; the model {host.Layout.Count} parameters");
-        var model = new CudaGpt2Model(gpu, host.Config, attention ?? host.Attention.Name) { AttentionOptions = host.AttentionOptions };
+        var model = new CudaDecoderModel(gpu, host.Config, attention ?? host.Attention.Name) { AttentionOptions = host.AttentionOptions };
         GpuAdamW? adamW = null;
         try
         {
@@ -48,7 +48,7 @@ public sealed class CudaTrainingBackend : ITrainingBackend, IDisposable
     }
 
     /// <summary>The device-resident model.</summary>
-    public CudaGpt2Model Model { get; }
+    public CudaDecoderModel Model { get; }
 
     /// <summary>AdamW's moments on the device.</summary>
     public GpuAdamW DeviceOptimizer { get; }

@@ -17,12 +17,12 @@ public sealed record DeviceBlockActivations(
     DeviceSlot Residual3);                                         // (N, C) block output
 
 /// <summary>
-/// The layout of every activation of one (B, T) in one device arena, as the CPU model's Gpt2Activations: the same
+/// The layout of every activation of one (B, T) in one device arena, as the CPU model's DecoderActivations: the same
 /// slots, plus the backward scratch shared by all blocks. Only offsets: the floats live in the model's buffer.
 /// </summary>
 public sealed class DeviceActivations
 {
-    public DeviceActivations(Models.Gpt2Config config, int batch, int length, long savedPerBlock)
+    public DeviceActivations(Models.DecoderConfig config, int batch, int length, long savedPerBlock)
     {
         Batch = batch; Length = length; SavedPerBlock = savedPerBlock;
         long n = (long)batch * length, c = config.Channels;

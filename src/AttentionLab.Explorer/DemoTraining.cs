@@ -34,12 +34,12 @@ public sealed class DemoTraining(ModelCatalog catalog, DemoTrainingSpec? spec)
             if (_task is { IsCompleted: false }) return Status();
             _directory = null; _error = null; _last = null; _validation = null;
             _clock.Restart();
-            Gpt2TrainingRun run;
+            DecoderTrainingRun run;
             try
             {
                 var s = spec!;
                 var corpus = Corpus.Load(s.DataPath, "char");
-                run = Gpt2TrainingRun.StartNew(corpus, s.DataPath, s.Config, s.Training, directory: null, AttentionKernels.Default, runsRoot: catalog.RunsDirectory!);
+                run = DecoderTrainingRun.StartNew(corpus, s.DataPath, s.Config, s.Training, directory: null, AttentionKernels.Default, runsRoot: catalog.RunsDirectory!);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or InvalidDataException)
             {
@@ -53,7 +53,7 @@ public sealed class DemoTraining(ModelCatalog catalog, DemoTrainingSpec? spec)
         }
     }
 
-    private void Train(Gpt2TrainingRun run)
+    private void Train(DecoderTrainingRun run)
     {
         using var _ = run; // releases the directory's lock
         try

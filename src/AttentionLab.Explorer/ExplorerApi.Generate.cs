@@ -10,7 +10,7 @@ public sealed partial class ExplorerApi
     /// <summary>
     /// POST /api/generate: one step of generation. The request's "ids" (or "text") is the whole sequence so far;
     /// with the "session" of the previous step, only the tokens the session's KV cache lacks are run
-    /// (<see cref="Gpt2Model.ForwardCached"/>). Answers the candidates after temperature, top-k and top-p (the
+    /// (<see cref="DecoderModel.ForwardCached"/>). Answers the candidates after temperature, top-k and top-p (the
     /// sampler's own distribution, <see cref="SamplingDistribution"/>), the token <see cref="TokenSampler"/> picks at
     /// this position with this seed (the one <c>attnlab generate</c> picks there), and the new attention rows
     /// (L, H, new, T) with how many cached rows were reused.
@@ -54,7 +54,7 @@ public sealed partial class ExplorerApi
             }
             // the sampler's own distribution, and its draw for the token at position ids.Length: the uniform number is a
             // function of the seed and the position only, so the same link replays the same choices and one seed picks
-            // the tokens `attnlab generate` picks (Gpt2Generator starts its sampler at the prompt's length)
+            // the tokens `attnlab generate` picks (TextGenerator starts its sampler at the prompt's length)
             var candidates = SamplingDistribution.Compute(session.LastLogits, options);
             int sampled = SamplingDistribution.Draw(candidates, TokenSampler.Uniform(options.Seed, ids.Length));
             string Label(int id) => model.Tokenizer?.TokenText(id) ?? id.ToString(CultureInfo.InvariantCulture);

@@ -15,7 +15,7 @@ namespace AttentionLab.Explorer;
 
 /// <summary>
 /// The Explorer's API. Every endpoint parses its request at the edge (<see cref="RequestReader"/>), calls the
-/// library — <see cref="Gpt2Inspector.Inspect"/> for every map, the same call <c>attnlab inspect --json</c> makes —
+/// library — <see cref="DecoderInspector.Inspect"/> for every map, the same call <c>attnlab inspect --json</c> makes —
 /// and renders JSON (or, for the page's maps, a compact binary form of the same report).
 /// </summary>
 /// <param name="logger">where internal errors (500s) are logged; null: nowhere</param>
@@ -59,7 +59,7 @@ public sealed partial class ExplorerApi(ModelCatalog catalog, DemoTrainingSpec? 
             {
                 var info = AttentionLab.IO.ModelFolderInfo.Read(dir);
                 if (!info.IsDecoder) { models.Add(EncoderModelEntry(name, dir, info.Kind)); continue; }
-                var c = AttentionLab.IO.Gpt2ModelDirectory.ReadConfig(dir);
+                var c = AttentionLab.IO.DecoderFolder.ReadConfig(dir);
                 entry["layers"] = c.Layers; entry["heads"] = c.Heads; entry["channels"] = c.Channels;
                 entry["context"] = c.ContextLength; entry["vocab"] = c.VocabSize; entry["attention"] = c.Attention; entry["causal"] = c.IsCausal;
                 entry["parameters"] = c.ParameterCount;
@@ -91,7 +91,7 @@ public sealed partial class ExplorerApi(ModelCatalog catalog, DemoTrainingSpec? 
         int? head = r.Int("head", 0, c.Heads - 1);
         bool logits = r.Bool("logits") ?? true;
         int topK = r.Int("top_k", 1, 100) ?? 5;
-        var report = model.With(view => Gpt2Inspector.Inspect(view, model.Tokenizer, ids,
+        var report = model.With(view => DecoderInspector.Inspect(view, model.Tokenizer, ids,
             new InspectionOptions { Layer = layer, Head = head, IncludeLogits = logits, TopK = topK, Forward = Call(view, ids.Length, kernel, []) }));
         return InspectionJson.ToJson(report);
     }
@@ -101,7 +101,7 @@ public sealed partial class ExplorerApi(ModelCatalog catalog, DemoTrainingSpec? 
         $"{m.Name}|{kernel?.Name}|{string.Join(',', ids)}|{(gates is null ? "" : string.Join(',', gates))}|{string.Join(',', masked)}";
 
     /// <summary>Gates (L·H) with the given heads zeroed; null when none is.</summary>
-    private static float[]? Gates(Gpt2Config c, (int Layer, int Head)[] zeroed)
+    private static float[]? Gates(DecoderConfig c, (int Layer, int Head)[] zeroed)
     {
         if (zeroed.Length == 0) return null;
         var g = Enumerable.Repeat(1f, c.Layers * c.Heads).ToArray();
@@ -112,12 +112,12 @@ public sealed partial class ExplorerApi(ModelCatalog catalog, DemoTrainingSpec? 
     /// <summary>One inspection with optional kernel, zeroed heads and hidden key positions, cached by its settings.</summary>
     private InspectionReport Report(LoadedModel model, int[] ids, IAttentionKernel? kernel, float[]? gates, int[] masked, bool logits = false, int topK = 10) =>
         _reports.GetOrAdd(Key(model, kernel, ids, gates, masked) + (logits ? "|logits" : "") + "|" + topK, () => model.With(view =>
-            Gpt2Inspector.Inspect(view, model.Tokenizer, ids,
+            DecoderInspector.Inspect(view, model.Tokenizer, ids,
                 new InspectionOptions { IncludeLogits = logits, HeadGates = gates, TopK = topK, Forward = Call(view, ids.Length, kernel, masked) })));
 
     /// <summary>The call's kernel (null: the model's) and masks, the masked key positions hidden from every query:
     /// arguments of the forward pass, nothing set on the shared model view.</summary>
-    private static ForwardOptions Call(Gpt2Model view, int length, IAttentionKernel? kernel, int[] masked)
+    private static ForwardOptions Call(DecoderModel view, int length, IAttentionKernel? kernel, int[] masked)
     {
         if (masked.Length == 0) return new ForwardOptions { Attention = kernel };
         var keep = Enumerable.Repeat(true, length).ToArray();
@@ -169,7 +169,7 @@ public sealed partial class ExplorerApi(ModelCatalog catalog, DemoTrainingSpec? 
         // short inputs keep every layer's maps, so switching layers needs no new forward; long ones keep one layer
         int? keep = (long)c.Layers * c.Heads * T * T <= AllLayersFloats ? null : layer;
         var o = _overviews.GetOrAdd($"{Key(model, kernel, ids, gates, masked)}|{keep}|{thumb}", () => model.With(view =>
-            Gpt2Inspector.Overview(view, model.Tokenizer, ids,
+            DecoderInspector.Overview(view, model.Tokenizer, ids,
                 new OverviewOptions { Layer = keep, ThumbnailSide = thumb, HeadGates = gates, Forward = Call(view, ids.Length, kernel, masked) })));
         var maps = o.Maps(layer);                                           // (H, T, T)
         int side = o.Side;
@@ -265,8 +265,8 @@ public sealed partial class ExplorerApi(ModelCatalog catalog, DemoTrainingSpec? 
         var before = Report(model, ids, kernel, null, [], logits: true, topK);
         var after = Report(model, ids, kernel, gates, masked, logits: true, topK);
         int V = c.VocabSize;
-        var p0 = Gpt2Inspector.Probabilities(before.Logits.AsSpan((T - 1) * V, V));
-        var p1 = Gpt2Inspector.Probabilities(after.Logits.AsSpan((T - 1) * V, V));
+        var p0 = DecoderInspector.Probabilities(before.Logits.AsSpan((T - 1) * V, V));
+        var p1 = DecoderInspector.Probabilities(after.Logits.AsSpan((T - 1) * V, V));
         double kl = 0;
         for (int i = 0; i < V; i++) if (p0[i] > 0 && p1[i] > 0) kl += p0[i] * Math.Log(p0[i] / p1[i]);
         var union = before.Next.Select(n => n.Id).Concat(after.Next.Select(n => n.Id)).Distinct().ToArray();
@@ -282,8 +282,8 @@ public sealed partial class ExplorerApi(ModelCatalog catalog, DemoTrainingSpec? 
             if (p > 0)
             {
                 var logits = after.Logits.AsSpan((p - 1) * V, V);
-                var probs = Gpt2Inspector.Probabilities(logits);
-                entry["predicted"] = NextJson(Gpt2Inspector.TopTokens(logits, 5, model.Tokenizer));
+                var probs = DecoderInspector.Probabilities(logits);
+                entry["predicted"] = NextJson(DecoderInspector.TopTokens(logits, 5, model.Tokenizer));
                 entry["actual_probability"] = probs[ids[p]];
                 entry["actual_rank"] = probs.Count(x => x > probs[ids[p]]) + 1;
             }

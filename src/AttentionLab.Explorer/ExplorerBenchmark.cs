@@ -28,15 +28,15 @@ public sealed record ExplorerLatency(string Model, long Parameters, int Tokens, 
 /// </summary>
 public static class ExplorerBenchmark
 {
-    public static async Task<ExplorerLatency> RunAsync(string name, Gpt2Config config, int tokens, int requests, int warmup = 2)
+    public static async Task<ExplorerLatency> RunAsync(string name, DecoderConfig config, int tokens, int requests, int warmup = 2)
     {
         if (tokens < 1 || tokens > config.ContextLength) throw new ArgumentException($"tokens must be in [1, {config.ContextLength}], got {tokens}");
         var dir = Path.Combine(Path.GetTempPath(), "attnlab-explorer-bench-" + Guid.NewGuid().ToString("N")[..8]);
         try
         {
-            var model = new Gpt2Model(config, training: false);
+            var model = new DecoderModel(config, training: false);
             model.InitializeWeights(1234);
-            Gpt2ModelDirectory.Save(model, dir);
+            DecoderFolder.Save(model, dir);
             await using var server = await ExplorerServer.StartAsync(new ExplorerOptions { Models = [dir], RunsDirectory = null, Port = 0, ViewsPerModel = 1 });
             using var http = new HttpClient { BaseAddress = server.Address, Timeout = TimeSpan.FromMinutes(10) };
             var modelName = Path.GetFileName(dir);

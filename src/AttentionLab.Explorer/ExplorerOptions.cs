@@ -36,4 +36,4 @@ public sealed record ExplorerOptions
 
 /// <summary>The demo run the page can start: model, training options, data (a file, or
 /// <see cref="AttentionLab.Datasets.TinyShakespeare.Source"/> for the bundled text) and time budget.</summary>
-public sealed record DemoTrainingSpec(Gpt2Config Config, TrainingOptions Training, string DataPath, TimeSpan Budget);
+public sealed record DemoTrainingSpec(DecoderConfig Config, TrainingOptions Training, string DataPath, TimeSpan Budget);

@@ -99,15 +99,15 @@ public sealed class ModelCatalog
 }
 
 /// <summary>
-/// One opened model: its weights (shared), tokenizer, and a small pool of inference views. <see cref="Gpt2Model"/>
+/// One opened model: its weights (shared), tokenizer, and a small pool of inference views. <see cref="DecoderModel"/>
 /// is not thread-safe, so each request rents a view (its own activations over the shared weights) and returns it.
 /// </summary>
 public sealed class LoadedModel
 {
-    private readonly ConcurrentBag<Gpt2Model> _views = new();
+    private readonly ConcurrentBag<DecoderModel> _views = new();
     private readonly SemaphoreSlim _available;
 
-    private LoadedModel(string name, string directory, Gpt2Model model, ITokenizer? tokenizer, int views)
+    private LoadedModel(string name, string directory, DecoderModel model, ITokenizer? tokenizer, int views)
     {
         Name = name; Directory = directory; Model = model; Tokenizer = tokenizer;
         _available = new SemaphoreSlim(views, views);
@@ -118,21 +118,21 @@ public sealed class LoadedModel
     public string Name { get; }
     public string Directory { get; }
     /// <summary>The model as loaded (also the first view).</summary>
-    public Gpt2Model Model { get; }
+    public DecoderModel Model { get; }
     public ITokenizer? Tokenizer { get; }
-    public Gpt2Config Config => Model.Config;
+    public DecoderConfig Config => Model.Config;
 
     public static LoadedModel Open(string name, string directory, int views, AttentionLab.Kernels.WeightFormat? weightFormat = null)
     {
         var info = ModelFolderInfo.Read(directory);
-        var model = Gpt2ModelDirectory.Load(directory, attention: null, training: false, format: weightFormat);
+        var model = DecoderFolder.Load(directory, attention: null, training: false, format: weightFormat);
         var tokenizer = info.OpenTokenizer();
         return new LoadedModel(name, directory, model, tokenizer, Math.Max(1, views));
     }
 
     /// <summary>Runs <paramref name="work"/> on a free view. Kernels, masks and interventions are arguments of the
     /// view's calls (<see cref="ForwardOptions"/>), so there is nothing to restore.</summary>
-    public T With<T>(Func<Gpt2Model, T> work)
+    public T With<T>(Func<DecoderModel, T> work)
     {
         _available.Wait();
         if (!_views.TryTake(out var view)) { _available.Release(); throw new InvalidOperationException("no free model view"); }

@@ -345,7 +345,7 @@ public static class AnalyzeCommand
         int seed = args.Int("seed", 0, min: 0);
         bool json = args.Json;
         args.EnsureAllUsed();
-        if (File.Exists(Path.Combine(dir, Gpt2ModelDirectory.ConfigFileName))) throw new CliError($"{dir} already holds a model; pick a new folder");
+        if (File.Exists(Path.Combine(dir, DecoderFolder.ConfigFileName))) throw new CliError($"{dir} already holds a model; pick a new folder");
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var last = TimeSpan.Zero;
         var model = InductionTask.Train(seed, steps, r =>
@@ -354,7 +354,7 @@ public static class AnalyzeCommand
             last = clock.Elapsed;
             stdout.WriteLine($"  step {r.Step}/{r.TotalSteps}  loss {F(r.Loss)}  {CommandSupport.Clock(clock.Elapsed)}");
         });
-        Gpt2ModelDirectory.Save(model, dir);
+        DecoderFolder.Save(model, dir);
         Tokenizers.Save(InductionTask.Tokenizer(), dir);
         var tokens = InductionHeads.RepeatedSequence(InductionTask.Config.VocabSize, 12, seed);
         var result = InductionHeads.Score(model.InferenceView(), tokens);

@@ -12,10 +12,10 @@ namespace AttentionLab.Cli.Commands;
 /// <c>--random N</c>), single tokens (<c>--token " Mary"</c> or <c>--token-id 5</c>), token labels, a progress line
 /// for sweeps and the atomic <c>--svg</c> write.
 /// </summary>
-internal sealed class AnalyzeInput(Args args, Gpt2Model model, ITokenizer? tokenizer, TextWriter stdout, bool json)
+internal sealed class AnalyzeInput(Args args, DecoderModel model, ITokenizer? tokenizer, TextWriter stdout, bool json)
 {
     public Args Args { get; } = args;
-    public Gpt2Model Model { get; } = model;
+    public DecoderModel Model { get; } = model;
     public ITokenizer? Tokenizer { get; } = tokenizer;
     public bool Json { get; } = json;
 
@@ -29,8 +29,8 @@ internal sealed class AnalyzeInput(Args args, Gpt2Model model, ITokenizer? token
             var saved = SavedModel.Open(dir);
             return new AnalyzeInput(args, saved.Model, saved.Tokenizer, stdout, json);
         }
-        var config = Gpt2Config.Preset(preset!);
-        var model = new Gpt2Model(config, training: false);
+        var config = DecoderConfig.Preset(preset!);
+        var model = new DecoderModel(config, training: false);
         model.InitializeWeights(args.Int("seed", 0, min: 0));
         return new AnalyzeInput(args, model, config.VocabSize == 50257 ? new Gpt2Tokenizer() : null, stdout, json);
     }

@@ -26,8 +26,8 @@ public static class BenchTrainCommand
             return 0;
         }
         string preset = args.String("preset") ?? "gpt2-124m";
-        Gpt2Config config;
-        try { config = Gpt2Config.Preset(preset); }
+        DecoderConfig config;
+        try { config = DecoderConfig.Preset(preset); }
         catch (ArgumentException e) { throw new CliError(Cli.OneLine(e.Message)); }
         bool isChar = config.VocabSize < 1000;
         int batch = args.Int("batch", isChar ? 12 : 4, 1, 4096);
@@ -59,11 +59,11 @@ public static class BenchTrainCommand
         foreach (var p in r.Phases.Where(p => p.Milliseconds > 0))
             w.WriteLine(string.Create(inv, $"{p.Phase,-24} {p.Milliseconds,9:F2} {p.Percent,5:F1}%"));
         w.WriteLine();
-        double Sum(params Gpt2Phase[] phases) => r.Phases.Where(p => phases.Contains(p.Phase)).Sum(p => p.Milliseconds);
-        double forward = Sum(Gpt2Phase.Embedding, Gpt2Phase.LayerNorm, Gpt2Phase.Matmul, Gpt2Phase.Attention, Gpt2Phase.Gelu, Gpt2Phase.Residual, Gpt2Phase.LmHead, Gpt2Phase.Loss);
-        double backward = Sum(Gpt2Phase.BackwardLossAndLmHead, Gpt2Phase.BackwardMatmul, Gpt2Phase.BackwardAttention, Gpt2Phase.BackwardLayerNorm, Gpt2Phase.BackwardGelu, Gpt2Phase.BackwardOther);
-        double matmul = Sum(Gpt2Phase.Matmul, Gpt2Phase.LmHead, Gpt2Phase.BackwardMatmul, Gpt2Phase.BackwardLossAndLmHead);
-        w.WriteLine(string.Create(inv, $"forward {forward:F1} ms, backward {backward:F1} ms, optimizer {Sum(Gpt2Phase.ZeroGrad, Gpt2Phase.AdamW):F1} ms; matrix multiplies (lm head included) {matmul:F1} ms = {100 * matmul / r.BestMilliseconds:F0}% of the step"));
+        double Sum(params DecoderPhase[] phases) => r.Phases.Where(p => phases.Contains(p.Phase)).Sum(p => p.Milliseconds);
+        double forward = Sum(DecoderPhase.Embedding, DecoderPhase.LayerNorm, DecoderPhase.Matmul, DecoderPhase.Attention, DecoderPhase.Gelu, DecoderPhase.Residual, DecoderPhase.LmHead, DecoderPhase.Loss);
+        double backward = Sum(DecoderPhase.BackwardLossAndLmHead, DecoderPhase.BackwardMatmul, DecoderPhase.BackwardAttention, DecoderPhase.BackwardLayerNorm, DecoderPhase.BackwardGelu, DecoderPhase.BackwardOther);
+        double matmul = Sum(DecoderPhase.Matmul, DecoderPhase.LmHead, DecoderPhase.BackwardMatmul, DecoderPhase.BackwardLossAndLmHead);
+        w.WriteLine(string.Create(inv, $"forward {forward:F1} ms, backward {backward:F1} ms, optimizer {Sum(DecoderPhase.ZeroGrad, DecoderPhase.AdamW):F1} ms; matrix multiplies (lm head included) {matmul:F1} ms = {100 * matmul / r.BestMilliseconds:F0}% of the step"));
     }
 
     private static void WriteJson(TrainBenchmarkReport r, TextWriter w)

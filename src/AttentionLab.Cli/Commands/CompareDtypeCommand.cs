@@ -26,7 +26,7 @@ internal static class CompareDtypeCommand
 
         var saved = SavedModel.Open(dir, dtype: "f32");
         var input = saved.Input(text, ids, "text");
-        var folder = Gpt2ModelDirectory.ReadWeightFormat(dir);
+        var folder = DecoderFolder.ReadWeightFormat(dir);
         var candidate = saved.Model.WithWeightFormat(format);
         var r = WeightFormatAccuracy.Measure(saved.Model, candidate, input, input, tokens);
         if (json)

@@ -10,7 +10,7 @@ namespace AttentionLab.Cli.Commands;
 /// What <c>--device cuda</c> does in each command, kept here so the commands change by one line each: the GPU is
 /// opened once per process; training gets a <see cref="CudaTrainingBackend"/> for the shared training loop (the same
 /// progress, checkpoints, resume and Ctrl+C as on the CPU); generation gets a <see cref="CudaCachedDecoder"/> (KV cache
-/// and attention on the device); inspection and the uncached path point the model's <see cref="Gpt2Model.Device"/> at
+/// and attention on the device); inspection and the uncached path point the model's <see cref="DecoderModel.Device"/> at
 /// the GPU; the benchmarks render <see cref="CudaBenchmarks"/>.
 /// </summary>
 internal static class CudaCommands
@@ -53,13 +53,13 @@ internal static class CudaCommands
 
         public override AttentionLab.Attention.IAttentionKernel Attention(string name) => Inner.Attention(name);
 
-        public override ITrainingBackend TrainingBackend(Gpt2Model model, AdamW optimizer)
+        public override ITrainingBackend TrainingBackend(DecoderModel model, AdamW optimizer)
         {
             try { return Inner.TrainingBackend(model, optimizer); }
             catch (ArgumentException e) { throw new CliError($"--device cuda: {Cli.OneLine(e.Message)}"); }
         }
 
-        public override ICachedDecoder CachedDecoder(Gpt2Model model)
+        public override ICachedDecoder CachedDecoder(DecoderModel model)
         {
             try { return Inner.CachedDecoder(model); }
             catch (ArgumentException e) { throw new CliError($"--device cuda: {Cli.OneLine(e.Message)}"); }
@@ -88,7 +88,7 @@ internal static class CudaCommands
         return 0;
     }
 
-    public static int BenchTrain(string preset, Gpt2Config config, int batch, int length, int steps, int warmup, string kernel, bool json, TextWriter stdout)
+    public static int BenchTrain(string preset, DecoderConfig config, int batch, int length, int steps, int warmup, string kernel, bool json, TextWriter stdout)
     {
         var gpu = Gpu();
         GpuTrainTiming r;

@@ -18,7 +18,7 @@ internal static class DemoCommand
     public const string Summary = "train a char-level GPT on tiny Shakespeare in ~3 minutes, sample it, show its attention";
 
     /// <summary>The demo's model: nanoGPT's char-level CPU config (4 layers, 4 heads, 128 wide, context 64).</summary>
-    public static Gpt2Config Model => Gpt2Config.ShakespeareChar;
+    public static DecoderConfig Model => DecoderConfig.ShakespeareChar;
 
     /// <summary>The demo's training: nanoGPT's CPU settings (batch 12, AdamW (0.9, 0.99), weight decay 0.1, clip 1.0,
     /// cosine to lr/10) with a 3× higher peak learning rate and a shorter warmup, which this small model takes well:
@@ -47,8 +47,8 @@ internal static class DemoCommand
         var data = a.Path("data") ?? TinyShakespeare.Source;
         bool json = a.Json;
         a.EnsureAllUsed();
-        Gpt2Config config;
-        try { config = presetName is null ? Model : Gpt2Config.Preset(presetName); }
+        DecoderConfig config;
+        try { config = presetName is null ? Model : DecoderConfig.Preset(presetName); }
         catch (ArgumentException e) { throw new CliError(e.Message); }
         if (presetName is not null) options = options with { EvalEvery = Math.Max(1, Math.Min(options.EvalEvery, options.Steps)), EvalBatches = Math.Min(options.EvalBatches, 4) };
         // a time budget applies unless only --steps was given
@@ -56,7 +56,7 @@ internal static class DemoCommand
 
         var clock = Stopwatch.StartNew();
         var corpus = Corpus.Load(data, "char");
-        var run = TrainCommand.StartNew(() => Gpt2TrainingRun.StartNew(corpus, data, config, options, outDir, kernel), outDir,
+        var run = TrainCommand.StartNew(() => DecoderTrainingRun.StartNew(corpus, data, config, options, outDir, kernel), outDir,
             e => $"{e.Directory} {(e.HoldsModel ? "already holds a model" : $"holds {string.Join(", ", e.Existing)}")}; the demo never overwrites (omit --out for a new runs/<timestamp>)");
         outDir = run.Directory;
         using var _ = run;
@@ -65,7 +65,7 @@ internal static class DemoCommand
         TrainCommand.PrintHeader(log, run);
         if (budget is TimeSpan b) log.WriteLine($"time budget {CommandSupport.Clock(b)}: the step count is fitted to it after a few steps");
         log.WriteLine();
-        var generator = Gpt2LanguageModel.Generator(run.Model);
+        var generator = DecoderLanguageModel.Generator(run.Model);
         var sampling = new SamplingOptions(Temperature: 0.8, TopK: 0, TopP: 1.0, Seed: 42);
         var before = Sample(run, generator, sampling, 200);
         log.WriteLine("── sample before training (random weights: every character about equally likely) ──");
@@ -102,7 +102,7 @@ internal static class DemoCommand
         return interrupted ? 130 : 0;
     }
 
-    private static string Sample(Gpt2TrainingRun run, Gpt2Generator generator, SamplingOptions sampling, int tokens)
+    private static string Sample(DecoderTrainingRun run, TextGenerator generator, SamplingOptions sampling, int tokens)
     {
         var tokenizer = run.Corpus.Tokenizer;
         var prompt = tokenizer.Encode(SamplePrompt);
@@ -110,7 +110,7 @@ internal static class DemoCommand
     }
 
     /// <summary>The most focused head of the last layer (lowest mean entropy) on a line of Romeo.</summary>
-    private static void ShowAttention(Gpt2TrainingRun run, Gpt2Generator generator, TextWriter log, bool colour)
+    private static void ShowAttention(DecoderTrainingRun run, TextGenerator generator, TextWriter log, bool colour)
     {
         var c = run.Model.Config;
         var tokenizer = run.Corpus.Tokenizer;
@@ -119,7 +119,7 @@ internal static class DemoCommand
         catch (ArgumentException) { return; } // a custom --data without these characters
         if (ids.Length > c.ContextLength) ids = ids[..c.ContextLength];
         int l = c.Layers - 1;
-        var report = Gpt2Inspector.Inspect(generator.Model, tokenizer, ids, new InspectionOptions { Layer = l, IncludeLogits = false });
+        var report = DecoderInspector.Inspect(generator.Model, tokenizer, ids, new InspectionOptions { Layer = l, IncludeLogits = false });
         var entropies = Enumerable.Range(0, c.Heads).Select(h => report.Entropy[l * c.Heads + h]).ToArray();
         int best = Array.IndexOf(entropies, entropies.Min());
         log.WriteLine($"── attention of layer {l}, head {best} (its most focused head: mean entropy {entropies[best]:0.00} nats; " +

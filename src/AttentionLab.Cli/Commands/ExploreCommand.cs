@@ -76,7 +76,7 @@ internal static class ExploreCommand
         var demo = DemoCommand.Model with { ContextLength = 256 };
         Print(ExplorerBenchmark.RunAsync("demo model (4L×4H×128, context 256)", demo, 256, requests).GetAwaiter().GetResult());
         if (bigRequests > 0)
-            Print(ExplorerBenchmark.RunAsync("GPT-2 124M (random weights)", AttentionLab.Models.Gpt2Config.Gpt2_124M, 1024, bigRequests).GetAwaiter().GetResult());
+            Print(ExplorerBenchmark.RunAsync("GPT-2 124M (random weights)", AttentionLab.Models.DecoderConfig.Gpt2_124M, 1024, bigRequests).GetAwaiter().GetResult());
         void Print(ExplorerLatency r)
         {
             if (json) stdout.WriteLine(new JsonObject

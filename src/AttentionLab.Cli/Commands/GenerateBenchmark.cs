@@ -29,7 +29,7 @@ internal static class GenerateBenchmark
             stdout.WriteLine("usage: attnlab bench generate [--preset NAME] [--dtype LIST] [--tokens N] [--prompt-tokens P] [--attention NAME]");
             stdout.WriteLine("                              [--no-recompute] [--megabytes M] [--json]");
             stdout.WriteLine("  --preset NAME  model size (default gpt2, the 124M model; weights are random, speed does not depend on them);");
-            stdout.WriteLine($"                 a GPT-2 preset ({string.Join(", ", Gpt2Config.Presets.Keys)}) or a Hugging Face checkpoint's shape");
+            stdout.WriteLine($"                 a GPT-2 preset ({string.Join(", ", DecoderConfig.Presets.Keys)}) or a Hugging Face checkpoint's shape");
             stdout.WriteLine($"                 ({string.Join(", ", HfTransformerPresets.Names)}), refused when it does not fit this machine's memory");
             stdout.WriteLine("  --dtype LIST   weight formats, comma-separated: f32, bf16, f16 (default f32; float32 always runs, as the baseline)");
             stdout.WriteLine("  --tokens N     decode steps per format (default 32)");
@@ -41,11 +41,11 @@ internal static class GenerateBenchmark
         }
         string presetName = a.String("preset") ?? "gpt2";
         var hf = HfTransformerPresets.Find(presetName);
-        Gpt2Config config;
+        DecoderConfig config;
         if (hf is not null) config = LlamaFolder.ToConfig(hf);
         else
         {
-            try { config = Gpt2Config.Preset(presetName); }
+            try { config = DecoderConfig.Preset(presetName); }
             catch (ArgumentException e) { throw new CliError($"{Cli.OneLine(e.Message)}; Hugging Face shapes: {string.Join(", ", HfTransformerPresets.Names)}"); }
         }
         if (a.Has("prompt")) throw new CliError("--prompt is text in every other command; the prompt length here is --prompt-tokens N");

@@ -33,7 +33,7 @@ internal static class GenerateCommand
         saved.Model.Device = computeDevice;                      // the uncached path's GEMMs (--no-kv-cache)
         var cached = noCache || device == "cpu" ? null : computeDevice.CachedDecoder(saved.Model);   // the CPU: the generator's own cache
         using var release = cached as IDisposable;
-        var generator = cached is null ? saved.Generator : new Gpt2Generator(saved.Model, cached);
+        var generator = cached is null ? saved.Generator : new TextGenerator(saved.Model, cached);
         var input = saved.Input(prompt, ids, "prompt");
         int context = saved.Model.Config.ContextLength;
         if (input.Length > context)

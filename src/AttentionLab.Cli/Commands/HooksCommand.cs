@@ -17,7 +17,7 @@ public static class HooksCommand
         usage: attnlab hooks (--model DIR | --preset NAME) [--text TEXT | --ids 1,2,3] [--filter SUBSTRING] [--json]
 
         Lists every hook point of the model in forward order: its canonical name (TransformerLens's spelling),
-        its shape and what it holds. These are the names Gpt2Model.RunWithCache and RunWithHooks take.
+        its shape and what it holds. These are the names DecoderModel.RunWithCache and RunWithHooks take.
 
           --model DIR      a model directory (train, demo, or a Hugging Face GPT-2 folder)
           --preset NAME    a GPT-2 preset's shapes without weights (gpt2, char, tiny, ...)
@@ -39,14 +39,14 @@ public static class HooksCommand
         if ((dir is null) == (preset is null)) throw new CliError("give exactly one of --model DIR or --preset NAME");
         if (preset is not null && (text is not null || ids is not null)) throw new CliError("--text and --ids need a model with weights: give --model DIR");
 
-        Gpt2Config config;
+        DecoderConfig config;
         SavedModel? saved = null;
         if (dir is not null)
         {
             saved = SavedModel.Open(dir);
             config = saved.Model.Config;
         }
-        else config = Gpt2Config.Preset(preset!);
+        else config = DecoderConfig.Preset(preset!);
 
         var hooks = HookNames.For(config).Where(h => h.Name.Contains(filter, StringComparison.Ordinal)).ToList();
         if (hooks.Count == 0) throw new CliError($"no hook name contains '{filter}'; run without --filter for the list");

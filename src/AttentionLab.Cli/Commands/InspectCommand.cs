@@ -46,7 +46,7 @@ internal static class InspectCommand
             stderr.WriteLine($"attnlab inspect: warning: {input.Length} tokens; showing the last {c.ContextLength} (the model's context)");
             input = input[^c.ContextLength..];
         }
-        var report = Gpt2Inspector.Inspect(saved.Model, saved.Tokenizer, input);
+        var report = DecoderInspector.Inspect(saved.Model, saved.Tokenizer, input);
         if (json) stdout.WriteLine(InspectionJson.ToJson(report).ToJsonString());
         else Print(report, stdout, layer, head, CommandSupport.IsTerminal(stdout));
         return 0;

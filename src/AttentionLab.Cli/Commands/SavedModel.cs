@@ -9,9 +9,9 @@ namespace AttentionLab.Cli.Commands;
 /// <summary>A model directory opened for generate and inspect: weights, tokenizer (if known) and a generator.</summary>
 internal sealed class SavedModel
 {
-    public required Gpt2Model Model { get; init; }
+    public required DecoderModel Model { get; init; }
     public ITokenizer? Tokenizer { get; init; }
-    public required Gpt2Generator Generator { get; init; }
+    public required TextGenerator Generator { get; init; }
     /// <summary>The ids that end generation: generation_config.json's eos_token_id (or a Llama-family config.json's);
     /// empty for a folder without them (the GPT-2 models trained here).</summary>
     public GenerationConfig Stop { get; init; } = new();
@@ -36,9 +36,9 @@ internal sealed class SavedModel
             if (format is WeightFormat.BF16 or WeightFormat.F16) throw new CliError($"--dtype {format.Value.Name()} runs on the CPU only; use --dtype f32 with --device {device}");
             format = WeightFormat.F32;
         }
-        var model = Gpt2ModelDirectory.Load(directory, kernel, training: false, format);
+        var model = DecoderFolder.Load(directory, kernel, training: false, format);
         var tokenizer = info.OpenTokenizer();
-        return new SavedModel { Model = model, Tokenizer = tokenizer, Generator = new Gpt2Generator(model), Stop = GenerationConfig.Read(directory) };
+        return new SavedModel { Model = model, Tokenizer = tokenizer, Generator = new TextGenerator(model), Stop = GenerationConfig.Read(directory) };
     }
 
     /// <summary>The ids of <c>--text/--prompt</c> or <c>--ids</c> (exactly one of them).</summary>

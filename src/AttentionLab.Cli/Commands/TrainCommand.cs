@@ -23,7 +23,7 @@ internal static class TrainCommand
         if (a.Help) { Usage(stdout); return 0; }
         bool resume = a.Flag("resume"), force = a.Flag("force"), json = a.Json;
         string? outDir = a.Path("out");
-        Gpt2TrainingRun run;
+        DecoderTrainingRun run;
         string? attentionName = a.String("attention");
         string device = CommandSupport.Device(a.String("device"));
         var computeDevice = CommandSupport.OpenDevice(device);
@@ -39,7 +39,7 @@ internal static class TrainCommand
             a.EnsureAllUsed();
             if (!Directory.Exists(outDir))
                 throw new CliError(File.Exists(outDir) ? $"--out {outDir} is a file, not a run directory" : $"--out {outDir} does not exist; nothing to resume");
-            run = Gpt2TrainingRun.Resume(outDir, data, steps, attentionName is null ? null : CommandSupport.Kernel(attentionName), computeDevice);
+            run = DecoderTrainingRun.Resume(outDir, data, steps, attentionName is null ? null : CommandSupport.Kernel(attentionName), computeDevice);
             if (run.Trainer.IsFinished)
             {
                 run.Dispose();
@@ -52,7 +52,7 @@ internal static class TrainCommand
             var data = a.Path("data") ?? TinyShakespeare.Source;
             string? tokenizer = a.String("tokenizer");
             if (tokenizer is not null && !Tokenizers.Names.Contains(tokenizer)) throw new CliError($"--tokenizer must be one of {string.Join(", ", Tokenizers.Names)}, got '{tokenizer}'");
-            var folder = Gpt2ModelDirectory.ReadConfig(initFrom);
+            var folder = DecoderFolder.ReadConfig(initFrom);
             RefuseOtherShape(a, folder, initFrom);
             var options = ReadTrainingOptions(a, new TrainingOptions());
             a.EnsureAllUsed();
@@ -60,7 +60,7 @@ internal static class TrainCommand
             if (outDir is not null && Path.GetFullPath(outDir).TrimEnd(Path.DirectorySeparatorChar) == Path.GetFullPath(initFrom).TrimEnd(Path.DirectorySeparatorChar))
                 throw new CliError($"--out {outDir} is the --init-from folder; a fine-tuning run writes a new folder (or --resume continues a run)");
             var attention = attentionName is null ? null : CommandSupport.Kernel(attentionName);
-            run = StartNew(() => Gpt2TrainingRun.FineTune(initFrom, data, tokenizer, options, outDir, attention, replace: force, device: computeDevice), outDir,
+            run = StartNew(() => DecoderTrainingRun.FineTune(initFrom, data, tokenizer, options, outDir, attention, replace: force, device: computeDevice), outDir,
                 e => e.HoldsModel
                     ? $"{e.Directory} already holds a model; pass --force to replace it or --resume to continue it"
                     : $"{e.Directory} holds {string.Join(", ", e.Existing)}, which a checkpoint would overwrite; pass --force to replace it or choose another --out");
@@ -75,13 +75,13 @@ internal static class TrainCommand
             var data = a.Path("data") ?? TinyShakespeare.Source;
             var tokenizer = a.String("tokenizer") ?? "char";
             if (!Tokenizers.Names.Contains(tokenizer)) throw new CliError($"--tokenizer must be one of {string.Join(", ", Tokenizers.Names)}, got '{tokenizer}'");
-            var config = ReadModelOptions(a, Gpt2Config.ShakespeareChar);
+            var config = ReadModelOptions(a, DecoderConfig.ShakespeareChar);
             var options = ReadTrainingOptions(a, new TrainingOptions());
             a.EnsureAllUsed();
             var attention = CommandSupport.Kernel(attentionName);
             if (outDir is not null && File.Exists(outDir)) throw new CliError($"--out {outDir} is a file, not a directory");
             var corpus = Corpus.Load(data, tokenizer);
-            run = StartNew(() => Gpt2TrainingRun.StartNew(corpus, data, config, options, outDir, attention, replace: force, device: computeDevice), outDir,
+            run = StartNew(() => DecoderTrainingRun.StartNew(corpus, data, config, options, outDir, attention, replace: force, device: computeDevice), outDir,
                 e => e.HoldsModel
                     ? $"{e.Directory} already holds a model; pass --force to replace it or --resume to continue it"
                     : $"{e.Directory} holds {string.Join(", ", e.Existing)}, which a checkpoint would overwrite; pass --force to replace it or choose another --out");
@@ -105,7 +105,7 @@ internal static class TrainCommand
     }
 
     /// <param name="initFrom">the folder a fine-tuning run starts from (its first loss is the folder's, not ln V), or null</param>
-    internal static void PrintHeader(TextWriter stdout, Gpt2TrainingRun run, string? initFrom = null)
+    internal static void PrintHeader(TextWriter stdout, DecoderTrainingRun run, string? initFrom = null)
     {
         var c = run.Model.Config; var o = run.Trainer.Options; var corpus = run.Corpus;
         stdout.WriteLine($"data {corpus.Source}: {corpus.Tokens.Length:N0} {corpus.Tokenizer.Name} tokens (vocabulary {corpus.Tokenizer.VocabSize:N0}), " +
@@ -120,7 +120,7 @@ internal static class TrainCommand
     }
 
     /// <summary>"; steps on cuda (the GPU's description), attention 'flash'" when the steps run on a GPU; empty on the CPU.</summary>
-    private static string OnDevice(Gpt2TrainingRun run) =>
+    private static string OnDevice(DecoderTrainingRun run) =>
         run.Trainer.Backend is CudaTrainingBackend gpu ? $"; steps on cuda ({gpu.Model.Gpu.Description}), attention '{gpu.Model.Attention.Name}'" : "";
 
     /// <summary>Locks an --out directory (creating it), refusing one that is a file or cannot be written.</summary>
@@ -133,11 +133,11 @@ internal static class TrainCommand
     }
 
     /// <summary>
-    /// Starts a new run with <see cref="Gpt2TrainingRun.StartNew"/> (which locks, checks and cleans up its directory),
+    /// Starts a new run with <see cref="DecoderTrainingRun.StartNew"/> (which locks, checks and cleans up its directory),
     /// saying in the CLI's words what it refused: an occupied directory (<paramref name="occupied"/>), a busy one, or an
     /// --out or runs/ folder that cannot be written.
     /// </summary>
-    internal static Gpt2TrainingRun StartNew(Func<Gpt2TrainingRun> start, string? outDir, Func<RunDirectoryOccupiedException, string> occupied)
+    internal static DecoderTrainingRun StartNew(Func<DecoderTrainingRun> start, string? outDir, Func<RunDirectoryOccupiedException, string> occupied)
     {
         try { return start(); }
         catch (RunDirectoryOccupiedException e) { throw new CliError(occupied(e)); }
@@ -149,7 +149,7 @@ internal static class TrainCommand
     }
 
     /// <summary>With --init-from the shape is the folder's: a size or architecture option that says otherwise is refused.</summary>
-    private static void RefuseOtherShape(Args a, Gpt2Config folder, string initFrom)
+    private static void RefuseOtherShape(Args a, DecoderConfig folder, string initFrom)
     {
         if (a.String("preset") is string preset)
             throw new CliError($"--preset {preset} picks a new model's size; --init-from {initFrom} trains that folder's own shape (leave --preset out)");
@@ -168,11 +168,11 @@ internal static class TrainCommand
         }
     }
 
-    internal static Gpt2Config ReadModelOptions(Args a, Gpt2Config fallback)
+    internal static DecoderConfig ReadModelOptions(Args a, DecoderConfig fallback)
     {
         var presetName = a.String("preset");
-        Gpt2Config config;
-        try { config = presetName is null ? fallback : Gpt2Config.Preset(presetName); }
+        DecoderConfig config;
+        try { config = presetName is null ? fallback : DecoderConfig.Preset(presetName); }
         catch (ArgumentException e) { throw new CliError(Cli.OneLine(e.Message)); }
         config = config with
         {
@@ -247,7 +247,7 @@ internal static class TrainCommand
         w.WriteLine("last 10% every --eval-every steps. Each validation writes a checkpoint to --out (default runs/<timestamp>): the model");
         w.WriteLine("as a Hugging Face GPT-2 directory, the tokenizer, the optimizer state and loss_curve.svg. Ctrl+C saves and stops;");
         w.WriteLine("--resume continues exactly where the run stopped. An --out that already holds a model is refused unless --force.");
-        w.WriteLine($"Presets: {string.Join(", ", Gpt2Config.Presets.Keys)}.");
+        w.WriteLine($"Presets: {string.Join(", ", DecoderConfig.Presets.Keys)}.");
         w.WriteLine($"--attention NAME picks the attention kernel ({string.Join(", ", AttentionKernels.Names)}; default {AttentionKernels.DefaultName});");
         w.WriteLine("it is saved with the model (config.json attnlab_attention) and used again by generate, inspect and --resume.");
         w.WriteLine(CommandSupport.DeviceHelp);

@@ -23,10 +23,10 @@ namespace AttentionLab.Attention;
 /// </summary>
 public sealed class MultiHeadSelfAttention
 {
-    private readonly Gpt2Config _shape;         // the activation arena's sizes: one block of C channels, H heads
+    private readonly DecoderConfig _shape;         // the activation arena's sizes: one block of C channels, H heads
     private readonly LayerRun _run = new();
     private readonly AttentionLayer _attention;
-    private Gpt2Activations? _acts;
+    private DecoderActivations? _acts;
     private IAttentionKernel _lastKernel;
     private AttentionOptions _lastOptions;
     private bool _canBackward;
@@ -63,7 +63,7 @@ public sealed class MultiHeadSelfAttention
         if (channels % heads != 0) throw new ArgumentException($"channels ({channels}) must be divisible by heads ({heads})");
         Channels = channels;
         Heads = heads;
-        _shape = new Gpt2Config { VocabSize = 1, ContextLength = 1, Layers = 1, Channels = channels, Heads = heads };
+        _shape = new DecoderConfig { VocabSize = 1, ContextLength = 1, Layers = 1, Channels = channels, Heads = heads };
         Layout = new SelfAttentionLayout(channels);
         Parameters = new ParameterArena(Layout);
         Gradients = new ParameterArena(Layout);
@@ -116,7 +116,7 @@ public sealed class MultiHeadSelfAttention
         var hooks = HookRun.Resolve(options?.Hooks, _shape);
         long saved = kernel.SavedLength(new AttentionShape(batch, Heads, length, length, HeadDim));
         if (_acts is null || _acts.Batch != batch || _acts.Length != length || _acts.SavedPerBlock != saved)
-            _acts = new Gpt2Activations(_shape, batch, length, saved, training: true, _acts?.Data);
+            _acts = new DecoderActivations(_shape, batch, length, saved, training: true, _acts?.Data);
         var a = _acts;
         (_lastKernel, _lastOptions, _canBackward) = (kernel, attentionOptions, hooks?.AnyEdits != true);
         var run = Prepare(a);
@@ -148,7 +148,7 @@ public sealed class MultiHeadSelfAttention
         return dx;
     }
 
-    private LayerRun Prepare(Gpt2Activations a)
+    private LayerRun Prepare(DecoderActivations a)
     {
         var run = _run;
         run.Parameters = Parameters.Data;

@@ -30,7 +30,7 @@ public sealed record GenerationBenchmarkRow(
 /// <summary>What <c>attnlab bench generate</c> measured: the memory roof and one row per weight format.</summary>
 /// <param name="ReadGigabytesPerSecond">the read bandwidth on <c>Threads</c> threads, measured in the same run</param>
 public sealed record GenerationBenchmarkReport(
-    Gpt2Config Config, string Attention, int PromptTokens, int Tokens, int Threads,
+    DecoderConfig Config, string Attention, int PromptTokens, int Tokens, int Threads,
     MemoryBandwidthReport Memory, double ReadGigabytesPerSecond, IReadOnlyList<GenerationBenchmarkRow> Rows)
 {
     /// <summary>A row's achieved GB/s as a share of the measured read bandwidth.</summary>
@@ -50,7 +50,7 @@ public static class GenerationBenchmark
     /// compared with it)</param>
     /// <param name="recompute">also time the no-cache path (the whole window per token)</param>
     /// <param name="progress">a line as each part starts</param>
-    public static GenerationBenchmarkReport Run(Gpt2Config config, IAttentionKernel kernel, IReadOnlyList<WeightFormat> formats,
+    public static GenerationBenchmarkReport Run(DecoderConfig config, IAttentionKernel kernel, IReadOnlyList<WeightFormat> formats,
         int promptTokens, int tokens, bool recompute, long memoryBufferBytes = MemoryBandwidth.DefaultBufferBytes,
         IProgress<string>? progress = null)
     {
@@ -63,7 +63,7 @@ public static class GenerationBenchmark
         progress?.Report($"memory bandwidth ({memoryBufferBytes >> 20} MiB, {threads} thread(s))");
         var memory = MemoryBandwidth.Measure(threads > 1 ? [1, threads] : [1], memoryBufferBytes, repeats: 3);
 
-        var f32 = new Gpt2Model(config, kernel, training: false);
+        var f32 = new DecoderModel(config, kernel, training: false);
         f32.InitializeWeights(1);
         var random = new Random(2);
         var prompt = Enumerable.Range(0, promptTokens).Select(_ => random.Next(config.VocabSize)).ToArray();
@@ -80,7 +80,7 @@ public static class GenerationBenchmark
             if (recompute)
             {
                 progress?.Report($"{format.Name()}: {tokens} steps without the cache");
-                var generator = new Gpt2Generator(model);
+                var generator = new TextGenerator(model);
                 _ = generator.Greedy(prompt, 2, useKvCache: false);
                 var clock = Stopwatch.StartNew();
                 var again = generator.Greedy(prompt, tokens + 1, useKvCache: false);
@@ -109,9 +109,9 @@ public static class GenerationBenchmark
 
     /// <summary>The prompt in one cached pass, then <paramref name="steps"/> one-token steps, greedy: (prefill
     /// seconds, decode seconds, the steps + 1 chosen ids).</summary>
-    private static (double Prefill, double Decode, int[] Ids) Decode(Gpt2Model model, int[] prompt, int steps)
+    private static (double Prefill, double Decode, int[] Ids) Decode(DecoderModel model, int[] prompt, int steps)
     {
-        var decoder = new Gpt2CachedDecoder(model);
+        var decoder = new CpuCachedDecoder(model);
         var sampler = new TokenSampler(SamplingOptions.Greedy, prompt.Length);
         var ids = new int[steps + 1];
         var clock = Stopwatch.StartNew();

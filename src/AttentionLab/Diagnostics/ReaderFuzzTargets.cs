@@ -25,13 +25,13 @@ public sealed class ReaderFuzzTargets : IDisposable
         Directory.CreateDirectory(seeds);
 
         // a tiny model directory: config.json + model.safetensors, as save_pretrained writes them
-        var config = Gpt2Config.Tiny with { Layers = 1, Channels = 8, Heads = 2, ContextLength = 4, VocabSize = 11 };
-        var model = new Gpt2Model(config);
+        var config = DecoderConfig.Tiny with { Layers = 1, Channels = 8, Heads = 2, ContextLength = 4, VocabSize = 11 };
+        var model = new DecoderModel(config);
         model.InitializeWeights(1);
         var modelDir = Path.Combine(seeds, "model");
-        Gpt2ModelDirectory.Save(model, modelDir);
-        var configBytes = File.ReadAllBytes(Path.Combine(modelDir, Gpt2ModelDirectory.ConfigFileName));
-        var weightBytes = File.ReadAllBytes(Path.Combine(modelDir, Gpt2ModelDirectory.WeightsFileName));
+        DecoderFolder.Save(model, modelDir);
+        var configBytes = File.ReadAllBytes(Path.Combine(modelDir, DecoderFolder.ConfigFileName));
+        var weightBytes = File.ReadAllBytes(Path.Combine(modelDir, DecoderFolder.WeightsFileName));
         var withOurKeys = Encoding.UTF8.GetBytes(Encoding.UTF8.GetString(configBytes).Replace("\"model_type\"", "\"attnlab_attention\": \"naive\", \"attnlab_causal\": true, \"model_type\"", StringComparison.Ordinal));
         var smallSafetensors = new MemoryStream();
         SafeTensors.Write(smallSafetensors, [("a", [2, 2], new float[] { 1, -2, 3.5f, 0 }), ("b", [3], new float[] { 0.25f, 1e-3f, -7 })],
@@ -46,7 +46,7 @@ public sealed class ReaderFuzzTargets : IDisposable
         var state = new TrainingState { Step = 3, SamplerState = 12345678901234567890UL, Seconds = 1.5, Tokens = 96 };
         state.TrainLosses.AddRange([new LossPoint(0, 2.4), new LossPoint(1, 2.3), new LossPoint(2, 2.2)]);
         state.ValidationLosses.Add(new LossPoint(3, 2.25));
-        TrainingCheckpoint.Save(stateDir, _ => { }, charTokenizer, new TrainingCheckpoint.RunInfo("data.txt", new TrainingOptions { Steps = 10 }, Gpt2ModelDirectory.ConfigJson(config), "8:00000000000000ff"),
+        TrainingCheckpoint.Save(stateDir, _ => { }, charTokenizer, new TrainingCheckpoint.RunInfo("data.txt", new TrainingOptions { Steps = 10 }, DecoderFolder.ConfigJson(config), "8:00000000000000ff"),
             state, optimizer, "seed");
         var stateBytes = File.ReadAllBytes(Path.Combine(stateDir, TrainingCheckpoint.StateFile));
 
@@ -59,7 +59,7 @@ public sealed class ReaderFuzzTargets : IDisposable
         var safetensorsDir = Slot("safetensors");
         var configDir = Slot("config");
         var loadDir = Slot("load");
-        File.WriteAllBytes(Path.Combine(loadDir, Gpt2ModelDirectory.ConfigFileName), configBytes);
+        File.WriteAllBytes(Path.Combine(loadDir, DecoderFolder.ConfigFileName), configBytes);
         var tokenizerDir = Slot("tokenizer");
         // a sharded checkpoint (index + 3 shards) of the same tensors, as save_pretrained writes one with a small max_shard_size
         var shardedDir = Slot("sharded");
@@ -91,13 +91,13 @@ public sealed class ReaderFuzzTargets : IDisposable
             }, JsonAware: true, FixSafetensorsLength: true),
             new FuzzTarget("model directory (model.safetensors)", [weightBytes], bytes =>
             {
-                File.WriteAllBytes(Path.Combine(loadDir, Gpt2ModelDirectory.WeightsFileName), bytes);
-                Gpt2ModelDirectory.Load(loadDir);
+                File.WriteAllBytes(Path.Combine(loadDir, DecoderFolder.WeightsFileName), bytes);
+                DecoderFolder.Load(loadDir);
             }, JsonAware: true, FixSafetensorsLength: true),
             new FuzzTarget("config.json", [configBytes, withOurKeys], bytes =>
             {
-                File.WriteAllBytes(Path.Combine(configDir, Gpt2ModelDirectory.ConfigFileName), bytes);
-                Gpt2ModelDirectory.ReadConfig(configDir);
+                File.WriteAllBytes(Path.Combine(configDir, DecoderFolder.ConfigFileName), bytes);
+                DecoderFolder.ReadConfig(configDir);
             }),
             new FuzzTarget(Tokenizers.FileName, tokenizerSeeds, bytes =>
             {

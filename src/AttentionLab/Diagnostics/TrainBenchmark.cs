@@ -6,26 +6,26 @@ using AttentionLab.Training;
 namespace AttentionLab.Diagnostics;
 
 /// <summary>Time of one part of the step (the best step's breakdown).</summary>
-public sealed record TrainPhaseTiming(Gpt2Phase Phase, double Milliseconds, double Percent);
+public sealed record TrainPhaseTiming(DecoderPhase Phase, double Milliseconds, double Percent);
 
 /// <summary>What one <see cref="TrainBenchmark"/> run measured.</summary>
 /// <param name="BestMilliseconds">fastest full step (zero grad, forward, backward, AdamW)</param>
 /// <param name="FlopsPerStep">tokens · (6·N + 12·L·C·T): matmul flops forward and backward (N excludes the
 /// position table, which does no arithmetic) plus attention's q·kᵀ and p·v (PaLM appendix B)</param>
 /// <param name="PercentOfPeak">achieved GFLOP/s over the FMA peak measured in the same run</param>
-public sealed record TrainBenchmarkReport(string Name, Gpt2Config Config, int Batch, int Length, int Threads, string AttentionKernel,
+public sealed record TrainBenchmarkReport(string Name, DecoderConfig Config, int Batch, int Length, int Threads, string AttentionKernel,
     long Parameters, int Steps, double BestMilliseconds, double MedianMilliseconds, double TokensPerSecond,
     double FlopsPerStep, double Gflops, double PeakGflops, double PercentOfPeak,
     IReadOnlyList<TrainPhaseTiming> Phases, float FirstLoss, float LastLoss);
 
 /// <summary>
-/// Milliseconds per GPT-2 training step (<see cref="Gpt2Model.Forward"/>, <see cref="Gpt2Model.Backward"/> writing
+/// Milliseconds per GPT-2 training step (<see cref="DecoderModel.Forward"/>, <see cref="DecoderModel.Backward"/> writing
 /// the gradients rather than adding to them, so no ZeroGrad pass, and <see cref="AdamW.Step"/>) on random tokens, best of several steps after a
 /// warm-up, with the per-phase breakdown of the best step and the fraction of the machine's FMA peak.
 /// </summary>
 public static class TrainBenchmark
 {
-    public static TrainBenchmarkReport Run(string name, Gpt2Config config, int batch, int length, int steps = 5, int warmup = 1,
+    public static TrainBenchmarkReport Run(string name, DecoderConfig config, int batch, int length, int steps = 5, int warmup = 1,
         string attentionKernel = "fast", int seed = 1337, bool measurePeak = true)
     {
         ArgumentNullException.ThrowIfNull(config);
@@ -35,7 +35,7 @@ public static class TrainBenchmark
         ArgumentOutOfRangeException.ThrowIfLessThan(steps, 1);
         ArgumentOutOfRangeException.ThrowIfNegative(warmup);
 
-        var model = new Gpt2Model(config, AttentionKernels.Parse(attentionKernel));
+        var model = new DecoderModel(config, AttentionKernels.Parse(attentionKernel));
         model.InitializeWeights(seed);
         var optimizer = new AdamW(model.Layout.Count, new AdamWOptions { LearningRate = 1e-4f, WeightDecay = 0.1f },
             model.Layout.Matrices.Select(v => (v.Offset, v.Length)));
@@ -46,8 +46,8 @@ public static class TrainBenchmark
         var x = tokens.AsSpan(0, n).ToArray();
         var y = tokens.AsSpan(1, n).ToArray();
 
-        var timer = new Gpt2PhaseTimes();
-        var phases = Enum.GetValues<Gpt2Phase>();
+        var timer = new DecoderPhaseTimes();
+        var phases = Enum.GetValues<DecoderPhase>();
         var times = new List<double>();
         double best = double.MaxValue;
         var bestPhases = new double[phases.Length];
@@ -63,7 +63,7 @@ public static class TrainBenchmark
             long adam = Stopwatch.GetTimestamp();
             optimizer.Step(model.Parameters.Data, model.Gradients.Data);
             long end = Stopwatch.GetTimestamp();
-            timer.Add(Gpt2Phase.AdamW, end - adam);
+            timer.Add(DecoderPhase.AdamW, end - adam);
             if (s == 0) first = loss;
             last = loss;
             if (s < warmup) continue;
@@ -87,7 +87,7 @@ public static class TrainBenchmark
     }
 
     /// <summary>tokens · (6·N + 12·L·C·T), N without the position table.</summary>
-    public static double FlopsPerStep(Gpt2Config c, int batch, int length)
+    public static double FlopsPerStep(DecoderConfig c, int batch, int length)
     {
         double n = c.ParameterCount - (double)c.ContextLength * c.Channels;
         return (double)batch * length * (6 * n + 12.0 * c.Layers * c.Channels * length);

@@ -20,7 +20,7 @@ public sealed record WeightFormatAccuracy(
     /// <summary>Compares <paramref name="candidate"/> with <paramref name="reference"/> (float32) on
     /// <paramref name="text"/> (logits at every position, cropped to the context) and over
     /// <paramref name="greedyTokens"/> greedy tokens after <paramref name="prompt"/>.</summary>
-    public static WeightFormatAccuracy Measure(Gpt2Model reference, Gpt2Model candidate, ReadOnlySpan<int> text,
+    public static WeightFormatAccuracy Measure(DecoderModel reference, DecoderModel candidate, ReadOnlySpan<int> text,
         IReadOnlyList<int> prompt, int greedyTokens)
     {
         ArgumentNullException.ThrowIfNull(reference);
@@ -48,8 +48,8 @@ public sealed record WeightFormatAccuracy(
             klSum += kl; klMax = Math.Max(klMax, kl);
             if (ArgMax(r) == ArgMax(c)) sameArgmax++;
         }
-        var referenceGreedy = new Gpt2Generator(reference).Greedy(prompt, greedyTokens);
-        var greedy = new Gpt2Generator(candidate).Greedy(prompt, greedyTokens);
+        var referenceGreedy = new TextGenerator(reference).Greedy(prompt, greedyTokens);
+        var greedy = new TextGenerator(candidate).Greedy(prompt, greedyTokens);
         int first = Enumerable.Range(0, greedyTokens).FirstOrDefault(i => referenceGreedy[i] != greedy[i], -1);
         return new WeightFormatAccuracy(candidate.WeightFormat, t, maxAbs, scale == 0 ? 0 : maxAbs / scale, klSum / t, klMax,
             (double)sameArgmax / t, greedyTokens, first < 0 ? null : first, referenceGreedy, greedy);

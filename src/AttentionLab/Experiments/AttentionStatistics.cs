@@ -26,7 +26,7 @@ public static class AttentionStatistics
 
     /// <summary>Runs <paramref name="model"/> on <paramref name="inputs"/> (B, T) and averages each head's row maxima
     /// and row entropies over the batch.</summary>
-    public static HeadStatistics Heads(Gpt2Model model, int[] inputs, int batch, int length)
+    public static HeadStatistics Heads(DecoderModel model, int[] inputs, int batch, int length)
     {
         ArgumentNullException.ThrowIfNull(model);
         int L = model.Config.Layers, H = model.Config.Heads, T = length;
@@ -58,7 +58,7 @@ public static class AttentionStatistics
     /// ‖dLoss/dW_Q‖ and ‖dLoss/dW_K‖ (Frobenius, over all layers) on one batch: the q and k column blocks, [0, C) and
     /// [C, 2C), of each block's c_attn weight gradient (C, 3C). Leaves the model's gradients holding this batch's.
     /// </summary>
-    public static (double Query, double Key) QueryKeyGradientNorms(Gpt2Model model, int[] inputs, int[] targets, int batch, int length)
+    public static (double Query, double Key) QueryKeyGradientNorms(DecoderModel model, int[] inputs, int[] targets, int batch, int length)
     {
         ArgumentNullException.ThrowIfNull(model);
         int c = model.Config.Channels;

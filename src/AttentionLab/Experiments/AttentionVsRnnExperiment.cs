@@ -47,7 +47,7 @@ public sealed class AttentionVsRnnExperiment : IExperiment
 
         // 1. tiny Shakespeare, same time (or steps) each
         var gpt = context.NewGpt(config);
-        var gptText = context.Train("gpt", new Gpt2LanguageModel(gpt));
+        var gptText = context.Train("gpt", new DecoderLanguageModel(gpt));
         runs.Add(Text("gpt", gptText, gpt.ParameterCount));
         var gru = NewGru(context, config.VocabSize, e, MatchingHidden(config.VocabSize, e, gpt.ParameterCount), config.ContextLength);
         var gruText = context.Train("gru", gru);
@@ -56,7 +56,7 @@ public sealed class AttentionVsRnnExperiment : IExperiment
         // 2. recall by slot, same time (or steps) each
         int V = Recall.VocabSize, T = Recall.Context;
         var recallGpt = context.NewGpt(config with { VocabSize = V, ContextLength = T });
-        runs.Add(RecallRun(context, "gpt recall", new Gpt2LanguageModel(recallGpt), (b, t) => recallGpt.Logits.Slice((b * T + t) * V, V), recallGpt.ParameterCount));
+        runs.Add(RecallRun(context, "gpt recall", new DecoderLanguageModel(recallGpt), (b, t) => recallGpt.Logits.Slice((b * T + t) * V, V), recallGpt.ParameterCount));
         var recallGru = NewGru(context, V, e, MatchingHidden(V, e, recallGpt.ParameterCount), T);
         runs.Add(RecallRun(context, "gru recall", recallGru, recallGru.LogitsAt, recallGru.ParameterCount, recallGru.Hidden));
 

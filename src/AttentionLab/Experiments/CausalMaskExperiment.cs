@@ -41,9 +41,9 @@ public sealed class CausalMaskExperiment : IExperiment
         {
             var config = shape with { IsCausal = causal };
             var model = context.NewGpt(config);
-            var trained = context.Train(setting, new Gpt2LanguageModel(model));
+            var trained = context.Train(setting, new DecoderLanguageModel(model));
             // the same weights, evaluated and sampled as a decoder must run: each position sees only the past
-            var causalView = new Gpt2LanguageModel(model.InferenceView(model.AttentionOptions with { IsCausal = true }));
+            var causalView = new DecoderLanguageModel(model.InferenceView(model.AttentionOptions with { IsCausal = true }));
             double causalValidation = trained.Trainer.EstimateLoss(context.Corpus.Validation, causalView);
             double causalTrain = trained.Trainer.EstimateLoss(context.Corpus.Train, causalView);
             var sample = Sample(causalView.Model, context.Corpus.Tokenizer, SampleLength);
@@ -73,9 +73,9 @@ public sealed class CausalMaskExperiment : IExperiment
     }
 
     /// <summary>Sampled text after a newline, from an inference view of <paramref name="model"/> with its current options.</summary>
-    internal static string Sample(Gpt2Model model, AttentionLab.Text.ITokenizer tokenizer, int length)
+    internal static string Sample(DecoderModel model, AttentionLab.Text.ITokenizer tokenizer, int length)
     {
-        var generator = new Gpt2Generator(model.InferenceView());
+        var generator = new TextGenerator(model.InferenceView());
         var prompt = tokenizer.Encode("\n");
         var ids = generator.Generate(prompt, length, new SamplingOptions(Temperature: 0.8, Seed: 42)).ToArray();
         return tokenizer.Decode(ids);

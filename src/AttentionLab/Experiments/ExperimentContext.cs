@@ -43,7 +43,7 @@ public sealed class ExperimentContext
     public TimeSpan Share => Options.Budget / Math.Max(1, RunCount);
 
     /// <summary>The base GPT config with the corpus's vocabulary.</summary>
-    public Gpt2Config Model => Options.Model with { VocabSize = Corpus.Tokenizer.VocabSize };
+    public DecoderConfig Model => Options.Model with { VocabSize = Corpus.Tokenizer.VocabSize };
 
     /// <summary>The seed every setting's weights start from.</summary>
     public int WeightSeed => unchecked((int)(Options.Training.Seed & 0x7FFF_FFFF));
@@ -51,9 +51,9 @@ public sealed class ExperimentContext
     /// <summary>A GPT of <paramref name="config"/> initialized from the shared seed (so settings that differ only in
     /// attention options start from identical weights).</summary>
     /// <param name="options">attention options other than the config's (e.g. no 1/√d scale), or null</param>
-    public Gpt2Model NewGpt(Gpt2Config config, AttentionLab.Attention.AttentionOptions? options = null)
+    public DecoderModel NewGpt(DecoderConfig config, AttentionLab.Attention.AttentionOptions? options = null)
     {
-        var model = options is null ? new Gpt2Model(config) : new Gpt2Model(config) { AttentionOptions = options };
+        var model = options is null ? new DecoderModel(config) : new DecoderModel(config) { AttentionOptions = options };
         model.InitializeWeights(WeightSeed);
         return model;
     }

@@ -20,7 +20,7 @@ public sealed record ExperimentOptions
     /// <summary>The model every GPT setting starts from: smaller than the demo's (2 layers, 4 heads, 64 wide,
     /// 64 positions, about 108K parameters) so that each setting gets hundreds of steps in a few seconds of a 2-core
     /// machine. The vocabulary size is replaced by the tokenizer's.</summary>
-    public Gpt2Config Model { get; init; } = new() { VocabSize = 65, ContextLength = 64, Layers = 2, Channels = 64, Heads = 4 };
+    public DecoderConfig Model { get; init; } = new() { VocabSize = 65, ContextLength = 64, Layers = 2, Channels = 64, Heads = 4 };
 
     /// <summary>The demo's recipe (AdamW 0.9/0.99, weight decay 0.1, clip 1, peak lr 3e-3, cosine to lr/10) with a
     /// batch of 16 and fewer evaluation batches. Steps, warmup and evaluation interval are set per run.</summary>

@@ -38,7 +38,7 @@ public sealed class GqaExperiment : IExperiment
             var config = shape with { KeyValueHeads = kv };
             var model = context.NewGpt(config);
             string setting = kv == QueryHeads ? $"mha (kv {kv})" : kv == 1 ? "mqa (kv 1)" : $"gqa (kv {kv})";
-            var trained = context.Train(setting, new Gpt2LanguageModel(model));
+            var trained = context.Train(setting, new DecoderLanguageModel(model));
             long kvBytes = 2L * config.Layers * kv * config.HeadDim * sizeof(float);
             runs.Add(ExperimentContext.Record(setting, trained, model.ParameterCount) with
             {

@@ -32,7 +32,7 @@ public sealed class HeadsExperiment : IExperiment
             var config = baseConfig with { Heads = heads };
             var model = context.NewGpt(config);
             string setting = heads == 1 ? "1 head" : $"{heads} heads";
-            var trained = context.Train(setting, new Gpt2LanguageModel(model));
+            var trained = context.Train(setting, new DecoderLanguageModel(model));
             var stats = AttentionStatistics.Heads(model, probe, B, T);
             runs.Add(ExperimentContext.Record(setting, trained, model.ParameterCount) with
             {

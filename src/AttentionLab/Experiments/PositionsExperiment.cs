@@ -36,7 +36,7 @@ public sealed class PositionsExperiment : IExperiment
             var config = context.Model with { Positions = positions };
             var model = context.NewGpt(config);
             string setting = PositionEncodings.Name(positions);
-            var trained = context.Train(setting, new Gpt2LanguageModel(model));
+            var trained = context.Train(setting, new DecoderLanguageModel(model));
             int table = positions == PositionEncoding.Learned ? config.ContextLength * config.Channels : 0;
             long trainable = model.ParameterCount - (positions is PositionEncoding.Sinusoidal or PositionEncoding.None ? (long)config.ContextLength * config.Channels : 0);
             var (atTrained, beyond) = LengthTest(model, windows, windowTargets, LengthTestWindows, testLength);
@@ -67,11 +67,11 @@ public sealed class PositionsExperiment : IExperiment
     /// positions of each window and over the positions T … 2T − 1. (null, null) for a learned table, which has no rows
     /// past T.
     /// </summary>
-    internal static (double? AtTrained, double? Beyond) LengthTest(Gpt2Model trained, int[] windows, int[] targets, int batch, int length)
+    internal static (double? AtTrained, double? Beyond) LengthTest(DecoderModel trained, int[] windows, int[] targets, int batch, int length)
     {
         var config = trained.Config;
         if (config.Positions == PositionEncoding.Learned) return (null, null);
-        var longer = new Gpt2Model(config with { ContextLength = length }, trained.Attention, training: false);
+        var longer = new DecoderModel(config with { ContextLength = length }, trained.Attention, training: false);
         foreach (var view in trained.Layout.All)
         {
             if (view.Name == "transformer.wpe.weight") continue;                       // held at zero without a learned table

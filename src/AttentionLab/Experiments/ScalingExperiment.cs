@@ -28,7 +28,7 @@ public sealed class ScalingExperiment : IExperiment
             var model = scaled ? context.NewGpt(config) : context.NewGpt(config, new AttentionLab.Attention.AttentionOptions { IsCausal = config.IsCausal, Scale = 1f });
             var (q0, k0) = AttentionStatistics.QueryKeyGradientNorms(model, probe, probeTargets, B, T);
             var initial = AttentionStatistics.Heads(model, probe, B, T);
-            var trained = context.Train(setting, new Gpt2LanguageModel(model));
+            var trained = context.Train(setting, new DecoderLanguageModel(model));
             var heads = AttentionStatistics.Heads(model, probe, B, T);
             var (q, k) = AttentionStatistics.QueryKeyGradientNorms(model, probe, probeTargets, B, T);
             runs.Add(ExperimentContext.Record(setting, trained, model.ParameterCount) with

@@ -6,7 +6,7 @@ namespace AttentionLab.Experiments;
 /// <summary>The setup object every experiment reports: model shape, data, budget or steps, seed.</summary>
 internal static class Setup
 {
-    public static JsonObject Of(ExperimentContext context, Gpt2Config config)
+    public static JsonObject Of(ExperimentContext context, DecoderConfig config)
     {
         var o = context.Options;
         return new JsonObject

@@ -61,7 +61,7 @@ public static class HookNames
     };
 
     /// <summary>Every hook point of a model of this shape, in forward order, with its shape and meaning.</summary>
-    public static IReadOnlyList<HookInfo> For(Gpt2Config config)
+    public static IReadOnlyList<HookInfo> For(DecoderConfig config)
     {
         ArgumentNullException.ThrowIfNull(config);
         var list = new List<HookInfo>

@@ -31,7 +31,7 @@ internal sealed class HookRun
     }
 
     /// <summary>The resolved hooks, or null when the set is empty or matches nothing (the plain forward pass).</summary>
-    public static HookRun? Resolve(HookSet? set, Gpt2Config config)
+    public static HookRun? Resolve(HookSet? set, DecoderConfig config)
     {
         if (set is null || set.IsEmpty) return null;
         var run = new HookRun(set, config.Layers, "", cross: false);

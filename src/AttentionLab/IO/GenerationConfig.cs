@@ -38,7 +38,7 @@ public sealed record GenerationConfig
         var path = Path.Combine(directory, FileName);
         if (File.Exists(path))
         {
-            using var doc = InputFile.ParseJson(InputFile.ReadAllBytes(path, Gpt2ModelDirectory.MaxConfigBytes, FileName), path);
+            using var doc = InputFile.ParseJson(InputFile.ReadAllBytes(path, DecoderFolder.MaxConfigBytes, FileName), path);
             return Parse(doc.RootElement, path);
         }
         if (File.Exists(Path.Combine(directory, ModelFolder.ConfigFile)))

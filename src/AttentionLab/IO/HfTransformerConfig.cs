@@ -105,7 +105,7 @@ public sealed record HfTransformerConfig
     {
         var path = Path.Combine(directory, ModelFolder.ConfigFile);
         if (!File.Exists(path)) throw new InvalidDataException($"{directory} has no {ModelFolder.ConfigFile}");
-        using var doc = InputFile.ParseJson(InputFile.ReadAllBytes(path, Gpt2ModelDirectory.MaxConfigBytes, ModelFolder.ConfigFile), path);
+        using var doc = InputFile.ParseJson(InputFile.ReadAllBytes(path, DecoderFolder.MaxConfigBytes, ModelFolder.ConfigFile), path);
         return Parse(doc.RootElement, path);
     }
 

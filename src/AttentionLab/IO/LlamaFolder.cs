@@ -8,7 +8,7 @@ namespace AttentionLab.IO;
 /// A Hugging Face folder of the Llama family — <c>LlamaForCausalLM</c>, <c>MistralForCausalLM</c>,
 /// <c>Qwen2ForCausalLM</c>, <c>Qwen3ForCausalLM</c> — as <c>save_pretrained</c> writes it: <c>config.json</c> and
 /// <c>model.safetensors</c> or sharded <c>model-0000k-of-0000n.safetensors</c> with <c>model.safetensors.index.json</c> (F32, F16 or BF16; nn.Linear weights (out, in); a tied <c>lm_head</c> not stored). The
-/// model runs on the one stack (<see cref="Gpt2Model"/>) with the choices the config names; the names are mapped by
+/// model runs on the one stack (<see cref="DecoderModel"/>) with the choices the config names; the names are mapped by
 /// <see cref="LlamaStateDict"/>. A model trained here saves in the same layout (F32) and reloads.
 /// <code>
 ///   var model = LlamaFolder.Load("SmolLM2-135M");           // inference: no gradient arena
@@ -20,11 +20,11 @@ public static class LlamaFolder
     /// <summary>The one-stack config of a Hugging Face Llama-family config: RMSNorm, SwiGLU, rotary positions and the
     /// file's sizes, key/value heads, head size, biases, q/k norms and sliding window. Mistral's window, when shorter
     /// than the context, picks the <c>window:W</c> kernel (exact kernels apply the same mask).</summary>
-    public static Gpt2Config ToConfig(HfTransformerConfig hf)
+    public static DecoderConfig ToConfig(HfTransformerConfig hf)
     {
         ArgumentNullException.ThrowIfNull(hf);
         int? window = hf.SlidingWindow is int w && w < hf.ContextLength ? w : null;
-        var config = new Gpt2Config
+        var config = new DecoderConfig
         {
             VocabSize = hf.VocabSize, ContextLength = hf.ContextLength, Layers = hf.Layers, Channels = hf.Channels,
             Heads = hf.Heads, KeyValueHeads = hf.KeyValueHeads, HeadDim = hf.HeadDim, IntermediateSize = hf.IntermediateSize,
@@ -39,7 +39,7 @@ public static class LlamaFolder
 
     /// <summary>Reads config.json as a one-stack config.</summary>
     /// <exception cref="InvalidDataException">a damaged or unsupported config: one line</exception>
-    public static Gpt2Config ReadConfig(string directory)
+    public static DecoderConfig ReadConfig(string directory)
     {
         var hf = HfTransformerConfig.Read(directory);
         var config = ToConfig(hf);
@@ -53,7 +53,7 @@ public static class LlamaFolder
     private static string? ReadAttention(string directory)
     {
         var path = Path.Combine(directory, ModelFolder.ConfigFile);
-        using var doc = InputFile.ParseJson(InputFile.ReadAllBytes(path, Gpt2ModelDirectory.MaxConfigBytes, ModelFolder.ConfigFile), path);
+        using var doc = InputFile.ParseJson(InputFile.ReadAllBytes(path, DecoderFolder.MaxConfigBytes, ModelFolder.ConfigFile), path);
         return new JsonFields(doc.RootElement, path).OptionalString("attnlab_attention");
     }
 
@@ -67,12 +67,12 @@ public static class LlamaFolder
     /// <param name="training">true: with gradients (fine-tuning); false: for inference</param>
     /// <exception cref="InvalidDataException">a malformed file, a missing, unexpected or mis-shaped tensor</exception>
     /// <exception cref="ModelTooLargeException">the folder does not fit this machine's memory</exception>
-    public static Gpt2Model Load(string directory, IAttentionKernel? attention = null, bool training = false)
+    public static DecoderModel Load(string directory, IAttentionKernel? attention = null, bool training = false)
     {
         var config = ReadConfig(directory);
         using var files = CheckpointFiles.Open(directory);
         string path = files.IsSharded ? Path.Combine(directory, CheckpointFiles.IndexFile) : Path.Combine(directory, ModelFolder.WeightsFile);
-        var map = LlamaStateDict.For(new Gpt2Layout(config));
+        var map = LlamaStateDict.For(new DecoderLayout(config));
         var used = new List<string>();
         foreach (var name in files.Names)
         {
@@ -89,7 +89,7 @@ public static class LlamaFolder
         var missing = map.Names.Except(used, StringComparer.Ordinal).ToList();
         if (missing.Count > 0) throw new InvalidDataException($"{path}: missing tensors: {string.Join(", ", missing.Take(5))}{(missing.Count > 5 ? ", …" : "")}");
         files.EnsureFits();
-        var model = new Gpt2Model(config, attention, training);
+        var model = new DecoderModel(config, attention, training);
         var target = LlamaStateDict.For(model.Layout);
         foreach (var name in used) target.Write(name, files.Read(name), model.Parameters.Data);
         return model;
@@ -99,7 +99,7 @@ public static class LlamaFolder
     /// file (<see cref="ModelFolder.SaveTensors"/>); refuses a folder that already holds a model unless
     /// <paramref name="force"/>.</summary>
     /// <exception cref="IOException">the folder holds a model and force is false</exception>
-    public static void Save(Gpt2Model model, string directory, bool force = false)
+    public static void Save(DecoderModel model, string directory, bool force = false)
     {
         ArgumentNullException.ThrowIfNull(model);
         if (!force && ModelFolder.Exists(directory))
@@ -113,12 +113,12 @@ public static class LlamaFolder
 
     /// <summary>The model_type whose Hugging Face class computes exactly this config: qwen3 (q/k norms), mistral
     /// (a sliding window), qwen2 (q/k/v biases without an o bias), else llama.</summary>
-    public static string ModelType(Gpt2Config c) =>
+    public static string ModelType(DecoderConfig c) =>
         c.QkNorm ? "qwen3" : c.SlidingWindow is not null ? "mistral" : c.QkvBias && !c.OutputProjectionBias && !c.MlpBias ? "qwen2" : "llama";
 
     /// <summary>The config.json Hugging Face transformers reads for this config (plus <c>attnlab_attention</c>).</summary>
     /// <exception cref="ArgumentException">choices no Llama-family class has (e.g. biases Llama cannot express)</exception>
-    public static JsonObject ConfigJson(Gpt2Config c)
+    public static JsonObject ConfigJson(DecoderConfig c)
     {
         ArgumentNullException.ThrowIfNull(c);
         if (!LlamaStateDict.IsLlamaFamily(c)) throw new ArgumentException("not a Llama-family config (RMSNorm, SwiGLU, rotary positions)");

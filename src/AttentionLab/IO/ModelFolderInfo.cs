@@ -65,7 +65,7 @@ public sealed class ModelFolderInfo
     /// <summary>True for a GPT-2 folder (the generate command and the Explorer's GPT views read only these).</summary>
     public bool IsGpt2 => Kind == Gpt2;
 
-    /// <summary>True for a decoder that runs as a <see cref="Gpt2Model"/> (GPT-2 or the Llama family): what generate,
+    /// <summary>True for a decoder that runs as a <see cref="DecoderModel"/> (GPT-2 or the Llama family): what generate,
     /// inspect's decoder views, hooks and the Explorer's GPT views read.</summary>
     public bool IsDecoder => Kind is Gpt2 or Llama;
 
@@ -85,7 +85,7 @@ public sealed class ModelFolderInfo
         {
             case null or Gpt2:
             {
-                int vocab = Gpt2ModelDirectory.ReadConfig(directory).VocabSize;
+                int vocab = DecoderFolder.ReadConfig(directory).VocabSize;
                 var tokenizer = Tokenizers.Exists(directory) ? ModelTokenizer.Saved : vocab == Gpt2BpeVocabulary ? ModelTokenizer.Gpt2Bpe : ModelTokenizer.None;
                 return new ModelFolderInfo(directory, Gpt2, tokenizer, vocab);
             }
@@ -108,7 +108,7 @@ public sealed class ModelFolderInfo
     private static string? ModelType(string directory)
     {
         var path = Path.Combine(directory, ModelFolder.ConfigFile);
-        using var doc = InputFile.ParseJson(InputFile.ReadAllBytes(path, Gpt2ModelDirectory.MaxConfigBytes, ModelFolder.ConfigFile), path);
+        using var doc = InputFile.ParseJson(InputFile.ReadAllBytes(path, DecoderFolder.MaxConfigBytes, ModelFolder.ConfigFile), path);
         if (doc.RootElement.ValueKind != JsonValueKind.Object || !doc.RootElement.TryGetProperty("model_type", out var type)) return null;
         return InputFile.GetText(type, $"{path}: 'model_type'");
     }

@@ -3,7 +3,7 @@ using AttentionLab.Text;
 
 namespace AttentionLab.Inspection;
 
-/// <summary>What one <see cref="Gpt2Inspector.Overview"/> call computes.</summary>
+/// <summary>What one <see cref="DecoderInspector.Overview"/> call computes.</summary>
 public sealed record OverviewOptions
 {
     /// <summary>The largest thumbnail side S (a map of T ≤ S tokens is kept whole).</summary>
@@ -26,7 +26,7 @@ public sealed record OverviewOptions
 /// Every head of a model at a glance for one input, without keeping L·H·T² floats (GPT-2 124M at 1024 tokens:
 /// 151 M weights, 604 MB): each head's thumbnail, mean entropy and role scores, computed from each block's weights as
 /// the forward pass produces them, plus the full maps of one layer. The Explorer's model view draws this; the
-/// numbers equal those of <see cref="Gpt2Inspector.Inspect"/> on the same input (tested).
+/// numbers equal those of <see cref="DecoderInspector.Inspect"/> on the same input (tested).
 /// </summary>
 /// <param name="Side">S, the thumbnail side: min(T, the requested side)</param>
 /// <param name="Thumbnails">(L, H, S, S) max-pooled maps (<see cref="AttentionThumbnail"/>)</param>

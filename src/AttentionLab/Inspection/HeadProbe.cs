@@ -21,7 +21,7 @@ public static class HeadProbe
     /// <param name="scaled">true: divide the scores by √D as the model does; false: leave them unscaled</param>
     /// <param name="temperature">divides the (scaled) scores; below 1 sharpens the rows, above 1 flattens them</param>
     /// <param name="call">the forward's kernel and masks; null = the model's</param>
-    public static AttentionTrace Trace(Gpt2Model model, IReadOnlyList<int> ids, int layer, int head, bool scaled = true, double temperature = 1.0, ForwardOptions? call = null)
+    public static AttentionTrace Trace(DecoderModel model, IReadOnlyList<int> ids, int layer, int head, bool scaled = true, double temperature = 1.0, ForwardOptions? call = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(ids);
@@ -48,9 +48,9 @@ public static class HeadProbe
 
     /// <summary>The (T, D) queries, keys and values of one head as the model computed them in a forward pass over
     /// <paramref name="ids"/> (for running other kernels and masks on a real head): <c>hook_q</c>, <c>hook_k</c> and
-    /// <c>hook_v</c> of that block, read with <see cref="Gpt2Model.RunWithCache"/>.</summary>
+    /// <c>hook_v</c> of that block, read with <see cref="DecoderModel.RunWithCache"/>.</summary>
     /// <param name="call">the forward's kernel and masks (they shape the earlier blocks); null = the model's</param>
-    public static (float[] Q, float[] K, float[] V) QueryKeyValue(Gpt2Model model, IReadOnlyList<int> ids, int layer, int head, ForwardOptions? call = null)
+    public static (float[] Q, float[] K, float[] V) QueryKeyValue(DecoderModel model, IReadOnlyList<int> ids, int layer, int head, ForwardOptions? call = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(ids);

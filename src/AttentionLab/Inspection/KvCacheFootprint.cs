@@ -19,7 +19,7 @@ namespace AttentionLab.Inspection;
 public sealed record KvCacheFootprint(int Layers, int Heads, int KeyValueHeads, int HeadDim, int BytesPerValue = sizeof(float))
 {
     /// <summary>The footprint of <paramref name="config"/>'s float32 cache (what <see cref="KvCache.BytesPerToken"/> allocates).</summary>
-    public static KvCacheFootprint For(Gpt2Config config)
+    public static KvCacheFootprint For(DecoderConfig config)
     {
         ArgumentNullException.ThrowIfNull(config);
         return new KvCacheFootprint(config.Layers, config.Heads, config.KeyValueHeads, config.HeadDim);

@@ -24,7 +24,7 @@ public static class SamplingDistribution
         var order = new int[logits.Length];
         var probabilities = new double[logits.Length];
         int kept = TokenSampler.Distribution(logits, options, order, probabilities);
-        var raw = Gpt2Inspector.Probabilities(logits);
+        var raw = DecoderInspector.Probabilities(logits);
         var result = new Candidate[kept];
         for (int i = 0; i < kept; i++) result[i] = new Candidate(order[i], probabilities[i], raw[order[i]]);
         return result;

@@ -18,18 +18,18 @@ public sealed record PatchingResult(PatchSite Site, int Rows, int Columns, float
 /// <para>
 /// Both runs are cached once (every block's hook_resid_pre, hook_attn_out, hook_mlp_out, attn.hook_z). A patch in
 /// block l changes nothing before it, so each patched pass starts at block l from the corrupted run's cached stream
-/// (<see cref="Gpt2Model.ForwardFrom"/>): a layer × head sweep of an L-layer model costs about (L + 1)/2 full passes
+/// (<see cref="DecoderModel.ForwardFrom"/>): a layer × head sweep of an L-layer model costs about (L + 1)/2 full passes
 /// per layer, not L. Every patched pass equals a full forward with the same replacement written as a hook (tested).
 /// </para>
 /// </summary>
 public sealed class ActivationPatching
 {
-    private readonly Gpt2Model _model;
+    private readonly DecoderModel _model;
     private readonly int[] _corrupted;
     private readonly float[][] _cleanResid, _corruptedResid;                              // [l] (T, C)
     private readonly ActivationCache _clean;
 
-    private ActivationPatching(Gpt2Model model, int[] corrupted, PatchMetric metric, float[][] cleanResid, float[][] corruptedResid,
+    private ActivationPatching(DecoderModel model, int[] corrupted, PatchMetric metric, float[][] cleanResid, float[][] corruptedResid,
         ActivationCache clean, float cleanMetric, float corruptedMetric)
     {
         _model = model;
@@ -50,7 +50,7 @@ public sealed class ActivationPatching
     public int Length => _corrupted.Length;
 
     /// <summary>Runs and caches the clean and the corrupted prompt (equal lengths).</summary>
-    public static ActivationPatching Prepare(Gpt2Model model, int[] clean, int[] corrupted, PatchMetric metric)
+    public static ActivationPatching Prepare(DecoderModel model, int[] clean, int[] corrupted, PatchMetric metric)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(clean);

@@ -21,7 +21,7 @@ public sealed record SinkResult(int Layers, int Heads, float[] Share, float[] Sh
 /// </summary>
 public static class AttentionSinks
 {
-    public static SinkResult Run(Gpt2Model model, int[] tokens)
+    public static SinkResult Run(DecoderModel model, int[] tokens)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(tokens);

@@ -31,7 +31,7 @@ public static class DirectLogitAttribution
 {
     /// <summary>The attribution of <paramref name="metric"/>'s logit (difference) at <paramref name="position"/>
     /// (null: the last). With a loss metric the attributed value is the target's logit.</summary>
-    public static AttributionResult Run(Gpt2Model model, int[] tokens, PatchMetric metric, int? position = null)
+    public static AttributionResult Run(DecoderModel model, int[] tokens, PatchMetric metric, int? position = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(tokens);

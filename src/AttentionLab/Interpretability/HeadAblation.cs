@@ -25,12 +25,12 @@ public sealed record AblationResult(AblationKind Kind, int Layers, int Heads, fl
 /// Head ablation: replace one head's output (<c>blocks.{l}.attn.hook_z</c>, its D columns at every position) with
 /// zero or its mean over a reference batch, and measure the loss of the input — per head, a layer × head map that
 /// answers "which heads matter" with a number (a high attention weight does not). Each ablated pass starts at the
-/// head's block from the unablated run's cached stream (<see cref="Gpt2Model.ForwardFrom"/>).
+/// head's block from the unablated run's cached stream (<see cref="DecoderModel.ForwardFrom"/>).
 /// </summary>
 public static class HeadAblation
 {
     /// <summary>(L · H · D) each head's mean z over every position of <paramref name="reference"/>.</summary>
-    public static float[] MeanOutputs(Gpt2Model model, IReadOnlyList<int[]> reference)
+    public static float[] MeanOutputs(DecoderModel model, IReadOnlyList<int[]> reference)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(reference);
@@ -56,7 +56,7 @@ public static class HeadAblation
 
     /// <summary>The hook that ablates head <paramref name="head"/> of block <paramref name="layer"/>.</summary>
     /// <param name="means">(L · H · D) from <see cref="MeanOutputs"/>, for mean ablation; null: zero</param>
-    public static HookSet Hook(Gpt2Config config, int layer, int head, float[]? means)
+    public static HookSet Hook(DecoderConfig config, int layer, int head, float[]? means)
     {
         ArgumentNullException.ThrowIfNull(config);
         int d = config.HeadDim, c = config.Heads * d;                                   // z's row: H·D
@@ -77,7 +77,7 @@ public static class HeadAblation
     /// <summary>Every head ablated in turn; the loss is the mean next-token loss over positions ≥
     /// <paramref name="scoredFrom"/> (the second half of a repeated sequence, say).</summary>
     /// <param name="reference">the batch the means come from (mean ablation; null: <paramref name="tokens"/> itself)</param>
-    public static AblationResult Run(Gpt2Model model, int[] tokens, AblationKind kind, IReadOnlyList<int[]>? reference = null,
+    public static AblationResult Run(DecoderModel model, int[] tokens, AblationKind kind, IReadOnlyList<int[]>? reference = null,
         int scoredFrom = 0, IProgress<SweepProgress>? progress = null, CancellationToken cancellation = default)
     {
         ArgumentNullException.ThrowIfNull(model);

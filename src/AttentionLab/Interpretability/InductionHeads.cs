@@ -43,7 +43,7 @@ public static class InductionHeads
     }
 
     /// <summary>The scores of every head on <paramref name="tokens"/>, whose second half repeats the first (period n = T/2).</summary>
-    public static InductionResult Score(Gpt2Model model, int[] tokens)
+    public static InductionResult Score(DecoderModel model, int[] tokens)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(tokens);
@@ -75,7 +75,7 @@ public static class InductionHeads
     }
 
     /// <summary>The second copy's loss with head (layer, head) zero-ablated: an induction head's ablation raises it.</summary>
-    public static float SecondHalfLossWithout(Gpt2Model model, int[] tokens, int layer, int head)
+    public static float SecondHalfLossWithout(DecoderModel model, int[] tokens, int layer, int head)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(tokens);

@@ -18,7 +18,7 @@ public static class InductionTask
 
     /// <summary>2 layers of 2 heads, 32 channels, a context of 32: big enough for the circuit, small enough to train on
     /// two cores in seconds.</summary>
-    public static Gpt2Config Config { get; } = new() { VocabSize = Alphabet.Length, ContextLength = 32, Layers = 2, Channels = 32, Heads = 2 };
+    public static DecoderConfig Config { get; } = new() { VocabSize = Alphabet.Length, ContextLength = 32, Layers = 2, Channels = 32, Heads = 2 };
 
     /// <summary>The training options of <see cref="Train"/>: a high learning rate, a short warmup, no weight decay.</summary>
     public static TrainingOptions Options(int steps, ulong seed) => new()
@@ -48,12 +48,12 @@ public static class InductionTask
 
     /// <summary>A fresh model trained on <see cref="Text"/> for <paramref name="steps"/> steps; every number comes from
     /// <paramref name="seed"/>. <paramref name="step"/> sees each step's report (progress).</summary>
-    public static Gpt2Model Train(int seed, int steps, Action<StepReport>? step = null, CancellationToken cancellation = default)
+    public static DecoderModel Train(int seed, int steps, Action<StepReport>? step = null, CancellationToken cancellation = default)
     {
-        var model = new Gpt2Model(Config);
+        var model = new DecoderModel(Config);
         model.InitializeWeights(seed);
         var corpus = Corpus.FromText(Text(seed), Tokenizer(), "repeated random segments");
-        var trainer = new Trainer(new Gpt2LanguageModel(model), corpus, Options(steps, (ulong)seed));
+        var trainer = new Trainer(new DecoderLanguageModel(model), corpus, Options(steps, (ulong)seed));
         while (!trainer.IsFinished)
         {
             cancellation.ThrowIfCancellationRequested();

@@ -28,7 +28,7 @@ public sealed record LogitLensResult(int[] Tokens, int[] Positions, int? Target,
 public static class LogitLens
 {
     /// <summary>The stream names the lens reads, in order: every block's resid_pre, then the last resid_post.</summary>
-    public static string[] Stages(Gpt2Config config)
+    public static string[] Stages(DecoderConfig config)
     {
         ArgumentNullException.ThrowIfNull(config);
         var names = new string[config.Layers + 1];
@@ -38,7 +38,7 @@ public static class LogitLens
     }
 
     /// <summary>(L + 1) arrays of (T, V) logits: each stage's stream through the final norm and the unembedding.</summary>
-    public static float[][] Logits(Gpt2Model model, int[] tokens)
+    public static float[][] Logits(DecoderModel model, int[] tokens)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(tokens);
@@ -59,7 +59,7 @@ public static class LogitLens
     /// <summary>The lens at every stage and position: the <paramref name="top"/> tokens and the target's probability and rank.</summary>
     /// <param name="target">the token to follow (e.g. the next token or the expected answer), or null</param>
     /// <param name="positions">the positions to read (null: all)</param>
-    public static LogitLensResult Run(Gpt2Model model, int[] tokens, int? target = null, int top = 5, int[]? positions = null)
+    public static LogitLensResult Run(DecoderModel model, int[] tokens, int? target = null, int top = 5, int[]? positions = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(tokens);

@@ -12,7 +12,7 @@ internal static class ModelRuns
     /// <summary>Runs blocks <paramref name="layer"/>… on <paramref name="residual"/> (T, C) with
     /// <paramref name="hooks"/>, each token predicting the next; returns the mean loss over the predicted positions in
     /// [<paramref name="scoredFrom"/>, T − 1) (NaN when none).</summary>
-    public static float LossFrom(Gpt2Model model, int layer, ReadOnlySpan<float> residual, int[] tokens, HookSet? hooks, int scoredFrom = 0)
+    public static float LossFrom(DecoderModel model, int layer, ReadOnlySpan<float> residual, int[] tokens, HookSet? hooks, int scoredFrom = 0)
     {
         int t = tokens.Length;
         var targets = Targets(tokens);
@@ -39,11 +39,11 @@ internal static class ModelRuns
     }
 
     /// <summary>(V) the last position's logits of the last pass.</summary>
-    public static ReadOnlySpan<float> LastLogits(Gpt2Model model, int t) =>
+    public static ReadOnlySpan<float> LastLogits(DecoderModel model, int t) =>
         model.Logits.Slice((t - 1) * model.Config.VocabSize, model.Config.VocabSize);
 
     /// <summary>Every block's <c>hook_resid_pre</c> of one cached run, (T, C) each, and its loss.</summary>
-    public static (float Loss, float[][] ResidPre, ActivationCache Cache) Cached(Gpt2Model model, int[] tokens, Func<string, bool>? more = null)
+    public static (float Loss, float[][] ResidPre, ActivationCache Cache) Cached(DecoderModel model, int[] tokens, Func<string, bool>? more = null)
     {
         int layers = model.Config.Layers;
         var names = Enumerable.Range(0, layers).Select(l => HookNames.Name(HookPoint.ResidPre, l)).ToHashSet(StringComparer.Ordinal);
@@ -54,7 +54,7 @@ internal static class ModelRuns
     }
 
     /// <summary>Throws a clear ArgumentException for a token id outside the vocabulary or an empty input.</summary>
-    public static void CheckTokens(Gpt2Model model, ReadOnlySpan<int> tokens, string what)
+    public static void CheckTokens(DecoderModel model, ReadOnlySpan<int> tokens, string what)
     {
         if (tokens.IsEmpty) throw new ArgumentException($"{what} is empty");
         if (tokens.Length > model.Config.ContextLength)

@@ -22,7 +22,7 @@ public sealed record NeuronViewResult(int Layer, int Head, int QueryPosition, in
 /// </summary>
 public static class NeuronView
 {
-    public static NeuronViewResult Run(Gpt2Model model, int[] tokens, int layer, int head, int query, int key)
+    public static NeuronViewResult Run(DecoderModel model, int[] tokens, int layer, int head, int query, int key)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(tokens);

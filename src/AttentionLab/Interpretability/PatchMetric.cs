@@ -22,7 +22,7 @@ public sealed record PatchMetric(int Token, int? Other = null)
         ? lastLogits[Token] - lastLogits[b]
         : (float)-ModelRuns.LogProbability(lastLogits, Token);
 
-    public void Check(Gpt2Config config)
+    public void Check(DecoderConfig config)
     {
         if ((uint)Token >= (uint)config.VocabSize) throw new ArgumentException($"metric token {Token} is outside [0, {config.VocabSize})");
         if (Other is { } b && (uint)b >= (uint)config.VocabSize) throw new ArgumentException($"metric token {b} is outside [0, {config.VocabSize})");

@@ -28,12 +28,12 @@ public abstract class ComputeDevice
     /// <summary>Where a training run's steps run, built from the run's host model and optimizer (fresh or resumed):
     /// on the CPU the shared loop over the model itself; a GPU keeps a device-resident copy and syncs it back for
     /// checkpoints. The one seam training goes through.</summary>
-    public virtual Training.ITrainingBackend TrainingBackend(Models.Gpt2Model model, Training.AdamW optimizer) =>
-        new Training.CpuTrainingBackend(new Training.Gpt2LanguageModel(model), optimizer);
+    public virtual Training.ITrainingBackend TrainingBackend(Models.DecoderModel model, Training.AdamW optimizer) =>
+        new Training.CpuTrainingBackend(new Training.DecoderLanguageModel(model), optimizer);
 
     /// <summary>Generation's cached steps (KV cache) for <paramref name="model"/> on this device: on the CPU the model's
     /// own cache; a GPU keeps weights, cache and attention on the device. The one seam generation goes through.</summary>
-    public virtual Models.ICachedDecoder CachedDecoder(Models.Gpt2Model model) => new Models.Gpt2CachedDecoder(model);
+    public virtual Models.ICachedDecoder CachedDecoder(Models.DecoderModel model) => new Models.CpuCachedDecoder(model);
 
     /// <summary>The CPU: <see cref="Gemm"/> and the kernels of <see cref="AttentionKernels"/>.</summary>
     public static ComputeDevice Cpu { get; } = new CpuDevice();

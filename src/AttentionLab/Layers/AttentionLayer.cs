@@ -49,7 +49,7 @@ internal sealed class AttentionLayer(LinearLayer qkv, LinearLayer projection, in
     /// <param name="input">(N, C) what the projections read (ln_1's output in a block)</param>
     /// <param name="residual">(N, C) the residual stream the branch is added to; null: none</param>
     /// <param name="output">(N, C), overwritten</param>
-    public void Forward(LayerRun run, int l, Gpt2BlockActivations s, Slot input, Slot? residual, Slot output, in AttentionCall call)
+    public void Forward(LayerRun run, int l, DecoderBlockActivations s, Slot input, Slot? residual, Slot output, in AttentionCall call)
     {
         var a = run.Activations;
         int batch = a.Batch, length = a.Length, c = Channels, kv = KeyValueChannels, width = c + 2 * kv, h = Heads, hkv = KeyValueHeads, d = HeadDim;
@@ -61,7 +61,7 @@ internal sealed class AttentionLayer(LinearLayer qkv, LinearLayer projection, in
             hooks.CallColumns(HookPoint.K, l, run[s.Qkv], width, c, batch, length, hkv, d);
             hooks.CallColumns(HookPoint.V, l, run[s.Qkv], width, c + kv, batch, length, hkv, d);
         }
-        using (run.Phase(Gpt2Phase.Attention))
+        using (run.Phase(DecoderPhase.Attention))
         {
             if (HeadNorms is null && Rotary is null && !Grouped)
             {
@@ -95,7 +95,7 @@ internal sealed class AttentionLayer(LinearLayer qkv, LinearLayer projection, in
 
     /// <summary>The Llama family's heads: split q (H heads) and k, v (Hkv heads, into their own slots when grouped),
     /// Qwen3's per-head norms, then the rotation of q and k at positions start … start + T − 1.</summary>
-    private void PrepareHeads(LayerRun run, Gpt2BlockActivations s, int start)
+    private void PrepareHeads(LayerRun run, DecoderBlockActivations s, int start)
     {
         var a = run.Activations;
         int batch = a.Batch, length = a.Length, c = Channels, kv = KeyValueChannels, width = c + 2 * kv, h = Heads, hkv = KeyValueHeads, d = HeadDim;
@@ -150,12 +150,12 @@ internal sealed class AttentionLayer(LinearLayer qkv, LinearLayer projection, in
     /// residual's gradient is dOutput itself, which the caller keeps.
     /// </summary>
     /// <param name="input">(N, C) the forward's input</param>
-    public void Backward(LayerRun run, Gpt2BlockActivations s, Slot input, Slot dOutput, Slot dInput, IAttentionKernel kernel, AttentionOptions options, bool accumulate)
+    public void Backward(LayerRun run, DecoderBlockActivations s, Slot input, Slot dOutput, Slot dInput, IAttentionKernel kernel, AttentionOptions options, bool accumulate)
     {
         var a = run.Activations;
         int batch = a.Batch, length = a.Length, c = Channels, kv = KeyValueChannels, width = c + 2 * kv, h = Heads, hkv = KeyValueHeads, d = HeadDim;
         Projection.Backward(run, dOutput, s.AttentionMerged, a.DMerged, accumulate);
-        using (run.Phase(Gpt2Phase.BackwardAttention))
+        using (run.Phase(DecoderPhase.BackwardAttention))
         {
             AttentionHeads.Split(run[a.DMerged], batch, length, h, d, run[a.DAttention]);              // (B, H, T, D)
             kernel.Backward(run[s.Q], run[s.K], run[s.V], run[s.AttentionOutput], run[s.AttentionSaved], run[a.DAttention],
@@ -247,7 +247,7 @@ internal sealed class AttentionLayer(LinearLayer qkv, LinearLayer projection, in
     /// h / G, Tk = cached + new: no copy of the shared heads. With the scores or the pattern hooked, the heads' cached
     /// keys and values are gathered into (1, H, Tk, D) and run as one call.
     /// </summary>
-    private void CachedAttention(LayerRun run, int l, Gpt2BlockActivations s, in AttentionCall call)
+    private void CachedAttention(LayerRun run, int l, DecoderBlockActivations s, in AttentionCall call)
     {
         var cache = call.Cache!;
         int n = run.Activations.Length, h = Heads, hkv = KeyValueHeads, group = h / hkv, d = HeadDim, start = call.CachedStart, tk = start + n;

@@ -33,7 +33,7 @@ internal sealed class ClassifierHead(NormLayer finalNorm, ParameterView weight, 
         int batch = a.Batch, t = a.Length, c = channels, k = Classes;
         FinalNorm.Forward(run, residual, a.FinalNorm, a.FinalNormMean, a.FinalNormRstd);            // (B, T, C)
         hooks?.Call(HookPoint.LnFinalNormalized, 0, run.Memory(a.FinalNorm), batch, t, c);
-        using (run.Phase(Gpt2Phase.LmHead))
+        using (run.Phase(DecoderPhase.LmHead))
         {
             var h = run[a.FinalNorm];
             for (int b = 0; b < batch; b++) h.Slice(b * t * c, c).CopyTo(classRows.Slice(b * c, c));  // (B, C)
@@ -41,7 +41,7 @@ internal sealed class ClassifierHead(NormLayer finalNorm, ParameterView weight, 
             run.Device.MatMul(classRows, run[Weight], logits, batch, k, c, accumulate: true);       // (B, K)
         }
         if (labels.IsEmpty) return float.NaN;
-        using var _ = run.Phase(Gpt2Phase.Loss);
+        using var _ = run.Phase(DecoderPhase.Loss);
         return CrossEntropy.Forward(logits, labels, k, run[a.Losses][..batch], run[a.LogSumExp][..batch]);
     }
 
@@ -57,7 +57,7 @@ internal sealed class ClassifierHead(NormLayer finalNorm, ParameterView weight, 
     {
         var a = run.Activations;
         int batch = a.Batch, t = a.Length, c = channels, k = Classes;
-        using (run.Phase(Gpt2Phase.BackwardLossAndLmHead))
+        using (run.Phase(DecoderPhase.BackwardLossAndLmHead))
         {
             CrossEntropy.Backward(logits, run[a.LogSumExp][..batch], labels, k, 1f / batch, logits);
             run.Device.MatMul(logits, run[Weight], dClassRows, batch, c, k, transposeB: true);     // (B, C)

@@ -42,7 +42,7 @@ internal sealed class CrossAttentionLayer(LinearLayer query, ParameterView keyVa
         var hooks = call.Hooks;
         Query.Forward(run, run[input], run[s.Q]);                                          // (N, C) = (B, Tt, H, D)
         hooks?.Call(HookPoint.CrossQ, l, run.Memory(s.Q), batch, tq, h, d);
-        using (run.Phase(Gpt2Phase.Matmul))
+        using (run.Phase(DecoderPhase.Matmul))
         {
             Ops.Bias.Fill(run[KeyValueBias], run[s.Kv]);
             run.Device.MatMul(run[a.Memory], run[KeyValueWeight], run[s.Kv], m, 2 * c, c, accumulate: true);   // (M, 2C)
@@ -53,7 +53,7 @@ internal sealed class CrossAttentionLayer(LinearLayer query, ParameterView keyVa
             hooks.CallColumns(HookPoint.CrossV, l, run[s.Kv], 2 * c, c, batch, ts, h, d);
         }
         var shape = new AttentionShape(batch, h, tq, ts, d);
-        using (run.Phase(Gpt2Phase.Attention))
+        using (run.Phase(DecoderPhase.Attention))
         {
             AttentionHeads.Split(run[s.Q], batch, tq, h, d, run[s.QHeads]);                           // (B, H, Tt, D)
             AttentionHeads.SplitColumns(run[s.Kv], 2 * c, 0, batch, ts, h, d, run[s.KHeads]);         // (B, H, Ts, D)
@@ -79,7 +79,7 @@ internal sealed class CrossAttentionLayer(LinearLayer query, ParameterView keyVa
         int batch = a.Batch, tq = a.Length, ts = a.MemoryLength, n = batch * tq, m = batch * ts, c = Channels, h = Heads, d = HeadDim;
         var dQuery = new Slot(a.DQkv.Offset, n * c);                                       // (N, C), the first third of dQkv
         Projection.Backward(run, dOutput, s.AttentionMerged, a.DMerged, accumulate: true); // dz (N, C)
-        using (run.Phase(Gpt2Phase.BackwardAttention))
+        using (run.Phase(DecoderPhase.BackwardAttention))
         {
             AttentionHeads.Split(run[a.DMerged], batch, tq, h, d, run[a.DAttention]);                  // (B, H, Tt, D)
             kernel.Backward(run[s.QHeads], run[s.KHeads], run[s.VHeads], run[s.AttentionOutput], run[s.AttentionSaved], run[a.DAttention],
@@ -89,7 +89,7 @@ internal sealed class CrossAttentionLayer(LinearLayer query, ParameterView keyVa
             AttentionHeads.MergeColumns(run[a.DCrossV], batch, ts, h, d, run[a.DCrossKv], 2 * c, c);
         }
         Query.Backward(run, dQuery, input, dInput, accumulate: true);
-        using (run.Phase(Gpt2Phase.BackwardMatmul))
+        using (run.Phase(DecoderPhase.BackwardMatmul))
         {
             var g = run.Gradients!;
             run.Device.MatMul(run[a.DCrossKv], run[KeyValueWeight], run[a.DMemory], m, c, 2 * c, transposeB: true, accumulate: true);   // dMemory += dKv·W_kvᵀ

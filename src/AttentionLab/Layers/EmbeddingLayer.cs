@@ -22,7 +22,7 @@ internal sealed class EmbeddingLayer(ParameterView tokenTable, ParameterView? po
     /// <param name="output">(B, T, C), overwritten</param>
     public void Forward(LayerRun run, ReadOnlySpan<int> tokens, int start, Slot output, HookRun? hooks)
     {
-        using var _ = run.Phase(Gpt2Phase.Embedding);
+        using var _ = run.Phase(DecoderPhase.Embedding);
         var a = run.Activations;
         int batch = a.Batch, length = a.Length, c = channels;
         var encoded = run[output];
@@ -56,7 +56,7 @@ internal sealed class EmbeddingLayer(ParameterView tokenTable, ParameterView? po
     /// <param name="dOutput">(B, T, C)</param>
     public void Backward(LayerRun run, ReadOnlySpan<int> tokens, Slot dOutput)
     {
-        using var _ = run.Phase(Gpt2Phase.BackwardOther);
+        using var _ = run.Phase(DecoderPhase.BackwardOther);
         var a = run.Activations;
         int batch = a.Batch, length = a.Length, c = channels;
         var dx = run[dOutput];

@@ -10,14 +10,14 @@ namespace AttentionLab.Layers;
 /// </summary>
 internal sealed class LayerRun
 {
-    /// <summary>The weights, laid out by the model's <see cref="Gpt2Layout"/>.</summary>
+    /// <summary>The weights, laid out by the model's <see cref="DecoderLayout"/>.</summary>
     public float[] Parameters = [];
     /// <summary>dLoss/dParameters, same layout; null for an inference model.</summary>
     public float[]? Gradients;
     /// <summary>The activations of the current pass.</summary>
-    public Gpt2Activations Activations = null!;
+    public DecoderActivations Activations = null!;
     public ComputeDevice Device = ComputeDevice.Cpu;
-    public Gpt2PhaseTimes? Timer;
+    public DecoderPhaseTimes? Timer;
     public long ParallelMinimumWork = ParallelRows.DefaultMinimumWork;
 
     /// <summary>The activation floats.</summary>
@@ -51,7 +51,7 @@ internal sealed class LayerRun
     public Span<float> Gradient(ParameterView p) => Gradients.AsSpan(p.Offset, p.Length);
 
     /// <summary>Times the scope that follows as <paramref name="phase"/> (nothing without a timer).</summary>
-    public PhaseScope Phase(Gpt2Phase phase) => Timer.Phase(phase);
+    public PhaseScope Phase(DecoderPhase phase) => Timer.Phase(phase);
 
     private readonly float[][] _scratch = [[], []];
 

@@ -21,7 +21,7 @@ internal sealed class LinearLayer(ParameterView weight, ParameterView? bias, int
     /// <param name="output">(N, out), overwritten</param>
     public void Forward(LayerRun run, Span<float> input, Span<float> output)
     {
-        using var _ = run.Phase(Gpt2Phase.Matmul);
+        using var _ = run.Phase(DecoderPhase.Matmul);
         if (Bias is { } b) Ops.Bias.Fill(run[b], output);
         else output.Clear();
         run.MultiplyByWeight(input, Weight, output, run.Rows, Out, In, accumulate: true);
@@ -33,12 +33,12 @@ internal sealed class LinearLayer(ParameterView weight, ParameterView? bias, int
     /// <param name="output">(N, out), overwritten (may not alias <paramref name="input"/>)</param>
     public void ForwardAdd(LayerRun run, Span<float> input, ReadOnlySpan<float> residual, Span<float> output)
     {
-        using (run.Phase(Gpt2Phase.Residual))
+        using (run.Phase(DecoderPhase.Residual))
         {
             if (Bias is { } b) Ops.Bias.AddTo(residual, run[b], output);
             else residual.CopyTo(output);
         }
-        using var _ = run.Phase(Gpt2Phase.Matmul);
+        using var _ = run.Phase(DecoderPhase.Matmul);
         run.MultiplyByWeight(input, Weight, output, run.Rows, Out, In, accumulate: true);
     }
 
@@ -77,7 +77,7 @@ internal sealed class LinearLayer(ParameterView weight, ParameterView? bias, int
     /// <param name="accumulate">true: dW += this batch's; false: dW = this batch's (db is always added)</param>
     public void Backward(LayerRun run, Slot dOutput, Slot input, Slot dInput, bool accumulate)
     {
-        using var _ = run.Phase(Gpt2Phase.BackwardMatmul);
+        using var _ = run.Phase(DecoderPhase.BackwardMatmul);
         var data = run.Data; var p = run.Parameters; var g = run.Gradients!;
         int n = run.Rows, inF = In, outF = Out;
         var weight = Weight; var bias = Bias;

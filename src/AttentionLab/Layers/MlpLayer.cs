@@ -25,7 +25,7 @@ internal sealed class MlpLayer(LinearLayer fc, LinearLayer projection, MlpActiva
     /// <param name="input">(N, C) what the first product reads</param>
     /// <param name="residual">(N, C) the stream the branch is added to</param>
     /// <param name="output">(N, C), overwritten</param>
-    public void Forward(LayerRun run, int l, Gpt2BlockActivations s, Slot input, Slot residual, Slot output, HookRun? hooks)
+    public void Forward(LayerRun run, int l, DecoderBlockActivations s, Slot input, Slot residual, Slot output, HookRun? hooks)
     {
         var a = run.Activations;
         int n = run.Rows, hidden = Fc.Out;
@@ -34,7 +34,7 @@ internal sealed class MlpLayer(LinearLayer fc, LinearLayer projection, MlpActiva
         if (Activation == MlpActivation.SwiGlu)
         {
             int m = Projection.In;
-            using (run.Phase(Gpt2Phase.Gelu))
+            using (run.Phase(DecoderPhase.Gelu))
             {
                 var data = run.Data;
                 Slot gateUp = s.Fc, hidden2 = s.FcGelu;
@@ -45,7 +45,7 @@ internal sealed class MlpLayer(LinearLayer fc, LinearLayer projection, MlpActiva
             Projection.ForwardBranch(run, run[s.FcGelu], residual, output, hooks, HookPoint.MlpOut, l);
             return;
         }
-        using (run.Phase(Gpt2Phase.Gelu))
+        using (run.Phase(DecoderPhase.Gelu))
         {
             var data = run.Data;
             Slot fcOut = s.Fc, geluOut = s.FcGelu;
@@ -59,7 +59,7 @@ internal sealed class MlpLayer(LinearLayer fc, LinearLayer projection, MlpActiva
     /// <summary>Reads dLoss/d(output) from <paramref name="dOutput"/>; writes the branch's input gradient into
     /// <paramref name="dInput"/> (overwritten; pre-norm: dResidual → dNorm, for ln_2's backward).</summary>
     /// <param name="input">(N, C) the forward's input</param>
-    public void Backward(LayerRun run, Gpt2BlockActivations s, Slot dOutput, Slot input, Slot dInput, bool accumulate)
+    public void Backward(LayerRun run, DecoderBlockActivations s, Slot dOutput, Slot input, Slot dInput, bool accumulate)
     {
         var a = run.Activations;
         int n = run.Rows, hidden = Fc.Out;
@@ -67,7 +67,7 @@ internal sealed class MlpLayer(LinearLayer fc, LinearLayer projection, MlpActiva
         {
             int m = Projection.In;
             Projection.Backward(run, dOutput, s.FcGelu, a.DHidden, accumulate);       // dg (N, M)
-            using (run.Phase(Gpt2Phase.BackwardGelu))
+            using (run.Phase(DecoderPhase.BackwardGelu))
             {
                 var data = run.Data;
                 Slot gateUp = s.Fc, dHidden = a.DHidden, dFc = a.DFc;
@@ -79,7 +79,7 @@ internal sealed class MlpLayer(LinearLayer fc, LinearLayer projection, MlpActiva
             return;
         }
         Projection.Backward(run, dOutput, s.FcGelu, a.DFc, accumulate);               // dg (N, 4C)
-        using (run.Phase(Gpt2Phase.BackwardGelu))
+        using (run.Phase(DecoderPhase.BackwardGelu))
         {
             var data = run.Data;
             Slot fcOut = s.Fc, dFc = a.DFc;

@@ -22,7 +22,7 @@ internal sealed class NormLayer(NormKind kind, ParameterView weight, ParameterVi
     /// <param name="rstd">(N) 1/√(var + ε), saved for backward</param>
     public void Forward(LayerRun run, Slot input, Slot output, Slot mean, Slot rstd)
     {
-        using var _ = run.Phase(Gpt2Phase.LayerNorm);
+        using var _ = run.Phase(DecoderPhase.LayerNorm);
         int n = run.Rows, c = channels;
         float eps = epsilon;
         var data = run.Data;
@@ -92,7 +92,7 @@ internal sealed class NormLayer(NormKind kind, ParameterView weight, ParameterVi
     /// <param name="dInput">(N, C), accumulated</param>
     public void Backward(LayerRun run, Slot dOutput, Slot input, Slot mean, Slot rstd, Slot dInput)
     {
-        using var _ = run.Phase(Gpt2Phase.BackwardLayerNorm);
+        using var _ = run.Phase(DecoderPhase.BackwardLayerNorm);
         var a = run.Activations;
         int n = run.Rows, c = channels;
         var data = a.Data;

@@ -36,7 +36,7 @@ internal sealed class OutputHead(NormLayer? finalNorm, ParameterView unembedding
             if (hooks is not null && hooks.Wants(HookPoint.LnFinalScale)) CallScale(run, hooks);
             hooks?.Call(HookPoint.LnFinalNormalized, 0, run.Memory(a.FinalNorm), a.Batch, a.Length, c);
         }
-        using (run.Phase(Gpt2Phase.LmHead))
+        using (run.Phase(DecoderPhase.LmHead))
         {
             if (Bias is { } b)
             {
@@ -46,7 +46,7 @@ internal sealed class OutputHead(NormLayer? finalNorm, ParameterView unembedding
             else run.MultiplyByWeight(run[normalized], Unembedding, run[a.Logits], n, v, c, transposeWeight: true);
         }
         if (!hasTargets) return float.NaN;
-        using var _ = run.Phase(Gpt2Phase.Loss);
+        using var _ = run.Phase(DecoderPhase.Loss);
         var data = a.Data;
         Slot logits = a.Logits, losses = a.Losses, lse = a.LogSumExp;
         var targets = a.Targets;
@@ -114,7 +114,7 @@ internal sealed class OutputHead(NormLayer? finalNorm, ParameterView unembedding
         int n = run.Rows, c = channels, v = vocab;
         Slot normalized = FinalNorm is null ? residual : a.FinalNorm;
         Slot dNormalized = FinalNorm is null ? a.DResidual : a.DNorm;
-        using (run.Phase(Gpt2Phase.BackwardLossAndLmHead))
+        using (run.Phase(DecoderPhase.BackwardLossAndLmHead))
         {
             var data = a.Data;
             Slot logits = a.Logits, lse = a.LogSumExp;

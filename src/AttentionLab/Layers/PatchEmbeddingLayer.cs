@@ -66,7 +66,7 @@ internal sealed class PatchEmbeddingLayer(ParameterView weight, ParameterView bi
         var a = run.Activations;
         int batch = a.Batch, t = a.Length, n = Patches, pp = PatchDim, c = channels;
         var x = run[output];
-        using (run.Phase(Gpt2Phase.Embedding))
+        using (run.Phase(DecoderPhase.Embedding))
         {
             Patchify(images, batch, ImageSize, PatchSize, patches);                           // (B, N, P²)
             for (int b = 0; b < batch; b++)
@@ -105,7 +105,7 @@ internal sealed class PatchEmbeddingLayer(ParameterView weight, ParameterView bi
     /// <param name="dImages">(B, S·S), overwritten, or empty to skip</param>
     public void Backward(LayerRun run, Slot dOutput, ReadOnlySpan<float> patches, Span<float> dImages = default)
     {
-        using var _ = run.Phase(Gpt2Phase.BackwardOther);
+        using var _ = run.Phase(DecoderPhase.BackwardOther);
         var a = run.Activations;
         int batch = a.Batch, t = a.Length, n = Patches, pp = PatchDim, c = channels;
         var dx = run[dOutput];

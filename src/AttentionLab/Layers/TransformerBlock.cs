@@ -30,7 +30,7 @@ internal sealed class TransformerBlock(int index, NormLayer norm1, AttentionLaye
 
     /// <summary>Block <paramref name="index"/> over the views of <paramref name="w"/>: the config's norm and MLP
     /// activation, a fused (C, 3C) qkv and a 4C MLP — the one way every model builds its self-attention blocks.</summary>
-    public static TransformerBlock Create(int index, Gpt2BlockLayout w, NormKind norm, float epsilon, MlpActivation activation, int heads, int headDim,
+    public static TransformerBlock Create(int index, DecoderBlockLayout w, NormKind norm, float epsilon, MlpActivation activation, int heads, int headDim,
         NormPlacement placement = NormPlacement.Pre)
     {
         int c = heads * headDim;
@@ -45,8 +45,8 @@ internal sealed class TransformerBlock(int index, NormLayer norm1, AttentionLaye
 
     /// <summary>Block <paramref name="index"/> with every choice of <paramref name="config"/>: its norm, key/value
     /// heads, head size, biases (absent views), Qwen3's q/k norms, the rotation shared by all blocks and the MLP's
-    /// activation and width. For GPT-2's choices it is exactly the block <see cref="Create(int, Gpt2BlockLayout, NormKind, float, MlpActivation, int, int, NormPlacement)"/> builds.</summary>
-    public static TransformerBlock Create(int index, Gpt2BlockLayout w, Gpt2Config config, Ops.RotaryEmbedding? rotary)
+    /// activation and width. For GPT-2's choices it is exactly the block <see cref="Create(int, DecoderBlockLayout, NormKind, float, MlpActivation, int, int, NormPlacement)"/> builds.</summary>
+    public static TransformerBlock Create(int index, DecoderBlockLayout w, DecoderConfig config, Ops.RotaryEmbedding? rotary)
     {
         int c = config.Channels, a = config.AttentionChannels, m = config.IntermediateSize;
         float eps = config.LayerNormEpsilon;
@@ -122,7 +122,7 @@ internal sealed class TransformerBlock(int index, NormLayer norm1, AttentionLaye
     /// R = attn′(D) + D          d x, the block's input gradient
     /// </code>
     /// </summary>
-    private void PostNormBackward(LayerRun run, Gpt2Activations a, Gpt2BlockActivations s, Slot residual,
+    private void PostNormBackward(LayerRun run, DecoderActivations a, DecoderBlockActivations s, Slot residual,
         (AttentionLab.Attention.IAttentionKernel Kernel, AttentionLab.Attention.AttentionOptions Options) attention, bool accumulate)
     {
         run[a.DNorm].Clear();

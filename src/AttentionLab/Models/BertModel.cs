@@ -18,7 +18,7 @@ namespace AttentionLab.Models;
 /// logits = mlm_head(ln_f(x))        (B, T, V)  its own (V, C) matrix and a bias (untied)
 /// loss = cross_entropy(logits, targets)        only at the ~15% chosen positions (−1 elsewhere is ignored)
 /// </code>
-/// That is the one stack's decoder (<see cref="Gpt2Model"/>) with BERT's choices: <see cref="Gpt2Config.IsCausal"/>
+/// That is the one stack's decoder (<see cref="DecoderModel"/>) with BERT's choices: <see cref="DecoderConfig.IsCausal"/>
 /// false, an untied head with a bias, unscored targets −1, and the [PAD] keys hidden per call
 /// (<see cref="AttentionOptions.KeyPaddingMask"/>). What is BERT's own lives here: the vocabulary ([PAD], [MASK], the
 /// characters), filling [MASK]s (<see cref="Inspect"/>), masked accuracy, and the folder format (PyTorch state-dict
@@ -32,10 +32,10 @@ public sealed class BertModel
 
     public BertConfig Config { get; }
 
-    /// <summary>The one stack's model this BERT runs on (BERT's choices in its <see cref="Gpt2Model.Config"/>).</summary>
-    public Gpt2Model Transformer { get; }
+    /// <summary>The one stack's model this BERT runs on (BERT's choices in its <see cref="DecoderModel.Config"/>).</summary>
+    public DecoderModel Transformer { get; }
 
-    /// <summary>The weights: one arena laid out by <see cref="Gpt2Model.Layout"/>.</summary>
+    /// <summary>The weights: one arena laid out by <see cref="DecoderModel.Layout"/>.</summary>
     public ParameterArena Parameters => Transformer.Parameters;
 
     /// <summary>dLoss/dParameters of the last <see cref="Backward"/>, same layout.</summary>
@@ -56,7 +56,7 @@ public sealed class BertModel
         config.Validate();
         Config = config;
         _characters = config.CharacterList;
-        Transformer = new Gpt2Model(TransformerConfig(config), kernel ?? AttentionKernels.Default);
+        Transformer = new DecoderModel(TransformerConfig(config), kernel ?? AttentionKernels.Default);
         StateDict = BuildStateDict(Transformer.Layout, config.Channels);
         Initialize(config.Seed);
     }
@@ -64,10 +64,10 @@ public sealed class BertModel
     /// <summary>BERT as choices of the one stack: vocabulary = specials + characters, positions = MaxLength, a
     /// bidirectional (unless <see cref="BertConfig.IsCausal"/>) pre-LN stack of GPT-2's blocks, an untied MLM head
     /// with a bias.</summary>
-    public static Gpt2Config TransformerConfig(BertConfig config)
+    public static DecoderConfig TransformerConfig(BertConfig config)
     {
         ArgumentNullException.ThrowIfNull(config);
-        return new Gpt2Config
+        return new DecoderConfig
         {
             VocabSize = config.VocabSize, ContextLength = config.MaxLength, Layers = config.Layers, Channels = config.Channels,
             Heads = config.Heads, LayerNormEpsilon = LayerNorm.DefaultEpsilon, Attention = AttentionKernels.DefaultName,
@@ -77,7 +77,7 @@ public sealed class BertModel
     }
 
     /// <summary>The folder's names in its order: embed, each block h.{l}., ln_f, mlm_head.</summary>
-    private static StateDictMap BuildStateDict(Gpt2Layout layout, int c)
+    private static StateDictMap BuildStateDict(DecoderLayout layout, int c)
     {
         int v = layout.Config.VocabSize, t = layout.Config.ContextLength;
         var entries = new List<StateDictEntry>

@@ -13,11 +13,11 @@ public sealed record ForwardOptions
     /// <summary>Nothing changed: the model's kernel and masks, no hooks.</summary>
     public static ForwardOptions None { get; } = new();
 
-    /// <summary>The kernel for this call; null = the model's <see cref="Gpt2Model.Attention"/>.</summary>
+    /// <summary>The kernel for this call; null = the model's <see cref="DecoderModel.Attention"/>.</summary>
     public IAttentionKernel? Attention { get; init; }
 
     /// <summary>Scale and masks for this call (e.g. key positions hidden with <see cref="AttentionOptions.KeyPaddingMask"/>);
-    /// null = the model's <see cref="Gpt2Model.AttentionOptions"/>.</summary>
+    /// null = the model's <see cref="DecoderModel.AttentionOptions"/>.</summary>
     public AttentionOptions? AttentionOptions { get; init; }
 
     /// <summary>Hooks on the canonical activations (<see cref="HookNames"/>); null = none.</summary>

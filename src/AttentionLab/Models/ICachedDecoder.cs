@@ -2,7 +2,7 @@ namespace AttentionLab.Models;
 
 /// <summary>
 /// One sequence decoded incrementally: a causal model together with its KV cache, wherever the two live.
-/// <see cref="Gpt2Generator"/> calls only these members, so the CPU model (<see cref="Gpt2CachedDecoder"/>) and a GPU
+/// <see cref="TextGenerator"/> calls only these members, so the CPU model (<see cref="CpuCachedDecoder"/>) and a GPU
 /// whose cache stays on the device share one generation loop (sampling, cropping, the sliding window).
 /// </summary>
 public interface ICachedDecoder

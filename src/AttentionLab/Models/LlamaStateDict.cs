@@ -25,7 +25,7 @@ public static class LlamaStateDict
 {
     /// <summary>Every tensor a folder of this layout's config holds, in Hugging Face's module order.</summary>
     /// <exception cref="ArgumentException">a layout that is not of the Llama family (RMSNorm, SwiGLU, rotary)</exception>
-    public static StateDictMap For(Gpt2Layout layout)
+    public static StateDictMap For(DecoderLayout layout)
     {
         ArgumentNullException.ThrowIfNull(layout);
         var c = layout.Config;
@@ -35,11 +35,11 @@ public static class LlamaStateDict
     }
 
     /// <summary>True when the config's choices are the Llama family's: pre-norm RMSNorm, SwiGLU, rotary positions, causal.</summary>
-    public static bool IsLlamaFamily(Gpt2Config c) =>
+    public static bool IsLlamaFamily(DecoderConfig c) =>
         c.Norm == NormKind.RmsNorm && c.Activation == MlpActivation.SwiGlu && c.Positions == PositionEncoding.Rotary && c.IsCausal && !c.OutputBias
         && c.NormPlacement == NormPlacement.Pre;
 
-    private static IEnumerable<StateDictEntry> Entries(Gpt2Layout layout)
+    private static IEnumerable<StateDictEntry> Entries(DecoderLayout layout)
     {
         var cfg = layout.Config;
         int v = cfg.VocabSize, c = cfg.Channels, a = cfg.AttentionChannels, kv = cfg.KeyValueHeads * cfg.HeadDim, m = cfg.IntermediateSize, d = cfg.HeadDim;

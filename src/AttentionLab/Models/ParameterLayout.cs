@@ -10,7 +10,7 @@ public sealed record ParameterView(string Name, int Offset, int[] Shape)
 /// <summary>
 /// Where every parameter of a model lives in one float arena: named views (offset, shape) in the order they were
 /// added, as llm.c lays out its parameters. The same layout serves the gradients and the optimizer moments. Each
-/// architecture's layout (<see cref="Gpt2Layout"/>, …) adds its views with its checkpoint format's names.
+/// architecture's layout (<see cref="DecoderLayout"/>, …) adds its views with its checkpoint format's names.
 /// </summary>
 public abstract class ParameterLayout
 {

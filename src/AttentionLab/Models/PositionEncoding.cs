@@ -1,6 +1,6 @@
 namespace AttentionLab.Models;
 
-/// <summary>How a GPT-2 tells positions apart (<see cref="Gpt2Config.Positions"/>).</summary>
+/// <summary>How a GPT-2 tells positions apart (<see cref="DecoderConfig.Positions"/>).</summary>
 public enum PositionEncoding
 {
     /// <summary>GPT-2's trained table wpe (T, C), added to the token embeddings.</summary>
@@ -11,7 +11,7 @@ public enum PositionEncoding
     None,
     /// <summary>Rotary position embeddings (Su et al. 2021, RoFormer), Llama's: no table is added to the embeddings;
     /// each head's queries and keys are rotated by an angle proportional to their position, so q·k depends only on
-    /// the offset between them (<see cref="Gpt2Config.RopeTheta"/>, <see cref="Gpt2Config.RopeScaling"/>).</summary>
+    /// the offset between them (<see cref="DecoderConfig.RopeTheta"/>, <see cref="DecoderConfig.RopeScaling"/>).</summary>
     Rotary,
 }
 

@@ -25,12 +25,12 @@ namespace AttentionLab.Models;
 /// </summary>
 public sealed class SeedGpt
 {
-    private readonly Gpt2Config _shape;        // the activation arena's sizes: one block, SeedGpt's V, T_max, C, H
+    private readonly DecoderConfig _shape;        // the activation arena's sizes: one block, SeedGpt's V, T_max, C, H
     private readonly LayerRun _run = new();
     private readonly EmbeddingLayer _embedding;
     private readonly AttentionLayer _attention;
     private readonly OutputHead _head;
-    private Gpt2Activations? _acts;
+    private DecoderActivations? _acts;
     private IAttentionKernel _lastKernel;
     private AttentionOptions _lastOptions = AttentionOptions.Causal;
     private bool _lossReady;                   // Loss ran after the last Forward: Backward may run
@@ -76,7 +76,7 @@ public sealed class SeedGpt
             throw new ArgumentException($"channels ({config.DModel}) must be divisible by heads ({config.Heads})");
         Config = config;
         int v = config.VocabSize, c = config.DModel, h = config.Heads, d = c / h;
-        _shape = new Gpt2Config { VocabSize = v, ContextLength = config.MaxLength, Layers = 1, Channels = c, Heads = h };
+        _shape = new DecoderConfig { VocabSize = v, ContextLength = config.MaxLength, Layers = 1, Channels = c, Heads = h };
         Layout = new SeedGptLayout(config);
         Parameters = new ParameterArena(Layout);
         Gradients = new ParameterArena(Layout);
@@ -170,7 +170,7 @@ public sealed class SeedGpt
         var hooks = HookRun.Resolve(options?.Hooks, _shape);
         long saved = kernel.SavedLength(new AttentionShape(batch, Config.Heads, length, length, HeadDim));
         if (_acts is null || _acts.Batch != batch || _acts.Length != length || _acts.SavedPerBlock != saved)
-            _acts = new Gpt2Activations(_shape, batch, length, saved, training: true, _acts?.Data);
+            _acts = new DecoderActivations(_shape, batch, length, saved, training: true, _acts?.Data);
         var a = _acts;
         inputIds.CopyTo(a.Tokens, 0);
         (_lastKernel, _lastOptions, _lastEdited, _lossReady) = (kernel, attentionOptions, hooks?.AnyEdits == true, false);
@@ -221,7 +221,7 @@ public sealed class SeedGpt
         _lossReady = false;                                                                  // the logits slot now holds dLogits
     }
 
-    private LayerRun Prepare(Gpt2Activations a)
+    private LayerRun Prepare(DecoderActivations a)
     {
         var run = _run;
         run.Parameters = Parameters.Data;

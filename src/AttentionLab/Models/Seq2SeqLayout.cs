@@ -26,14 +26,14 @@ public sealed class Seq2SeqLayout : ParameterLayout
         int v = config.VocabSize, c = config.Channels;
         SourceTokens = Add("encoder.embed.token.weight", v, c);
         SourcePositions = Add("encoder.embed.position.weight", config.MaxSourceLength, c);
-        var encoder = new Gpt2BlockLayout[config.EncoderLayers];
+        var encoder = new DecoderBlockLayout[config.EncoderLayers];
         for (int l = 0; l < encoder.Length; l++) encoder[l] = Block($"encoder.h.{l}.", "attn.", "ln_2.", c);
         Encoder = encoder;
         EncoderNormWeight = Add("encoder.ln_f.weight", c);
         EncoderNormBias = Add("encoder.ln_f.bias", c);
         TargetTokens = Add("decoder.embed.token.weight", v, c);
         TargetPositions = Add("decoder.embed.position.weight", config.MaxTargetLength + 1, c);
-        var decoder = new Gpt2BlockLayout[config.DecoderLayers];
+        var decoder = new DecoderBlockLayout[config.DecoderLayers];
         var cross = new CrossBlockLayout[config.DecoderLayers];
         for (int l = 0; l < decoder.Length; l++)
         {
@@ -47,7 +47,7 @@ public sealed class Seq2SeqLayout : ParameterLayout
                 Add(p + "cross_attn.c_kv.weight", c, 2 * c), Add(p + "cross_attn.c_kv.bias", 2 * c),
                 Add(p + "cross_attn.c_proj.weight", c, c), Add(p + "cross_attn.c_proj.bias", c));
             var n2w = Add(p + "ln_3.weight", c); var n2b = Add(p + "ln_3.bias", c);
-            decoder[l] = new Gpt2BlockLayout(n1w, n1b, qkv, qkvb, proj, projb, n2w, n2b,
+            decoder[l] = new DecoderBlockLayout(n1w, n1b, qkv, qkvb, proj, projb, n2w, n2b,
                 Add(p + "mlp.c_fc.weight", c, 4 * c), Add(p + "mlp.c_fc.bias", 4 * c),
                 Add(p + "mlp.c_proj.weight", 4 * c, c), Add(p + "mlp.c_proj.bias", c));
         }
@@ -60,7 +60,7 @@ public sealed class Seq2SeqLayout : ParameterLayout
     }
 
     /// <summary>One block's self-attention and MLP views, the arena order of the old modules (ln_1, attention, norm, mlp).</summary>
-    private Gpt2BlockLayout Block(string p, string attention, string norm2, int c) => new(
+    private DecoderBlockLayout Block(string p, string attention, string norm2, int c) => new(
         Add(p + "ln_1.weight", c), Add(p + "ln_1.bias", c),
         Add(p + attention + "c_attn.weight", c, 3 * c), Add(p + attention + "c_attn.bias", 3 * c),
         Add(p + attention + "c_proj.weight", c, c), Add(p + attention + "c_proj.bias", c),
@@ -75,7 +75,7 @@ public sealed class Seq2SeqLayout : ParameterLayout
     /// <summary>encoder.embed.position.weight (Ts, C)</summary>
     public ParameterView SourcePositions { get; }
     /// <summary>encoder.h.{l}: ln_1, attn (fused), ln_2, mlp</summary>
-    public IReadOnlyList<Gpt2BlockLayout> Encoder { get; }
+    public IReadOnlyList<DecoderBlockLayout> Encoder { get; }
     public ParameterView EncoderNormWeight { get; }
     public ParameterView EncoderNormBias { get; }
     /// <summary>decoder.embed.token.weight (V, C)</summary>
@@ -83,7 +83,7 @@ public sealed class Seq2SeqLayout : ParameterLayout
     /// <summary>decoder.embed.position.weight (Tt + 1, C)</summary>
     public ParameterView TargetPositions { get; }
     /// <summary>decoder.h.{l}: ln_1, self_attn (fused), ln_3 (the MLP's norm, Norm2 here), mlp</summary>
-    public IReadOnlyList<Gpt2BlockLayout> Decoder { get; }
+    public IReadOnlyList<DecoderBlockLayout> Decoder { get; }
     /// <summary>decoder.h.{l}: ln_2 and cross_attn</summary>
     public IReadOnlyList<CrossBlockLayout> Cross { get; }
     public ParameterView DecoderNormWeight { get; }

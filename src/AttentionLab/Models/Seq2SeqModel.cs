@@ -56,9 +56,9 @@ public sealed class Seq2SeqModel
     private readonly NormLayer _encoderNorm;
     private readonly DecoderBlock[] _decoder;
     private readonly OutputHead _head;
-    private readonly Gpt2Config _encoderSize, _decoderSize;     // what the two activation arenas are sized by
+    private readonly DecoderConfig _encoderSize, _decoderSize;     // what the two activation arenas are sized by
     private readonly LayerRun _encoderRun = new(), _decoderRun = new();
-    private Gpt2Activations? _encoderActs, _decoderActs;
+    private DecoderActivations? _encoderActs, _decoderActs;
     // the last forward: what its backward runs with
     private IAttentionKernel _lastKernel;
     private AttentionOptions _sourceMask = AttentionOptions.Default;
@@ -84,16 +84,16 @@ public sealed class Seq2SeqModel
         _targetEmbedding = new EmbeddingLayer(Layout.TargetTokens, Layout.TargetPositions, PositionEncoding.Learned, null, c);
         _decoder = Enumerable.Range(0, config.DecoderLayers).Select(l => BuildDecoderBlock(Layout, l)).ToArray();
         _head = new OutputHead(Norm(Layout.DecoderNormWeight, Layout.DecoderNormBias, c), Layout.HeadWeight, Layout.HeadBias, config.VocabSize, c);
-        _encoderSize = new Gpt2Config { VocabSize = 1, ContextLength = config.MaxSourceLength, Layers = config.EncoderLayers, Channels = c, Heads = h };
-        _decoderSize = new Gpt2Config { VocabSize = config.VocabSize, ContextLength = config.MaxTargetLength + 1, Layers = config.DecoderLayers, Channels = c, Heads = h };
+        _encoderSize = new DecoderConfig { VocabSize = 1, ContextLength = config.MaxSourceLength, Layers = config.EncoderLayers, Channels = c, Heads = h };
+        _decoderSize = new DecoderConfig { VocabSize = config.VocabSize, ContextLength = config.MaxTargetLength + 1, Layers = config.DecoderLayers, Channels = c, Heads = h };
     }
 
     private static NormLayer Norm(ParameterView weight, ParameterView bias, int c) => new(NormKind.LayerNorm, weight, bias, c, Ops.LayerNorm.DefaultEpsilon);
 
-    private static AttentionLayer SelfAttention(Gpt2BlockLayout w, int c, int h) => new(new LinearLayer(w.AttentionWeight, w.AttentionBias!, c, 3 * c),
+    private static AttentionLayer SelfAttention(DecoderBlockLayout w, int c, int h) => new(new LinearLayer(w.AttentionWeight, w.AttentionBias!, c, 3 * c),
         new LinearLayer(w.AttentionProjectionWeight, w.AttentionProjectionBias!, c, c), h, c / h);
 
-    private static MlpLayer Mlp(Gpt2BlockLayout w, int c) => new(new LinearLayer(w.MlpWeight, w.MlpBias!, c, 4 * c),
+    private static MlpLayer Mlp(DecoderBlockLayout w, int c) => new(new LinearLayer(w.MlpWeight, w.MlpBias!, c, 4 * c),
         new LinearLayer(w.MlpProjectionWeight, w.MlpProjectionBias!, 4 * c, c), MlpActivation.GeluTanh);
 
     /// <summary>Decoder block <paramref name="l"/> as layers over the arena's views (also what the PyTorch fixture test runs).</summary>
@@ -158,7 +158,7 @@ public sealed class Seq2SeqModel
         long saved = keep ? kernel.SavedLength(new AttentionShape(batch, Config.Heads, length, length, c / Config.Heads)) : 0;
         var a = _encoderActs;
         if (a is null || a.Batch != batch || a.Length != length || a.SavedPerBlock != saved || a.IsTraining != keep)
-            _encoderActs = a = new Gpt2Activations(_encoderSize, batch, length, saved, keep, a?.Data);
+            _encoderActs = a = new DecoderActivations(_encoderSize, batch, length, saved, keep, a?.Data);
         var run = Prepare(_encoderRun, a);
         source.AsSpan(0, n).CopyTo(a.Tokens);
         _sourceMask = new AttentionOptions { KeyPaddingMask = sourceMask };
@@ -188,7 +188,7 @@ public sealed class Seq2SeqModel
         var a = _decoderActs;
         if (a is null || a.Batch != batch || a.Length != length || a.MemoryLength != ts || a.SavedPerBlock != saved || a.IsTraining != keep
             || a.CrossBlocks![0].AttentionSaved.Length != crossSaved)
-            _decoderActs = a = new Gpt2Activations(_decoderSize, batch, length, saved, keep, a?.Data, ts, crossSaved);
+            _decoderActs = a = new DecoderActivations(_decoderSize, batch, length, saved, keep, a?.Data, ts, crossSaved);
         var run = Prepare(_decoderRun, a);
         e[e.FinalNorm].CopyTo(a[a.Memory]);
         decoderInput.AsSpan(0, n).CopyTo(a.Tokens);
@@ -206,7 +206,7 @@ public sealed class Seq2SeqModel
     }
 
     /// <summary>The layers' view of one arena: the parameters, gradients, device.</summary>
-    private LayerRun Prepare(LayerRun run, Gpt2Activations a)
+    private LayerRun Prepare(LayerRun run, DecoderActivations a)
     {
         run.Parameters = Parameters.Data;
         run.Gradients = Gradients.Data;

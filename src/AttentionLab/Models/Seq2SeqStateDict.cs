@@ -70,7 +70,7 @@ internal static class Seq2SeqStateDict
             Linear(p + "value.", qkv, qkvBias, 2 * c, c, c);
             Linear(p + "out.", proj, projBias, 0, c, c);
         }
-        void Mlp(string p, Gpt2BlockLayout w)
+        void Mlp(string p, DecoderBlockLayout w)
         {
             Linear(p + "mlp.fc.", w.MlpWeight, w.MlpBias!, 0, 4 * c, c);
             Linear(p + "mlp.proj.", w.MlpProjectionWeight, w.MlpProjectionBias!, 0, c, 4 * c);

@@ -149,7 +149,7 @@ public sealed class StateDictMap
     /// column blocks of the fused c_attn, every matrix transposed.
     /// </summary>
     /// <param name="prefix">e.g. "h.0." (BERT) or "" (one block alone)</param>
-    public static IEnumerable<StateDictEntry> EncoderBlock(string prefix, Gpt2BlockLayout block, int channels)
+    public static IEnumerable<StateDictEntry> EncoderBlock(string prefix, DecoderBlockLayout block, int channels)
     {
         ArgumentNullException.ThrowIfNull(prefix);
         ArgumentNullException.ThrowIfNull(block);

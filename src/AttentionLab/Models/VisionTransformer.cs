@@ -19,7 +19,7 @@ namespace AttentionLab.Models;
 /// </code>
 /// The one stack's layers (<c>PatchEmbeddingLayer</c>, <c>TransformerBlock</c> of <c>NormLayer</c>,
 /// <c>AttentionLayer</c>, <c>MlpLayer</c>, then <c>ClassifierHead</c>) over one parameter arena (<see cref="VitLayout"/>)
-/// and one activation arena per batch size (a <see cref="Gpt2Activations"/> of T = N + 1 positions). The class token
+/// and one activation arena per batch size (a <see cref="DecoderActivations"/> of T = N + 1 positions). The class token
 /// starts as the same vector for every image; all it knows about the image it gathers through attention, so its
 /// attention row over the patches shows where the model looked. Not thread-safe: one forward/backward at a time.
 /// </summary>
@@ -27,12 +27,12 @@ public sealed class VisionTransformer
 {
     public const string ModelType = "vit";
 
-    private readonly Gpt2Config _shape;              // the blocks' sizes as the shared activations read them
+    private readonly DecoderConfig _shape;              // the blocks' sizes as the shared activations read them
     private readonly Layers.PatchEmbeddingLayer _embedding;
     private readonly Layers.TransformerBlock[] _blocks;
     private readonly Layers.ClassifierHead _head;
     private readonly Layers.LayerRun _run = new();
-    private Gpt2Activations? _acts;
+    private DecoderActivations? _acts;
     private float[] _patches = [], _classRows = [], _dClassRows = [];   // (B, N, P²), (B, C), (B, C)
     private Tensor? _logits;                          // (B, K) what Logits returns
     private bool _hasLabels, _consumed;
@@ -51,7 +51,7 @@ public sealed class VisionTransformer
         Layout = new VitLayout(config);
         Parameters = new ParameterArena(Layout);
         Gradients = new ParameterArena(Layout);
-        _shape = new Gpt2Config
+        _shape = new DecoderConfig
         {
             VocabSize = config.ClassNames.Length, ContextLength = config.Patches + 1, Layers = config.Layers,
             Channels = config.Channels, Heads = config.Heads, IsCausal = false,
@@ -180,7 +180,7 @@ public sealed class VisionTransformer
         long saved = kernel.SavedLength(new AttentionShape(batch, cfg.Heads, t, t, c / cfg.Heads));
         if (_acts is null || _acts.Batch != batch || _acts.SavedPerBlock != saved)
         {
-            _acts = new Gpt2Activations(_shape, batch, t, saved, training: true, _acts?.Data);
+            _acts = new DecoderActivations(_shape, batch, t, saved, training: true, _acts?.Data);
             _patches = new float[batch * cfg.Patches * cfg.PatchDim];
             _classRows = new float[batch * c];
             _dClassRows = new float[batch * c];
@@ -226,7 +226,7 @@ public sealed class VisionTransformer
     }
 
     /// <summary>The layers' view of this pass: the arenas, the device.</summary>
-    private Layers.LayerRun Prepare(Gpt2Activations a)
+    private Layers.LayerRun Prepare(DecoderActivations a)
     {
         var run = _run;
         run.Parameters = Parameters.Data;

@@ -25,11 +25,11 @@ public sealed class VitLayout : ParameterLayout
         entries.Add(Copy("pos_embed", PositionEmbedding));
         entries.Add(Linear("patch_embed.proj.weight", PatchWeight, 0, c));
         entries.Add(Copy("patch_embed.proj.bias", PatchBias));
-        var blocks = new Gpt2BlockLayout[config.Layers];
+        var blocks = new DecoderBlockLayout[config.Layers];
         for (int l = 0; l < config.Layers; l++)
         {
             string p = $"blocks.{l}.";
-            var b = blocks[l] = new Gpt2BlockLayout(
+            var b = blocks[l] = new DecoderBlockLayout(
                 Add(p + "ln_1.weight", c), Add(p + "ln_1.bias", c),
                 Add(p + "attn.qkv.weight", c, 3 * c), Add(p + "attn.qkv.bias", 3 * c),
                 Add(p + "attn.out.weight", c, c), Add(p + "attn.out.bias", c),
@@ -65,7 +65,7 @@ public sealed class VitLayout : ParameterLayout
     public ParameterView PatchBias { get; }
 
     /// <summary>The encoder blocks (names under <c>blocks.{l}.</c>): GPT-2's block shape.</summary>
-    public IReadOnlyList<Gpt2BlockLayout> Blocks { get; }
+    public IReadOnlyList<DecoderBlockLayout> Blocks { get; }
 
     /// <summary>norm.weight (C): ln_f.</summary>
     public ParameterView FinalNormWeight { get; }

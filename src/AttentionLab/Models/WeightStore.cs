@@ -23,7 +23,7 @@ public sealed class WeightStore
     /// <summary>The views whose weights a 16-bit model keeps here: every matrix a forward multiplies by or looks rows
     /// up in (the block linears, the token table, an untied head), not the position table (read one row per position)
     /// nor the vectors (biases, norms).</summary>
-    public static IEnumerable<ParameterView> StreamedViews(Gpt2Layout layout) =>
+    public static IEnumerable<ParameterView> StreamedViews(DecoderLayout layout) =>
         layout.Matrices.Where(v => v != layout.PositionEmbedding);
 
     /// <summary>Holds <paramref name="matrix"/> as the weights of <paramref name="view"/>.</summary>

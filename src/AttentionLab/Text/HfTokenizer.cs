@@ -85,7 +85,7 @@ public sealed class HfTokenizer : ITokenizer
         if (!File.Exists(path)) throw new InvalidDataException($"{directory} has no {FileName}");
         var json = InputFile.ReadAllBytes(path, MaxFileBytes, FileName);
         var configPath = Path.Combine(directory, ConfigFileName);
-        var config = File.Exists(configPath) ? InputFile.ReadAllBytes(configPath, Gpt2ModelDirectory.MaxConfigBytes, ConfigFileName) : [];
+        var config = File.Exists(configPath) ? InputFile.ReadAllBytes(configPath, DecoderFolder.MaxConfigBytes, ConfigFileName) : [];
         return new HfTokenizer(json, config, path);
     }
 

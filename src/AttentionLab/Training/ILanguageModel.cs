@@ -3,7 +3,7 @@ namespace AttentionLab.Training;
 /// <summary>
 /// What the <see cref="Trainer"/> needs from a model: a forward pass that returns the mean cross-entropy
 /// of next-token predictions, a backward pass that accumulates gradients, and both as flat arenas so one
-/// optimizer and one checkpoint format serve every model. Gpt2LanguageModel adapts GPT-2.
+/// optimizer and one checkpoint format serve every model. DecoderLanguageModel adapts GPT-2.
 /// </summary>
 public interface ILanguageModel
 {

@@ -2,7 +2,7 @@ namespace AttentionLab.Training;
 
 /// <summary>
 /// What <see cref="RunPolicy"/> drives: a run that steps, estimates its validation loss and saves checkpoints.
-/// <see cref="Gpt2TrainingRun"/> (validation every EvalEvery steps, checkpoints in its run directory) and
+/// <see cref="DecoderTrainingRun"/> (validation every EvalEvery steps, checkpoints in its run directory) and
 /// <see cref="Trainer"/> itself for a run with its own objective (seq2seq, BERT, ViT: no validation split, saved once by
 /// its command at the end) are the two.
 /// </summary>

@@ -18,9 +18,9 @@ public class GenerateKvCacheAndEosTests
         Assert.Equal((46_080L, 138_240L, 3), (smol.BytesPerToken, smol.MultiHeadBytesPerToken, smol.Saving));
         Assert.Equal("KV cache 46,080 B/token (3 of 9 heads: 3× smaller than multi-head)", smol.Describe());
         Assert.Equal("grouped-query", smol.AttentionKind);
-        var gpt2 = KvCacheFootprint.For(Gpt2Config.Gpt2_124M);                // 2·12·12·64·4
+        var gpt2 = KvCacheFootprint.For(DecoderConfig.Gpt2_124M);                // 2·12·12·64·4
         Assert.Equal("KV cache 73,728 B/token (multi-head: all 12 heads)", gpt2.Describe());
-        var mqa = KvCacheFootprint.For(Gpt2Config.Tiny.WithLlamaArchitecture(keyValueHeads: 1));
+        var mqa = KvCacheFootprint.For(DecoderConfig.Tiny.WithLlamaArchitecture(keyValueHeads: 1));
         Assert.Equal(("multi-query", 4), (mqa.AttentionKind, mqa.Saving));
         var config = LlamaFolder.ReadConfig(LlamaFixtureTests.Folder("llama_tiny"));
         var cache = new KvCache(config.Layers, config.KeyValueHeads, config.HeadDim, config.ContextLength);
@@ -52,7 +52,7 @@ public class GenerateKvCacheAndEosTests
         {
             foreach (var f in Directory.GetFiles(source)) File.Copy(f, Path.Combine(dir, Path.GetFileName(f)));
             int[] prompt = [5, 6];
-            var greedy = new Gpt2Generator(LlamaFolder.Load(source)).Greedy(prompt, 12);
+            var greedy = new TextGenerator(LlamaFolder.Load(source)).Greedy(prompt, 12);
             // the first token of the greedy run that is new at its step, past the first: generation must end right there
             int at = Enumerable.Range(1, greedy.Length - 1).First(i => !greedy[..i].Contains(greedy[i]));
             int eos = greedy[at];

@@ -27,8 +27,8 @@ public class HalfWeightCommandTests
         var (code, stdout, stderr) = Run("generate", "--model", Tiny, "--ids", "1,2,3", "--max-tokens", "12", "--temperature", "0", "--dtype", dtype, "--json");
         Assert.True(code == 0, stderr);
         var ids = JsonDocument.Parse(stdout).RootElement.GetProperty("ids").EnumerateArray().Select(e => e.GetInt32()).ToArray();
-        var model = Gpt2ModelDirectory.Load(Tiny, format: WeightFormats.Parse(dtype));
-        Assert.Equal(new[] { 1, 2, 3 }.Concat(new Gpt2Generator(model).Greedy([1, 2, 3], 12)), ids);
+        var model = DecoderFolder.Load(Tiny, format: WeightFormats.Parse(dtype));
+        Assert.Equal(new[] { 1, 2, 3 }.Concat(new TextGenerator(model).Greedy([1, 2, 3], 12)), ids);
     }
 
     [Fact]
@@ -37,7 +37,7 @@ public class HalfWeightCommandTests
         var (code, stdout, stderr) = Run("compare-dtype", "--model", Tiny, "--ids", "1,2,3,4,5,6", "--tokens", "30", "--json");
         Assert.True(code == 0, stderr);
         var o = JsonDocument.Parse(stdout).RootElement;
-        var f32 = Gpt2ModelDirectory.Load(Tiny);
+        var f32 = DecoderFolder.Load(Tiny);
         var expected = WeightFormatAccuracy.Measure(f32, f32.WithWeightFormat(WeightFormat.BF16), [1, 2, 3, 4, 5, 6], [1, 2, 3, 4, 5, 6], 30);
         Assert.Equal("bf16", o.GetProperty("dtype").GetString());
         Assert.Equal("f32", o.GetProperty("folder_dtype").GetString());
@@ -91,7 +91,7 @@ public class HalfWeightCommandTests
         var o = JsonDocument.Parse(stdout).RootElement;
         var rows = o.GetProperty("rows").EnumerateArray().ToArray();
         Assert.Equal(new[] { "f32", "bf16" }, rows.Select(r => r.GetProperty("dtype").GetString()));
-        var c = Gpt2Config.Tiny;
+        var c = DecoderConfig.Tiny;
         // float32: every parameter once at 4 bytes except the position table, read one row per step
         long f32Bytes = 4L * (c.ParameterCount - (long)c.ContextLength * c.Channels + c.Channels);
         Assert.Equal(f32Bytes, rows[0].GetProperty("weight_bytes_per_token").GetInt64());

@@ -62,7 +62,7 @@ public class LlamaCommandTests
         Assert.Equal(10, ids.Length);
         // the library's greedy continuation of the same prompt
         var model = LlamaFolder.Load(folder);
-        Assert.Equal(ids[4..], new Gpt2Generator(model).Greedy([1, 2, 3, 4], 6));
+        Assert.Equal(ids[4..], new TextGenerator(model).Greedy([1, 2, 3, 4], 6));
     }
 
     [Fact]

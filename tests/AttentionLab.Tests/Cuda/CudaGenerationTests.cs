@@ -10,7 +10,7 @@ namespace AttentionLab.Tests.Cuda;
 
 /// <summary>
 /// Generation with the KV cache and attention on the device (<see cref="CudaCachedDecoder"/>), on ILGPU's CPU simulator,
-/// against the CPU model's <see cref="Gpt2Model.ForwardCached"/>: each step's logits (prompt fill, then one token at a
+/// against the CPU model's <see cref="DecoderModel.ForwardCached"/>: each step's logits (prompt fill, then one token at a
 /// time) ≤ 1e-5 relative to the row's largest magnitude; greedy decoding gives the same 20 tokens, through a window
 /// slide (which refills the cache); and <c>generate</c> and <c>inspect --device cuda</c> print what the CPU prints.
 /// </summary>
@@ -20,7 +20,7 @@ public sealed class CudaGenerationTests(GpuFixture gpu) : IDisposable
     /// <summary>Logits: float32 rounding of sums taken in another order (the device GEMM's tiles).</summary>
     private const double LogitTolerance = 1e-5;
 
-    private static readonly Gpt2Config Config = new() { VocabSize = 29, ContextLength = 16, Layers = 2, Channels = 16, Heads = 2 };
+    private static readonly DecoderConfig Config = new() { VocabSize = 29, ContextLength = 16, Layers = 2, Channels = 16, Heads = 2 };
     private static readonly int[] Prompt = [3, 1, 4, 1, 5];
 
     private readonly string _root = Path.Combine(Path.GetTempPath(), $"attnlab-cuda-gen-{Guid.NewGuid():N}");
@@ -29,9 +29,9 @@ public sealed class CudaGenerationTests(GpuFixture gpu) : IDisposable
 
     /// <param name="gain">8 for the generation tests: larger weights than GPT-2's 0.02 initialization, so the logits
     /// spread out and greedy has clear winners</param>
-    private static Gpt2Model Model(string attention, int seed, float gain = 8f)
+    private static DecoderModel Model(string attention, int seed, float gain = 8f)
     {
-        var model = new Gpt2Model(Config, AttentionKernels.Parse(attention), training: false);
+        var model = new DecoderModel(Config, AttentionKernels.Parse(attention), training: false);
         model.InitializeWeights(seed);
         System.Numerics.Tensors.TensorPrimitives.Multiply(model.Parameters.Data, gain, model.Parameters.Data);
         return model;
@@ -43,7 +43,7 @@ public sealed class CudaGenerationTests(GpuFixture gpu) : IDisposable
     public void CachedLogits_MatchTheCpuModel_StepByStep(string attention)
     {
         var cpu = Model(attention, 21);
-        var cpuDecoder = new Gpt2CachedDecoder(cpu);
+        var cpuDecoder = new CpuCachedDecoder(cpu);
         using var device = new CudaCachedDecoder(gpu.Gpu, cpu);
         GpuCheck.Close(device.Forward(Prompt), cpuDecoder.Forward(Prompt), LogitTolerance, "logits after the prompt");
         int[] next = [7, 2, 28, 0, 9, 9, 13, 4, 11, 6, 1];                          // fills the context exactly
@@ -61,19 +61,19 @@ public sealed class CudaGenerationTests(GpuFixture gpu) : IDisposable
     {
         var cpu = Model("flash", 5);
         using var decoder = new CudaCachedDecoder(gpu.Gpu, cpu);
-        var expected = new Gpt2Generator(cpu).Greedy(Prompt, 20);                 // 5 + 20 > 16: the window slides
-        var actual = new Gpt2Generator(cpu, decoder).Greedy(Prompt, 20);
+        var expected = new TextGenerator(cpu).Greedy(Prompt, 20);                 // 5 + 20 > 16: the window slides
+        var actual = new TextGenerator(cpu, decoder).Greedy(Prompt, 20);
         Assert.Equal(expected, actual);
-        Assert.Equal(expected, new Gpt2Generator(cpu, decoder).Greedy(Prompt, 20)); // a second generation clears the cache
+        Assert.Equal(expected, new TextGenerator(cpu, decoder).Greedy(Prompt, 20)); // a second generation clears the cache
     }
 
     [Fact]
     public void AModelTheGpuCannotRun_IsRefusedWithItsReason()
     {
-        var sinusoidal = new Gpt2Model(Config with { Positions = PositionEncoding.Sinusoidal }, training: false);
+        var sinusoidal = new DecoderModel(Config with { Positions = PositionEncoding.Sinusoidal }, training: false);
         var e = Assert.Throws<ArgumentException>(() => new CudaCachedDecoder(gpu.Gpu, sinusoidal));
         Assert.Contains("learned position table only", e.Message);
-        var window = new Gpt2Model(Config, AttentionKernels.Parse("window:4"), training: false);
+        var window = new DecoderModel(Config, AttentionKernels.Parse("window:4"), training: false);
         Assert.Contains("has no GPU version", Assert.Throws<ArgumentException>(() => new CudaCachedDecoder(gpu.Gpu, window)).Message);
     }
 
@@ -81,8 +81,8 @@ public sealed class CudaGenerationTests(GpuFixture gpu) : IDisposable
     public void GenerateAndInspect_DeviceCuda_PrintWhatTheCpuPrints()
     {
         string dir = Path.Combine(_root, "model"), plain = Path.Combine(_root, "plain");
-        Gpt2ModelDirectory.Save(Model("naive", 9), dir);
-        Gpt2ModelDirectory.Save(Model("naive", 9, gain: 1f), plain); // GPT-2's initialization: inspect compares every number
+        DecoderFolder.Save(Model("naive", 9), dir);
+        DecoderFolder.Save(Model("naive", 9, gain: 1f), plain); // GPT-2's initialization: inspect compares every number
         string ids = string.Join(",", Prompt);
         string[] generate = ["generate", "--model", dir, "--ids", ids, "--max-tokens", "12", "--temperature", "0", "--json"];
         string[] inspect = ["inspect", "--model", plain, "--ids", ids, "--json"];

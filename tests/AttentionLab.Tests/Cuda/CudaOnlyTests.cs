@@ -64,15 +64,15 @@ public class CudaOnlyTests
     public void Gpt2Loss_MatchesCpu()
     {
         using var gpu = GpuContext.CreateCuda();
-        var config = Gpt2Config.ShakespeareChar;
-        var cpu = new Gpt2Model(config);
+        var config = DecoderConfig.ShakespeareChar;
+        var cpu = new DecoderModel(config);
         cpu.InitializeWeights(5);
         var random = new Random(2);
         int batch = 4, t = config.ContextLength;
         var tokens = Enumerable.Range(0, batch * t).Select(_ => random.Next(config.VocabSize)).ToArray();
         var targets = Enumerable.Range(0, batch * t).Select(_ => random.Next(config.VocabSize)).ToArray();
         float expected = cpu.Forward(tokens, batch, t, targets);
-        using var model = new CudaGpt2Model(gpu, config, "flash");
+        using var model = new CudaDecoderModel(gpu, config, "flash");
         model.UploadParameters(cpu.Parameters);
         float loss = model.Forward(tokens, batch, t, targets);
         Assert.True(Math.Abs(loss - expected) <= 1e-5 * expected, $"loss {loss} vs CPU {expected}");

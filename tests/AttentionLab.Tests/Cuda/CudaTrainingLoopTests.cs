@@ -22,7 +22,7 @@ public sealed class CudaTrainingLoopTests(GpuFixture gpu) : IDisposable
     /// <summary>Relative tolerance on losses: float32 rounding of a sum over B·T positions computed in another order.</summary>
     private const double LossTolerance = 1e-5;
 
-    private static readonly Gpt2Config Config = new() { ContextLength = 8, Layers = 2, Channels = 16, Heads = 2 };
+    private static readonly DecoderConfig Config = new() { ContextLength = 8, Layers = 2, Channels = 16, Heads = 2 };
     private static readonly TrainingOptions Options = new()
     {
         BatchSize = 2, Steps = 6, WarmupSteps = 1, LearningRate = 1e-2, MinLearningRate = 1e-3, EvalEvery = 3, EvalBatches = 1, GradientClip = 0.5,
@@ -45,7 +45,7 @@ public sealed class CudaTrainingLoopTests(GpuFixture gpu) : IDisposable
     private static void Close(double actual, double expected, string what) =>
         Assert.True(Math.Abs(actual - expected) <= LossTolerance * Math.Abs(expected), $"{what}: {actual} vs {expected}");
 
-    private static List<StepReport> Steps(Gpt2TrainingRun run, int count) => Enumerable.Range(0, count).Select(_ => run.Trainer.Step()).ToList();
+    private static List<StepReport> Steps(DecoderTrainingRun run, int count) => Enumerable.Range(0, count).Select(_ => run.Trainer.Step()).ToList();
 
     [Fact]
     public void DeviceRun_CheckpointedAndResumed_FollowsTheCpuRun()
@@ -54,15 +54,15 @@ public sealed class CudaTrainingLoopTests(GpuFixture gpu) : IDisposable
         var corpus = Corpus.Load(data, "char");
         var flash = AttentionKernels.Parse("flash");
         List<StepReport> cpu, straight, resumed;
-        using (var run = Gpt2TrainingRun.Start(corpus, data, Config, Options, Path.Combine(_root, "cpu"), flash))
+        using (var run = DecoderTrainingRun.Start(corpus, data, Config, Options, Path.Combine(_root, "cpu"), flash))
             cpu = Steps(run, 6);
-        using (var run = Gpt2TrainingRun.Start(corpus, data, Config, Options, Path.Combine(_root, "straight"), flash, device: OnDevice))
+        using (var run = DecoderTrainingRun.Start(corpus, data, Config, Options, Path.Combine(_root, "straight"), flash, device: OnDevice))
         {
             Assert.Equal("cuda", run.Trainer.Backend.Device);
             straight = Steps(run, 6);
         }
         var dir = Path.Combine(_root, "resumed");
-        using (var run = Gpt2TrainingRun.Start(corpus, data, Config, Options, dir, flash, device: OnDevice))
+        using (var run = DecoderTrainingRun.Start(corpus, data, Config, Options, dir, flash, device: OnDevice))
         {
             resumed = Steps(run, 3);
             run.Checkpoint(); // weights and moments come back from the device into the shared checkpoint format
@@ -70,7 +70,7 @@ public sealed class CudaTrainingLoopTests(GpuFixture gpu) : IDisposable
         var saved = TrainingCheckpoint.LoadState(dir);
         Assert.Equal(3, saved.State.Step);
         Assert.Equal(3, saved.OptimizerStep);
-        using (var run = Gpt2TrainingRun.Resume(dir, null, null, null, OnDevice))
+        using (var run = DecoderTrainingRun.Resume(dir, null, null, null, OnDevice))
         {
             Assert.IsType<CudaTrainingBackend>(run.Trainer.Backend);
             resumed.AddRange(Steps(run, 3));

@@ -39,7 +39,7 @@ public class ReadmeExampleTests
 
         var references = ((string)AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES")!).Split(Path.PathSeparator)
             .Select(p => MetadataReference.CreateFromFile(p)).ToList();
-        references.Add(MetadataReference.CreateFromFile(typeof(Gpt2ModelDirectory).Assembly.Location));
+        references.Add(MetadataReference.CreateFromFile(typeof(DecoderFolder).Assembly.Location));
         // what `dotnet new console` gives a user's program: the SDK's implicit global usings
         const string implicitUsings = "global using System; global using System.Collections.Generic; global using System.IO; global using System.Linq; " +
             "global using System.Net.Http; global using System.Threading; global using System.Threading.Tasks;";
@@ -70,7 +70,7 @@ public class ReadmeExampleTests
             finally { Console.SetOut(previous); context.Unload(); }
 
             // the same numbers, computed here
-            var model = Gpt2ModelDirectory.Load(dir);
+            var model = DecoderFolder.Load(dir);
             Assert.False(model.IsTraining);
             var ids = tokenizer.Encode("To be, or not");
             var (loss, cache) = model.RunWithCache(ids, n => n == "blocks.0.attn.hook_pattern");

@@ -16,7 +16,7 @@ public class ExperimentTests
     private static ExperimentContext Context(int steps, int context = 32) => new(Shakespeare.Value, new ExperimentOptions
     {
         Steps = steps,
-        Model = new Gpt2Config { VocabSize = 65, ContextLength = context, Layers = 1, Channels = 32, Heads = 4 },
+        Model = new DecoderConfig { VocabSize = 65, ContextLength = context, Layers = 1, Channels = 32, Heads = 4 },
         Training = new ExperimentOptions().Training with { BatchSize = 8, EvalBatches = 4 },
     });
 
@@ -62,7 +62,7 @@ public class ExperimentTests
         var context = new ExperimentContext(Shakespeare.Value, new ExperimentOptions
         {
             Steps = 300,
-            Model = new Gpt2Config { VocabSize = 65, ContextLength = 64, Layers = 1, Channels = 64, Heads = 4 },
+            Model = new DecoderConfig { VocabSize = 65, ContextLength = 64, Layers = 1, Channels = 64, Heads = 4 },
             Training = new ExperimentOptions().Training with { EvalBatches = 4 },
         });
         var result = new CausalMaskExperiment { SampleLength = 20 }.Run(context);
@@ -133,8 +133,8 @@ public class ExperimentTests
     [Fact]
     public void LengthTestFirstHalfEqualsTheTrainedLengthForward()
     {
-        var config = new Gpt2Config { VocabSize = 11, ContextLength = 4, Layers = 1, Channels = 8, Heads = 2, Positions = PositionEncoding.Rotary };
-        var model = new Gpt2Model(config);
+        var config = new DecoderConfig { VocabSize = 11, ContextLength = 4, Layers = 1, Channels = 8, Heads = 2, Positions = PositionEncoding.Rotary };
+        var model = new DecoderModel(config);
         model.InitializeWeights(2);
         int[] ids = [1, 5, 2, 7, 3, 9, 4, 0], targets = [5, 2, 7, 3, 9, 4, 0, 6];
         var (first, beyond) = PositionsExperiment.LengthTest(model, ids, targets, 1, 8);

@@ -21,7 +21,7 @@ public class AnalyzeApiTests(ExplorerFixture f)
         Assert.Equal(0, (int)lines[0]["progress"]!["done"]!);
         Assert.Equal(8, (int)lines[^2]["progress"]!["done"]!);                          // 2 layers × 4 heads
         var result = lines[^1]["result"]!;
-        var model = Gpt2ModelDirectory.Load(f.SmallModel, training: false);
+        var model = DecoderFolder.Load(f.SmallModel, training: false);
         var tokenizer = Tokenizers.Load(f.SmallModel);
         var patching = ActivationPatching.Prepare(model, tokenizer.Encode("ROMEO: But"), tokenizer.Encode("JULIET: Bu"),
             PatchMetric.LogitDifference(tokenizer.Encode("a")[0], tokenizer.Encode("e")[0]));

@@ -18,7 +18,7 @@ public class DemoTrainingTests
             var data = Path.Combine(root, "data.txt");
             Directory.CreateDirectory(root);
             File.WriteAllText(data, File.ReadAllText(Path.Combine(RepoRoot.Path, "data", "tinyshakespeare.txt"))[..20_000]);
-            var spec = new DemoTrainingSpec(new Gpt2Config { VocabSize = 65, ContextLength = 16, Layers = 1, Channels = 16, Heads = 2 },
+            var spec = new DemoTrainingSpec(new DecoderConfig { VocabSize = 65, ContextLength = 16, Layers = 1, Channels = 16, Heads = 2 },
                 new TrainingOptions { BatchSize = 2, Steps = 5, WarmupSteps = 1, EvalEvery = 2, EvalBatches = 1 }, data, TimeSpan.FromMinutes(5));
             var training = new DemoTraining(new ModelCatalog([], runs), spec);
             Assert.True(training.Available);
@@ -35,7 +35,7 @@ public class DemoTrainingTests
 
             // the lock is released: the directory can be locked, and its run continued
             using (RunDirectoryLock.Acquire(dir)) { }
-            using (var resumed = Gpt2TrainingRun.Resume(dir, null, 7, null))
+            using (var resumed = DecoderTrainingRun.Resume(dir, null, 7, null))
             {
                 Assert.Equal(5, resumed.Trainer.State.Step);
                 resumed.Run(null, CancellationToken.None);

@@ -36,7 +36,7 @@ public sealed class EncoderExplorerFixture : IAsyncLifetime
         new VisionTransformer(new VitConfig { ImageSize = 16, PatchSize = 4, Channels = 16, Heads = 2, Layers = 1, Seed = 7 }).Save(Vit);
         var gpt2 = Path.Combine(Runs, "gpt2");
         Directory.CreateDirectory(gpt2);
-        foreach (var f in new[] { Gpt2ModelDirectory.ConfigFileName, Gpt2ModelDirectory.WeightsFileName })
+        foreach (var f in new[] { DecoderFolder.ConfigFileName, DecoderFolder.WeightsFileName })
             File.Copy(Path.Combine(TinyGpt2.Directory, f), Path.Combine(gpt2, f));
         Server = await ExplorerServer.StartAsync(new ExplorerOptions { Models = [Seq2Seq], RunsDirectory = Runs, Port = 0, MaxRequestBodyBytes = 64 * 1024 });
         Http = new HttpClient { BaseAddress = Server.Address, Timeout = TimeSpan.FromSeconds(60) };

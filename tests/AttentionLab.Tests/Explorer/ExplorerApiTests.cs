@@ -180,7 +180,7 @@ public class ExplorerApiTests(ExplorerFixture f)
     }
 
     /// <summary>One seed gives the same tokens in the page's step-by-step generation (each step a stateless request
-    /// that samples the next token) as in <c>attnlab generate</c> (one <see cref="AttentionLab.Models.Gpt2Generator"/> run),
+    /// that samples the next token) as in <c>attnlab generate</c> (one <see cref="AttentionLab.Models.TextGenerator"/> run),
     /// at a temperature above 0 with top-k and top-p.</summary>
     [Theory]
     [InlineData(1.0, 0, 1.0, 5)]

@@ -25,15 +25,15 @@ public sealed class ExplorerFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         Directory.CreateDirectory(Root);
-        var config = Gpt2Config.Tiny with { ContextLength = 64 };
-        var model = new Gpt2Model(config, training: false);
+        var config = DecoderConfig.Tiny with { ContextLength = 64 };
+        var model = new DecoderModel(config, training: false);
         Randomize(model, seed: 11);
-        Gpt2ModelDirectory.Save(model, SmallModel);
+        DecoderFolder.Save(model, SmallModel);
         Tokenizers.Save(CharTokenizer.FromCorpus(Alphabet), SmallModel);
         var runs = Path.Combine(Root, "runs");
         var tiny = Path.Combine(runs, "tiny");
         Directory.CreateDirectory(tiny);
-        foreach (var f in new[] { Gpt2ModelDirectory.ConfigFileName, Gpt2ModelDirectory.WeightsFileName })
+        foreach (var f in new[] { DecoderFolder.ConfigFileName, DecoderFolder.WeightsFileName })
             File.Copy(Path.Combine(TinyGpt2.Directory, f), Path.Combine(tiny, f));
         Server = await ExplorerServer.StartAsync(new ExplorerOptions { Models = [SmallModel], RunsDirectory = runs, Port = 0, MaxRequestBodyBytes = 64 * 1024 });
         Http = new HttpClient { BaseAddress = Server.Address, Timeout = TimeSpan.FromSeconds(60) };
@@ -47,7 +47,7 @@ public sealed class ExplorerFixture : IAsyncLifetime
     }
 
     /// <summary>Large random weights (as <see cref="TinyGpt2.Random"/>) so the maps have structure to see.</summary>
-    private static void Randomize(Gpt2Model model, int seed)
+    private static void Randomize(DecoderModel model, int seed)
     {
         var rng = new Random(seed);
         var p = model.Parameters;

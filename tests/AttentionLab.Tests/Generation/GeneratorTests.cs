@@ -5,8 +5,8 @@ using AttentionLab.Models;
 namespace AttentionLab.Tests.Generation;
 
 /// <summary>
-/// Generation and inspection run through the model's one forward path (<see cref="Gpt2Model.Forward"/> and
-/// <see cref="Gpt2Model.ForwardCached"/>). Tolerance for float32 forward values: |a − b| ≤ 1e-6 + 1e-5·|b| (1e-5
+/// Generation and inspection run through the model's one forward path (<see cref="DecoderModel.Forward"/> and
+/// <see cref="DecoderModel.ForwardCached"/>). Tolerance for float32 forward values: |a − b| ≤ 1e-6 + 1e-5·|b| (1e-5
 /// relative as stated everywhere for forward values; the 1e-6 absolute floor covers values near 0, about 8 float32
 /// ulps at magnitude 1).
 /// </summary>
@@ -37,7 +37,7 @@ public class GeneratorTests
     {
         var expected = Ints("greedy_from_first5_of_x0"); // 5 prompt tokens + 10 greedy tokens
         var prompt = expected[..5];
-        var generator = new Gpt2Generator(TinyGpt2.Load(AttentionKernels.Parse(kernel)));
+        var generator = new TextGenerator(TinyGpt2.Load(AttentionKernels.Parse(kernel)));
         foreach (bool cache in new[] { true, false })
             Assert.Equal(expected[5..], generator.Generate(prompt, 10, SamplingOptions.Greedy, useKvCache: cache).ToArray());
     }
@@ -68,7 +68,7 @@ public class GeneratorTests
     public void KvCacheGivesTheTokensOfAFullRecomputePastTheContext()
     {
         // 16-position model, 3-token prompt, 60 new tokens: the window slides 47 times
-        var generator = new Gpt2Generator(TinyGpt2.Random(seed: 5));
+        var generator = new TextGenerator(TinyGpt2.Random(seed: 5));
         int[] prompt = [1, 2, 3];
         foreach (var sampling in new[] { SamplingOptions.Greedy, new SamplingOptions(Temperature: 1.0, TopK: 20, TopP: 0.9, Seed: 7) })
         {
@@ -103,7 +103,7 @@ public class GeneratorTests
     {
         var model = TinyGpt2.Load();
         int T = 6;
-        var report = Gpt2Inspector.Inspect(model, null, [1, 5, 9, 2, 7, 3]);
+        var report = DecoderInspector.Inspect(model, null, [1, 5, 9, 2, 7, 3]);
         Assert.Equal(2 * 4 * T * T, report.Attention.Length);
         for (int m = 0; m < 2 * 4; m++)
             for (int i = 0; i < T; i++)
@@ -129,14 +129,14 @@ public class GeneratorTests
     {
         var model = TinyGpt2.Random(seed: 3);
         int[] ids = [1, 2, 3, 4, 5];
-        var plain = Gpt2Inspector.Inspect(model, null, ids);
-        var ones = Gpt2Inspector.Inspect(model, null, ids, new InspectionOptions { HeadGates = Enumerable.Repeat(1f, 8).ToArray() });
+        var plain = DecoderInspector.Inspect(model, null, ids);
+        var ones = DecoderInspector.Inspect(model, null, ids, new InspectionOptions { HeadGates = Enumerable.Repeat(1f, 8).ToArray() });
         Assert.Equal(plain.Logits, ones.Logits);
         var gates = Enumerable.Repeat(1f, 8).ToArray();
         gates[0] = 0;
-        var ablated = Gpt2Inspector.Inspect(model, null, ids, new InspectionOptions { HeadGates = gates });
+        var ablated = DecoderInspector.Inspect(model, null, ids, new InspectionOptions { HeadGates = gates });
         Assert.NotEqual(plain.Logits, ablated.Logits);
-        Assert.Equal(plain.Logits, Gpt2Inspector.Inspect(model, null, ids).Logits); // the intervention does not stick to the model
+        Assert.Equal(plain.Logits, DecoderInspector.Inspect(model, null, ids).Logits); // the intervention does not stick to the model
     }
 
     [Fact]
@@ -166,7 +166,7 @@ public class GeneratorTests
     [Fact]
     public void BadIdsAreClearErrors()
     {
-        var generator = new Gpt2Generator(TinyGpt2.Load());
+        var generator = new TextGenerator(TinyGpt2.Load());
         Assert.Contains("outside the vocabulary", Assert.Throws<ArgumentException>(() => generator.Generate([1, 65], 3, SamplingOptions.Greedy)).Message);
         Assert.Throws<ArgumentException>(() => generator.Generate([], 3, SamplingOptions.Greedy));
     }
@@ -178,10 +178,10 @@ public class InspectionApproximationTests
     public void AnApproximateKernelReportsItsErrorAgainstExactAttention()
     {
         int[] ids = [1, 5, 9, 2, 7, 3, 11, 4];
-        var exact = Gpt2Inspector.Inspect(TinyGpt2.Load(AttentionKernels.Parse("flash")), null, ids);
+        var exact = DecoderInspector.Inspect(TinyGpt2.Load(AttentionKernels.Parse("flash")), null, ids);
         Assert.Null(exact.ApproximationError);
         // a 2-key window drops keys that exact attention weighs: the maps differ, and the report says by how much
-        var windowed = Gpt2Inspector.Inspect(TinyGpt2.Load(AttentionKernels.Parse("window:2")), null, ids);
+        var windowed = DecoderInspector.Inspect(TinyGpt2.Load(AttentionKernels.Parse("window:2")), null, ids);
         Assert.False(windowed.KernelIsExact);
         double measured = 0;
         for (int i = 0; i < exact.Attention.Length; i++) measured = Math.Max(measured, Math.Abs(exact.Attention[i] - windowed.Attention[i]));
@@ -190,7 +190,7 @@ public class InspectionApproximationTests
         Assert.True(windowed.ApproximationError > 0.01, $"{windowed.ApproximationError}");
         Assert.True(measured > 0.01);
         // a window as wide as the context changes nothing
-        var wide = Gpt2Inspector.Inspect(TinyGpt2.Load(AttentionKernels.Parse("window:16")), null, ids);
+        var wide = DecoderInspector.Inspect(TinyGpt2.Load(AttentionKernels.Parse("window:16")), null, ids);
         Assert.True(wide.ApproximationError <= 1e-6, $"{wide.ApproximationError}");
     }
 }

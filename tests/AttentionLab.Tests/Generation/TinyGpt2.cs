@@ -10,15 +10,15 @@ public static class TinyGpt2
     public static string Directory { get; } = Path.Combine(Fixtures.Directory, "gpt2_tiny");
 
     /// <summary>The fixture model loaded for inference (no gradients), with the given kernel (null: the saved one).</summary>
-    public static Gpt2Model Load(IAttentionKernel? kernel = null) => Gpt2ModelDirectory.Load(Directory, kernel, training: false);
+    public static DecoderModel Load(IAttentionKernel? kernel = null) => DecoderFolder.Load(Directory, kernel, training: false);
 
     /// <summary>
     /// A random inference GPT-2 of the tiny size with large weights (uniform, up to ±0.5 in the embeddings), so its
     /// logits are far from uniform and greedy choices are not near-ties; LayerNorm gains 1.
     /// </summary>
-    public static Gpt2Model Random(int seed, IAttentionKernel? kernel = null)
+    public static DecoderModel Random(int seed, IAttentionKernel? kernel = null)
     {
-        var model = new Gpt2Model(Gpt2Config.Tiny, kernel, training: false);
+        var model = new DecoderModel(DecoderConfig.Tiny, kernel, training: false);
         var rng = new Random(seed);
         var p = model.Parameters;
         void Rand(ParameterView v, float scale) { var s = p[v]; for (int i = 0; i < s.Length; i++) s[i] = (float)((rng.NextDouble() * 2 - 1) * scale); }

@@ -18,7 +18,7 @@ public class HookTests
     [Fact]
     public void Names_are_TransformerLens_names_and_read_back()
     {
-        var c = Gpt2Config.Tiny;
+        var c = DecoderConfig.Tiny;
         var all = HookNames.For(c);
         Assert.Equal(2 + 16 * c.Layers + 2, all.Count);                  // embed, pos_embed, 16 per block, ln_final's scale and output
         Assert.Contains(all, h => h.Name == "blocks.1.attn.hook_result" && h.Shape == "(B, T, H, C)");
@@ -168,7 +168,7 @@ public class HookTests
         Assert.NotEqual(plain, ablated);
         var gates = Enumerable.Repeat(1f, c.Layers * c.Heads).ToArray();
         gates[1] = 0;
-        var report = Gpt2Inspector.Inspect(model, null, Ids, new InspectionOptions { HeadGates = gates });
+        var report = DecoderInspector.Inspect(model, null, Ids, new InspectionOptions { HeadGates = gates });
         Assert.Equal(ablatedLogits, report.Logits);
         Assert.Equal(ablated, report.Loss);
         // the zeroed head's z is 0 in the pass that zeroed it, and the next call is the plain model again
@@ -243,7 +243,7 @@ public class HookTests
     [Fact]
     public void A_training_forward_with_editors_has_no_backward_and_readers_change_no_gradient()
     {
-        var model = new Gpt2Model(Gpt2Config.Tiny);
+        var model = new DecoderModel(DecoderConfig.Tiny);
         model.InitializeWeights(1);
         int T = Ids.Length;
         var targets = Ids[1..].Append(0).ToArray();

@@ -79,7 +79,7 @@ public class Seq2SeqHookTests
     [Fact]
     public void Gpt2_names_are_unchanged_and_parse_without_cross_points()
     {
-        Assert.DoesNotContain(HookNames.For(Gpt2Config.Tiny), h => HookNames.IsCross(h.Point));
+        Assert.DoesNotContain(HookNames.For(DecoderConfig.Tiny), h => HookNames.IsCross(h.Point));
         Assert.False(HookNames.TryParse("blocks.0.cross_attn.hook_pattern", out _, out _));
         Assert.True(HookNames.TryParse("blocks.1.attn.hook_pattern", out var point, out int layer));
         Assert.Equal((HookPoint.Pattern, 1), (point, layer));

@@ -25,7 +25,7 @@ public sealed class ModelFolderInfoTests : IDisposable
     {
         var dir = Folder(name);
         Directory.CreateDirectory(dir);
-        foreach (var f in new[] { Gpt2ModelDirectory.ConfigFileName, Gpt2ModelDirectory.WeightsFileName })
+        foreach (var f in new[] { DecoderFolder.ConfigFileName, DecoderFolder.WeightsFileName })
             File.Copy(Path.Combine(TinyGpt2.Directory, f), Path.Combine(dir, f));
         return dir;
     }
@@ -44,8 +44,8 @@ public sealed class ModelFolderInfoTests : IDisposable
     public void AGpt2FolderWithItsTokenizerFileUsesIt()
     {
         var dir = Folder("saved");
-        var model = new Gpt2Model(Gpt2Config.Tiny with { VocabSize = 8 }, training: false);
-        Gpt2ModelDirectory.Save(model, dir);
+        var model = new DecoderModel(DecoderConfig.Tiny with { VocabSize = 8 }, training: false);
+        DecoderFolder.Save(model, dir);
         Tokenizers.Save(CharTokenizer.FromCorpus("abcdefg "), dir);
         var info = ModelFolderInfo.Read(dir);
         Assert.Equal(("gpt2", ModelTokenizer.Saved), (info.Kind, info.Tokenizer));
@@ -60,7 +60,7 @@ public sealed class ModelFolderInfoTests : IDisposable
     public void AHuggingFaceGpt2FolderUsesGpt2Bpe()
     {
         var dir = CopyTinyGpt2("hf");
-        var config = Path.Combine(dir, Gpt2ModelDirectory.ConfigFileName);
+        var config = Path.Combine(dir, DecoderFolder.ConfigFileName);
         var json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(config))!;
         json["vocab_size"] = ModelFolderInfo.Gpt2BpeVocabulary;
         File.WriteAllText(config, json.ToJsonString());
@@ -146,12 +146,12 @@ public sealed class CatalogFolderKindTests : IDisposable
     {
         var gpt2 = Path.Combine(_runs, "a-gpt2");
         Directory.CreateDirectory(gpt2);
-        foreach (var f in new[] { Gpt2ModelDirectory.ConfigFileName, Gpt2ModelDirectory.WeightsFileName })
+        foreach (var f in new[] { DecoderFolder.ConfigFileName, DecoderFolder.WeightsFileName })
             File.Copy(Path.Combine(TinyGpt2.Directory, f), Path.Combine(gpt2, f));
         new BertModel(new BertConfig { Characters = "abc ", Channels = 16, Heads = 2, Layers = 1, MaxLength = 16 }).Save(Path.Combine(_runs, "b-bert"));
         var t5 = Path.Combine(_runs, "c-t5");
         Directory.CreateDirectory(t5);
-        File.Copy(Path.Combine(TinyGpt2.Directory, Gpt2ModelDirectory.WeightsFileName), Path.Combine(t5, Gpt2ModelDirectory.WeightsFileName));
+        File.Copy(Path.Combine(TinyGpt2.Directory, DecoderFolder.WeightsFileName), Path.Combine(t5, DecoderFolder.WeightsFileName));
         File.WriteAllText(Path.Combine(t5, "config.json"), """{"model_type": "t5"}""");
 
         var catalog = new AttentionLab.Explorer.ModelCatalog([], _runs);

@@ -60,12 +60,12 @@ public sealed class TotalReaderTests : IDisposable
 
     private void WriteConfig(Action<JsonObject> edit)
     {
-        var o = Gpt2ModelDirectory.ConfigJson(Gpt2Config.Tiny);
+        var o = DecoderFolder.ConfigJson(DecoderConfig.Tiny);
         edit(o);
         File.WriteAllText(Path.Combine(_dir, "config.json"), o.ToJsonString());
     }
 
-    private string ConfigRefused() => Assert.Throws<InvalidDataException>(() => Gpt2ModelDirectory.ReadConfig(_dir)).Message;
+    private string ConfigRefused() => Assert.Throws<InvalidDataException>(() => DecoderFolder.ReadConfig(_dir)).Message;
 
     [Fact]
     public void ConfigFieldsOfTheWrongTypeOrSizeAreRefusedByName()
@@ -88,7 +88,7 @@ public sealed class TotalReaderTests : IDisposable
         Assert.Contains("n_layer", ConfigRefused());
         // our own keys with the right types are accepted
         WriteConfig(o => { o["attnlab_attention"] = "naive"; o["attnlab_causal"] = true; o["n_inner"] = null; });
-        Assert.Equal(Gpt2Config.Tiny with { Attention = "naive" }, Gpt2ModelDirectory.ReadConfig(_dir));
+        Assert.Equal(DecoderConfig.Tiny with { Attention = "naive" }, DecoderFolder.ReadConfig(_dir));
     }
 
     [Fact]
@@ -188,10 +188,10 @@ public sealed class TotalReaderTests : IDisposable
     [Fact]
     public void ABatchTimesContextThatCannotFitIsOneClearMessage()
     {
-        var config = Gpt2Config.ShakespeareChar with { ContextLength = 65536 };
-        var e = Assert.Throws<ArgumentException>(() => Gpt2TrainingRun.EnsureActivationsFit(config, 65536));
+        var config = DecoderConfig.ShakespeareChar with { ContextLength = 65536 };
+        var e = Assert.Throws<ArgumentException>(() => DecoderTrainingRun.EnsureActivationsFit(config, 65536));
         Assert.Contains("lower the batch or the context", e.Message);
-        Gpt2TrainingRun.EnsureActivationsFit(Gpt2Config.ShakespeareChar, 12); // nanoGPT's settings fit
+        DecoderTrainingRun.EnsureActivationsFit(DecoderConfig.ShakespeareChar, 12); // nanoGPT's settings fit
     }
 
     /// <summary>The count follows the kernel: GPT-2 124M at 8 × 1024 holds about 2.02 G floats of activations with
@@ -200,9 +200,9 @@ public sealed class TotalReaderTests : IDisposable
     [Fact]
     public void TheActivationCountFollowsTheKernel()
     {
-        var config = Gpt2Config.Gpt2_124M;
-        Gpt2TrainingRun.EnsureActivationsFit(config, 8, AttentionLab.Attention.AttentionKernels.Parse("flash"));
-        Assert.Throws<ArgumentException>(() => Gpt2TrainingRun.EnsureActivationsFit(config, 8, AttentionLab.Attention.AttentionKernels.Parse("fast")));
-        Assert.Throws<ArgumentException>(() => Gpt2TrainingRun.EnsureActivationsFit(config, 8));
+        var config = DecoderConfig.Gpt2_124M;
+        DecoderTrainingRun.EnsureActivationsFit(config, 8, AttentionLab.Attention.AttentionKernels.Parse("flash"));
+        Assert.Throws<ArgumentException>(() => DecoderTrainingRun.EnsureActivationsFit(config, 8, AttentionLab.Attention.AttentionKernels.Parse("fast")));
+        Assert.Throws<ArgumentException>(() => DecoderTrainingRun.EnsureActivationsFit(config, 8));
     }
 }

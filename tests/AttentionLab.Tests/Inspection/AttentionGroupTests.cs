@@ -11,7 +11,7 @@ public class AttentionGroupTests
     public void A_gpt2_report_is_one_decoder_group_whose_maps_are_its_weights()
     {
         int[] ids = [3, 1, 4, 1, 5, 9];
-        var report = Gpt2Inspector.Inspect(TinyGpt2.Load(), null, ids);
+        var report = DecoderInspector.Inspect(TinyGpt2.Load(), null, ids);
         IAttentionReport any = report;
         Assert.Equal("gpt2", any.ModelType);
         var g = Assert.Single(any.Groups);

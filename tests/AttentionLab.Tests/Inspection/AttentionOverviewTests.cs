@@ -7,7 +7,7 @@ using AttentionLab.Tests.Generation;
 
 namespace AttentionLab.Tests.Inspection;
 
-/// <summary>The model view's summary (<see cref="Gpt2Inspector.Overview"/>), the observer it reads each block's
+/// <summary>The model view's summary (<see cref="DecoderInspector.Overview"/>), the observer it reads each block's
 /// weights through, and the fast entropy and role scores it uses.</summary>
 public class AttentionOverviewTests
 {
@@ -16,7 +16,7 @@ public class AttentionOverviewTests
     public static TheoryData<string> Kernels => new() { "fast", "naive", "flash,tile:4", "window:3,global:1", "performer:16,seed:2" };
 
     /// <summary>Observing attention changes nothing the model computes (logits bit-identical), and the observed
-    /// weights are exactly the ones <see cref="Gpt2Model.AttentionWeights"/> materializes afterwards, for kernels
+    /// weights are exactly the ones <see cref="DecoderModel.AttentionWeights"/> materializes afterwards, for kernels
     /// that save their weights and kernels that do not, in inference and in training models.</summary>
     [Theory]
     [MemberData(nameof(Kernels))]
@@ -39,7 +39,7 @@ public class AttentionOverviewTests
     }
 
     /// <summary>Thumbnails, entropies, roles, kept maps, loss and next tokens equal those of the full report
-    /// (<see cref="Gpt2Inspector.Inspect"/>) on the same input: the maps bit-identical, the rest computed from them.</summary>
+    /// (<see cref="DecoderInspector.Inspect"/>) on the same input: the maps bit-identical, the rest computed from them.</summary>
     [Theory]
     [MemberData(nameof(Kernels))]
     public void The_overview_equals_what_the_full_report_gives(string kernelName)
@@ -47,11 +47,11 @@ public class AttentionOverviewTests
         var model = TinyGpt2.Random(9, AttentionKernels.Parse(kernelName));
         var c = model.Config;
         int T = Ids.Length, L = c.Layers, H = c.Heads, S = 5;
-        var report = Gpt2Inspector.Inspect(model, null, Ids, new InspectionOptions { IncludeLogits = false, TopK = 7 });
+        var report = DecoderInspector.Inspect(model, null, Ids, new InspectionOptions { IncludeLogits = false, TopK = 7 });
         var roles = HeadRoles.Compute(report);
         foreach (int? layer in new int?[] { null, 1 })
         {
-            var o = Gpt2Inspector.Overview(model, null, Ids, new OverviewOptions { Layer = layer, ThumbnailSide = S, TopK = 7 });
+            var o = DecoderInspector.Overview(model, null, Ids, new OverviewOptions { Layer = layer, ThumbnailSide = S, TopK = 7 });
             Assert.Equal(S, o.Side);
             Assert.Equal(report.Entropy, o.Entropy);
             Assert.Equal(roles, o.Roles);
@@ -79,12 +79,12 @@ public class AttentionOverviewTests
         var model = TinyGpt2.Random(3);
         model.Forward(Ids, 1, Ids.Length);
         var before = model.Logits.ToArray();
-        var o = Gpt2Inspector.Overview(model, null, Ids[..4], new OverviewOptions { ThumbnailSide = 64 });
+        var o = DecoderInspector.Overview(model, null, Ids[..4], new OverviewOptions { ThumbnailSide = 64 });
         Assert.Equal(4, o.Side);
         Assert.Equal(o.LayerMaps, o.Thumbnails);              // every layer kept, S = T: the same floats
-        Assert.Throws<ArgumentException>(() => Gpt2Inspector.Overview(model, null, Ids, new OverviewOptions { Layer = 2 }));
-        Assert.Throws<ArgumentException>(() => Gpt2Inspector.Overview(model, null, Ids, new OverviewOptions { ThumbnailSide = 0 }));
-        Assert.Throws<ArgumentException>(() => Gpt2Inspector.Overview(model, null, [], null));
+        Assert.Throws<ArgumentException>(() => DecoderInspector.Overview(model, null, Ids, new OverviewOptions { Layer = 2 }));
+        Assert.Throws<ArgumentException>(() => DecoderInspector.Overview(model, null, Ids, new OverviewOptions { ThumbnailSide = 0 }));
+        Assert.Throws<ArgumentException>(() => DecoderInspector.Overview(model, null, [], null));
         model.Forward(Ids, 1, Ids.Length);
         Assert.Equal(before, model.Logits.ToArray());         // the inspector leaves nothing behind on the model
     }
@@ -145,9 +145,9 @@ public class AttentionOverviewTests
     }
 
     /// <summary>A training model with the same weights (its forward saves what backward needs).</summary>
-    private static Gpt2Model CopyToTraining(Gpt2Model model)
+    private static DecoderModel CopyToTraining(DecoderModel model)
     {
-        var training = new Gpt2Model(model.Config, model.Attention, training: true);
+        var training = new DecoderModel(model.Config, model.Attention, training: true);
         model.Parameters.Data.CopyTo(training.Parameters.Data, 0);
         return training;
     }

@@ -15,7 +15,7 @@ public class HeadProbeTests
     public void The_trace_weights_are_the_models_attention_map(int layer, int head)
     {
         var model = TinyGpt2.Load();
-        var report = Gpt2Inspector.Inspect(model, null, Ids);
+        var report = DecoderInspector.Inspect(model, null, Ids);
         var trace = HeadProbe.Trace(model, Ids, layer, head);
         int T = Ids.Length;
         var map = report.Map(layer, head);

@@ -72,7 +72,7 @@ public class HeadRolesTests
         var model = TinyGpt2.Load();
         int[] ids = [1, 2, 3, 1, 2, 3, 1, 2];
         int T = ids.Length;
-        var report = Gpt2Inspector.Inspect(model, null, ids);
+        var report = DecoderInspector.Inspect(model, null, ids);
         var roles = HeadRoles.Compute(report);
         Assert.Equal(report.Layers * report.Heads, roles.Length);
         foreach (var r in roles)

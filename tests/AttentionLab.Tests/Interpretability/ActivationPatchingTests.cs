@@ -93,9 +93,9 @@ public class ActivationPatchingTests
         Assert.Throws<InvalidOperationException>(() => TrainingModel().Backward());
     }
 
-    private static Gpt2Model TrainingModel()
+    private static DecoderModel TrainingModel()
     {
-        var model = new Gpt2Model(Gpt2Config.Tiny);
+        var model = new DecoderModel(DecoderConfig.Tiny);
         model.InitializeWeights(1);
         var targets = Clean[1..].Append(0).ToArray();
         model.ForwardFrom(0, new float[Clean.Length * 32], Clean, 1, Clean.Length, targets);

@@ -12,15 +12,15 @@ public class LlamaFamilyInterpretabilityTests
     private static readonly int[] Clean = [3, 1, 4, 1, 5, 9, 2, 6];
     private static readonly int[] Corrupted = [3, 1, 7, 1, 5, 9, 8, 6];
 
-    private static Gpt2Model Model(int seed)
+    private static DecoderModel Model(int seed)
     {
-        var config = new Gpt2Config
+        var config = new DecoderConfig
         {
             VocabSize = 11, ContextLength = 8, Layers = 2, Channels = 8, Heads = 4, KeyValueHeads = 2, HeadDim = 4, IntermediateSize = 12,
             Norm = NormKind.RmsNorm, Activation = MlpActivation.SwiGlu, Positions = PositionEncoding.Rotary,
             QkvBias = false, OutputProjectionBias = false, MlpBias = false, TiedOutput = false,
         };
-        var model = new Gpt2Model(config, training: false);
+        var model = new DecoderModel(config, training: false);
         model.InitializeWeights(seed);
         var rng = new Random(seed);
         var p = model.Parameters.Data;

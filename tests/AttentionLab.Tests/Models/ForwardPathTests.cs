@@ -52,7 +52,7 @@ public class ForwardPathTests
     public void EveryMatrixProductGoesThroughTheDevice()
     {
         var device = new CountingDevice();
-        var model = new Gpt2Model(Gpt2Config.Tiny, AttentionKernels.Reference) { Device = device };
+        var model = new DecoderModel(DecoderConfig.Tiny, AttentionKernels.Reference) { Device = device };
         model.InitializeWeights(1);
         var (x, y) = Batch(2, 8);
         model.Forward(x, 2, 8, y);
@@ -68,8 +68,8 @@ public class ForwardPathTests
     public void TheKernelDecidesWhatIsSavedAndGradientsDoNotChange()
     {
         var (x, y) = Batch(2, 16);
-        var saving = new Gpt2Model(Gpt2Config.Tiny, AttentionKernels.Reference);
-        var recomputing = new Gpt2Model(Gpt2Config.Tiny, new SavesNothing());
+        var saving = new DecoderModel(DecoderConfig.Tiny, AttentionKernels.Reference);
+        var recomputing = new DecoderModel(DecoderConfig.Tiny, new SavesNothing());
         saving.InitializeWeights(2);
         recomputing.InitializeWeights(2);
         float a = saving.Forward(x, 2, 16, y);
@@ -88,8 +88,8 @@ public class ForwardPathTests
     public void InferenceAllocatesNoGradientsAndNoBackwardState()
     {
         var (x, _) = Batch(2, 16);
-        var training = new Gpt2Model(Gpt2Config.Tiny, AttentionKernels.Fast);
-        var inference = new Gpt2Model(Gpt2Config.Tiny, AttentionKernels.Fast, training: false);
+        var training = new DecoderModel(DecoderConfig.Tiny, AttentionKernels.Fast);
+        var inference = new DecoderModel(DecoderConfig.Tiny, AttentionKernels.Fast, training: false);
         training.Forward(x, 2, 16);
         inference.Forward(x, 2, 16);
         Assert.Throws<InvalidOperationException>(() => inference.Gradients);
@@ -104,7 +104,7 @@ public class ForwardPathTests
     [Fact]
     public void AnInferenceViewSharesTheWeights()
     {
-        var model = new Gpt2Model(Gpt2Config.Tiny);
+        var model = new DecoderModel(DecoderConfig.Tiny);
         model.InitializeWeights(3);
         var view = model.InferenceView();
         Assert.Same(model.Parameters, view.Parameters);
@@ -114,11 +114,11 @@ public class ForwardPathTests
     [Fact]
     public void TheConfigNamesTheKernelAndCausality()
     {
-        var model = new Gpt2Model(Gpt2Config.Tiny with { Attention = "naive", IsCausal = false }, training: false);
+        var model = new DecoderModel(DecoderConfig.Tiny with { Attention = "naive", IsCausal = false }, training: false);
         Assert.Equal("naive", model.Attention.Name);
         Assert.False(model.AttentionOptions.IsCausal);
         Assert.Throws<InvalidOperationException>(() => model.ForwardCached([1], model.CreateCache()));
-        var e = Assert.Throws<ArgumentException>(() => new Gpt2Model(Gpt2Config.Tiny with { Attention = "bogus" }));
+        var e = Assert.Throws<ArgumentException>(() => new DecoderModel(DecoderConfig.Tiny with { Attention = "bogus" }));
         Assert.Contains("known kernels", e.Message);
     }
 }

@@ -44,8 +44,8 @@ public class Gpt2FixtureTests
     [MemberData(nameof(KernelNames))]
     public void LoadedFixtureReproducesLogitsAndLoss(string kernel)
     {
-        var model = Gpt2ModelDirectory.Load(ModelDirectory, Kernel(kernel));
-        Assert.Equal(Gpt2Config.Tiny with { }, model.Config);
+        var model = DecoderFolder.Load(ModelDirectory, Kernel(kernel));
+        Assert.Equal(DecoderConfig.Tiny with { }, model.Config);
         var root = Fixtures.Load(Reference);
         var (x, y) = Batch();
         float loss = model.Forward(x, 2, 16, y);
@@ -67,7 +67,7 @@ public class Gpt2FixtureTests
 
     private static void CheckEveryGradient(string kernel, bool accumulate = true, bool splitEverything = false)
     {
-        var model = Gpt2ModelDirectory.Load(ModelDirectory, Kernel(kernel), training: true);
+        var model = DecoderFolder.Load(ModelDirectory, Kernel(kernel), training: true);
         if (splitEverything) model.ParallelMinimumWork = 0;
         var root = Fixtures.Load(Reference);
         var (x, y) = Batch();
@@ -90,7 +90,7 @@ public class Gpt2FixtureTests
     [MemberData(nameof(KernelNames))]
     public void FiveAdamWStepsMatchPyTorchLosses(string kernel)
     {
-        var model = Gpt2ModelDirectory.Load(ModelDirectory, Kernel(kernel), training: true);
+        var model = DecoderFolder.Load(ModelDirectory, Kernel(kernel), training: true);
         var root = Fixtures.Load(Reference);
         var expected = Fixtures.Get(root, "adamw.losses_before_each_step").EnumerateArray().Select(e => e.GetDouble()).ToArray();
         var (x, y) = Batch();
@@ -109,7 +109,7 @@ public class Gpt2FixtureTests
     [MemberData(nameof(KernelNames))]
     public void GreedyContinuationMatchesPyTorch(string kernel)
     {
-        var model = Gpt2ModelDirectory.Load(ModelDirectory, Kernel(kernel));
+        var model = DecoderFolder.Load(ModelDirectory, Kernel(kernel));
         var root = Fixtures.Load(Reference);
         var expected = Fixtures.Floats(Fixtures.Get(root, "greedy_from_first5_of_x0")).Select(f => (int)f).ToArray();
         var (x, _) = Batch();

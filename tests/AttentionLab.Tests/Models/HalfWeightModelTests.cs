@@ -28,7 +28,7 @@ public sealed class HalfWeightModelTests : IDisposable
     [MemberData(nameof(Formats))]
     public void LoadedAsSixteenBitReproducesTorchsRoundedWeightLogits(WeightFormat format)
     {
-        var model = Gpt2ModelDirectory.Load(TinyDirectory, format: format);
+        var model = DecoderFolder.Load(TinyDirectory, format: format);
         Assert.Equal(format, model.WeightFormat);
         var root = Fixtures.Load(File);
         var (x, _) = Gpt2FixtureTests.Batch();
@@ -46,7 +46,7 @@ public sealed class HalfWeightModelTests : IDisposable
     public void TokenByTokenWithTheKvCacheReproducesTheSameLogits(WeightFormat format)
     {
         // one row per step: the few-row kernels that widen in registers, and the 16-bit token lookup
-        var model = Gpt2ModelDirectory.Load(TinyDirectory).WithWeightFormat(format);
+        var model = DecoderFolder.Load(TinyDirectory).WithWeightFormat(format);
         var expected = Fixtures.Doubles(Fixtures.Get(Fixtures.Load(File), $"{Key(format)}.logits"));
         var (x, _) = Gpt2FixtureTests.Batch();
         int v = model.Config.VocabSize;
@@ -65,7 +65,7 @@ public sealed class HalfWeightModelTests : IDisposable
     [MemberData(nameof(Formats))]
     public void AccuracyReportAgreesWithTorchsFigures(WeightFormat format)
     {
-        var reference = Gpt2ModelDirectory.Load(TinyDirectory);
+        var reference = DecoderFolder.Load(TinyDirectory);
         var candidate = reference.WithWeightFormat(format);
         var root = Fixtures.Load(File);
         var (x, _) = Gpt2FixtureTests.Batch();
@@ -94,23 +94,23 @@ public sealed class HalfWeightModelTests : IDisposable
         int first = report.FirstGreedyDifference ?? 40;
         Assert.Equal(report.ReferenceGreedy.Take(first), report.Greedy.Take(first));
         if (report.FirstGreedyDifference is int d) Assert.NotEqual(report.ReferenceGreedy[d], report.Greedy[d]);
-        Assert.Equal(new Gpt2Generator(reference).Greedy(x[..5], 40), report.ReferenceGreedy);
+        Assert.Equal(new TextGenerator(reference).Greedy(x[..5], 40), report.ReferenceGreedy);
     }
 
     [Fact]
     public void ABf16ModelSavedStaysBf16AndLoadsWithoutAFloat32Copy()
     {
-        var bf16 = Gpt2ModelDirectory.Load(TinyDirectory).WithWeightFormat(WeightFormat.BF16);
-        Gpt2ModelDirectory.Save(bf16, _dir);
-        Assert.Equal(WeightFormat.BF16, Gpt2ModelDirectory.ReadWeightFormat(_dir));
-        var header = SafeTensors.ReadHeader(Path.Combine(_dir, Gpt2ModelDirectory.WeightsFileName)).Entries.ToDictionary(e => e.Name, e => e.DType);
+        var bf16 = DecoderFolder.Load(TinyDirectory).WithWeightFormat(WeightFormat.BF16);
+        DecoderFolder.Save(bf16, _dir);
+        Assert.Equal(WeightFormat.BF16, DecoderFolder.ReadWeightFormat(_dir));
+        var header = SafeTensors.ReadHeader(Path.Combine(_dir, DecoderFolder.WeightsFileName)).Entries.ToDictionary(e => e.Name, e => e.DType);
         Assert.Equal("BF16", header["transformer.h.1.mlp.c_proj.weight"]);
         Assert.Equal("BF16", header["transformer.wte.weight"]);
         Assert.Equal("F32", header["transformer.wpe.weight"]);
         Assert.Equal("F32", header["transformer.h.0.ln_1.bias"]);
         Assert.Contains("\"bfloat16\"", System.IO.File.ReadAllText(Path.Combine(_dir, "config.json")));
 
-        var loaded = Gpt2ModelDirectory.Load(_dir);                                               // the folder's dtype by default
+        var loaded = DecoderFolder.Load(_dir);                                               // the folder's dtype by default
         Assert.Equal(WeightFormat.BF16, loaded.WeightFormat);
         foreach (var (view, matrix) in bf16.Weights16!.All)
         {
@@ -125,10 +125,10 @@ public sealed class HalfWeightModelTests : IDisposable
         Assert.Equal(bf16.Logits.ToArray(), loaded.Logits.ToArray());
 
         // asked for float32 (or for training), the same folder widens exactly
-        var wide = Gpt2ModelDirectory.Load(_dir, format: WeightFormat.F32);
+        var wide = DecoderFolder.Load(_dir, format: WeightFormat.F32);
         Assert.Equal(WeightFormat.F32, wide.WeightFormat);
         Assert.Equal(bf16.WeightValues(bf16.Layout.TokenEmbedding), wide.Parameters[wide.Layout.TokenEmbedding].ToArray());
-        Assert.Equal(WeightFormat.F32, Gpt2ModelDirectory.Load(_dir, training: true).WeightFormat);
+        Assert.Equal(WeightFormat.F32, DecoderFolder.Load(_dir, training: true).WeightFormat);
         // and half the bytes per token: every streamed matrix at 2 bytes
         Assert.InRange(loaded.WeightBytesPerToken() / (double)wide.WeightBytesPerToken(), 0.5, 0.6);
     }
@@ -138,9 +138,9 @@ public sealed class HalfWeightModelTests : IDisposable
     {
         // qwen2_tiny_bf16 stores BF16 matrices: by default it stays BF16; its float32 load holds exactly the same values
         string dir = Path.Combine(Fixtures.Directory, "llama", "qwen2_tiny_bf16");
-        Assert.Equal(WeightFormat.BF16, Gpt2ModelDirectory.ReadWeightFormat(dir));
-        var bf16 = Gpt2ModelDirectory.Load(dir);
-        var f32 = Gpt2ModelDirectory.Load(dir, format: WeightFormat.F32);
+        Assert.Equal(WeightFormat.BF16, DecoderFolder.ReadWeightFormat(dir));
+        var bf16 = DecoderFolder.Load(dir);
+        var f32 = DecoderFolder.Load(dir, format: WeightFormat.F32);
         Assert.Equal(WeightFormat.BF16, bf16.WeightFormat);
         Assert.Equal(WeightFormat.F32, f32.WeightFormat);
         foreach (var (view, _) in bf16.Weights16!.All) Assert.Equal(f32.Parameters[view].ToArray(), bf16.WeightValues(view));
@@ -156,12 +156,12 @@ public sealed class HalfWeightModelTests : IDisposable
     [Fact]
     public void SixteenBitModelsRefuseTrainingInitializationAndOtherDevices()
     {
-        var bf16 = new Gpt2Model(Gpt2Config.Tiny, training: false);
+        var bf16 = new DecoderModel(DecoderConfig.Tiny, training: false);
         bf16.InitializeWeights(1);
         var half = bf16.WithWeightFormat(WeightFormat.BF16);
         Assert.Throws<InvalidOperationException>(() => half.InitializeWeights(2));
         Assert.Throws<InvalidOperationException>(() => half.Backward());
-        var f16Overflow = new Gpt2Model(Gpt2Config.Tiny, training: false);
+        var f16Overflow = new DecoderModel(DecoderConfig.Tiny, training: false);
         f16Overflow.Parameters[f16Overflow.Layout.Blocks[0].MlpWeight][3] = 1e6f;
         Assert.Throws<OverflowException>(() => f16Overflow.WithWeightFormat(WeightFormat.F16));
     }

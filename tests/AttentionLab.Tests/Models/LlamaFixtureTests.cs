@@ -99,7 +99,7 @@ public class LlamaFixtureTests
         var model = LlamaFolder.Load(Folder(name));
         var (x, _, root) = Batch(name);
         var expected = Fixtures.Get(root, "greedy").EnumerateArray().Select(e => e.GetInt32()).ToArray();
-        var generator = new Gpt2Generator(model);
+        var generator = new TextGenerator(model);
         var prompt = x.Take(4).ToArray();
         var cached = generator.Greedy(prompt, expected.Length - 4, useKvCache: true);
         var recomputed = generator.Greedy(prompt, expected.Length - 4, useKvCache: false);
@@ -141,11 +141,11 @@ public class LlamaFixtureTests
     }
 
     /// <summary>Every caller that opens a decoder folder (generate, inspect, hooks, the Explorer) goes through
-    /// Gpt2ModelDirectory: a Llama folder opens there too.</summary>
+    /// DecoderFolder: a Llama folder opens there too.</summary>
     [Fact]
     public void TheDecoderLoaderOpensLlamaFolders()
     {
-        var model = Gpt2ModelDirectory.Load(Folder("mistral_tiny"));
+        var model = DecoderFolder.Load(Folder("mistral_tiny"));
         Assert.Equal(4, model.Config.SlidingWindow);
         Assert.Equal("window:4", model.Attention.Name);
         Assert.Equal(2, model.Config.KeyValueHeads);
@@ -160,7 +160,7 @@ public class LlamaFixtureTests
             var (tensors, _) = SafeTensors.Read(Path.Combine(Folder(name), ModelFolder.WeightsFile));
             var config = LlamaFolder.ReadConfig(Folder(name));
             Assert.Equal(tensors.Values.Sum(t => (long)t.Data.Length), config.ParameterCount);
-            Assert.Equal(config.ParameterCount, new Gpt2Layout(config).Count);
+            Assert.Equal(config.ParameterCount, new DecoderLayout(config).Count);
         }
     }
 }

@@ -13,7 +13,7 @@ namespace AttentionLab.Tests.Models;
 /// </summary>
 public class LlamaGradientCheckTests
 {
-    private static readonly Gpt2Config Base = new()
+    private static readonly DecoderConfig Base = new()
     {
         VocabSize = 11, ContextLength = 8, Layers = 2, Channels = 8, Heads = 4, KeyValueHeads = 2, HeadDim = 2, IntermediateSize = 12,
         Norm = NormKind.RmsNorm, Activation = MlpActivation.SwiGlu, Positions = PositionEncoding.Rotary, LayerNormEpsilon = 1e-5f,
@@ -28,7 +28,7 @@ public class LlamaGradientCheckTests
         { "mistral", "window:3" }, { "mistral", "fast" },
     };
 
-    private static Gpt2Config Config(string name) => name switch
+    private static DecoderConfig Config(string name) => name switch
     {
         "llama3" => Base with { RopeTheta = 10000, RopeScaling = new RopeScaling(8, 1, 4, 16) },
         "mqa-biases-tied" => Base with { KeyValueHeads = 1, QkvBias = true, OutputProjectionBias = true, MlpBias = true, TiedOutput = true },
@@ -42,7 +42,7 @@ public class LlamaGradientCheckTests
     public void BackwardMatchesFiniteDifferences(string name, string kernel)
     {
         var config = Config(name);
-        var model = new Gpt2Model(config, AttentionKernels.Parse(kernel)) { ParallelMinimumWork = 0 };
+        var model = new DecoderModel(config, AttentionKernels.Parse(kernel)) { ParallelMinimumWork = 0 };
         model.InitializeWeights(7);
         var random = new Random(13);
         foreach (var view in model.Layout.All.Where(v => v.Shape.Length == 1))
@@ -68,17 +68,17 @@ public class KvCacheGrowthTests
     [Fact]
     public void TheCacheGrowsPastItsFirstAllocationAndGivesTheSameTokens()
     {
-        var config = new Gpt2Config
+        var config = new DecoderConfig
         {
             VocabSize = 13, ContextLength = 400, Layers = 1, Channels = 8, Heads = 4, KeyValueHeads = 1, IntermediateSize = 16,
         }.WithLlamaArchitecture(keyValueHeads: 1);
-        var model = new Gpt2Model(config, training: false);
+        var model = new DecoderModel(config, training: false);
         model.InitializeWeights(3);
         var cache = model.CreateCache();
         Assert.Equal(KvCache.InitialPositions, cache.Allocated);
         Assert.Equal(2L * 1 * 1 * 2 * sizeof(float), cache.BytesPerToken);              // 2 · L · Hkv · D · 4 bytes
         var prompt = Enumerable.Range(0, 250).Select(i => (i * 7 + 3) % 13).ToArray();
-        var generator = new Gpt2Generator(model);
+        var generator = new TextGenerator(model);
         var cached = generator.Greedy(prompt, 20, useKvCache: true);
         Assert.Equal(generator.Greedy(prompt, 20, useKvCache: false), cached);
         model.ForwardCached(prompt, cache);

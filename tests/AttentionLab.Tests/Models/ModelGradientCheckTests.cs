@@ -53,8 +53,8 @@ public class ModelGradientCheckTests
     [Fact]
     public void PostNormGptBackward()
     {
-        var config = new Gpt2Config { VocabSize = 11, ContextLength = 6, Layers = 2, Channels = 8, Heads = 2, NormPlacement = NormPlacement.Post };
-        var model = new Gpt2Model(config, AttentionLab.Attention.AttentionKernels.Reference);
+        var config = new DecoderConfig { VocabSize = 11, ContextLength = 6, Layers = 2, Channels = 8, Heads = 2, NormPlacement = NormPlacement.Post };
+        var model = new DecoderModel(config, AttentionLab.Attention.AttentionKernels.Reference);
         model.InitializeWeights(3);
         int[] tokens = [1, 4, 2, 9, 3, 7, 0, 5, 10, 6], targets = [4, 2, 9, 3, 7, 5, 10, 6, 1, 2];
         Check(model.Parameters, model.Gradients, () => model.Forward(tokens, 2, 5, targets), () => model.Backward(), perTensor: 6,

@@ -8,10 +8,10 @@ namespace AttentionLab.Tests.Models;
 /// (target −1), a bidirectional stack. Finite differences for the gradients; save and load keep them.</summary>
 public class OutputHeadChoicesTests
 {
-    private static Gpt2Model Model(bool tied, bool bias, bool causal = true)
+    private static DecoderModel Model(bool tied, bool bias, bool causal = true)
     {
-        var config = new Gpt2Config { VocabSize = 11, ContextLength = 6, Layers = 1, Channels = 8, Heads = 2, TiedOutput = tied, OutputBias = bias, IsCausal = causal };
-        var model = new Gpt2Model(config, AttentionKernels.Reference);
+        var config = new DecoderConfig { VocabSize = 11, ContextLength = 6, Layers = 1, Channels = 8, Heads = 2, TiedOutput = tied, OutputBias = bias, IsCausal = causal };
+        var model = new DecoderModel(config, AttentionKernels.Reference);
         model.InitializeWeights(9);
         var rnd = new Random(4);
         var p = model.Parameters.Data;
@@ -73,11 +73,11 @@ public class OutputHeadChoicesTests
         var dir = Directory.CreateTempSubdirectory("attnlab-head-").FullName;
         try
         {
-            Gpt2ModelDirectory.Save(model, dir, force: true);
-            var (tensors, _) = SafeTensors.Read(Path.Combine(dir, Gpt2ModelDirectory.WeightsFileName));
+            DecoderFolder.Save(model, dir, force: true);
+            var (tensors, _) = SafeTensors.Read(Path.Combine(dir, DecoderFolder.WeightsFileName));
             Assert.True(tensors.ContainsKey("lm_head.weight"));
             Assert.True(tensors.ContainsKey("lm_head.bias"));
-            var loaded = Gpt2ModelDirectory.Load(dir, AttentionKernels.Reference);
+            var loaded = DecoderFolder.Load(dir, AttentionKernels.Reference);
             Assert.False(loaded.Config.TiedOutput);
             Assert.True(loaded.Config.OutputBias);
             Assert.Equal(model.Parameters.Data, loaded.Parameters.Data);

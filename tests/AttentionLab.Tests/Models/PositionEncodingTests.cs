@@ -27,8 +27,8 @@ public class PositionEncodingTests
     [InlineData(PositionEncoding.None)]
     public void FixedPositionsKeepWpeAtZeroAndGradientsStillCheck(PositionEncoding positions)
     {
-        var config = new Gpt2Config { VocabSize = 11, ContextLength = 6, Layers = 1, Channels = 8, Heads = 2, Positions = positions };
-        var model = new Gpt2Model(config, AttentionKernels.Reference);
+        var config = new DecoderConfig { VocabSize = 11, ContextLength = 6, Layers = 1, Channels = 8, Heads = 2, Positions = positions };
+        var model = new DecoderModel(config, AttentionKernels.Reference);
         model.InitializeWeights(9);
         Assert.Equal(-1, model.Parameters[model.Layout.PositionEmbedding!].IndexOfAnyExcept(0f));
         var rnd = new Random(4);
@@ -44,7 +44,7 @@ public class PositionEncodingTests
         model.Backward();
         var g = (float[])model.Gradients.Data.Clone();
         Assert.Equal(-1, model.Gradients[wpe].IndexOfAnyExcept(0f));    // nothing to learn there
-        // central differences, h = 1e-2, tolerance 2e-3 + 5% as in Gpt2ModelTests
+        // central differences, h = 1e-2, tolerance 2e-3 + 5% as in DecoderModelTests
         foreach (var view in model.Layout.All.Where(v => v != wpe))
             for (int probe = 0; probe < 3; probe++)
             {
@@ -66,8 +66,8 @@ public class PositionEncodingTests
     {
         float[] Run(PositionEncoding positions, int[] ids)
         {
-            var config = new Gpt2Config { VocabSize = 11, ContextLength = 6, Layers = 1, Channels = 8, Heads = 2, Positions = positions, IsCausal = false };
-            var model = new Gpt2Model(config, AttentionKernels.Reference, training: false);
+            var config = new DecoderConfig { VocabSize = 11, ContextLength = 6, Layers = 1, Channels = 8, Heads = 2, Positions = positions, IsCausal = false };
+            var model = new DecoderModel(config, AttentionKernels.Reference, training: false);
             model.InitializeWeights(2);
             model.Forward(ids, 1, ids.Length);
             return model.Logits.ToArray();
@@ -89,16 +89,16 @@ public class PositionEncodingTests
     [InlineData(PositionEncoding.None)]
     public void SavedAndLoaded(PositionEncoding positions)
     {
-        var config = Gpt2Config.Tiny with { Positions = positions };
-        var model = new Gpt2Model(config);
+        var config = DecoderConfig.Tiny with { Positions = positions };
+        var model = new DecoderModel(config);
         model.InitializeWeights(1);
         var dir = Path.Combine(Path.GetTempPath(), $"attnlab-positions-{Guid.NewGuid():N}");
         try
         {
-            Gpt2ModelDirectory.Save(model, dir);
-            var json = File.ReadAllText(Path.Combine(dir, Gpt2ModelDirectory.ConfigFileName));
+            DecoderFolder.Save(model, dir);
+            var json = File.ReadAllText(Path.Combine(dir, DecoderFolder.ConfigFileName));
             Assert.Equal(positions != PositionEncoding.Learned, json.Contains("attnlab_positions", StringComparison.Ordinal));
-            var loaded = Gpt2ModelDirectory.Load(dir);
+            var loaded = DecoderFolder.Load(dir);
             Assert.Equal(positions, loaded.Config.Positions);
             int[] ids = [3, 1, 4, 1, 5];
             model.Forward(ids, 1, 5); loaded.Forward(ids, 1, 5);
@@ -113,11 +113,11 @@ public class PositionEncodingTests
         var dir = Path.Combine(Path.GetTempPath(), $"attnlab-positions-{Guid.NewGuid():N}");
         try
         {
-            var model = new Gpt2Model(Gpt2Config.Tiny with { Positions = PositionEncoding.None });
-            Gpt2ModelDirectory.Save(model, dir);
-            var path = Path.Combine(dir, Gpt2ModelDirectory.ConfigFileName);
+            var model = new DecoderModel(DecoderConfig.Tiny with { Positions = PositionEncoding.None });
+            DecoderFolder.Save(model, dir);
+            var path = Path.Combine(dir, DecoderFolder.ConfigFileName);
             File.WriteAllText(path, File.ReadAllText(path).Replace("\"none\"", "\"rotary\""));
-            var e = Assert.Throws<InvalidDataException>(() => Gpt2ModelDirectory.ReadConfig(dir));
+            var e = Assert.Throws<InvalidDataException>(() => DecoderFolder.ReadConfig(dir));
             Assert.Contains("rotary", e.Message);
         }
         finally { if (Directory.Exists(dir)) Directory.Delete(dir, true); }

@@ -36,7 +36,7 @@ public class PostNormBlockTests
             IsCausal = causal,
             KeyPaddingMask = f.TryGetProperty("key_padding", out var pad) ? Fixtures.Doubles(pad).Select(v => v != 0).ToArray() : null,
         };
-        TransformerFixtureTests.CheckBlock(f, new Gpt2Config { IsCausal = causal, NormPlacement = NormPlacement.Post }, kernelName, options,
+        TransformerFixtureTests.CheckBlock(f, new DecoderConfig { IsCausal = causal, NormPlacement = NormPlacement.Post }, kernelName, options,
             (w, c, h, eps) => AttentionLab.Layers.TransformerBlock.Create(0, w, NormKind.LayerNorm, eps, MlpActivation.GeluTanh, h, c / h, NormPlacement.Post),
             ForwardRtol, ForwardAtol, GradRtol, GradAtol);
     }
@@ -46,29 +46,29 @@ public class PostNormBlockTests
     [Fact]
     public void SavesAndReloads()
     {
-        var config = new Gpt2Config { VocabSize = 11, ContextLength = 6, Layers = 2, Channels = 8, Heads = 2, NormPlacement = NormPlacement.Post };
-        var model = new Gpt2Model(config);
+        var config = new DecoderConfig { VocabSize = 11, ContextLength = 6, Layers = 2, Channels = 8, Heads = 2, NormPlacement = NormPlacement.Post };
+        var model = new DecoderModel(config);
         model.InitializeWeights(5);
         var dir = Path.Combine(Path.GetTempPath(), "attnlab-postnorm-" + Guid.NewGuid().ToString("N"));
         try
         {
-            Gpt2ModelDirectory.Save(model, dir);
+            DecoderFolder.Save(model, dir);
             Assert.Contains("\"attnlab_norm_placement\": \"post\"", File.ReadAllText(Path.Combine(dir, "config.json")));
-            var loaded = Gpt2ModelDirectory.Load(dir);
+            var loaded = DecoderFolder.Load(dir);
             Assert.Equal(NormPlacement.Post, loaded.Config.NormPlacement);
             int[] ids = [1, 4, 2, 9, 3];
             model.Forward(ids, 1, 5);
             var expected = model.Logits.ToArray();
             loaded.Forward(ids, 1, 5);
             Assert.Equal(expected, loaded.Logits.ToArray());
-            var pre = new Gpt2Model(config with { NormPlacement = NormPlacement.Pre });
+            var pre = new DecoderModel(config with { NormPlacement = NormPlacement.Pre });
             pre.InitializeWeights(5);
             pre.Forward(ids, 1, 5);
             Assert.NotEqual(expected, pre.Logits.ToArray());                             // the placement changes the function
 
             var path = Path.Combine(dir, "config.json");
             File.WriteAllText(path, File.ReadAllText(path).Replace("\"post\"", "\"middle\""));
-            var e = Assert.Throws<InvalidDataException>(() => Gpt2ModelDirectory.Load(dir));
+            var e = Assert.Throws<InvalidDataException>(() => DecoderFolder.Load(dir));
             Assert.Contains("attnlab_norm_placement must be \"pre\" or \"post\", got \"middle\"", e.Message);
         }
         finally { Directory.Delete(dir, recursive: true); }

@@ -26,7 +26,7 @@ public class TransformerFixtureTests
     /// <summary>
     /// The same fixture through the one stack's <see cref="AttentionLab.Layers.TransformerBlock"/> (BERT's block):
     /// non-causal, the [PAD] keys hidden through <see cref="AttentionOptions.KeyPaddingMask"/>, PyTorch's (out, in)
-    /// query/key/value/out/fc/proj weights mapped into a Gpt2Layout-shaped arena (c_attn (C, 3C) = [W_qᵀ | W_kᵀ | W_vᵀ])
+    /// query/key/value/out/fc/proj weights mapped into a DecoderLayout-shaped arena (c_attn (C, 3C) = [W_qᵀ | W_kᵀ | W_vᵀ])
     /// by the state-dict map BERT's folders use; every gradient read back by its PyTorch name.
     /// </summary>
     [Theory]
@@ -35,7 +35,7 @@ public class TransformerFixtureTests
     {
         var f = Case("encoder_block");
         var options = new AttentionOptions { KeyPaddingMask = Mask(f.GetProperty("key_padding")) };
-        CheckBlock(f, new Gpt2Config { IsCausal = false }, kernelName, options, (w, c, h, eps) => new AttentionLab.Layers.TransformerBlock(0,
+        CheckBlock(f, new DecoderConfig { IsCausal = false }, kernelName, options, (w, c, h, eps) => new AttentionLab.Layers.TransformerBlock(0,
             new AttentionLab.Layers.NormLayer(NormKind.LayerNorm, w.Norm1Weight, w.Norm1Bias!, c, eps),
             new AttentionLab.Layers.AttentionLayer(new AttentionLab.Layers.LinearLayer(w.AttentionWeight, w.AttentionBias!, c, 3 * c),
                 new AttentionLab.Layers.LinearLayer(w.AttentionProjectionWeight, w.AttentionProjectionBias!, c, c), h, c / h),
@@ -47,18 +47,18 @@ public class TransformerFixtureTests
 
     /// <summary>
     /// One block fixture (x, y, dy, dx, params and grads by PyTorch name) through a block of the one stack: the
-    /// fixture's (out, in) weights mapped into a Gpt2Layout-shaped arena by the encoder block's state-dict map, forward,
+    /// fixture's (out, in) weights mapped into a DecoderLayout-shaped arena by the encoder block's state-dict map, forward,
     /// backward, and every gradient read back by its PyTorch name. <paramref name="shape"/> gives the choices (causal,
     /// norm placement); the sizes come from the fixture. Shared with the post-norm block's test.
     /// </summary>
-    internal static void CheckBlock(JsonElement f, Gpt2Config shape, string kernelName, AttentionOptions options,
-        Func<Gpt2BlockLayout, int, int, float, AttentionLab.Layers.TransformerBlock> build, double forwardRtol, double forwardAtol, double gradRtol, double gradAtol)
+    internal static void CheckBlock(JsonElement f, DecoderConfig shape, string kernelName, AttentionOptions options,
+        Func<DecoderBlockLayout, int, int, float, AttentionLab.Layers.TransformerBlock> build, double forwardRtol, double forwardAtol, double gradRtol, double gradAtol)
     {
         int c = f.GetProperty("C").GetInt32(), h = f.GetProperty("H").GetInt32();
         var x = Fixtures.Tensor(f.GetProperty("x"));                                     // (B, T, C)
         int batch = x.Dim(0), length = x.Dim(1);
         var config = shape with { VocabSize = 1, ContextLength = length, Layers = 1, Channels = c, Heads = h };
-        var layout = new Gpt2Layout(config);
+        var layout = new DecoderLayout(config);
         var map = new StateDictMap(StateDictMap.EncoderBlock("", layout.Blocks[0], c));
         var parameters = new float[layout.Count];
         var given = f.GetProperty("params");
@@ -67,7 +67,7 @@ public class TransformerFixtureTests
         var block = build(layout.Blocks[0], c, h, config.LayerNormEpsilon);
         var kernel = AttentionKernels.Parse(kernelName);
         var attentionShape = new AttentionShape(batch, h, length, length, c / h);
-        var a = new Gpt2Activations(config, batch, length, kernel.SavedLength(attentionShape), training: true, reuse: null);
+        var a = new DecoderActivations(config, batch, length, kernel.SavedLength(attentionShape), training: true, reuse: null);
         var run = new AttentionLab.Layers.LayerRun { Parameters = parameters, Gradients = new float[layout.Count], Activations = a, ParallelMinimumWork = 0 };
 
         x.Data.CopyTo(a[a.Encoded]);
@@ -109,8 +109,8 @@ public class TransformerFixtureTests
 
         var attention = AttentionKernels.Parse(kernel);
         var crossOptions = new AttentionOptions { KeyPaddingMask = Mask(f.GetProperty("memory_padding")) };
-        var shape = new Gpt2Config { VocabSize = 1, ContextLength = Tt, Layers = 1, Channels = C, Heads = H };
-        var a = new Gpt2Activations(shape, B, Tt, attention.SavedLength(new AttentionShape(B, H, Tt, Tt, C / H)), training: true, reuse: null,
+        var shape = new DecoderConfig { VocabSize = 1, ContextLength = Tt, Layers = 1, Channels = C, Heads = H };
+        var a = new DecoderActivations(shape, B, Tt, attention.SavedLength(new AttentionShape(B, H, Tt, Tt, C / H)), training: true, reuse: null,
             memoryLength: Ts, crossSavedPerBlock: attention.SavedLength(new AttentionShape(B, H, Tt, Ts, C / H)));
         var run = new AttentionLab.Layers.LayerRun { Parameters = parameters, Gradients = gradients, Activations = a };
         var block = Seq2SeqModel.BuildDecoderBlock(layout, 0);
@@ -149,8 +149,8 @@ public class TransformerFixtureTests
         Fixtures.Floats(f.GetProperty("bias")).CopyTo(parameters, layout.PatchBias.Offset);
         var images = Fixtures.Floats(f.GetProperty("images"));
         int batch = images.Length / (S * S), n = (S / P) * (S / P), t = n + 1;
-        var shape = new Gpt2Config { VocabSize = 2, ContextLength = t, Layers = 1, Channels = C, Heads = 1 };
-        var run = new AttentionLab.Layers.LayerRun { Parameters = parameters, Gradients = gradients, Activations = new Gpt2Activations(shape, batch, t, 0, true, null) };
+        var shape = new DecoderConfig { VocabSize = 2, ContextLength = t, Layers = 1, Channels = C, Heads = 1 };
+        var run = new AttentionLab.Layers.LayerRun { Parameters = parameters, Gradients = gradients, Activations = new DecoderActivations(shape, batch, t, 0, true, null) };
         var a = run.Activations;
         var layer = new AttentionLab.Layers.PatchEmbeddingLayer(layout.PatchWeight, layout.PatchBias, layout.ClassToken, layout.PositionEmbedding!, S, P, C);
         var patches = new float[batch * n * P * P];

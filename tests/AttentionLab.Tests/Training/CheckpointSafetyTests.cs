@@ -12,7 +12,7 @@ namespace AttentionLab.Tests.Training;
 /// </summary>
 public sealed class CheckpointSafetyTests : IDisposable
 {
-    private static readonly Gpt2Config Tiny = new() { VocabSize = 65, ContextLength = 16, Layers = 2, Channels = 32, Heads = 4 };
+    private static readonly DecoderConfig Tiny = new() { VocabSize = 65, ContextLength = 16, Layers = 2, Channels = 32, Heads = 4 };
     private static readonly TrainingOptions Options = new()
     {
         BatchSize = 2, Steps = 6, LearningRate = 3e-3, MinLearningRate = 3e-4, WarmupSteps = 1, EvalEvery = 1, EvalBatches = 1, Seed = 3,
@@ -68,7 +68,7 @@ public sealed class CheckpointSafetyTests : IDisposable
         // the uninterrupted run
         var straightDir = Path.Combine(_root, "straight");
         (List<LossPoint>, List<LossPoint>) expected;
-        using (var straight = Gpt2TrainingRun.Start(Corpus.Load(_data, "char"), _data, Tiny, Options, straightDir, AttentionKernels.Default))
+        using (var straight = DecoderTrainingRun.Start(Corpus.Load(_data, "char"), _data, Tiny, Options, straightDir, AttentionKernels.Default))
         {
             while (!straight.Trainer.IsFinished) straight.Trainer.Step();
             expected = (straight.Trainer.State.TrainLosses, straight.Trainer.State.ValidationLosses);
@@ -79,7 +79,7 @@ public sealed class CheckpointSafetyTests : IDisposable
             var dir = Path.Combine(_root, "fault-" + point.Replace(':', '-'));
             Directory.CreateDirectory(dir);
             var foreign = PlantForeignFiles(dir);
-            using (var run = Gpt2TrainingRun.Start(Corpus.Load(_data, "char"), _data, Tiny, Options, dir, AttentionKernels.Default))
+            using (var run = DecoderTrainingRun.Start(Corpus.Load(_data, "char"), _data, Tiny, Options, dir, AttentionKernels.Default))
             {
                 run.Trainer.Step(); run.Trainer.EvaluateAndRecord(); run.Checkpoint();   // checkpoint of step 1
                 run.Trainer.Step(); run.Trainer.EvaluateAndRecord();
@@ -88,11 +88,11 @@ public sealed class CheckpointSafetyTests : IDisposable
                 finally { TrainingCheckpoint.FaultPoint = null; }
             }
             // as a reader that does not recover sees it (attnlab generate): every file is whole
-            Gpt2ModelDirectory.Load(dir);
+            DecoderFolder.Load(dir);
             AssertForeignFilesKept(dir, foreign);
             // a resume recovers: the old checkpoint before the commit point, the new one after it
             bool committed = point != "staging" && point != "staged";
-            using (var resumed = Gpt2TrainingRun.Resume(dir, null, null, AttentionKernels.Default))
+            using (var resumed = DecoderTrainingRun.Resume(dir, null, null, AttentionKernels.Default))
                 Assert.Equal(committed ? 2 : 1, resumed.Trainer.State.Step);
             Assert.False(Directory.Exists(Path.Combine(dir, TrainingCheckpoint.StagingDirectory)), point);
             Assert.False(Directory.Exists(Path.Combine(dir, TrainingCheckpoint.CommitDirectory)), point);
@@ -106,7 +106,7 @@ public sealed class CheckpointSafetyTests : IDisposable
     /// <summary>Resumes, runs to the end, checkpoints and returns the loss history.</summary>
     private static (List<LossPoint> Train, List<LossPoint> Validation) RunToEnd(string dir)
     {
-        using var run = Gpt2TrainingRun.Resume(dir, null, null, AttentionKernels.Default);
+        using var run = DecoderTrainingRun.Resume(dir, null, null, AttentionKernels.Default);
         while (!run.Trainer.IsFinished) run.Trainer.Step();
         run.Checkpoint();
         return (run.Trainer.State.TrainLosses, run.Trainer.State.ValidationLosses);
@@ -116,12 +116,12 @@ public sealed class CheckpointSafetyTests : IDisposable
     public void ASecondWriterIsRefusedAndTheFirstIsUntouched()
     {
         var dir = Path.Combine(_root, "two");
-        using var first = Gpt2TrainingRun.Start(Corpus.Load(_data, "char"), _data, Tiny, Options, dir, AttentionKernels.Default);
+        using var first = DecoderTrainingRun.Start(Corpus.Load(_data, "char"), _data, Tiny, Options, dir, AttentionKernels.Default);
         first.Trainer.Step();
         first.Checkpoint();
         var before = File.ReadAllBytes(Path.Combine(dir, "model.safetensors"));
-        Assert.Throws<RunDirectoryBusyException>(() => Gpt2TrainingRun.Start(Corpus.Load(_data, "char"), _data, Tiny, Options, dir, AttentionKernels.Default));
-        Assert.Throws<RunDirectoryBusyException>(() => Gpt2TrainingRun.Resume(dir, null, null, AttentionKernels.Default));
+        Assert.Throws<RunDirectoryBusyException>(() => DecoderTrainingRun.Start(Corpus.Load(_data, "char"), _data, Tiny, Options, dir, AttentionKernels.Default));
+        Assert.Throws<RunDirectoryBusyException>(() => DecoderTrainingRun.Resume(dir, null, null, AttentionKernels.Default));
         foreach (var args in new[]
                  {
                      new[] { "train", "--data", _data, "--preset", "tiny", "--steps", "2", "--out", dir, "--force" },
@@ -137,7 +137,7 @@ public sealed class CheckpointSafetyTests : IDisposable
         first.Trainer.Step();
         first.Checkpoint(); // the first writer carries on
         first.Dispose();
-        using var after = Gpt2TrainingRun.Resume(dir, null, null, AttentionKernels.Default); // released: the next one may write
+        using var after = DecoderTrainingRun.Resume(dir, null, null, AttentionKernels.Default); // released: the next one may write
         Assert.Equal(2, after.Trainer.State.Step);
     }
 
@@ -225,7 +225,7 @@ public sealed class CheckpointSafetyTests : IDisposable
             kills++;
 
             // after every kill: the model loads as is, the state is consistent after recovery, user files are intact
-            Gpt2ModelDirectory.Load(dir);
+            DecoderFolder.Load(dir);
             AssertForeignFilesKept(dir, foreign);
             Assert.True(Directory.GetDirectories(dir).Length <= 3, string.Join(", ", Directory.GetDirectories(dir))); // sub + at most staging/commit
         }

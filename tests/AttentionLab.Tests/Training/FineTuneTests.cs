@@ -35,7 +35,7 @@ public sealed class FineTuneTests : IDisposable
     public void StartsFromTheFoldersWeightsSavesItsLayoutAndResumes(string name, string kind)
     {
         string source = FixtureFolder(name), outDir = Path.Combine(_root, name);
-        var original = Gpt2ModelDirectory.Load(source, training: false);
+        var original = DecoderFolder.Load(source, training: false);
         string[] train = ["train", "--init-from", source, "--data", _data, "--tokenizer", "char", "--steps", "4", "--batch", "2",
             "--lr", "3e-3", "--eval-every", "4", "--eval-batches", "1", "--out", outDir, "--json"];
         var lines = CliHarness.Ok(train).Trim().Split('\n').Select(l => JsonNode.Parse(l)!).ToArray();
@@ -48,7 +48,7 @@ public sealed class FineTuneTests : IDisposable
         int t = original.Config.ContextLength;
         var (inputs, targets) = (new int[2 * t], new int[2 * t]);
         new Batches(corpus.Train, 2, t, options.Seed).Next(inputs, targets);
-        float folderLoss = new Gpt2LanguageModel(Gpt2ModelDirectory.Load(source, training: true)).Forward(inputs, 2, t, targets);
+        float folderLoss = new DecoderLanguageModel(DecoderFolder.Load(source, training: true)).Forward(inputs, 2, t, targets);
         Assert.Equal(folderLoss, losses[0], 1e-5);
         Assert.True(losses[^1] < losses[0], $"loss did not fall: {string.Join(", ", losses)}");
 
@@ -56,7 +56,7 @@ public sealed class FineTuneTests : IDisposable
         var info = ModelFolderInfo.Read(outDir);
         Assert.Equal((kind, ModelTokenizer.Saved), (info.Kind, info.Tokenizer));
         if (kind == "llama") Assert.Equal(HfTransformerConfig.Read(source).ModelType, HfTransformerConfig.Read(outDir).ModelType);
-        var trained = Gpt2ModelDirectory.Load(outDir);
+        var trained = DecoderFolder.Load(outDir);
         Assert.Equal(original.Config with { Attention = trained.Config.Attention }, trained.Config);
         Assert.False(original.Parameters.Data.AsSpan().SequenceEqual(trained.Parameters.Data));
         CliHarness.Ok("train", "--out", outDir, "--resume", "--steps", "5", "--json");
@@ -68,8 +68,8 @@ public sealed class FineTuneTests : IDisposable
     {
         // SmolLM2-135M: 134,515,008 parameters × 4 copies × 4 bytes = 2.0 GiB, + 2 × 49,152·576 floats + 256 MiB
         var smol = LlamaFolder.ToConfig(HfTransformerPresets.SmolLM2_135M);
-        Gpt2TrainingRun.EnsureFineTuningFits("smol", smol, 3L << 30);
-        var e = Assert.Throws<ModelTooLargeException>(() => Gpt2TrainingRun.EnsureFineTuningFits("smol", smol, 2L << 30));
+        DecoderTrainingRun.EnsureFineTuningFits("smol", smol, 3L << 30);
+        var e = Assert.Throws<ModelTooLargeException>(() => DecoderTrainingRun.EnsureFineTuningFits("smol", smol, 2L << 30));
         Assert.Contains("134,515,008 parameters × 4 float32 copies", e.Message);
         Assert.Contains("2.00 GiB", e.Message);                             // 16 · 134,515,008 B
 

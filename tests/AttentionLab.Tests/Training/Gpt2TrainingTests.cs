@@ -8,7 +8,7 @@ namespace AttentionLab.Tests.Training;
 
 public class Gpt2TrainingTests
 {
-    private static readonly Gpt2Config Tiny = new() { VocabSize = 65, ContextLength = 16, Layers = 2, Channels = 32, Heads = 4 };
+    private static readonly DecoderConfig Tiny = new() { VocabSize = 65, ContextLength = 16, Layers = 2, Channels = 32, Heads = 4 };
 
     private static readonly TrainingOptions Options = new()
     {
@@ -35,7 +35,7 @@ public class Gpt2TrainingTests
         var dir = TempDir();
         try
         {
-            using var run = Gpt2TrainingRun.Start(corpus, "text", Tiny, Options, dir, AttentionKernels.Default);
+            using var run = DecoderTrainingRun.Start(corpus, "text", Tiny, Options, dir, AttentionKernels.Default);
             double lnV = Math.Log(corpus.Tokenizer.VocabSize);
             Assert.InRange(run.Trainer.EstimateLoss(corpus.Validation), lnV - 0.05, lnV + 0.05);
         }
@@ -49,14 +49,14 @@ public class Gpt2TrainingTests
         var dirA = TempDir(); var dirB = TempDir();
         try
         {
-            using var a = Gpt2TrainingRun.Start(Corpus.Load(data, "char"), data, Tiny, Options, dirA, AttentionKernels.Default);
+            using var a = DecoderTrainingRun.Start(Corpus.Load(data, "char"), data, Tiny, Options, dirA, AttentionKernels.Default);
             while (!a.Trainer.IsFinished) a.Trainer.Step();
 
-            var b = Gpt2TrainingRun.Start(Corpus.Load(data, "char"), data, Tiny, Options, dirB, AttentionKernels.Default);
+            var b = DecoderTrainingRun.Start(Corpus.Load(data, "char"), data, Tiny, Options, dirB, AttentionKernels.Default);
             for (int i = 0; i < 5; i++) b.Trainer.Step();
             b.Checkpoint();
             b.Dispose(); // releases the directory's lock, as the process ending would
-            using var c = Gpt2TrainingRun.Resume(dirB, null, null, AttentionKernels.Default);
+            using var c = DecoderTrainingRun.Resume(dirB, null, null, AttentionKernels.Default);
             Assert.Equal(5, c.Trainer.State.Step);
             while (!c.Trainer.IsFinished) c.Trainer.Step();
 
@@ -80,11 +80,11 @@ public class Gpt2TrainingTests
         var dir = TempDir();
         try
         {
-            var run = Gpt2TrainingRun.Start(Corpus.Load(data, "char"), data, Tiny, Options, dir, AttentionKernels.Default);
+            var run = DecoderTrainingRun.Start(Corpus.Load(data, "char"), data, Tiny, Options, dir, AttentionKernels.Default);
             run.Trainer.Step();
             run.Checkpoint();
             run.Dispose();
-            var e = Assert.Throws<InvalidDataException>(() => Gpt2TrainingRun.Resume(dir, other, null, AttentionKernels.Default));
+            var e = Assert.Throws<InvalidDataException>(() => DecoderTrainingRun.Resume(dir, other, null, AttentionKernels.Default));
             Assert.Contains("not the data", e.Message);
         }
         finally

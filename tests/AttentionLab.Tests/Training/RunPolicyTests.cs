@@ -106,17 +106,17 @@ public class RunPolicyTests
     public void AGpt2RunUnderThePolicyComputesTheLossesOfTheHandWrittenLoop()
     {
         var text = File.ReadAllText(Path.Combine(RepoRoot.Path, "data", "tinyshakespeare.txt"))[..20_000];
-        var config = new Gpt2Config { VocabSize = 65, ContextLength = 16, Layers = 1, Channels = 16, Heads = 2 };
+        var config = new DecoderConfig { VocabSize = 65, ContextLength = 16, Layers = 1, Channels = 16, Heads = 2 };
         var options = new TrainingOptions { BatchSize = 2, Steps = 6, WarmupSteps = 1, EvalEvery = 4, EvalBatches = 1, Seed = 3 };
         var root = Path.Combine(Path.GetTempPath(), $"attnlab-policy-{Guid.NewGuid():N}");
         try
         {
             var corpus = Corpus.FromText(text, CharTokenizer.FromCorpus(text));
-            using var byHand = Gpt2TrainingRun.Start(corpus, "text", config, options, Path.Combine(root, "a"), AttentionKernels.Default);
+            using var byHand = DecoderTrainingRun.Start(corpus, "text", config, options, Path.Combine(root, "a"), AttentionKernels.Default);
             while (!byHand.Trainer.IsFinished) byHand.Trainer.Step();
 
             string dir;
-            using (var run = Gpt2TrainingRun.StartNew(corpus, "text", config, options, directory: null, AttentionKernels.Default, runsRoot: root))
+            using (var run = DecoderTrainingRun.StartNew(corpus, "text", config, options, directory: null, AttentionKernels.Default, runsRoot: root))
             {
                 dir = run.Directory;
                 var result = run.Run(null, CancellationToken.None);
@@ -135,7 +135,7 @@ public class RunPolicyTests
     public void StartNewRefusesADirectoryWithCheckpointFilesAndRemovesOneItMade()
     {
         var text = File.ReadAllText(Path.Combine(RepoRoot.Path, "data", "tinyshakespeare.txt"))[..20_000];
-        var config = new Gpt2Config { VocabSize = 65, ContextLength = 16, Layers = 1, Channels = 16, Heads = 2 };
+        var config = new DecoderConfig { VocabSize = 65, ContextLength = 16, Layers = 1, Channels = 16, Heads = 2 };
         var options = new TrainingOptions { BatchSize = 2, Steps = 2, WarmupSteps = 0, EvalEvery = 2, EvalBatches = 1 };
         var root = Path.Combine(Path.GetTempPath(), $"attnlab-policy-{Guid.NewGuid():N}");
         try
@@ -145,7 +145,7 @@ public class RunPolicyTests
             Directory.CreateDirectory(occupied);
             File.WriteAllText(Path.Combine(occupied, TrainingCheckpoint.LossCurveFile), "mine");
             var e = Assert.Throws<RunDirectoryOccupiedException>(() =>
-                Gpt2TrainingRun.StartNew(corpus, "text", config, options, occupied, AttentionKernels.Default));
+                DecoderTrainingRun.StartNew(corpus, "text", config, options, occupied, AttentionKernels.Default));
             Assert.False(e.HoldsModel);
             Assert.Equal([TrainingCheckpoint.LossCurveFile], e.Existing);
             Assert.Equal("mine", File.ReadAllText(Path.Combine(occupied, TrainingCheckpoint.LossCurveFile)));
@@ -153,7 +153,7 @@ public class RunPolicyTests
             // a start that fails after the lock (here: a context the corpus is too short for is refused before it) leaves no folder
             var fresh = Path.Combine(root, "fresh");
             Assert.Throws<InvalidDataException>(() =>
-                Gpt2TrainingRun.StartNew(Corpus.FromText(text[..40], CharTokenizer.FromCorpus(text)), "text", config, options, fresh, AttentionKernels.Default));
+                DecoderTrainingRun.StartNew(Corpus.FromText(text[..40], CharTokenizer.FromCorpus(text)), "text", config, options, fresh, AttentionKernels.Default));
             Assert.False(Directory.Exists(fresh));
         }
         finally { if (Directory.Exists(root)) Directory.Delete(root, true); }

@@ -6,7 +6,7 @@ namespace AttentionLab.Models;
 /// norm and unembedding applied to any residual vectors (the logit lens, direct logit attribution). Each is the
 /// forward's own layer, so a model with another norm or head gets its own arithmetic here.
 /// </summary>
-public sealed partial class Gpt2Model
+public sealed partial class DecoderModel
 {
     /// <summary>
     /// Runs blocks <paramref name="layer"/> … L−1 and the head on <paramref name="residual"/> as the stream entering

@@ -5,7 +5,7 @@ using AttentionLab.Attention;
 
 namespace AttentionLab.Tests.IO;
 
-public sealed class Gpt2ModelDirectoryTests : IDisposable
+public sealed class DecoderFolderTests : IDisposable
 {
     private readonly string _dir = Path.Combine(Path.GetTempPath(), "attnlab-gpt2-" + Guid.NewGuid().ToString("N"));
 
@@ -19,10 +19,10 @@ public sealed class Gpt2ModelDirectoryTests : IDisposable
     [Fact]
     public void SaveThenLoadRoundTripsEveryParameterAndTheConfig()
     {
-        var model = new Gpt2Model(Gpt2Config.Tiny, AttentionKernels.Reference);
+        var model = new DecoderModel(DecoderConfig.Tiny, AttentionKernels.Reference);
         model.InitializeWeights(seed: 7);
-        Gpt2ModelDirectory.Save(model, _dir);
-        var loaded = Gpt2ModelDirectory.Load(_dir, AttentionKernels.Reference);
+        DecoderFolder.Save(model, _dir);
+        var loaded = DecoderFolder.Load(_dir, AttentionKernels.Reference);
         Assert.Equal(model.Config, loaded.Config);
         Assert.Equal(model.Parameters.Data, loaded.Parameters.Data);
         Assert.Empty(Directory.GetFiles(_dir, "*.tmp")); // temporaries renamed away
@@ -39,8 +39,8 @@ public sealed class Gpt2ModelDirectoryTests : IDisposable
     [Fact]
     public void ResavingTheFixtureIsByteForByteTheSameTensors()
     {
-        var model = Gpt2ModelDirectory.Load(FixtureDir, AttentionKernels.Reference);
-        Gpt2ModelDirectory.Save(model, _dir);
+        var model = DecoderFolder.Load(FixtureDir, AttentionKernels.Reference);
+        DecoderFolder.Save(model, _dir);
         var (a, _) = SafeTensors.Read(Path.Combine(FixtureDir, "model.safetensors"));
         var (b, _) = SafeTensors.Read(Path.Combine(_dir, "model.safetensors"));
         Assert.Equal(a.Keys.Order(), b.Keys.Order());
@@ -60,21 +60,21 @@ public sealed class Gpt2ModelDirectoryTests : IDisposable
         Directory.CreateDirectory(_dir);
         File.Copy(Path.Combine(FixtureDir, "config.json"), Path.Combine(_dir, "config.json"));
         using (var f = File.Create(Path.Combine(_dir, "model.safetensors"))) SafeTensors.Write(f, renamed);
-        var a = Gpt2ModelDirectory.Load(FixtureDir, AttentionKernels.Reference);
-        var b = Gpt2ModelDirectory.Load(_dir, AttentionKernels.Reference);
+        var a = DecoderFolder.Load(FixtureDir, AttentionKernels.Reference);
+        var b = DecoderFolder.Load(_dir, AttentionKernels.Reference);
         Assert.Equal(a.Parameters.Data, b.Parameters.Data);
     }
 
     [Fact]
     public void RefusesToOverwriteUnlessForced()
     {
-        var model = new Gpt2Model(Gpt2Config.Tiny, AttentionKernels.Reference);
-        Gpt2ModelDirectory.Save(model, _dir);
-        var e = Assert.Throws<IOException>(() => Gpt2ModelDirectory.Save(model, _dir));
+        var model = new DecoderModel(DecoderConfig.Tiny, AttentionKernels.Reference);
+        DecoderFolder.Save(model, _dir);
+        var e = Assert.Throws<IOException>(() => DecoderFolder.Save(model, _dir));
         Assert.Contains("force", e.Message);
         model.InitializeWeights(1);
-        Gpt2ModelDirectory.Save(model, _dir, force: true);
-        Assert.Equal(model.Parameters.Data, Gpt2ModelDirectory.Load(_dir, AttentionKernels.Reference).Parameters.Data);
+        DecoderFolder.Save(model, _dir, force: true);
+        Assert.Equal(model.Parameters.Data, DecoderFolder.Load(_dir, AttentionKernels.Reference).Parameters.Data);
     }
 
     [Fact]
@@ -85,19 +85,19 @@ public sealed class Gpt2ModelDirectoryTests : IDisposable
         var config = JsonNode.Parse(File.ReadAllText(Path.Combine(FixtureDir, "config.json")))!;
         config["n_embd"] = 64;
         File.WriteAllText(Path.Combine(_dir, "config.json"), config.ToJsonString());
-        var e = Assert.Throws<InvalidDataException>(() => Gpt2ModelDirectory.Load(_dir, AttentionKernels.Reference));
+        var e = Assert.Throws<InvalidDataException>(() => DecoderFolder.Load(_dir, AttentionKernels.Reference));
         Assert.Contains("shape", e.Message);
         config["n_embd"] = 32; config["n_layer"] = 3;
         File.WriteAllText(Path.Combine(_dir, "config.json"), config.ToJsonString());
-        Assert.Contains("missing tensors", Assert.Throws<InvalidDataException>(() => Gpt2ModelDirectory.Load(_dir, AttentionKernels.Reference)).Message);
+        Assert.Contains("missing tensors", Assert.Throws<InvalidDataException>(() => DecoderFolder.Load(_dir, AttentionKernels.Reference)).Message);
         config["n_layer"] = 1;
         File.WriteAllText(Path.Combine(_dir, "config.json"), config.ToJsonString());
-        Assert.Contains("unexpected tensor", Assert.Throws<InvalidDataException>(() => Gpt2ModelDirectory.Load(_dir, AttentionKernels.Reference)).Message);
+        Assert.Contains("unexpected tensor", Assert.Throws<InvalidDataException>(() => DecoderFolder.Load(_dir, AttentionKernels.Reference)).Message);
         config["n_layer"] = 2; config["model_type"] = "llama";
         File.WriteAllText(Path.Combine(_dir, "config.json"), config.ToJsonString());
-        Assert.Contains("gpt2", Assert.Throws<InvalidDataException>(() => Gpt2ModelDirectory.Load(_dir, AttentionKernels.Reference)).Message);
+        Assert.Contains("gpt2", Assert.Throws<InvalidDataException>(() => DecoderFolder.Load(_dir, AttentionKernels.Reference)).Message);
         config["model_type"] = "gpt2"; config["n_head"] = 5;
         File.WriteAllText(Path.Combine(_dir, "config.json"), config.ToJsonString());
-        Assert.Contains("divide", Assert.Throws<InvalidDataException>(() => Gpt2ModelDirectory.Load(_dir, AttentionKernels.Reference)).Message);
+        Assert.Contains("divide", Assert.Throws<InvalidDataException>(() => DecoderFolder.Load(_dir, AttentionKernels.Reference)).Message);
     }
 }

@@ -2,8 +2,8 @@ using System.Diagnostics;
 
 namespace AttentionLab.Models;
 
-/// <summary>Parts of a training step that <see cref="Gpt2PhaseTimes"/> times separately.</summary>
-public enum Gpt2Phase
+/// <summary>Parts of a training step that <see cref="DecoderPhaseTimes"/> times separately.</summary>
+public enum DecoderPhase
 {
     Embedding,
     LayerNorm,
@@ -24,22 +24,22 @@ public enum Gpt2Phase
 }
 
 /// <summary>
-/// Accumulated wall time per <see cref="Gpt2Phase"/>. Attach one to <see cref="Gpt2Model.Timer"/> to profile; when
+/// Accumulated wall time per <see cref="DecoderPhase"/>. Attach one to <see cref="DecoderModel.Timer"/> to profile; when
 /// none is attached the model reads no clock.
 /// </summary>
-public sealed class Gpt2PhaseTimes
+public sealed class DecoderPhaseTimes
 {
-    private readonly long[] _ticks = new long[Enum.GetValues<Gpt2Phase>().Length];
+    private readonly long[] _ticks = new long[Enum.GetValues<DecoderPhase>().Length];
 
     /// <summary>Milliseconds spent in a phase since the last <see cref="Reset"/>.</summary>
-    public double Milliseconds(Gpt2Phase phase) => _ticks[(int)phase] * 1000.0 / Stopwatch.Frequency;
+    public double Milliseconds(DecoderPhase phase) => _ticks[(int)phase] * 1000.0 / Stopwatch.Frequency;
 
     public void Reset() => Array.Clear(_ticks);
 
-    public void Add(Gpt2Phase phase, long ticks) => _ticks[(int)phase] += ticks;
+    public void Add(DecoderPhase phase, long ticks) => _ticks[(int)phase] += ticks;
 
     /// <summary>Adds the time since <paramref name="start"/> to a phase and returns the current timestamp.</summary>
-    public long Lap(Gpt2Phase phase, long start)
+    public long Lap(DecoderPhase phase, long start)
     {
         long now = Stopwatch.GetTimestamp();
         _ticks[(int)phase] += now - start;
@@ -48,16 +48,16 @@ public sealed class Gpt2PhaseTimes
 }
 
 /// <summary>
-/// The time of one phase, from its creation to its disposal, added to a <see cref="Gpt2PhaseTimes"/>:
-/// <c>using (timer.Phase(Gpt2Phase.Matmul)) { … }</c>. With no timer it reads no clock. A struct: no allocation.
+/// The time of one phase, from its creation to its disposal, added to a <see cref="DecoderPhaseTimes"/>:
+/// <c>using (timer.Phase(DecoderPhase.Matmul)) { … }</c>. With no timer it reads no clock. A struct: no allocation.
 /// </summary>
 public readonly struct PhaseScope : IDisposable
 {
-    private readonly Gpt2PhaseTimes? _times;
-    private readonly Gpt2Phase _phase;
+    private readonly DecoderPhaseTimes? _times;
+    private readonly DecoderPhase _phase;
     private readonly long _start;
 
-    internal PhaseScope(Gpt2PhaseTimes? times, Gpt2Phase phase)
+    internal PhaseScope(DecoderPhaseTimes? times, DecoderPhase phase)
     {
         _times = times;
         _phase = phase;
@@ -71,5 +71,5 @@ public readonly struct PhaseScope : IDisposable
 public static class PhaseTimesExtensions
 {
     /// <summary>Times the scope that follows as <paramref name="phase"/>; nothing when <paramref name="times"/> is null.</summary>
-    public static PhaseScope Phase(this Gpt2PhaseTimes? times, Gpt2Phase phase) => new(times, phase);
+    public static PhaseScope Phase(this DecoderPhaseTimes? times, DecoderPhase phase) => new(times, phase);
 }

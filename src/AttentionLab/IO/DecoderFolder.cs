@@ -14,7 +14,7 @@ namespace AttentionLab.IO;
 /// (tied to <c>transformer.wte.weight</c>). Loading also accepts OpenAI-hub checkpoints whose names lack the
 /// <c>transformer.</c> prefix and that carry the causal-mask buffers <c>attn.bias</c>/<c>attn.masked_bias</c>.
 /// </summary>
-public static class Gpt2ModelDirectory
+public static class DecoderFolder
 {
     public const string ConfigFileName = "config.json";
     public const string WeightsFileName = "model.safetensors";
@@ -26,7 +26,7 @@ public static class Gpt2ModelDirectory
     /// <see cref="InvalidDataException"/> (<see cref="FileNotFoundException"/> when it is missing).</summary>
     /// <exception cref="InvalidDataException">missing fields, a field of the wrong type, sizes no model can have, a model
     /// type other than gpt2, an activation other than GELU-tanh</exception>
-    public static Gpt2Config ReadConfig(string directory)
+    public static DecoderConfig ReadConfig(string directory)
     {
         string path = Path.Combine(directory, ConfigFileName);
         var bytes = InputFile.ReadAllBytes(path, MaxConfigBytes, ConfigFileName);
@@ -49,7 +49,7 @@ public static class Gpt2ModelDirectory
             throw new InvalidDataException($"{path}: sizes (vocab {vocab}, n_positions {context}, n_layer {layers}, n_embd {channels}) give {parameters:G3} parameters, more than one array holds ({Array.MaxLength:N0})");
         if (o.OptionalLong("n_inner") is long inner && inner != 4L * channels)
             throw new InvalidDataException($"{path}: n_inner {inner} is not 4·n_embd = {4L * channels}");
-        var config = new Gpt2Config
+        var config = new DecoderConfig
         {
             VocabSize = vocab, ContextLength = context, Layers = layers, Channels = channels, Heads = heads,
             LayerNormEpsilon = (float)epsilon,
@@ -87,7 +87,7 @@ public static class Gpt2ModelDirectory
     /// null means the folder's own dtype (<see cref="WeightFormat.BF16"/> for a BF16 folder, which then loads without
     /// any float32 copy of those matrices); a float32 folder loaded as BF16/F16 is rounded tensor by tensor. Training
     /// always loads float32.</param>
-    public static Gpt2Model Load(string directory, IAttentionKernel? attention = null, bool training = false, WeightFormat? format = null)
+    public static DecoderModel Load(string directory, IAttentionKernel? attention = null, bool training = false, WeightFormat? format = null)
     {
         var config = ReadConfig(directory);
         if (LlamaStateDict.IsLlamaFamily(config))
@@ -103,7 +103,7 @@ public static class Gpt2ModelDirectory
         // the arena that config.json asks for; 16-bit tensors stay 16-bit unless float32 is wanted
         bool keep16Bit = !training && format != WeightFormat.F32;
         var (tensors, _) = SafeTensors.Read(path, keep16Bit);
-        var layout = new Gpt2Layout(config);
+        var layout = new DecoderLayout(config);
         var matched = new List<(ParameterView View, SafeTensor Tensor)>();
         var seen = new HashSet<string>();
         foreach (var (rawName, tensor) in tensors)
@@ -125,7 +125,7 @@ public static class Gpt2ModelDirectory
         var target = training ? WeightFormat.F32 : format ?? FolderFormat(matched.Where(m => streamed.Contains(m.View)).Select(m => m.Tensor));
         if (target == WeightFormat.F32)
         {
-            var model = new Gpt2Model(config, attention, training);
+            var model = new DecoderModel(config, attention, training);
             foreach (var (view, tensor) in matched) Values(tensor).CopyTo(model.Parameters[model.Layout[view.Name]]);
             return model;
         }
@@ -141,7 +141,7 @@ public static class Gpt2ModelDirectory
             }
             catch (OverflowException e) { throw new InvalidDataException($"{path}: tensor '{tensor.Name}' does not fit {target.Name()}: {e.Message}", e); }
         }
-        var half = Gpt2Model.ForInference(config, attention, store);
+        var half = DecoderModel.ForInference(config, attention, store);
         foreach (var (view, tensor) in matched)
             if (!streamed.Contains(view)) Values(tensor).CopyTo(half.Parameters[view]);
         return half;
@@ -177,7 +177,7 @@ public static class Gpt2ModelDirectory
         else
         {
             var header = SafeTensors.ReadHeader(Path.Combine(directory, WeightsFileName)).Entries;
-            var streamed = WeightStore.StreamedViews(new Gpt2Layout(config)).Select(v => v.Name).ToHashSet();
+            var streamed = WeightStore.StreamedViews(new DecoderLayout(config)).Select(v => v.Name).ToHashSet();
             dtypes = header
                 .Where(e => streamed.Contains(e.Name.StartsWith("transformer.", StringComparison.Ordinal) || e.Name.StartsWith("lm_head.", StringComparison.Ordinal) ? e.Name : "transformer." + e.Name))
                 .Select(e => e.DType).Distinct().ToList();
@@ -191,7 +191,7 @@ public static class Gpt2ModelDirectory
     /// crash never leaves a half-written model. Refuses to replace an existing model unless <paramref name="force"/>.
     /// </summary>
     /// <exception cref="IOException">the directory already holds a model and force is false</exception>
-    public static void Save(Gpt2Model model, string directory, bool force = false)
+    public static void Save(DecoderModel model, string directory, bool force = false)
     {
         ArgumentNullException.ThrowIfNull(model);
         if (LlamaStateDict.IsLlamaFamily(model.Config))
@@ -226,7 +226,7 @@ public static class Gpt2ModelDirectory
 
     /// <summary>The config.json object Hugging Face transformers reads for this config (with <c>attnlab_positions</c>
     /// only when the positions are not GPT-2's learned table; a Llama-family config's is <see cref="LlamaFolder.ConfigJson"/>).</summary>
-    public static JsonObject ConfigJson(Gpt2Config c)
+    public static JsonObject ConfigJson(DecoderConfig c)
     {
         if (LlamaStateDict.IsLlamaFamily(c)) return LlamaFolder.ConfigJson(c);           // what its folder's config.json holds
         var json = GptConfigJson(c);
@@ -237,7 +237,7 @@ public static class Gpt2ModelDirectory
         return json;
     }
 
-    private static JsonObject GptConfigJson(Gpt2Config c) => new()
+    private static JsonObject GptConfigJson(DecoderConfig c) => new()
     {
         ["activation_function"] = "gelu_new",
         ["architectures"] = new JsonArray("GPT2LMHeadModel"),

@@ -1,8 +1,8 @@
 namespace AttentionLab.Models;
 
 /// <summary>The views of one transformer block (names under <c>transformer.h.{i}.</c>). A bias the config leaves
-/// out (RMSNorm has none; Llama's linears have none) is null; the q/k norms exist only with <see cref="Gpt2Config.QkNorm"/>.</summary>
-public sealed record Gpt2BlockLayout(
+/// out (RMSNorm has none; Llama's linears have none) is null; the q/k norms exist only with <see cref="DecoderConfig.QkNorm"/>.</summary>
+public sealed record DecoderBlockLayout(
     ParameterView Norm1Weight, ParameterView? Norm1Bias,
     ParameterView AttentionWeight, ParameterView? AttentionBias,
     ParameterView AttentionProjectionWeight, ParameterView? AttentionProjectionBias,
@@ -25,10 +25,10 @@ public sealed record Gpt2BlockLayout(
 /// is a copy; the GEMM packs its operands anyway, so no other layout is faster. The arena order is
 /// wte, wpe, then each block, then ln_f. Gradients use the same layout.
 /// </summary>
-public sealed class Gpt2Layout : ParameterLayout
+public sealed class DecoderLayout : ParameterLayout
 {
 
-    public Gpt2Layout(Gpt2Config config)
+    public DecoderLayout(DecoderConfig config)
     {
         ArgumentNullException.ThrowIfNull(config);
         config.Validate();
@@ -39,7 +39,7 @@ public sealed class Gpt2Layout : ParameterLayout
         bool layerNorm = config.Norm == NormKind.LayerNorm;
         TokenEmbedding = Add("transformer.wte.weight", v, c);
         PositionEmbedding = config.Positions == PositionEncoding.Rotary ? null : Add("transformer.wpe.weight", t, c);
-        var blocks = new Gpt2BlockLayout[config.Layers];
+        var blocks = new DecoderBlockLayout[config.Layers];
         for (int l = 0; l < config.Layers; l++)
         {
             string p = $"transformer.h.{l}.";
@@ -57,7 +57,7 @@ public sealed class Gpt2Layout : ParameterLayout
             var mlpBias = config.MlpBias ? Add(p + "mlp.c_fc.bias", fc) : null;
             var mlpProjection = Add(p + "mlp.c_proj.weight", m, c);
             var mlpProjectionBias = config.MlpBias ? Add(p + "mlp.c_proj.bias", c) : null;
-            blocks[l] = new Gpt2BlockLayout(norm1, norm1Bias, attention, attentionBias, projection, projectionBias,
+            blocks[l] = new DecoderBlockLayout(norm1, norm1Bias, attention, attentionBias, projection, projectionBias,
                 norm2, norm2Bias, mlp, mlpBias, mlpProjection, mlpProjectionBias, queryNorm, keyNorm);
         }
         Blocks = blocks;
@@ -67,7 +67,7 @@ public sealed class Gpt2Layout : ParameterLayout
         OutputBias = config.OutputBias ? Add("lm_head.bias", v) : null;
     }
 
-    public Gpt2Config Config { get; }
+    public DecoderConfig Config { get; }
 
 
     /// <summary>transformer.wte.weight (V, C); also the output head (tied).</summary>
@@ -76,7 +76,7 @@ public sealed class Gpt2Layout : ParameterLayout
     /// <summary>transformer.wpe.weight (T, C); null with rotary positions (nothing is added to the embeddings).</summary>
     public ParameterView? PositionEmbedding { get; }
 
-    public IReadOnlyList<Gpt2BlockLayout> Blocks { get; }
+    public IReadOnlyList<DecoderBlockLayout> Blocks { get; }
 
     /// <summary>transformer.ln_f.weight (C).</summary>
     public ParameterView FinalNormWeight { get; }

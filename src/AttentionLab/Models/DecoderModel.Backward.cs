@@ -3,7 +3,7 @@ using AttentionLab.Attention;
 namespace AttentionLab.Models;
 
 /// <summary>GPT-2 backward pass: the forward's layers in reverse, each layer's backward formula in docs/gpt2.md.</summary>
-public sealed partial class Gpt2Model
+public sealed partial class DecoderModel
 {
     /// <summary>
     /// Back-propagates the mean loss of the last <see cref="Forward"/> (which must have had targets). By default ADDS

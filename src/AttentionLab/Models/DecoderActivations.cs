@@ -4,7 +4,7 @@ namespace AttentionLab.Models;
 internal readonly record struct Slot(int Offset, int Length);
 
 /// <summary>The forward activations one block keeps for its backward pass. N = B·T.</summary>
-internal sealed record Gpt2BlockActivations(
+internal sealed record DecoderBlockActivations(
     Slot Norm1,              // (N, C) ln_1 output
     Slot Norm1Mean,          // (N)
     Slot Norm1Rstd,          // (N)
@@ -56,14 +56,14 @@ internal sealed record CrossBlockActivations(
 /// <c>acts_memory</c>. For training also the kernel's saved attention state and the backward scratch (one set shared
 /// by all blocks: the backward pass visits them one at a time); inference allocates neither.
 /// </summary>
-internal sealed class Gpt2Activations
+internal sealed class DecoderActivations
 {
     /// <param name="savedPerBlock">floats the attention kernel saves per block for backward (0 for inference)</param>
     /// <param name="training">false: no backward scratch</param>
     /// <param name="memoryLength">Ts: &gt; 0 gives every block a cross-attention part over a (B, Ts, C) memory (the
     /// decoder of an encoder-decoder); its slots come after all of GPT-2's, whose arena is unchanged</param>
     /// <param name="crossSavedPerBlock">floats the kernel saves per block for the cross-attention's backward</param>
-    public Gpt2Activations(Gpt2Config config, int batch, int length, long savedPerBlock, bool training, float[]? reuse,
+    public DecoderActivations(DecoderConfig config, int batch, int length, long savedPerBlock, bool training, float[]? reuse,
         int memoryLength = 0, long crossSavedPerBlock = 0)
     {
         Batch = batch; Length = length; SavedPerBlock = savedPerBlock; IsTraining = training;
@@ -81,9 +81,9 @@ internal sealed class Gpt2Activations
             return s;
         }
         Encoded = Take((long)n * c);
-        var blocks = new Gpt2BlockActivations[config.Layers];
+        var blocks = new DecoderBlockActivations[config.Layers];
         for (int l = 0; l < blocks.Length; l++)
-            blocks[l] = new Gpt2BlockActivations(
+            blocks[l] = new DecoderBlockActivations(
                 Take((long)n * c), Take(n), Take(n), Take(qkv), Take(a), Take(a), Take(a),
                 Take(a), Take(savedPerBlock), Take(a), Take((long)n * c),
                 Take((long)n * c), Take(n), Take(n), Take(fc), Take(hidden), Take((long)n * c),
@@ -131,7 +131,7 @@ internal sealed class Gpt2Activations
     public int[] Targets { get; }
 
     public Slot Encoded { get; }
-    public IReadOnlyList<Gpt2BlockActivations> Blocks { get; }
+    public IReadOnlyList<DecoderBlockActivations> Blocks { get; }
     public Slot FinalNorm { get; }
     public Slot FinalNormMean { get; }
     public Slot FinalNormRstd { get; }

@@ -2,11 +2,11 @@ using AttentionLab.Models;
 
 namespace AttentionLab.Training;
 
-/// <summary>Adapts <see cref="Gpt2Model"/> to the trainer: the arenas as they are, weight decay on the
+/// <summary>Adapts <see cref="DecoderModel"/> to the trainer: the arenas as they are, weight decay on the
 /// rank-2 views (matrices and embeddings), full-context windows.</summary>
-public sealed class Gpt2LanguageModel(Gpt2Model model) : ILanguageModel
+public sealed class DecoderLanguageModel(DecoderModel model) : ILanguageModel
 {
-    public Gpt2Model Model { get; } = model ?? throw new ArgumentNullException(nameof(model));
+    public DecoderModel Model { get; } = model ?? throw new ArgumentNullException(nameof(model));
     public int VocabSize => Model.Config.VocabSize;
     public int Context => Model.Config.ContextLength;
     public float[] Parameters => Model.Parameters.Data;
@@ -22,5 +22,5 @@ public sealed class Gpt2LanguageModel(Gpt2Model model) : ILanguageModel
 
     /// <summary>A KV-cache generator over this model's weights (shared, not copied; an inference view, so sampling
     /// mid-training leaves the training activations alone).</summary>
-    public static Gpt2Generator Generator(Gpt2Model model) => new(model.InferenceView());
+    public static TextGenerator Generator(DecoderModel model) => new(model.InferenceView());
 }

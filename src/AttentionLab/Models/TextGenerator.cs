@@ -4,26 +4,26 @@ namespace AttentionLab.Models;
 
 /// <summary>
 /// Text generation for GPT-2: prompt → next-token logits → sample → append, one token at a time. It has no math of its
-/// own: every logit comes from <see cref="Gpt2Model"/>'s one forward path, either
-/// <see cref="Gpt2Model.ForwardCached"/> (the new token only, attending to the cached keys and values of the earlier
-/// ones) or <see cref="Gpt2Model.Forward"/> over the whole window (<c>useKvCache: false</c>). The two agree to float32
+/// own: every logit comes from <see cref="DecoderModel"/>'s one forward path, either
+/// <see cref="DecoderModel.ForwardCached"/> (the new token only, attending to the cached keys and values of the earlier
+/// ones) or <see cref="DecoderModel.Forward"/> over the whole window (<c>useKvCache: false</c>). The two agree to float32
 /// rounding (the GEMMs sum in another order for one row than for a window), which the tests check. The cached path runs
-/// on an <see cref="ICachedDecoder"/>: the CPU model's own (<see cref="Gpt2CachedDecoder"/>) unless one is given, e.g. a
+/// on an <see cref="ICachedDecoder"/>: the CPU model's own (<see cref="CpuCachedDecoder"/>) unless one is given, e.g. a
 /// GPU's that keeps the cache on the device.
 /// </summary>
-public sealed class Gpt2Generator
+public sealed class TextGenerator
 {
-    /// <param name="model">the model to sample from; an inference model (or <see cref="Gpt2Model.InferenceView"/> of a
+    /// <param name="model">the model to sample from; an inference model (or <see cref="DecoderModel.InferenceView"/> of a
     /// training one) keeps generation from disturbing training</param>
     /// <param name="decoder">where the cached steps run (cleared at the start of each generation); null: a fresh
-    /// <see cref="Gpt2CachedDecoder"/> over <paramref name="model"/> per generation</param>
-    public Gpt2Generator(Gpt2Model model, ICachedDecoder? decoder = null)
+    /// <see cref="CpuCachedDecoder"/> over <paramref name="model"/> per generation</param>
+    public TextGenerator(DecoderModel model, ICachedDecoder? decoder = null)
     {
         Model = model ?? throw new ArgumentNullException(nameof(model));
         Decoder = decoder;
     }
 
-    public Gpt2Model Model { get; }
+    public DecoderModel Model { get; }
 
     /// <summary>The decoder of the cached path, or null for the CPU model's own.</summary>
     public ICachedDecoder? Decoder { get; }
@@ -55,7 +55,7 @@ public sealed class Gpt2Generator
 
     private IEnumerable<int> Iterate(List<int> tokens, int maxNewTokens, TokenSampler sampler, bool useKvCache, IReadOnlyCollection<int> stop)
     {
-        var cache = useKvCache ? Decoder ?? new Gpt2CachedDecoder(Model) : null;
+        var cache = useKvCache ? Decoder ?? new CpuCachedDecoder(Model) : null;
         cache?.Clear();
         int context = Model.Config.ContextLength, cachedWindowStart = -1;
         for (int step = 0; step < maxNewTokens; step++)

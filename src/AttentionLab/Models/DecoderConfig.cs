@@ -5,7 +5,7 @@ namespace AttentionLab.Models;
 /// Pre-LayerNorm blocks, a GELU MLP four times as wide as the model, a final LayerNorm and an output head tied to
 /// the token embedding.
 /// </summary>
-public sealed record Gpt2Config
+public sealed record DecoderConfig
 {
     /// <summary>Tokens the model knows (V). 50257 for GPT-2's BPE; 65 for tiny Shakespeare's characters.</summary>
     public int VocabSize { get; init; } = 50257;
@@ -113,14 +113,14 @@ public sealed record Gpt2Config
         && QkvBias && OutputProjectionBias && MlpBias && !QkNorm && SlidingWindow is null;   // (either norm placement)
 
     /// <summary>The smallest GPT-2 as OpenAI released it: 124,439,808 parameters.</summary>
-    public static Gpt2Config Gpt2_124M { get; } = new();
+    public static DecoderConfig Gpt2_124M { get; } = new();
 
     /// <summary>nanoGPT's CPU config for tiny Shakespeare at the character level (train_shakespeare_char.py, CPU
     /// settings): 4 layers, 4 heads, 128 channels, 64 positions, 65 characters.</summary>
-    public static Gpt2Config ShakespeareChar { get; } = new() { VocabSize = 65, ContextLength = 64, Layers = 4, Channels = 128, Heads = 4 };
+    public static DecoderConfig ShakespeareChar { get; } = new() { VocabSize = 65, ContextLength = 64, Layers = 4, Channels = 128, Heads = 4 };
 
     /// <summary>The fixture model tests compare with PyTorch: 65 tokens, 16 positions, 2 layers, 32 channels, 4 heads.</summary>
-    public static Gpt2Config Tiny { get; } = new() { VocabSize = 65, ContextLength = 16, Layers = 2, Channels = 32, Heads = 4 };
+    public static DecoderConfig Tiny { get; } = new() { VocabSize = 65, ContextLength = 16, Layers = 2, Channels = 32, Heads = 4 };
 
     /// <summary>
     /// The Llama architecture at this config's size (what <c>attnlab train --arch llama</c> trains): RMSNorm, rotary
@@ -129,7 +129,7 @@ public sealed record Gpt2Config
     /// biases, an untied head.
     /// </summary>
     /// <param name="keyValueHeads">Hkv, or null for H/2 (H when H is odd)</param>
-    public Gpt2Config WithLlamaArchitecture(int? keyValueHeads = null) => this with
+    public DecoderConfig WithLlamaArchitecture(int? keyValueHeads = null) => this with
     {
         Norm = NormKind.RmsNorm, Activation = MlpActivation.SwiGlu, Positions = PositionEncoding.Rotary,
         IntermediateSize = (8 * Channels / 3 + 7) / 8 * 8,
@@ -138,7 +138,7 @@ public sealed record Gpt2Config
     };
 
     /// <summary>Preset names for the command line.</summary>
-    public static IReadOnlyDictionary<string, Gpt2Config> Presets { get; } = new Dictionary<string, Gpt2Config>(StringComparer.OrdinalIgnoreCase)
+    public static IReadOnlyDictionary<string, DecoderConfig> Presets { get; } = new Dictionary<string, DecoderConfig>(StringComparer.OrdinalIgnoreCase)
     {
         ["gpt2-124m"] = Gpt2_124M,
         ["gpt2"] = Gpt2_124M,
@@ -153,7 +153,7 @@ public sealed record Gpt2Config
 
     /// <summary>The preset with this name (case-insensitive).</summary>
     /// <exception cref="ArgumentException">unknown name; the message lists the known ones</exception>
-    public static Gpt2Config Preset(string name) =>
+    public static DecoderConfig Preset(string name) =>
         Presets.TryGetValue(name, out var c) ? c
             : throw new ArgumentException($"unknown GPT-2 preset '{name}'; known presets: {string.Join(", ", Presets.Keys)}", nameof(name));
 

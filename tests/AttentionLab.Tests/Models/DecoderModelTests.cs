@@ -3,16 +3,16 @@ using AttentionLab.Models;
 
 namespace AttentionLab.Tests.Models;
 
-public class Gpt2ModelTests
+public class DecoderModelTests
 {
     [Fact]
     public void PresetParameterCounts()
     {
-        Assert.Equal(124_439_808, Gpt2Config.Preset("gpt2-124m").ParameterCount);
-        Assert.Equal(124_439_808, new Gpt2Layout(Gpt2Config.Gpt2_124M).Count);
-        var c = Gpt2Config.Preset("char");
+        Assert.Equal(124_439_808, DecoderConfig.Preset("gpt2-124m").ParameterCount);
+        Assert.Equal(124_439_808, new DecoderLayout(DecoderConfig.Gpt2_124M).Count);
+        var c = DecoderConfig.Preset("char");
         Assert.Equal((65, 64, 4, 128, 4), (c.VocabSize, c.ContextLength, c.Layers, c.Channels, c.Heads));
-        Assert.Throws<ArgumentException>(() => Gpt2Config.Preset("gpt5"));
+        Assert.Throws<ArgumentException>(() => DecoderConfig.Preset("gpt5"));
     }
 
     /// <summary>Exercise Q31: with N(0, 0.02) weights every logit is near 0, so the prediction is near uniform and the
@@ -20,8 +20,8 @@ public class Gpt2ModelTests
     [Fact]
     public void UntrainedLossIsNearLogVocab()
     {
-        var config = Gpt2Config.ShakespeareChar;
-        var model = new Gpt2Model(config, AttentionKernels.Reference);
+        var config = DecoderConfig.ShakespeareChar;
+        var model = new DecoderModel(config, AttentionKernels.Reference);
         model.InitializeWeights(seed: 1337);
         var r = new Random(3);
         int b = 2, t = 32;
@@ -34,8 +34,8 @@ public class Gpt2ModelTests
     [Fact]
     public void InitializationIsSeededAndScalesResidualProjections()
     {
-        var a = new Gpt2Model(Gpt2Config.ShakespeareChar, AttentionKernels.Reference);
-        var b = new Gpt2Model(Gpt2Config.ShakespeareChar, AttentionKernels.Reference);
+        var a = new DecoderModel(DecoderConfig.ShakespeareChar, AttentionKernels.Reference);
+        var b = new DecoderModel(DecoderConfig.ShakespeareChar, AttentionKernels.Reference);
         a.InitializeWeights(5); b.InitializeWeights(5);
         Assert.Equal(a.Parameters.Data, b.Parameters.Data);
         static double Std(ReadOnlySpan<float> s) { double q = 0; foreach (var v in s) q += v * v; return Math.Sqrt(q / s.Length); }
@@ -51,8 +51,8 @@ public class Gpt2ModelTests
     [Fact]
     public void GradientsMatchFiniteDifferences()
     {
-        var config = new Gpt2Config { VocabSize = 11, ContextLength = 6, Layers = 2, Channels = 8, Heads = 2 };
-        var model = new Gpt2Model(config, AttentionKernels.Reference);
+        var config = new DecoderConfig { VocabSize = 11, ContextLength = 6, Layers = 2, Channels = 8, Heads = 2 };
+        var model = new DecoderModel(config, AttentionKernels.Reference);
         model.InitializeWeights(9);
         // larger weights than 0.02 so every path carries gradient
         var rnd = new Random(4);
@@ -88,7 +88,7 @@ public class Gpt2ModelTests
     [Fact]
     public void ZeroGradClearsEveryGradient()
     {
-        var model = new Gpt2Model(Gpt2Config.ShakespeareChar);
+        var model = new DecoderModel(DecoderConfig.ShakespeareChar);
         model.Gradients.Data.AsSpan().Fill(1f);
         model.ZeroGrad();
         Assert.Equal(-1, model.Gradients.Data.AsSpan().IndexOfAnyExcept(0f));
@@ -97,7 +97,7 @@ public class Gpt2ModelTests
     [Fact]
     public void AttentionWeightsAreCausalRowsSummingToOne()
     {
-        var model = new Gpt2Model(Gpt2Config.Tiny, AttentionKernels.Reference);
+        var model = new DecoderModel(DecoderConfig.Tiny, AttentionKernels.Reference);
         model.InitializeWeights(2);
         int b = 2, t = 7;
         model.Forward(Enumerable.Range(0, b * t).Select(i => i % 65).ToArray(), b, t);
@@ -118,7 +118,7 @@ public class Gpt2ModelTests
     [Fact]
     public void ChangingBatchShapeReallocatesAndStillAgrees()
     {
-        var model = new Gpt2Model(Gpt2Config.Tiny, AttentionKernels.Reference);
+        var model = new DecoderModel(DecoderConfig.Tiny, AttentionKernels.Reference);
         model.InitializeWeights(3);
         int[] x = [1, 2, 3, 4, 5, 6, 7, 8];
         model.Forward(x, 2, 4);
@@ -137,7 +137,7 @@ public class Gpt2ModelTests
     [Fact]
     public void TrainingStepDoesNotAllocateArrays()
     {
-        var model = new Gpt2Model(Gpt2Config.ShakespeareChar);
+        var model = new DecoderModel(DecoderConfig.ShakespeareChar);
         model.InitializeWeights(1);
         var optimizer = new AttentionLab.Training.AdamW(model.Layout.Count);
         int b = 4, t = 64;

@@ -5,7 +5,7 @@ using AttentionLab.Text;
 
 namespace AttentionLab.Inspection;
 
-/// <summary>What to compute in one <see cref="Gpt2Inspector.Inspect"/> call.</summary>
+/// <summary>What to compute in one <see cref="DecoderInspector.Inspect"/> call.</summary>
 public sealed record InspectionOptions
 {
     /// <summary>How many most likely next tokens to report.</summary>
@@ -85,12 +85,12 @@ public sealed record InspectionReport(
 /// The one inspection call the CLI and the web Explorer share: runs the model (inference, no gradients) over the ids
 /// and collects the maps, entropies and the next-token distribution.
 /// </summary>
-public static class Gpt2Inspector
+public static class DecoderInspector
 {
     /// <param name="model">any GPT-2; its attention kernel and options are used as they are</param>
     /// <param name="tokenizer">labels the tokens; null shows ids</param>
     /// <param name="ids">(T) token ids, 1 ≤ T ≤ the context length</param>
-    public static InspectionReport Inspect(Gpt2Model model, ITokenizer? tokenizer, IReadOnlyList<int> ids, InspectionOptions? options = null)
+    public static InspectionReport Inspect(DecoderModel model, ITokenizer? tokenizer, IReadOnlyList<int> ids, InspectionOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(ids);
@@ -153,7 +153,7 @@ public static class Gpt2Inspector
     /// <param name="model">any GPT-2; its attention kernel and options are used as they are</param>
     /// <param name="tokenizer">labels the tokens; null shows ids</param>
     /// <param name="ids">(T) token ids, 1 ≤ T ≤ the context length</param>
-    public static AttentionOverview Overview(Gpt2Model model, ITokenizer? tokenizer, IReadOnlyList<int> ids, OverviewOptions? options = null)
+    public static AttentionOverview Overview(DecoderModel model, ITokenizer? tokenizer, IReadOnlyList<int> ids, OverviewOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(ids);
@@ -191,7 +191,7 @@ public static class Gpt2Inspector
             entropy, roles, TopTokens(last, options.TopK, tokenizer), kernel.Name, kernel.IsExact, causal, loss);
     }
 
-    private static void Check(Gpt2Model model, IReadOnlyList<int> ids, int topK)
+    private static void Check(DecoderModel model, IReadOnlyList<int> ids, int topK)
     {
         var c = model.Config;
         if (ids.Count == 0 || ids.Count > c.ContextLength) throw new ArgumentException($"need 1 to {c.ContextLength} tokens, got {ids.Count}");
@@ -204,7 +204,7 @@ public static class Gpt2Inspector
     /// <c>hook_pattern</c> handing each block's weights to <paramref name="observe"/>; returns the mean loss of each
     /// id predicting the next (null for one token). Nothing is set on the model.
     /// </summary>
-    private static float? Run(Gpt2Model model, int[] tokens, float[]? gates, ForwardOptions? call, Action<int, ReadOnlyMemory<float>> observe)
+    private static float? Run(DecoderModel model, int[] tokens, float[]? gates, ForwardOptions? call, Action<int, ReadOnlyMemory<float>> observe)
     {
         var c = model.Config;
         var hooks = new HookSet();

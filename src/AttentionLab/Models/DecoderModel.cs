@@ -23,9 +23,9 @@ namespace AttentionLab.Models;
 /// arguments of a call (<see cref="ForwardOptions"/>: kernel, masks, hooks; <see cref="RunWithCache"/>,
 /// <see cref="RunWithHooks"/>), never state on the model. Not thread-safe: one forward/backward at a time.
 /// </summary>
-public sealed partial class Gpt2Model
+public sealed partial class DecoderModel
 {
-    private Gpt2Activations? _acts;
+    private DecoderActivations? _acts;
     private readonly ParameterArena? _gradients;
     private bool _hasTargets;
     private bool _logitsConsumed;
@@ -41,14 +41,14 @@ public sealed partial class Gpt2Model
 
     /// <param name="config">sizes, attention kernel and causality</param>
     /// <param name="attention">the attention kernel for every block (e.g. <c>AttentionKernels.Parse("flash")</c>);
-    /// null means the one <see cref="Gpt2Config.Attention"/> names</param>
+    /// null means the one <see cref="DecoderConfig.Attention"/> names</param>
     /// <param name="training">false builds an inference model (generation, inspection, the Explorer): no gradient
     /// arena, no saved attention state, no backward scratch</param>
-    public Gpt2Model(Gpt2Config config, IAttentionKernel? attention = null, bool training = true)
+    public DecoderModel(DecoderConfig config, IAttentionKernel? attention = null, bool training = true)
         : this(config, attention, training, parameters: null) { }
 
     /// <param name="weights16">the 16-bit streamed matrices of an inference model (<see cref="WeightStore"/>), or null</param>
-    private Gpt2Model(Gpt2Config config, IAttentionKernel? attention, bool training, ParameterArena? parameters, WeightStore? weights16 = null)
+    private DecoderModel(DecoderConfig config, IAttentionKernel? attention, bool training, ParameterArena? parameters, WeightStore? weights16 = null)
     {
         if (training && weights16 is not null) throw new ArgumentException("training runs in float32: 16-bit weights are for inference");
         Weights16 = weights16;
@@ -60,7 +60,7 @@ public sealed partial class Gpt2Model
         _lastKernel = Attention;
         _lastOptions = AttentionOptions;
         IsTraining = training;
-        Layout = (Gpt2Layout?)parameters?.Layout ?? new Gpt2Layout(config);
+        Layout = (DecoderLayout?)parameters?.Layout ?? new DecoderLayout(config);
         if (training) _gradients = new ParameterArena(Layout);
         (_embedding, _blocks, _head) = BuildLayers(config, Layout);
         if (parameters is not null) { Parameters = parameters; return; }
@@ -73,7 +73,7 @@ public sealed partial class Gpt2Model
     /// W − 1 keys before it) that every exact kernel applies — unless the kernel is <c>window:W</c> itself, which
     /// brings the same mask (a window kernel of another width is refused: which one should win is unclear).
     /// </summary>
-    private static AttentionOptions DefaultOptions(Gpt2Config config, IAttentionKernel kernel)
+    private static AttentionOptions DefaultOptions(DecoderConfig config, IAttentionKernel kernel)
     {
         var options = new AttentionOptions { IsCausal = config.IsCausal };
         if (config.SlidingWindow is not int w) return options;
@@ -87,7 +87,7 @@ public sealed partial class Gpt2Model
     }
 
     /// <summary>The model as layers over the arena: the config's choices pick each layer's kind.</summary>
-    private static (Layers.EmbeddingLayer, Layers.TransformerBlock[], Layers.OutputHead) BuildLayers(Gpt2Config config, Gpt2Layout layout)
+    private static (Layers.EmbeddingLayer, Layers.TransformerBlock[], Layers.OutputHead) BuildLayers(DecoderConfig config, DecoderLayout layout)
     {
         int c = config.Channels, h = config.Heads, d = config.HeadDim;
         float eps = config.LayerNormEpsilon;
@@ -110,12 +110,12 @@ public sealed partial class Gpt2Model
     /// trains, without disturbing its activations. Its kernel is this model's, and so are its attention options unless
     /// <paramref name="options"/> gives others (e.g. a model trained without the causal mask, evaluated with it).
     /// </summary>
-    public Gpt2Model InferenceView(AttentionOptions? options = null) =>
+    public DecoderModel InferenceView(AttentionOptions? options = null) =>
         new(Config, Attention, training: false, Parameters, Weights16) { AttentionOptions = options ?? AttentionOptions, Device = Device };
 
     /// <summary>An inference model of <paramref name="config"/> whose streamed matrices (<see cref="WeightStore.StreamedViews"/>)
     /// will be the 16-bit ones in <paramref name="weights16"/>; the caller fills the store and the float32 vectors.</summary>
-    internal static Gpt2Model ForInference(Gpt2Config config, IAttentionKernel? attention, WeightStore weights16) =>
+    internal static DecoderModel ForInference(DecoderConfig config, IAttentionKernel? attention, WeightStore weights16) =>
         new(config, attention, training: false, parameters: null, weights16);
 
     /// <summary>
@@ -124,7 +124,7 @@ public sealed partial class Gpt2Model
     /// vectors (biases, norms) and the position table stay float32. Kernel, attention options and device carry over.
     /// </summary>
     /// <exception cref="OverflowException">a weight beyond F16's range (±65504)</exception>
-    public Gpt2Model WithWeightFormat(WeightFormat format)
+    public DecoderModel WithWeightFormat(WeightFormat format)
     {
         var streamed = WeightStore.StreamedViews(Layout).ToHashSet();
         WeightStore? store = null;
@@ -135,7 +135,7 @@ public sealed partial class Gpt2Model
                 store.Add(view, Weights16?.Find(view) is { } h && h.Format == format ? h
                     : HalfMatrix.FromSingle(WeightValues(view), format, view.Shape[0], view.Shape[1]));
         }
-        var result = new Gpt2Model(Config, Attention, training: false, parameters: null, store) { AttentionOptions = AttentionOptions, Device = Device };
+        var result = new DecoderModel(Config, Attention, training: false, parameters: null, store) { AttentionOptions = AttentionOptions, Device = Device };
         foreach (var view in Layout.All)
             if (store is null || !streamed.Contains(view)) WeightValues(view).CopyTo(result.Parameters[view]);
         return result;
@@ -169,13 +169,13 @@ public sealed partial class Gpt2Model
         return bytes;
     }
 
-    public Gpt2Config Config { get; }
+    public DecoderConfig Config { get; }
 
     /// <summary>True when the model has gradients and keeps what backward needs; false for inference.</summary>
     public bool IsTraining { get; }
 
     /// <summary>Where each named parameter lives; shared by <see cref="Parameters"/> and <see cref="Gradients"/>.</summary>
-    public Gpt2Layout Layout { get; }
+    public DecoderLayout Layout { get; }
 
     /// <summary>The weights (Hugging Face names and layout: Conv1D matrices are (in, out)).</summary>
     public ParameterArena Parameters { get; }
@@ -213,7 +213,7 @@ public sealed partial class Gpt2Model
     internal long ParallelMinimumWork { get; set; } = ParallelRows.DefaultMinimumWork;
 
     /// <summary>Optional per-phase timer (profiling); null means no clock is read.</summary>
-    public Gpt2PhaseTimes? Timer { get; set; }
+    public DecoderPhaseTimes? Timer { get; set; }
 
     public long ParameterCount => Layout.Count;
 
@@ -259,7 +259,7 @@ public sealed partial class Gpt2Model
     /// <summary>Sets every gradient to zero (call before each <see cref="Backward"/> unless accumulating).</summary>
     public void ZeroGrad()
     {
-        using var _ = Timer.Phase(Gpt2Phase.ZeroGrad);
+        using var _ = Timer.Phase(DecoderPhase.ZeroGrad);
         var g = Gradients.Data;
         const int block = 1 << 16;
         int blocks = (int)(((long)g.Length + block - 1) / block); // the last block may be partial
@@ -391,7 +391,7 @@ public sealed partial class Gpt2Model
         var shape = new AttentionShape(batch, cfg.Heads, length, length, cfg.HeadDim);
         long saved = keepForBackward ? kernel.SavedLength(shape) : 0;
         if (_acts is null || _acts.Batch != batch || _acts.Length != length || _acts.SavedPerBlock != saved)
-            _acts = new Gpt2Activations(cfg, batch, length, saved, keepForBackward, _acts?.Data);
+            _acts = new DecoderActivations(cfg, batch, length, saved, keepForBackward, _acts?.Data);
         var a = _acts;
         tokens.CopyTo(a.Tokens);
         _hasTargets = !targets.IsEmpty;
@@ -418,7 +418,7 @@ public sealed partial class Gpt2Model
     }
 
     /// <summary>The layers' view of this pass: the arenas, the device, the timer.</summary>
-    private Layers.LayerRun Prepare(Gpt2Activations a)
+    private Layers.LayerRun Prepare(DecoderActivations a)
     {
         var run = _run;
         run.Parameters = Parameters.Data;
@@ -462,7 +462,7 @@ public sealed partial class Gpt2Model
         return a[a.Blocks[layer].Residual3];
     }
 
-    private Gpt2Activations RequireForward() =>
+    private DecoderActivations RequireForward() =>
         _acts ?? throw new InvalidOperationException("run Forward first");
 
     private void SetNormsToIdentity()

@@ -3,8 +3,8 @@ using AttentionLab.Models;
 
 namespace AttentionLab.Cuda;
 
-/// <summary>The backward pass on the device: <see cref="Gpt2Model.Backward"/>'s order and formulas (docs/gpt2.md).</summary>
-public sealed partial class CudaGpt2Model
+/// <summary>The backward pass on the device: <see cref="DecoderModel.Backward"/>'s order and formulas (docs/gpt2.md).</summary>
+public sealed partial class CudaDecoderModel
 {
     /// <summary>
     /// ADDS dLoss/dParameters of the last forward (which must have had targets) to <see cref="Gradients"/> (call

@@ -7,13 +7,13 @@ namespace AttentionLab.Cuda;
 
 /// <summary>
 /// GPT-2 with parameters, gradients and activations on the device for the whole training step: the same blocks,
-/// formulas and parameter arena (<see cref="Gpt2Layout"/> offsets, Hugging Face names) as <see cref="Gpt2Model"/>,
+/// formulas and parameter arena (<see cref="DecoderLayout"/> offsets, Hugging Face names) as <see cref="DecoderModel"/>,
 /// each layer a device kernel from <see cref="GpuOps"/>. The host uploads the step's token ids and reads back the
 /// mean loss (one float); weights cross only when asked (<see cref="UploadParameters"/>, <see cref="DownloadParameters"/>:
 /// loading and checkpoints). Generation runs <see cref="ForwardCached"/> against a <see cref="DeviceKvCache"/>: only the
 /// new token ids go over and one row of logits comes back. Head gates stay on the CPU model.
 /// </summary>
-public sealed partial class CudaGpt2Model : IDisposable
+public sealed partial class CudaDecoderModel : IDisposable
 {
     private readonly GpuOps _ops;
     private readonly MemoryBuffer1D<float, Stride1D.Dense> _parameters;
@@ -26,7 +26,7 @@ public sealed partial class CudaGpt2Model : IDisposable
     private bool _hasTargets, _logitsConsumed;
 
     /// <param name="attention">"naive" or "flash" (null: the config's kernel, which must have a GPU version)</param>
-    public CudaGpt2Model(GpuContext gpu, Gpt2Config config, string? attention = null)
+    public CudaDecoderModel(GpuContext gpu, DecoderConfig config, string? attention = null)
     {
         ArgumentNullException.ThrowIfNull(gpu);
         ArgumentNullException.ThrowIfNull(config);
@@ -42,7 +42,7 @@ public sealed partial class CudaGpt2Model : IDisposable
         Gpu = gpu;
         _ops = gpu.Ops;
         Config = config;
-        Layout = new Gpt2Layout(config);
+        Layout = new DecoderLayout(config);
         Attention = GpuAttention.Create(_ops, attention ?? config.Attention);
         AttentionOptions = new AttentionOptions { IsCausal = config.IsCausal };
         _parameters = gpu.Accelerator.Allocate1D<float>(Layout.Count);
@@ -50,8 +50,8 @@ public sealed partial class CudaGpt2Model : IDisposable
     }
 
     public GpuContext Gpu { get; }
-    public Gpt2Config Config { get; }
-    public Gpt2Layout Layout { get; }
+    public DecoderConfig Config { get; }
+    public DecoderLayout Layout { get; }
     public GpuAttention Attention { get; }
     public AttentionOptions AttentionOptions { get; set; }
 
@@ -107,7 +107,7 @@ public sealed partial class CudaGpt2Model : IDisposable
 
     /// <summary>
     /// Runs the model on <paramref name="tokens"/> (B, T) and, with targets, returns the mean cross-entropy (the one
-    /// float read back); without, NaN. The same forward as <see cref="Gpt2Model.Forward"/>.
+    /// float read back); without, NaN. The same forward as <see cref="DecoderModel.Forward"/>.
     /// </summary>
     public float Forward(ReadOnlySpan<int> tokens, int batch, int length, ReadOnlySpan<int> targets = default)
     {
@@ -127,7 +127,7 @@ public sealed partial class CudaGpt2Model : IDisposable
     /// <summary>
     /// Runs the n new tokens of one sequence at positions cache.Length … cache.Length + n − 1 against the cached keys
     /// and values, appending theirs to the cache; returns the (V) logits after the last new token (the one row read
-    /// back). The same blocks as <see cref="Forward"/> and as <see cref="Gpt2Model.ForwardCached"/>. Inference only.
+    /// back). The same blocks as <see cref="Forward"/> and as <see cref="DecoderModel.ForwardCached"/>. Inference only.
     /// </summary>
     /// <param name="tokens">(n) new token ids</param>
     /// <param name="cache">the sequence so far, from <see cref="CreateCache"/></param>

@@ -3,7 +3,7 @@ using AttentionLab.Attention;
 namespace AttentionLab.Models;
 
 /// <summary>GPT-2's attention weights materialized after a forward pass, for inspection.</summary>
-public sealed partial class Gpt2Model
+public sealed partial class DecoderModel
 {
     /// <summary>
     /// (B, H, T, Tk) attention probabilities of block <paramref name="layer"/> in the last forward, materialized now by

@@ -13,15 +13,15 @@ namespace AttentionLab.Training;
 /// optimizer stay the checkpoint's source either way (<see cref="ITrainingBackend.SynchronizeHost"/>).
 /// <see cref="Run"/> trains it under the <see cref="RunPolicy"/>: a checkpoint after each validation and at the end.
 /// <code>
-///   using var run = Gpt2TrainingRun.StartNew(corpus, dataPath, config, options, directory: null, attention);
+///   using var run = DecoderTrainingRun.StartNew(corpus, dataPath, config, options, directory: null, attention);
 ///   var result = run.Run(progress, cancellation);             // runs/&lt;timestamp&gt;, released by Dispose
 /// </code>
 /// </summary>
-public sealed class Gpt2TrainingRun : IDisposable, ITrainingRun
+public sealed class DecoderTrainingRun : IDisposable, ITrainingRun
 {
     private readonly RunDirectoryLock _lock;
 
-    private Gpt2TrainingRun(string directory, Corpus corpus, Gpt2Model model, Trainer trainer, TrainingCheckpoint.RunInfo info, RunDirectoryLock directoryLock)
+    private DecoderTrainingRun(string directory, Corpus corpus, DecoderModel model, Trainer trainer, TrainingCheckpoint.RunInfo info, RunDirectoryLock directoryLock)
     {
         Directory = directory; Corpus = corpus; Model = model; Trainer = trainer; Info = info; _lock = directoryLock;
     }
@@ -35,7 +35,7 @@ public sealed class Gpt2TrainingRun : IDisposable, ITrainingRun
 
     public string Directory { get; }
     public Corpus Corpus { get; }
-    public Gpt2Model Model { get; }
+    public DecoderModel Model { get; }
     public Trainer Trainer { get; }
     public TrainingCheckpoint.RunInfo Info { get; }
 
@@ -61,7 +61,7 @@ public sealed class Gpt2TrainingRun : IDisposable, ITrainingRun
     /// </summary>
     /// <exception cref="RunDirectoryBusyException">another training writes the directory</exception>
     /// <exception cref="RunDirectoryOccupiedException">it holds checkpoint files and <paramref name="replace"/> is false</exception>
-    public static Gpt2TrainingRun StartNew(Corpus corpus, string dataPath, Gpt2Config config, TrainingOptions options, string? directory,
+    public static DecoderTrainingRun StartNew(Corpus corpus, string dataPath, DecoderConfig config, TrainingOptions options, string? directory,
         IAttentionKernel attention, bool replace = false, string runsRoot = "runs", Kernels.ComputeDevice? device = null)
     {
         Checked(corpus, config, options, attention); // bad data and sizes that cannot fit are refused before any directory is made
@@ -88,7 +88,7 @@ public sealed class Gpt2TrainingRun : IDisposable, ITrainingRun
     /// null to acquire it here (creating the directory).</param>
     /// <param name="device">where the steps run (null: the CPU)</param>
     /// <exception cref="RunDirectoryBusyException">another training writes <paramref name="directory"/></exception>
-    public static Gpt2TrainingRun Start(Corpus corpus, string dataPath, Gpt2Config config, TrainingOptions options, string directory, IAttentionKernel attention,
+    public static DecoderTrainingRun Start(Corpus corpus, string dataPath, DecoderConfig config, TrainingOptions options, string directory, IAttentionKernel attention,
         RunDirectoryLock? directoryLock = null, Kernels.ComputeDevice? device = null)
     {
         config = Checked(corpus, config, options, attention);
@@ -96,11 +96,11 @@ public sealed class Gpt2TrainingRun : IDisposable, ITrainingRun
         try
         {
             TrainingCheckpoint.Recover(directory); // a killed earlier run's staging is ours to clean
-            var model = new Gpt2Model(config, attention);
+            var model = new DecoderModel(config, attention);
             model.InitializeWeights(unchecked((int)(options.Seed & 0x7FFF_FFFF)));
-            var info = new TrainingCheckpoint.RunInfo(dataPath, options, Gpt2ModelDirectory.ConfigJson(config), TrainingCheckpoint.Fingerprint(corpus.Tokens));
-            var trainer = new Trainer(Backend(model, Trainer.CreateOptimizer(new Gpt2LanguageModel(model), options), device), corpus, options);
-            return new Gpt2TrainingRun(directory, corpus, model, trainer, info, directoryLock);
+            var info = new TrainingCheckpoint.RunInfo(dataPath, options, DecoderFolder.ConfigJson(config), TrainingCheckpoint.Fingerprint(corpus.Tokens));
+            var trainer = new Trainer(Backend(model, Trainer.CreateOptimizer(new DecoderLanguageModel(model), options), device), corpus, options);
+            return new DecoderTrainingRun(directory, corpus, model, trainer, info, directoryLock);
         }
         catch { directoryLock.Dispose(); throw; }
     }
@@ -108,7 +108,7 @@ public sealed class Gpt2TrainingRun : IDisposable, ITrainingRun
     /// <summary>
     /// A new run that starts from the weights of a saved model folder (fine-tuning): a GPT-2 folder or a Llama-family
     /// Hugging Face folder, trained by the same trainer with fresh AdamW moments and the schedule of
-    /// <paramref name="options"/>, saved in the folder's own layout (<see cref="Gpt2ModelDirectory.Save"/> writes the
+    /// <paramref name="options"/>, saved in the folder's own layout (<see cref="DecoderFolder.Save"/> writes the
     /// layout of its config: GPT-2 Conv1D, or LlamaForCausalLM / Qwen2 / Qwen3 / Mistral), so the run reloads and resumes
     /// like any other. The tokens are the folder's tokenizer's (its <c>attnlab_tokenizer.json</c>, or GPT-2's BPE for a
     /// 50,257-token GPT-2 folder); a folder without one takes <paramref name="tokenizerName"/> (a char vocabulary is
@@ -121,7 +121,7 @@ public sealed class Gpt2TrainingRun : IDisposable, ITrainingRun
     /// or disagrees with the folder's, a Hugging Face tokenizer.json (its files are not yet saved with a run)</exception>
     /// <exception cref="RunDirectoryOccupiedException">the directory holds files a checkpoint would overwrite and
     /// <paramref name="replace"/> is false</exception>
-    public static Gpt2TrainingRun FineTune(string initFrom, string dataPath, string? tokenizerName, TrainingOptions options, string? directory,
+    public static DecoderTrainingRun FineTune(string initFrom, string dataPath, string? tokenizerName, TrainingOptions options, string? directory,
         IAttentionKernel? attention, bool replace = false, string runsRoot = "runs", Kernels.ComputeDevice? device = null)
     {
         ArgumentNullException.ThrowIfNull(initFrom);
@@ -129,10 +129,10 @@ public sealed class Gpt2TrainingRun : IDisposable, ITrainingRun
         options.Validate();
         var info = ModelFolderInfo.Read(initFrom);
         if (!info.IsDecoder) throw new InvalidDataException($"{initFrom} holds a {info.Kind} model; fine-tuning starts from GPT-2 and Llama-family folders");
-        EnsureFineTuningFits(initFrom, Gpt2ModelDirectory.ReadConfig(initFrom), GC.GetGCMemoryInfo().TotalAvailableMemoryBytes);
+        EnsureFineTuningFits(initFrom, DecoderFolder.ReadConfig(initFrom), GC.GetGCMemoryInfo().TotalAvailableMemoryBytes);
         var corpus = FineTuneTokenizer(info, tokenizerName) is { } own ? Corpus.Load(dataPath, own) : Corpus.Load(dataPath, tokenizerName!);
         var tokenizer = corpus.Tokenizer;
-        var model = Gpt2ModelDirectory.Load(initFrom, attention, training: true);
+        var model = DecoderFolder.Load(initFrom, attention, training: true);
         var config = model.Config;
         if (tokenizer.VocabSize > config.VocabSize)
             throw new InvalidDataException($"the {tokenizer.Name} tokenizer has {tokenizer.VocabSize} ids but the model in {initFrom} only {config.VocabSize}");
@@ -146,9 +146,9 @@ public sealed class Gpt2TrainingRun : IDisposable, ITrainingRun
             if (existing.Count > 0 && !replace)
                 throw new RunDirectoryOccupiedException(directoryLock.Directory, existing, TrainingCheckpoint.HoldsModel(directoryLock.Directory));
             TrainingCheckpoint.Recover(directoryLock.Directory);
-            var runInfo = new TrainingCheckpoint.RunInfo(dataPath, options, Gpt2ModelDirectory.ConfigJson(config), TrainingCheckpoint.Fingerprint(corpus.Tokens));
-            var trainer = new Trainer(Backend(model, Trainer.CreateOptimizer(new Gpt2LanguageModel(model), options), device), corpus, options);
-            return new Gpt2TrainingRun(directoryLock.Directory, corpus, model, trainer, runInfo, directoryLock);
+            var runInfo = new TrainingCheckpoint.RunInfo(dataPath, options, DecoderFolder.ConfigJson(config), TrainingCheckpoint.Fingerprint(corpus.Tokens));
+            var trainer = new Trainer(Backend(model, Trainer.CreateOptimizer(new DecoderLanguageModel(model), options), device), corpus, options);
+            return new DecoderTrainingRun(directoryLock.Directory, corpus, model, trainer, runInfo, directoryLock);
         }
         catch
         {
@@ -161,7 +161,7 @@ public sealed class Gpt2TrainingRun : IDisposable, ITrainingRun
     /// <summary>Refuses, before any tensor is read, a folder whose training copies do not fit: the weights, their
     /// gradients and AdamW's two moments (4 float32 copies) plus <see cref="LoadMemory"/>'s working set.</summary>
     /// <exception cref="ModelTooLargeException">one line with the figures</exception>
-    public static void EnsureFineTuningFits(string initFrom, Gpt2Config config, long availableBytes)
+    public static void EnsureFineTuningFits(string initFrom, DecoderConfig config, long availableBytes)
     {
         ArgumentNullException.ThrowIfNull(config);
         long parameters = config.ParameterCount;
@@ -196,7 +196,7 @@ public sealed class Gpt2TrainingRun : IDisposable, ITrainingRun
 
     /// <summary>The config the run trains (the tokenizer's vocabulary, the kernel's name), after refusing what cannot
     /// train: bad options, activations that do not fit, a corpus too short for the context.</summary>
-    private static Gpt2Config Checked(Corpus corpus, Gpt2Config config, TrainingOptions options, IAttentionKernel attention)
+    private static DecoderConfig Checked(Corpus corpus, DecoderConfig config, TrainingOptions options, IAttentionKernel attention)
     {
         ArgumentNullException.ThrowIfNull(corpus);
         ArgumentNullException.ThrowIfNull(options);
@@ -211,11 +211,11 @@ public sealed class Gpt2TrainingRun : IDisposable, ITrainingRun
 
     /// <summary>
     /// Refuses a (B, T) whose activations cannot be held in one array, before anything is allocated. The count is
-    /// <see cref="Gpt2Activations"/>' in floating point: per layer 20·N·C + 4·N + what the attention kernel saves
+    /// <see cref="DecoderActivations"/>' in floating point: per layer 20·N·C + 4·N + what the attention kernel saves
     /// (B·H·T² weights for the materializing kernels, B·H·T for flash), plus 16·N·C + N·V + 4·N, with N = B·T.
     /// </summary>
     /// <param name="attention">the kernel that will train; null counts the B·H·T² weights</param>
-    public static void EnsureActivationsFit(Gpt2Config config, int batch, IAttentionKernel? attention = null)
+    public static void EnsureActivationsFit(DecoderConfig config, int batch, IAttentionKernel? attention = null)
     {
         double b = batch, t = config.ContextLength, n = b * t, c = config.Channels;
         double saved = b * config.Heads * t * t;
@@ -233,7 +233,7 @@ public sealed class Gpt2TrainingRun : IDisposable, ITrainingRun
     /// <param name="attention">the kernel to continue with; null: the one the run was saved with</param>
     /// <param name="device">where the steps run (null: the CPU)</param>
     /// <exception cref="RunDirectoryBusyException">another training writes <paramref name="directory"/></exception>
-    public static Gpt2TrainingRun Resume(string directory, string? dataPath, int? steps, IAttentionKernel? attention,
+    public static DecoderTrainingRun Resume(string directory, string? dataPath, int? steps, IAttentionKernel? attention,
         Kernels.ComputeDevice? device = null)
     {
         if (!System.IO.Directory.Exists(directory))
@@ -243,7 +243,7 @@ public sealed class Gpt2TrainingRun : IDisposable, ITrainingRun
         catch { directoryLock.Dispose(); throw; }
     }
 
-    private static Gpt2TrainingRun Resume(string directory, string? dataPath, int? steps, IAttentionKernel? attention,
+    private static DecoderTrainingRun Resume(string directory, string? dataPath, int? steps, IAttentionKernel? attention,
         Kernels.ComputeDevice? device, RunDirectoryLock directoryLock)
     {
         TrainingCheckpoint.Recover(directory); // finish a publish that a kill interrupted
@@ -261,18 +261,18 @@ public sealed class Gpt2TrainingRun : IDisposable, ITrainingRun
         var fingerprint = TrainingCheckpoint.Fingerprint(corpus.Tokens);
         if (info.DataFingerprint is not null && info.DataFingerprint != fingerprint)
             throw new InvalidDataException($"{data} is not the data this run was trained on (fingerprint {fingerprint}, expected {info.DataFingerprint})");
-        var model = Gpt2ModelDirectory.Load(directory, attention, training: true);
+        var model = DecoderFolder.Load(directory, attention, training: true);
         if (model.Config.VocabSize < tokenizer.VocabSize)
             throw new InvalidDataException($"the {tokenizer.Name} tokenizer in {directory} has {tokenizer.VocabSize} ids but the model only {model.Config.VocabSize}");
         EnsureActivationsFit(model.Config, options.BatchSize, model.Attention);   // the kernel the run continues with
-        var lm = new Gpt2LanguageModel(model);
+        var lm = new DecoderLanguageModel(model);
         var optimizer = Trainer.CreateOptimizer(lm, options);
         TrainingCheckpoint.LoadOptimizer(directory, optimizer, optimizerStep);
         var trainer = new Trainer(Backend(model, optimizer, device), corpus, options, state);
-        return new Gpt2TrainingRun(directory, corpus, model, trainer, info with { Data = data, Options = options }, directoryLock);
+        return new DecoderTrainingRun(directory, corpus, model, trainer, info with { Data = data, Options = options }, directoryLock);
     }
 
-    private static ITrainingBackend Backend(Gpt2Model model, AdamW optimizer, Kernels.ComputeDevice? device) =>
+    private static ITrainingBackend Backend(DecoderModel model, AdamW optimizer, Kernels.ComputeDevice? device) =>
         (device ?? Kernels.ComputeDevice.Cpu).TrainingBackend(model, optimizer);
 
     /// <summary>Saves model, tokenizer, optimizer, state and loss curve into <see cref="Directory"/> (staged inside it, then
@@ -282,6 +282,6 @@ public sealed class Gpt2TrainingRun : IDisposable, ITrainingRun
         Trainer.SynchronizeHost();
         var c = Model.Config;
         var title = $"GPT-2 {c.Layers}L {c.Heads}H {c.Channels}C, context {c.ContextLength}, {Corpus.Tokenizer.Name} tokens — step {Trainer.State.Step}";
-        TrainingCheckpoint.Save(Directory, d => Gpt2ModelDirectory.Save(Model, d, force: true), Corpus.Tokenizer, Info, Trainer.State, Trainer.Optimizer, title);
+        TrainingCheckpoint.Save(Directory, d => DecoderFolder.Save(Model, d, force: true), Corpus.Tokenizer, Info, Trainer.State, Trainer.Optimizer, title);
     }
 }

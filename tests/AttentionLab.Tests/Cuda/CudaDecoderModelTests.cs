@@ -11,16 +11,16 @@ namespace AttentionLab.Tests.Cuda;
 /// <see cref="CudaTrainingBackend"/> against the CPU backend (losses equal to float32 rounding: 1e-5 relative).
 /// </summary>
 [Collection("Gpu")]
-public class CudaGpt2ModelTests(GpuFixture gpu)
+public class CudaDecoderModelTests(GpuFixture gpu)
 {
-    private static readonly Gpt2Config Config = new() { VocabSize = 23, ContextLength = 8, Layers = 2, Channels = 16, Heads = 2 };
+    private static readonly DecoderConfig Config = new() { VocabSize = 23, ContextLength = 8, Layers = 2, Channels = 16, Heads = 2 };
 
     [Theory]
     [InlineData("naive")]
     [InlineData("flash")]
     public void LossAndEveryGradient_MatchTheCpuModel(string attention)
     {
-        var cpu = new Gpt2Model(Config);
+        var cpu = new DecoderModel(Config);
         cpu.InitializeWeights(7);
         int batch = 2, t = Config.ContextLength;
         var random = new Random(3);
@@ -30,7 +30,7 @@ public class CudaGpt2ModelTests(GpuFixture gpu)
         float expected = cpu.Forward(tokens, batch, t, targets);
         cpu.Backward();
 
-        using var device = new CudaGpt2Model(gpu.Gpu, Config, attention);
+        using var device = new CudaDecoderModel(gpu.Gpu, Config, attention);
         device.UploadParameters(cpu.Parameters);
         device.ZeroGrad();
         float loss = device.Forward(tokens, batch, t, targets);
@@ -50,12 +50,12 @@ public class CudaGpt2ModelTests(GpuFixture gpu)
         var corpus = Corpus.FromText(text, tokenizer);
         var config = Config with { VocabSize = tokenizer.VocabSize };
         var options = new TrainingOptions { BatchSize = 2, Steps = 3, WarmupSteps = 1, LearningRate = 1e-2, MinLearningRate = 1e-3, EvalEvery = 100, EvalBatches = 1, GradientClip = 0.5 };
-        var cpuModel = new Gpt2Model(config);
+        var cpuModel = new DecoderModel(config);
         cpuModel.InitializeWeights(11);
-        var gpuHost = new Gpt2Model(config, AttentionLab.Attention.AttentionKernels.Parse("flash"));
+        var gpuHost = new DecoderModel(config, AttentionLab.Attention.AttentionKernels.Parse("flash"));
         cpuModel.Parameters.Data.CopyTo(gpuHost.Parameters.Data, 0);
-        var cpu = new Trainer(new Gpt2LanguageModel(cpuModel), corpus, options);
-        using var backend = new CudaTrainingBackend(gpu.Gpu, gpuHost, Trainer.CreateOptimizer(new Gpt2LanguageModel(gpuHost), options));
+        var cpu = new Trainer(new DecoderLanguageModel(cpuModel), corpus, options);
+        using var backend = new CudaTrainingBackend(gpu.Gpu, gpuHost, Trainer.CreateOptimizer(new DecoderLanguageModel(gpuHost), options));
         var trainer = new Trainer(backend, corpus, options);
         for (int s = 0; s < 3; s++)
         {
