@@ -150,10 +150,10 @@ public class HfTokenizerTests
         Assert.Equal("<s>", llama2.RawToken(llama2.BosTokenId!.Value));
         Assert.Equal("</s>", llama2.RawToken(llama2.EosTokenId!.Value));
         Assert.True(llama2.AddBosToken);
-        Assert.Equal([llama2.BosTokenId.Value, .. llama2.Encode("Hi")], llama2.EncodePrompt("Hi"));
+        Assert.Equal([llama2.BosTokenId.Value, .. llama2.Encode("Hi")], llama2.EncodeForModel("Hi"));
         var qwen = Load("qwen2");
         Assert.False(qwen.AddBosToken);                   // Qwen has no bos token
-        Assert.Equal(qwen.Encode("Hi"), qwen.EncodePrompt("Hi"));
+        Assert.Equal(qwen.Encode("Hi"), qwen.EncodeForModel("Hi"));
         Assert.Equal("<|im_end|>", qwen.RawToken(qwen.EosTokenId!.Value));
     }
 
