@@ -368,10 +368,13 @@ public sealed class HfTokenizer : ITokenizer
     /// <summary>The token string as the vocabulary spells it ("Ġthe", "▁the", "&lt;0x0A&gt;").</summary>
     public string? RawToken(int id) => (uint)id < (uint)_tokens.Length ? _tokens[id] : null;
 
-    /// <summary>Writes the tokenizer.json and tokenizer_config.json this was read from, byte for byte, into a folder.</summary>
+    /// <summary>The tokenizer.json and (when there was one) tokenizer_config.json this was read from, byte for byte.</summary>
+    public IReadOnlyList<(string Name, byte[] Bytes)> Files =>
+        _config.Length > 0 ? [(FileName, _json), (ConfigFileName, _config)] : [(FileName, _json)];
+
+    /// <summary>Writes <see cref="Files"/> into a folder.</summary>
     public void Save(string directory)
     {
-        File.WriteAllBytes(Path.Combine(directory, FileName), _json);
-        if (_config.Length > 0) File.WriteAllBytes(Path.Combine(directory, ConfigFileName), _config);
+        foreach (var (name, bytes) in Files) File.WriteAllBytes(Path.Combine(directory, name), bytes);
     }
 }
