@@ -362,8 +362,10 @@ public sealed class HfTokenizer : ITokenizer
         return _decoder.Decode(tokens);
     }
 
-    /// <summary>The token's text as decoded alone.</summary>
-    public string TokenText(int id) => Decode([id]);
+    /// <summary>The token's text as decoded alone; "#id" for an id the tokenizer has no token for (a model's
+    /// embedding rows padded past the last token, as Qwen2.5's 151,936 rows are past its 151,665 ids), so a label of a
+    /// prediction never fails.</summary>
+    public string TokenText(int id) => (uint)id < (uint)_tokens.Length && _tokens[id] is not null ? Decode([id]) : $"#{id}";
 
     /// <summary>The token string as the vocabulary spells it ("Ġthe", "▁the", "&lt;0x0A&gt;").</summary>
     public string? RawToken(int id) => (uint)id < (uint)_tokens.Length ? _tokens[id] : null;

@@ -67,4 +67,12 @@ public sealed class BosTokenTests : IDisposable
         File.WriteAllText(Path.Combine(_dir, HfTokenizer.ConfigFileName), """{"bos_token": "<s>", "eos_token": "</s>"}""");
         Assert.True(HfTokenizer.Load(_dir).AddBosToken);
     }
+
+    [Fact]
+    public void APaddedRowPastTheLastTokenIsLabelledByItsId()
+    {
+        var t = HfTokenizer.Load(Folder("qwen2"));
+        Assert.Equal($"#{t.VocabSize}", t.TokenText(t.VocabSize));    // a label for inspect's predictions, never a failure
+        Assert.Throws<ArgumentException>(() => t.Decode([t.VocabSize]));
+    }
 }
