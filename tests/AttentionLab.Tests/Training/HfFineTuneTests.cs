@@ -52,6 +52,8 @@ public sealed class HfFineTuneTests : IDisposable
     [Theory]
     [InlineData("llama_tiny", "llama2", "llama")]
     [InlineData("qwen2_tiny_bf16", "qwen2", "qwen2")]
+    [InlineData("qwen3_tiny", "qwen2", "qwen3")]
+    [InlineData("mistral_tiny", "mistral", "mistral")]
     public void FineTunesWithTheFoldersTokenizerSavesItAndReloads(string fixture, string tokenizerKind, string modelType)
     {
         string source = MakeFolder(fixture, tokenizerKind), outDir = Path.Combine(_root, "out-" + fixture);
