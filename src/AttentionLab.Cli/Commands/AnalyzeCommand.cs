@@ -31,7 +31,7 @@ public static class AnalyzeCommand
                      input itself): the change in loss, a layer × head map
           induction  a repeated random sequence (--period N, --seed S): each head's induction and previous-token
                      score, both halves' loss, and the top head ablated. --train DIR trains a 2-layer model on
-                     repeated random letters first (--steps N, default 3000) and saves it to DIR
+                     repeated random tokens first (--steps N, default 600) and saves it to DIR
           neuron     one head's query–key products q ∘ k, before and after scaling: --layer L --head H
                      --query I --key J
           sinks      each head's weight on the first token, and what changes when no later query may attend to it
@@ -341,7 +341,7 @@ public static class AnalyzeCommand
     private static int TrainInduction(Args args, TextWriter stdout)
     {
         string dir = args.RequirePath("train");
-        int steps = args.Int("steps", 3000, min: 1, max: 1_000_000);
+        int steps = args.Int("steps", 600, min: 1, max: 1_000_000);
         int seed = args.Int("seed", 0, min: 0);
         bool json = args.Json;
         args.EnsureAllUsed();
