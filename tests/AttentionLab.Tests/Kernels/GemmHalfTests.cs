@@ -106,7 +106,7 @@ public class GemmHalfTests
     }
 
     /// <summary>One row (a decode step) streams B row by row (<see cref="RowStream"/> with Vector512): every remainder of
-    /// its 16-column vectors (n = 0..70), of its eight rows per pass (k = 0..70), a tile boundary (n &gt; 2048 columns)
+    /// its 16-column vectors (n = 0..70), of its sixteen 16-bit rows per pass (k = 0..70), a tile boundary (n &gt; 2048 columns)
     /// and the column split across threads.</summary>
     [Theory]
     [MemberData(nameof(Formats))]
