@@ -58,7 +58,18 @@ def main():
                       "batch": a.batch, "context": a.context, "ms_per_step_median": ms,
                       "ms_per_step_min": 1000 * times[0],
                       "tokens_per_s": a.batch * a.context / (ms / 1000),
-                      "params": sum(p.numel() for p in model.parameters())}))
+                      "params": sum(p.numel() for p in model.parameters()),
+                      # netlib's reference BLAS (/usr/lib/x86_64-linux-gnu/blas/) is ~50x slower than OpenBLAS: not a baseline
+                      "blas": blas_library()}))
+
+def blas_library():
+    """The BLAS library this process loaded (Debian's torch calls whatever libblas.so.3 the alternatives select)."""
+    try:
+        with open("/proc/self/maps") as f:
+            libs = {line.split()[-1] for line in f if "blas" in line.split()[-1]}
+    except OSError:
+        return "unknown"
+    return ", ".join(sorted(libs)) or "none loaded"
 
 if __name__ == "__main__":
     main()

@@ -58,7 +58,7 @@ public sealed partial class CudaDecoderModel
     }
 
     /// <summary>y = x·W + b backward: dX = dY·Wᵀ; dW += Xᵀ·dY; db += Σ dY.</summary>
-    private void LinearBackward(DeviceSlot dOutput, DeviceSlot input, ParameterView weight, ParameterView bias, DeviceSlot dInput,
+    private void LinearBackward(Slot dOutput, Slot input, ParameterView weight, ParameterView bias, Slot dInput,
         int n, int inFeatures, int outFeatures)
     {
         _ops.MatMul(A(dOutput), P(weight), A(dInput), n, inFeatures, outFeatures, transposeB: true);

@@ -103,7 +103,7 @@ public sealed partial class CudaDecoderModel : IDisposable
 
     private ArrayView<float> P(ParameterView v) => _parameters.View.SubView(v.Offset, v.Length);
     private ArrayView<float> G(ParameterView v) => Gradients.SubView(v.Offset, v.Length);
-    private ArrayView<float> A(DeviceSlot s) => _activationBuffer!.View.SubView(s.Offset, s.Length);
+    private ArrayView<float> A(Slot s) => _activationBuffer!.View.SubView(s.Start, s.Count);
 
     /// <summary>
     /// Runs the model on <paramref name="tokens"/> (B, T) and, with targets, returns the mean cross-entropy (the one
@@ -160,10 +160,10 @@ public sealed partial class CudaDecoderModel : IDisposable
         if (_acts is null || _acts.Batch != batch || _acts.Length != length || _acts.SavedPerBlock != saved)
         {
             _acts = new DeviceActivations(cfg, batch, length, saved);
-            if (_activationBuffer is null || _activationBuffer.Length < _acts.Count)
+            if (_activationBuffer is null || _activationBuffer.Length < _acts.Floats)
             {
                 _activationBuffer?.Dispose();
-                _activationBuffer = Gpu.Accelerator.Allocate1D<float>(_acts.Count);
+                _activationBuffer = Gpu.Accelerator.Allocate1D<float>(_acts.Floats);
             }
             _tokens?.Dispose(); _targets?.Dispose();
             _tokens = Gpu.Accelerator.Allocate1D<int>(n);
@@ -198,7 +198,7 @@ public sealed partial class CudaDecoderModel : IDisposable
     }
 
     /// <summary>x = x + c_proj(attention(c_attn(ln_1(x)))); x = x + mlp.c_proj(gelu(mlp.c_fc(ln_2(x)))).</summary>
-    private void BlockForward(DeviceActivations a, int l, DeviceSlot residual, AttentionShape shape, DeviceKvCache? cache)
+    private void BlockForward(DeviceActivations a, int l, Slot residual, AttentionShape shape, DeviceKvCache? cache)
     {
         var cfg = Config;
         int batch = a.Batch, length = a.Length, n = batch * length, c = cfg.Channels, h = cfg.Heads, d = cfg.HeadDim;

@@ -202,7 +202,7 @@ public sealed partial class ExplorerApi(ModelCatalog catalog, DemoTrainingSpec? 
         {
             ["layer"] = s.Layer, ["head"] = s.Head, ["entropy"] = double.IsFinite(s.Entropy) ? s.Entropy : null,
             ["previous"] = s.Previous, ["first"] = s.First, ["self"] = s.Self, ["induction"] = s.Induction,
-            ["sink"] = s.IsSink, ["role"] = s.Strongest.Role,
+            ["sink"] = s.IsSink, ["role"] = s.Strongest?.Role,
         }).ToArray());
 
     /// <summary>POST /api/head: one head step by step (<see cref="HeadProbe"/>): q, k, v, scores, scaled, masked,

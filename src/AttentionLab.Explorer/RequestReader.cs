@@ -132,7 +132,7 @@ public sealed class RequestReader
             var text = String(textField)!;
             if (text.Length > MaxTextLength) throw new ExplorerException(413, $"the text has {text.Length} characters; at most {MaxTextLength} are accepted");
             if (model.Tokenizer is null) throw new ExplorerException(400, $"model '{model.Name}' has no tokenizer; give token ids with \"{idsField}\"");
-            try { ids = model.Tokenizer.Encode(text); }
+            try { ids = model.Tokenizer.EncodeForModel(text); }   // with the bos token where the tokenizer says so
             catch (ArgumentException e) { throw new ExplorerException(400, e.Message.Split('\n')[0]); }
             if (ids.Length > c.ContextLength)
                 throw new ExplorerException(413, $"the text is {ids.Length} tokens; model '{model.Name}' reads at most {c.ContextLength} (its context)");

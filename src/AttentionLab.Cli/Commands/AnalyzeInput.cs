@@ -53,7 +53,7 @@ internal sealed class AnalyzeInput(Args args, DecoderModel model, ITokenizer? to
         else
         {
             if (Tokenizer is null) throw new CliError($"this model has no tokenizer; give token ids with --{idsOption}");
-            try { result = Tokenizer.Encode(text!); }
+            try { result = Tokenizer.EncodeForModel(text!); }   // with the bos token where the tokenizer says so
             catch (ArgumentException e) { throw new CliError(e.Message); }
         }
         if (result.Length == 0) throw new CliError($"--{(text is not null ? textOption : idsOption)} is empty; give at least one token");

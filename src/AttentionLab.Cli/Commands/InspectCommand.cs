@@ -81,14 +81,14 @@ internal static class InspectCommand
         foreach (var map in report.Maps.GroupBy(m => m.Kind).SelectMany(g => g.OrderBy(m => m.Layer)))   // by kind, then layer
         {
             if (layer is int l && l != map.Layer) continue;
-            foreach (var s in EncoderHeadRoles.Compute(map))
+            foreach (var s in HeadRoles.Compute(map))
                 if (head is not int oh || oh == s.Head) stdout.WriteLine(RoleLine(s));
         }
         return 0;
     }
 
     /// <summary>"  cross layer 0 head 1: anti_diagonal 0.47 (d = +1); entropy 0.35 nats, row max 0.80".</summary>
-    internal static string RoleLine(EncoderHeadRoleScores s)
+    internal static string RoleLine(HeadRoleScores s)
     {
         var best = s.Strongest;
         string role = best is null ? "none" : best.Shift is int d
@@ -156,7 +156,7 @@ internal static class InspectCommand
         w.WriteLine($"--attention NAME runs another kernel than the one the model was saved with ({string.Join(", ", AttentionLab.Attention.AttentionKernels.Names)}).");
         w.WriteLine("For a seq2seq, BERT or ViT folder --text is the source, a text with _ or [MASK] blanks, or index:N / class:NAME");
         w.WriteLine("(a held-out image); --target PREFIX (seq2seq) decodes greedily after that start of the answer. The text ends");
-        w.WriteLine("with each head's strongest role (EncoderHeadRoles: previous, next, self or first key; diagonal or anti-diagonal");
+        w.WriteLine("with each head's strongest role (HeadRoles: previous, next, self or first key; diagonal or anti-diagonal");
         w.WriteLine("for cross-attention); --json has every head's scores under each map's \"roles\".");
         w.WriteLine("--dtype f32|bf16|f16 holds the block linears and the token table / head in that width (default: the folder's own:");
         w.WriteLine("a BF16 folder stays BF16, loaded without a float32 copy); activations, the KV cache and softmax stay float32 (docs/inference-dtypes.md).");

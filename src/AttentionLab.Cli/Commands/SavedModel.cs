@@ -56,7 +56,7 @@ internal sealed class SavedModel
         {
             if (Tokenizer is null) throw new CliError($"this model directory has no {Tokenizers.FileName}; give token ids with --ids");
             // a Hugging Face tokenizer starts a prompt with its bos token where it says so (Llama 2, TinyLlama, Llama 3)
-            try { result = Tokenizer is HfTokenizer hf ? hf.EncodePrompt(text!) : Tokenizer.Encode(text!); }
+            try { result = Tokenizer.EncodeForModel(text!); }
             catch (ArgumentException e) { throw new CliError(e.Message); }
         }
         if (result.Length == 0) throw new CliError($"the input is empty; give at least one token");

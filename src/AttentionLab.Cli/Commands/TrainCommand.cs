@@ -99,7 +99,7 @@ internal static class TrainCommand
         {
             stdout.WriteLine(interrupted
                 ? $"interrupted at step {run.Trainer.State.Step}; saved to {run.Directory}. Continue with: attnlab train --out {run.Directory} --resume"
-                : $"saved {run.Directory}  (model, {Tokenizers.FileName}, {TrainingCheckpoint.LossCurveFile}); try: attnlab generate --model {run.Directory} --prompt \"...\"");
+                : $"saved {run.Directory}  (model, {(run.Corpus.Tokenizer is HfTokenizer ? $"{HfTokenizer.FileName}, {HfTokenizer.ConfigFileName}" : Tokenizers.FileName)}, {TrainingCheckpoint.LossCurveFile}); try: attnlab generate --model {run.Directory} --prompt \"...\"");
         }
         return interrupted ? 130 : 0;
     }
@@ -108,7 +108,8 @@ internal static class TrainCommand
     internal static void PrintHeader(TextWriter stdout, DecoderTrainingRun run, string? initFrom = null)
     {
         var c = run.Model.Config; var o = run.Trainer.Options; var corpus = run.Corpus;
-        stdout.WriteLine($"data {corpus.Source}: {corpus.Tokens.Length:N0} {corpus.Tokenizer.Name} tokens (vocabulary {corpus.Tokenizer.VocabSize:N0}), " +
+        string tokens = corpus.Tokenizer is HfTokenizer ? HfTokenizer.FileName : corpus.Tokenizer.Name;
+        stdout.WriteLine($"data {corpus.Source}: {corpus.Tokens.Length:N0} {tokens} tokens (vocabulary {corpus.Tokenizer.VocabSize:N0}), " +
                          $"train {corpus.Train.Length:N0} / validation {corpus.Validation.Length:N0}");
         string arch = LlamaStateDict.IsLlamaFamily(c)
             ? $"Llama (RMSNorm, RoPE, SwiGLU {c.IntermediateSize}, {c.KeyValueHeads} key/value heads)" : "GPT-2";
@@ -116,6 +117,12 @@ internal static class TrainCommand
         stdout.WriteLine($"train {o.Steps} steps of {o.BatchSize}×{c.ContextLength} tokens, lr {o.LearningRate:g3} → {o.MinLearningRate:g3} (warmup {o.WarmupSteps}), " +
                          $"AdamW β=({o.Beta1}, {o.Beta2}) wd {o.WeightDecay}, clip {o.GradientClip}, seed {o.Seed}; " +
                          (initFrom is null ? $"initial loss should be ≈ ln {c.VocabSize} = {Math.Log(c.VocabSize):0.00}" : $"the first loss is {initFrom}'s own on the first batch"));
+        if (initFrom is not null)
+        {
+            var m = DecoderTrainingRun.FineTuningMemory(c, GC.GetGCMemoryInfo().TotalAvailableMemoryBytes);
+            stdout.WriteLine($"memory about {LoadMemory.Format(m.RequiredBytes)}: weights, gradients and AdamW's two moments (4 float32 copies) " +
+                             $"{LoadMemory.Format(m.WeightBytes)} + working set {LoadMemory.Format(m.WorkingSetBytes)}, of {LoadMemory.Format(m.AvailableBytes)} this process can use");
+        }
         stdout.WriteLine($"writing {run.Directory}{OnDevice(run)}");
     }
 

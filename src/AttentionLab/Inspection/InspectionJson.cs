@@ -91,7 +91,7 @@ public static class InspectionJson
                 ["query_labels"] = new JsonArray(m.QueryLabels.Select(l => (JsonNode)l).ToArray()),
                 ["key_labels"] = new JsonArray(m.KeyLabels.Select(l => (JsonNode)l).ToArray()),
                 ["weights"] = heads,
-                ["roles"] = new JsonArray(EncoderHeadRoles.Compute(m).Select(s => (JsonNode)RolesJson(s)).ToArray()),
+                ["roles"] = new JsonArray(HeadRoles.Compute(m).Select(s => (JsonNode)RolesJson(s)).ToArray()),
             });
         }
         var o = new JsonObject { ["model_type"] = r.ModelType, ["input"] = r.Input, ["output"] = r.Output };
@@ -101,8 +101,8 @@ public static class InspectionJson
         return o;
     }
 
-    /// <summary>One head's <see cref="EncoderHeadRoleScores"/> as the wire format's flat object.</summary>
-    private static JsonObject RolesJson(EncoderHeadRoleScores s)
+    /// <summary>One head's <see cref="HeadRoleScores"/> as the wire format's flat object.</summary>
+    private static JsonObject RolesJson(HeadRoleScores s)
     {
         var o = new JsonObject { ["head"] = s.Head, ["entropy"] = Round(s.Entropy), ["row_max"] = Round(s.RowMax) };
         foreach (var r in s.Roles)

@@ -15,7 +15,7 @@ namespace AttentionLab.Inspection;
 ///                 "roles": [{"head": 0, "entropy", "row_max", "previous", "next", "self", "first", "strongest"} ...H...]}, ...],
 ///  "groups": [{"name": "encoder", "kind": "encoder_self", "layers", "heads", "query_labels", "key_labels"}, ...]}
 /// </code>
-/// Each map's "roles" are <see cref="EncoderHeadRoles"/>' scores of its heads (cross-attention:
+/// Each map's "roles" are <see cref="HeadRoles"/>' scores of its heads (cross-attention:
 /// "diagonal", "diagonal_shift", "anti_diagonal", "anti_diagonal_shift" instead), rounded to 5 decimals like the
 /// weights; a role no query has a key for is null, and "strongest" is the role with the highest score.
 /// </summary>

@@ -144,8 +144,8 @@ public sealed class HfTokenizer : ITokenizer
                     PreTokenizer = WholePiece,     // the pieces are already split; its default would split "'t" again
                 });
 
-            bool templateBos = PostProcessorPutsTokenFirst(f.Get("post_processor"));
-            (BosTokenId, EosTokenId, AddBosToken) = ReadConfig(tokenizerConfigJson, templateBos, $"{what}: {ConfigFileName}");
+            string? templateBos = PostProcessorFirstToken(f.Get("post_processor"));
+            (BosTokenId, EosTokenId, AddBosToken) = ReadConfig(tokenizerConfigJson, templateBos, what);
         }
         catch (Exception e) when (e is JsonException or FormatException or InvalidOperationException or ArgumentException or KeyNotFoundException)
         {
@@ -208,26 +208,40 @@ public sealed class HfTokenizer : ITokenizer
         return list;
     }
 
-    /// <summary>TemplateProcessing whose single template starts with a SpecialToken (Llama's <c>&lt;s&gt; $A</c>).</summary>
-    private static bool PostProcessorPutsTokenFirst(JsonElement? e)
+    /// <summary>The special token tokenizer.json's post-processor puts before the text, or null: a TemplateProcessing
+    /// (alone or in a Sequence, as Llama 3 has it after ByteLevel) whose single-sequence template starts with a
+    /// SpecialToken (Llama's <c>&lt;s&gt; $A</c>, Llama 3's <c>&lt;|begin_of_text|&gt; $A</c>).</summary>
+    private static string? PostProcessorFirstToken(JsonElement? e)
     {
-        if (e is not JsonElement p || p.ValueKind != JsonValueKind.Object) return false;
-        if (p.TryGetProperty("type", out var type) && type.ValueKind == JsonValueKind.String && type.GetString() == "Sequence" &&
-            p.TryGetProperty("processors", out var ps) && ps.ValueKind == JsonValueKind.Array)
-            return ps.EnumerateArray().Any(x => PostProcessorPutsTokenFirst(x));
-        return p.TryGetProperty("type", out type) && type.ValueKind == JsonValueKind.String && type.GetString() == "TemplateProcessing" &&
-               p.TryGetProperty("single", out var single) && single.ValueKind == JsonValueKind.Array && single.GetArrayLength() > 0 &&
-               single[0].ValueKind == JsonValueKind.Object && single[0].TryGetProperty("SpecialToken", out _);
+        if (e is not JsonElement p || p.ValueKind != JsonValueKind.Object || !p.TryGetProperty("type", out var type) || type.ValueKind != JsonValueKind.String)
+            return null;
+        if (type.GetString() == "Sequence")
+            return p.TryGetProperty("processors", out var ps) && ps.ValueKind == JsonValueKind.Array
+                ? ps.EnumerateArray().Select(x => PostProcessorFirstToken(x)).FirstOrDefault(t => t is not null) : null;
+        if (type.GetString() != "TemplateProcessing" || !p.TryGetProperty("single", out var single) || single.ValueKind != JsonValueKind.Array ||
+            single.GetArrayLength() == 0 || single[0].ValueKind != JsonValueKind.Object || !single[0].TryGetProperty("SpecialToken", out var token) ||
+            token.ValueKind != JsonValueKind.Object || !token.TryGetProperty("id", out var id) || id.ValueKind != JsonValueKind.String)
+            return null;
+        return id.GetString();
     }
 
-    private (int? Bos, int? Eos, bool AddBos) ReadConfig(byte[] config, bool templateBos, string what)
+    /// <summary>
+    /// The bos rule, one for every caller (<see cref="EncodeForModel"/>): tokenizer_config.json's <c>add_bos_token</c>
+    /// where it is given (transformers' LlamaTokenizerFast rebuilds its post-processor from it), else whether
+    /// tokenizer.json's post-processor puts a special token first (what the Rust tokenizers do with
+    /// <c>add_special_tokens=True</c>: Llama 3's template). The bos token is tokenizer_config.json's <c>bos_token</c>,
+    /// else the template's.
+    /// </summary>
+    private (int? Bos, int? Eos, bool AddBos) ReadConfig(byte[] config, string? templateBos, string what)
     {
-        if (config.Length == 0) return (null, null, false);
-        using var doc = InputFile.ParseJson(config, what);
-        if (doc.RootElement.ValueKind != JsonValueKind.Object) throw new InvalidDataException($"{what} is not a JSON object");
-        var f = new JsonFields(doc.RootElement, what);
-        int? bos = TokenId(f, "bos_token", what), eos = TokenId(f, "eos_token", what);
-        bool addBos = (f.OptionalBool("add_bos_token") ?? templateBos) && bos is not null;
+        int? template = templateBos is null ? null : TokenId(templateBos, "the post-processor's first token", what);
+        if (config.Length == 0) return (template, null, template is not null);
+        string where = $"{what}: {ConfigFileName}";
+        using var doc = InputFile.ParseJson(config, where);
+        if (doc.RootElement.ValueKind != JsonValueKind.Object) throw new InvalidDataException($"{where} is not a JSON object");
+        var f = new JsonFields(doc.RootElement, where);
+        int? bos = TokenId(f, "bos_token", where) ?? template, eos = TokenId(f, "eos_token", where);
+        bool addBos = (f.OptionalBool("add_bos_token") ?? template is not null) && bos is not null;
         return (bos, eos, addBos);
     }
 
@@ -236,21 +250,32 @@ public sealed class HfTokenizer : ITokenizer
     {
         if (f.Get(name) is not JsonElement e || e.ValueKind == JsonValueKind.Null) return null;
         string text = e.ValueKind == JsonValueKind.Object ? new JsonFields(e, $"{what}: '{name}'").RequiredString("content") : InputFile.GetText(e, $"{what}: '{name}'");
+        return TokenId(text, name, what);
+    }
+
+    private int TokenId(string text, string name, string what)
+    {
         var match = _added.FirstOrDefault(a => a.Content == text);
         if (match.Content is not null) return match.Id;
         return _vocab.TryGetValue(text, out int id) ? id : throw new InvalidDataException($"{what}: {name} '{HfPattern.Short(text)}' is not a token of tokenizer.json");
     }
 
-    /// <summary>Text → ids, without a beginning-of-sequence token (see <see cref="EncodePrompt"/>). Added tokens
-    /// written in the text (<c>&lt;|im_end|&gt;</c>) become their ids.</summary>
+    /// <summary>Text → ids, without a beginning-of-sequence token (see <see cref="EncodeForModel"/>). Added tokens
+    /// written in the text (<c>&lt;|im_end|&gt;</c>) become their ids. A training corpus is tokenized so: one stream,
+    /// cut into windows anywhere, with no bos at a window's start.</summary>
     public int[] Encode(string text) => Encode(text, useLibrary: true);
 
-    /// <summary>Text → ids as the model reads a prompt: <see cref="BosTokenId"/> first when <see cref="AddBosToken"/>.</summary>
-    public int[] EncodePrompt(string text)
+    /// <summary>Text → ids as the model reads an input (generate's prompt, inspect's and analyze's text, the
+    /// Explorer's): <see cref="BosTokenId"/> first when <see cref="AddBosToken"/> (Llama 2, TinyLlama, Llama 3; not
+    /// Qwen or SmolLM2).</summary>
+    public int[] EncodeForModel(string text)
     {
         var ids = Encode(text);
         return AddBosToken && BosTokenId is int bos ? [bos, .. ids] : ids;
     }
+
+    /// <summary>How many ids <see cref="EncodeForModel"/> puts before the text's own: 1 with a bos token, else 0.</summary>
+    public int PrefixLength => AddBosToken && BosTokenId is not null ? 1 : 0;
 
     /// <summary>Text → ids with every merge on the plain <see cref="BpeMerges"/> loop (the reference the library
     /// path is tested against).</summary>
@@ -294,12 +319,13 @@ public sealed class HfTokenizer : ITokenizer
             if (piece.Length == 0) continue;
             if (_ignoreMerges && _vocab.TryGetValue(piece, out int whole)) { ids.Add(whole); continue; }
             if (useLibrary && _library is not null) { ids.AddRange(_library.EncodeToIds(piece)); continue; }
-            EncodeWord(piece, ids);
+            EncodeWord(piece, ids, queued: useLibrary);
         }
     }
 
-    /// <summary>One piece through the plain BPE: its characters (or their byte tokens), merged by rank.</summary>
-    private void EncodeWord(string piece, List<int> ids)
+    /// <summary>One piece through BPE: its characters (or their byte tokens), merged by rank, on the plain loop or
+    /// (<paramref name="queued"/>) the priority queue, which a SentencePiece-style stretch of a whole corpus needs.</summary>
+    private void EncodeWord(string piece, List<int> ids, bool queued)
     {
         var symbols = new List<string>();
         bool lastUnknown = false;
@@ -319,7 +345,7 @@ public sealed class HfTokenizer : ITokenizer
             if (!(lastUnknown && _fuseUnknown)) symbols.Add("\0unk");
             lastUnknown = true;
         }
-        _merges.Apply(symbols);
+        if (queued) _merges.ApplyQueued(symbols); else _merges.Apply(symbols);
         foreach (var s in symbols) ids.Add(s == "\0unk" ? _unknownId!.Value : _vocab[s]);
     }
 
@@ -336,16 +362,21 @@ public sealed class HfTokenizer : ITokenizer
         return _decoder.Decode(tokens);
     }
 
-    /// <summary>The token's text as decoded alone.</summary>
-    public string TokenText(int id) => Decode([id]);
+    /// <summary>The token's text as decoded alone; "#id" for an id the tokenizer has no token for (a model's
+    /// embedding rows padded past the last token, as Qwen2.5's 151,936 rows are past its 151,665 ids), so a label of a
+    /// prediction never fails.</summary>
+    public string TokenText(int id) => (uint)id < (uint)_tokens.Length && _tokens[id] is not null ? Decode([id]) : $"#{id}";
 
     /// <summary>The token string as the vocabulary spells it ("Ġthe", "▁the", "&lt;0x0A&gt;").</summary>
     public string? RawToken(int id) => (uint)id < (uint)_tokens.Length ? _tokens[id] : null;
 
-    /// <summary>Writes the tokenizer.json and tokenizer_config.json this was read from, byte for byte, into a folder.</summary>
+    /// <summary>The tokenizer.json and (when there was one) tokenizer_config.json this was read from, byte for byte.</summary>
+    public IReadOnlyList<(string Name, byte[] Bytes)> Files =>
+        _config.Length > 0 ? [(FileName, _json), (ConfigFileName, _config)] : [(FileName, _json)];
+
+    /// <summary>Writes <see cref="Files"/> into a folder.</summary>
     public void Save(string directory)
     {
-        File.WriteAllBytes(Path.Combine(directory, FileName), _json);
-        if (_config.Length > 0) File.WriteAllBytes(Path.Combine(directory, ConfigFileName), _config);
+        foreach (var (name, bytes) in Files) File.WriteAllBytes(Path.Combine(directory, name), bytes);
     }
 }

@@ -16,6 +16,11 @@ public interface ITokenizer
     /// for text the tokenizer cannot represent (e.g. a character the char vocabulary has never seen).</summary>
     int[] Encode(string text);
 
+    /// <summary>Text → ids as a model reads an input to generate from or inspect: <see cref="Encode"/> plus whatever
+    /// the tokenizer puts first (a Hugging Face tokenizer's bos token, <see cref="HfTokenizer.EncodeForModel"/>). A
+    /// training corpus uses <see cref="Encode"/>.</summary>
+    int[] EncodeForModel(string text) => Encode(text);
+
     /// <summary>Ids → text. Throws <see cref="ArgumentException"/> for an id outside the vocabulary.</summary>
     string Decode(ReadOnlySpan<int> ids);
 

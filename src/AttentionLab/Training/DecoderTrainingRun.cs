@@ -20,10 +20,12 @@ namespace AttentionLab.Training;
 public sealed class DecoderTrainingRun : IDisposable, ITrainingRun
 {
     private readonly RunDirectoryLock _lock;
+    private readonly IReadOnlyList<(string Name, byte[] Bytes)> _companions;
 
-    private DecoderTrainingRun(string directory, Corpus corpus, DecoderModel model, Trainer trainer, TrainingCheckpoint.RunInfo info, RunDirectoryLock directoryLock)
+    private DecoderTrainingRun(string directory, Corpus corpus, DecoderModel model, Trainer trainer, TrainingCheckpoint.RunInfo info, RunDirectoryLock directoryLock,
+        IReadOnlyList<(string Name, byte[] Bytes)>? companions = null)
     {
-        Directory = directory; Corpus = corpus; Model = model; Trainer = trainer; Info = info; _lock = directoryLock;
+        Directory = directory; Corpus = corpus; Model = model; Trainer = trainer; Info = info; _lock = directoryLock; _companions = companions ?? [];
     }
 
     /// <summary>Releases the backend's device memory (if any) and the directory's lock.</summary>
@@ -110,15 +112,20 @@ public sealed class DecoderTrainingRun : IDisposable, ITrainingRun
     /// Hugging Face folder, trained by the same trainer with fresh AdamW moments and the schedule of
     /// <paramref name="options"/>, saved in the folder's own layout (<see cref="DecoderFolder.Save"/> writes the
     /// layout of its config: GPT-2 Conv1D, or LlamaForCausalLM / Qwen2 / Qwen3 / Mistral), so the run reloads and resumes
-    /// like any other. The tokens are the folder's tokenizer's (its <c>attnlab_tokenizer.json</c>, or GPT-2's BPE for a
-    /// 50,257-token GPT-2 folder); a folder without one takes <paramref name="tokenizerName"/> (a char vocabulary is
-    /// built from the data), whose ids must fit the model's vocabulary.
+    /// like any other. The tokens are the folder's tokenizer's: its <c>attnlab_tokenizer.json</c>, its Hugging Face
+    /// <c>tokenizer.json</c> (<see cref="HfTokenizer"/>: the data is one stream of <see cref="HfTokenizer.Encode(string)"/>, no
+    /// bos token; the run saves tokenizer.json, tokenizer_config.json and generation_config.json beside its weights,
+    /// <see cref="TrainingCheckpoint.HuggingFaceFileNames"/>), or GPT-2's BPE for a 50,257-token GPT-2 folder; a folder
+    /// without one takes <paramref name="tokenizerName"/> (a char vocabulary is built from the data), whose ids must
+    /// fit the model's vocabulary.
     /// </summary>
     /// <param name="initFrom">the model folder whose weights start the run (it is only read)</param>
     /// <param name="tokenizerName">the tokenizer for a folder without one; null to use the folder's</param>
     /// <param name="attention">the kernel to train with; null: the one the folder was saved with</param>
     /// <exception cref="InvalidDataException">a folder that is not a decoder, a tokenizer that does not fit the model
-    /// or disagrees with the folder's, a Hugging Face tokenizer.json (its files are not yet saved with a run)</exception>
+    /// or disagrees with the folder's</exception>
+    /// <exception cref="ModelTooLargeException">the four float32 copies and the working set do not fit this process's
+    /// memory (<see cref="EnsureFineTuningFits"/>), refused before a tensor is read</exception>
     /// <exception cref="RunDirectoryOccupiedException">the directory holds files a checkpoint would overwrite and
     /// <paramref name="replace"/> is false</exception>
     public static DecoderTrainingRun FineTune(string initFrom, string dataPath, string? tokenizerName, TrainingOptions options, string? directory,
@@ -132,6 +139,10 @@ public sealed class DecoderTrainingRun : IDisposable, ITrainingRun
         EnsureFineTuningFits(initFrom, DecoderFolder.ReadConfig(initFrom), GC.GetGCMemoryInfo().TotalAvailableMemoryBytes);
         var corpus = FineTuneTokenizer(info, tokenizerName) is { } own ? Corpus.Load(dataPath, own) : Corpus.Load(dataPath, tokenizerName!);
         var tokenizer = corpus.Tokenizer;
+        // the eos ids generation stops at travel with the weights (a Hugging Face folder's generation_config.json)
+        var generationConfig = Path.Combine(initFrom, GenerationConfig.FileName);
+        IReadOnlyList<(string, byte[])> companions = tokenizer is HfTokenizer && File.Exists(generationConfig)
+            ? [(GenerationConfig.FileName, InputFile.ReadAllBytes(generationConfig, DecoderFolder.MaxConfigBytes, GenerationConfig.FileName))] : [];
         var model = DecoderFolder.Load(initFrom, attention, training: true);
         var config = model.Config;
         if (tokenizer.VocabSize > config.VocabSize)
@@ -148,7 +159,7 @@ public sealed class DecoderTrainingRun : IDisposable, ITrainingRun
             TrainingCheckpoint.Recover(directoryLock.Directory);
             var runInfo = new TrainingCheckpoint.RunInfo(dataPath, options, DecoderFolder.ConfigJson(config), TrainingCheckpoint.Fingerprint(corpus.Tokens));
             var trainer = new Trainer(Backend(model, Trainer.CreateOptimizer(new DecoderLanguageModel(model), options), device), corpus, options);
-            return new DecoderTrainingRun(directoryLock.Directory, corpus, model, trainer, runInfo, directoryLock);
+            return new DecoderTrainingRun(directoryLock.Directory, corpus, model, trainer, runInfo, directoryLock, companions);
         }
         catch
         {
@@ -163,13 +174,21 @@ public sealed class DecoderTrainingRun : IDisposable, ITrainingRun
     /// <exception cref="ModelTooLargeException">one line with the figures</exception>
     public static void EnsureFineTuningFits(string initFrom, DecoderConfig config, long availableBytes)
     {
-        ArgumentNullException.ThrowIfNull(config);
+        var m = FineTuningMemory(config, availableBytes);
         long parameters = config.ParameterCount;
-        var m = LoadMemory.Estimate(4 * parameters, (long)config.VocabSize * config.Channels, "the token embedding", availableBytes);
         if (!m.Fits)
             throw new ModelTooLargeException($"fine-tuning {initFrom} needs about {LoadMemory.Format(m.RequiredBytes)} ({parameters:N0} parameters × 4 float32 " +
                 $"copies: weights, gradients, AdamW's two moments, {LoadMemory.Format(m.WeightBytes)}, + {LoadMemory.Format(m.WorkingSetBytes)} working set) " +
                 $"but this process can use {LoadMemory.Format(m.AvailableBytes)}");
+    }
+
+    /// <summary>What fine-tuning <paramref name="config"/> needs: the weights, their gradients and AdamW's two moments
+    /// (4 float32 copies, <see cref="LoadMemory.WeightBytes"/>) plus <see cref="LoadMemory"/>'s working set (twice the
+    /// token embedding, the largest tensor, and 256 MiB). SmolLM2-135M: 2.00 GiB + 472 MiB.</summary>
+    public static LoadMemory FineTuningMemory(DecoderConfig config, long availableBytes)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        return LoadMemory.Estimate(4 * config.ParameterCount, (long)config.VocabSize * config.Channels, "the token embedding", availableBytes);
     }
 
     /// <summary>The folder's own tokenizer, or null when it has none and <paramref name="tokenizerName"/> (checked
@@ -180,8 +199,7 @@ public sealed class DecoderTrainingRun : IDisposable, ITrainingRun
         {
             ModelTokenizer.Saved => Tokenizers.Load(info.Directory).Name,
             ModelTokenizer.Gpt2Bpe => "gpt2",
-            ModelTokenizer.HuggingFace => throw new InvalidDataException(
-                $"{info.Directory} has a Hugging Face {HfTokenizer.FileName}; fine-tuning with it is not supported yet (a run saves only attnlab's tokenizers)"),
+            ModelTokenizer.HuggingFace => HfTokenizer.FileName,
             _ => null,
         };
         if (own is not null && tokenizerName is not null && tokenizerName != own)
@@ -255,7 +273,12 @@ public sealed class DecoderTrainingRun : IDisposable, ITrainingRun
             if (s < state.Step) throw new ArgumentException($"the run has already done {state.Step} steps; --steps {s} would end before that");
             options = options with { Steps = s };
         }
-        var tokenizer = Tokenizers.Load(directory);
+        // a fine-tuned Hugging Face folder's checkpoint lists its tokenizer.json; every other run its attnlab_tokenizer.json
+        bool huggingFace = files.ContainsKey(HfTokenizer.FileName);
+        ITokenizer tokenizer = huggingFace ? HfTokenizer.Load(directory) : Tokenizers.Load(directory);
+        var generationConfig = Path.Combine(directory, GenerationConfig.FileName);
+        IReadOnlyList<(string, byte[])> companions = huggingFace && files.ContainsKey(GenerationConfig.FileName)
+            ? [(GenerationConfig.FileName, InputFile.ReadAllBytes(generationConfig, DecoderFolder.MaxConfigBytes, GenerationConfig.FileName))] : [];
         var data = dataPath ?? info.Data;
         var corpus = Corpus.Load(data, tokenizer);
         var fingerprint = TrainingCheckpoint.Fingerprint(corpus.Tokens);
@@ -269,7 +292,7 @@ public sealed class DecoderTrainingRun : IDisposable, ITrainingRun
         var optimizer = Trainer.CreateOptimizer(lm, options);
         TrainingCheckpoint.LoadOptimizer(directory, optimizer, optimizerStep);
         var trainer = new Trainer(Backend(model, optimizer, device), corpus, options, state);
-        return new DecoderTrainingRun(directory, corpus, model, trainer, info with { Data = data, Options = options }, directoryLock);
+        return new DecoderTrainingRun(directory, corpus, model, trainer, info with { Data = data, Options = options }, directoryLock, companions);
     }
 
     private static ITrainingBackend Backend(DecoderModel model, AdamW optimizer, Kernels.ComputeDevice? device) =>
@@ -281,7 +304,7 @@ public sealed class DecoderTrainingRun : IDisposable, ITrainingRun
     {
         Trainer.SynchronizeHost();
         var c = Model.Config;
-        var title = $"GPT-2 {c.Layers}L {c.Heads}H {c.Channels}C, context {c.ContextLength}, {Corpus.Tokenizer.Name} tokens — step {Trainer.State.Step}";
-        TrainingCheckpoint.Save(Directory, d => DecoderFolder.Save(Model, d, force: true), Corpus.Tokenizer, Info, Trainer.State, Trainer.Optimizer, title);
+        var title = $"{(LlamaStateDict.IsLlamaFamily(c) ? LlamaFolder.ModelType(c) : "GPT-2")} {c.Layers}L {c.Heads}H {c.Channels}C, context {c.ContextLength}, {Corpus.Tokenizer.Name} tokens — step {Trainer.State.Step}";
+        TrainingCheckpoint.Save(Directory, d => DecoderFolder.Save(Model, d, force: true), Corpus.Tokenizer, Info, Trainer.State, Trainer.Optimizer, title, _companions);
     }
 }

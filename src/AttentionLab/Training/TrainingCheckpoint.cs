@@ -41,9 +41,16 @@ public static class TrainingCheckpoint
     /// <summary>training_state.json files larger than this are refused (a million logged steps is about 60 MB).</summary>
     public const long MaxStateBytes = 256 << 20;
 
-    /// <summary>The files a checkpoint writes (and so may replace) in a run directory.</summary>
+    /// <summary>The files a checkpoint writes (and so may replace) in a run directory, with one of attnlab's
+    /// tokenizers (<see cref="Tokenizers.FileName"/>).</summary>
     public static IReadOnlyList<string> FileNames { get; } =
         ["config.json", "model.safetensors", Tokenizers.FileName, OptimizerFile, LossCurveFile, StateFile];
+
+    /// <summary>What a run with a Hugging Face tokenizer (<see cref="HfTokenizer"/>, a fine-tuned Llama-family folder)
+    /// writes instead of <see cref="Tokenizers.FileName"/>: the source folder's tokenizer.json and tokenizer_config.json,
+    /// byte for byte, and its generation_config.json where it had one (the <c>companions</c> of <see cref="Save"/>), so
+    /// the run stays a Hugging Face folder that transformers and attnlab open with the same tokenizer and eos ids.</summary>
+    public static IReadOnlyList<string> HuggingFaceFileNames { get; } = [HfTokenizer.FileName, HfTokenizer.ConfigFileName, GenerationConfig.FileName];
 
     /// <summary>True when <paramref name="directory"/> already holds a model or a checkpoint (so writing there would overwrite it).</summary>
     public static bool HoldsModel(string directory) =>
@@ -52,7 +59,7 @@ public static class TrainingCheckpoint
 
     /// <summary>The files of <see cref="FileNames"/> already in <paramref name="directory"/> (a save would replace them).</summary>
     public static IReadOnlyList<string> ExistingFiles(string directory) =>
-        Directory.Exists(directory) ? FileNames.Where(f => Path.Exists(Path.Combine(directory, f))).ToList() : [];
+        Directory.Exists(directory) ? FileNames.Concat(HuggingFaceFileNames).Where(f => Path.Exists(Path.Combine(directory, f))).ToList() : [];
 
     /// <summary>What a run is, besides its state: saved so <c>--resume</c> needs no other arguments.</summary>
     /// <param name="Data">The training text file.</param>
@@ -71,7 +78,13 @@ public static class TrainingCheckpoint
     /// <summary>Writes a complete checkpoint into <paramref name="directory"/> (creating it), replacing an earlier
     /// one there; other files in the directory are left alone. The caller holds the directory's <see cref="RunDirectoryLock"/>.</summary>
     /// <param name="writeModel">Writes the model files (config.json, model.safetensors) into the directory it is given.</param>
-    public static void Save(string directory, Action<string> writeModel, ITokenizer tokenizer, RunInfo run, TrainingState state, AdamW optimizer, string title)
+    /// <param name="companions">Files written as they are beside the model (a fine-tuned Hugging Face folder's
+    /// generation_config.json, the one name accepted).</param>
+    /// <remarks>A <see cref="HfTokenizer"/> is saved as its own tokenizer.json and tokenizer_config.json, any other as
+    /// <see cref="Tokenizers.FileName"/>; after the publish, a file of the other set left by an earlier run this one
+    /// replaced (<c>--force</c>) is removed, so the folder names one tokenizer.</remarks>
+    public static void Save(string directory, Action<string> writeModel, ITokenizer tokenizer, RunInfo run, TrainingState state, AdamW optimizer, string title,
+        IReadOnlyList<(string Name, byte[] Bytes)>? companions = null)
     {
         ArgumentNullException.ThrowIfNull(writeModel);
         var full = Path.GetFullPath(directory);
@@ -83,7 +96,14 @@ public static class TrainingCheckpoint
         {
             writeModel(staging);
             FaultPoint?.Invoke("staging");
-            DurableFile.Write(Path.Combine(staging, Tokenizers.FileName), s => s.Write(Encoding.UTF8.GetBytes(Tokenizers.ToJson(tokenizer))));
+            if (tokenizer is HfTokenizer hf)
+                foreach (var (name, bytes) in hf.Files) DurableFile.Write(Path.Combine(staging, name), s => s.Write(bytes));
+            else DurableFile.Write(Path.Combine(staging, Tokenizers.FileName), s => s.Write(Encoding.UTF8.GetBytes(Tokenizers.ToJson(tokenizer))));
+            foreach (var (name, bytes) in companions ?? [])
+            {
+                if (name != GenerationConfig.FileName) throw new ArgumentException($"'{name}' is not a companion file a checkpoint writes");
+                DurableFile.Write(Path.Combine(staging, name), s => s.Write(bytes));
+            }
             DurableFile.Write(Path.Combine(staging, OptimizerFile), s => WriteOptimizer(s, optimizer));
             DurableFile.Write(Path.Combine(staging, LossCurveFile), s => s.Write(Encoding.UTF8.GetBytes(LossCurveSvg.Render(
                 state.TrainLosses.Select(p => (p.Step, p.Loss)).ToList(), state.ValidationLosses.Select(p => (p.Step, p.Loss)).ToList(), title, Math.Log(tokenizer.VocabSize)))));
@@ -97,11 +117,14 @@ public static class TrainingCheckpoint
             try { Directory.Delete(staging, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
             throw;
         }
+        var written = Directory.GetFiles(staging).Select(Path.GetFileName).ToHashSet(StringComparer.Ordinal);
         FaultPoint?.Invoke("staged");
         Directory.Move(staging, Path.Combine(full, CommitDirectory)); // the commit point
         DurableFile.SyncDirectory(full);
         FaultPoint?.Invoke("committed");
         Recover(full);
+        foreach (var stale in FileNames.Concat(HuggingFaceFileNames).Where(f => !written.Contains(f)))
+            if (File.Exists(Path.Combine(full, stale))) File.Delete(Path.Combine(full, stale));
     }
 
     /// <summary>Tests only: called at each step of a save ("staging", "staged", "committed", "published:NAME"); a test

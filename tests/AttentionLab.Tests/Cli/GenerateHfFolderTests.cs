@@ -20,19 +20,7 @@ public sealed class GenerateHfFolderTests : IDisposable
         var source = Path.Combine(Fixtures.Directory, "llama", "llama_tiny");
         foreach (var f in Directory.GetFiles(source).Where(f => !f.EndsWith("reference.json", StringComparison.Ordinal)))
             File.Copy(f, Path.Combine(_dir, Path.GetFileName(f)));
-        var vocab = new JsonObject { ["<unk>"] = 0, ["<s>"] = 1, ["</s>"] = 2, ["▁"] = 3 };
-        for (char c = 'a'; c <= 'z'; c++) vocab[c.ToString()] = vocab.Count;
-        vocab["▁t"] = vocab.Count; vocab["he"] = vocab.Count; vocab["▁the"] = vocab.Count;     // 33 ids
-        static JsonObject Special(int i, string s) => new() { ["id"] = i, ["content"] = s, ["special"] = true, ["normalized"] = false };
-        var tokenizer = new JsonObject
-        {
-            ["added_tokens"] = new JsonArray(Special(0, "<unk>"), Special(1, "<s>"), Special(2, "</s>")),
-            ["normalizer"] = JsonNode.Parse("""{"type": "Sequence", "normalizers": [{"type": "Prepend", "prepend": "▁"}, {"type": "Replace", "pattern": {"String": " "}, "content": "▁"}]}"""),
-            ["decoder"] = JsonNode.Parse("""{"type": "Sequence", "decoders": [{"type": "Replace", "pattern": {"String": "▁"}, "content": " "}, {"type": "ByteFallback"}, {"type": "Fuse"}, {"type": "Strip", "content": " ", "start": 1, "stop": 0}]}"""),
-            ["model"] = new JsonObject { ["type"] = "BPE", ["unk_token"] = "<unk>", ["vocab"] = vocab, ["merges"] = new JsonArray("▁ t", "h e", "▁t he") },
-        };
-        File.WriteAllText(Path.Combine(_dir, "tokenizer.json"), tokenizer.ToJsonString());
-        File.WriteAllText(Path.Combine(_dir, "tokenizer_config.json"), """{"bos_token": "<s>", "eos_token": "</s>", "add_bos_token": true}""");
+        AttentionLab.Tests.Text.TinyHfTokenizer.WriteSentencePiece(_dir);
     }
 
     private int[] Ids(params string[] extra)
@@ -60,5 +48,22 @@ public sealed class GenerateHfFolderTests : IDisposable
         Assert.Equal(all[..(firstAt + 1)], stopped);         // everything up to and including the first eos, then stop
         var text = CliHarness.Ok("generate", "--model", _dir, "--prompt", "the cat", "--temperature", "0", "--max-tokens", "3");
         Assert.StartsWith("the cat", text);                  // the echo leaves out <s>
+    }
+
+    [Fact]
+    public void InspectAndAnalyzeReadTheTextWithBosToo()
+    {
+        int[] expected = [1, 32, 3, 6, 4, 23];               // <s> ▁the ▁ c a t: the one rule, HfTokenizer.EncodeForModel
+        using (var inspect = JsonDocument.Parse(CliHarness.Ok("inspect", "--model", _dir, "--text", "the cat", "--json")))
+        {
+            Assert.Equal(expected, inspect.RootElement.GetProperty("ids").EnumerateArray().Select(e => e.GetInt32()));
+            Assert.Equal("<s>", inspect.RootElement.GetProperty("tokens")[0].GetString());
+        }
+        using var lens = JsonDocument.Parse(CliHarness.Ok("analyze", "lens", "--model", _dir, "--text", "the cat", "--json"));
+        Assert.Equal(expected, lens.RootElement.GetProperty("tokens").EnumerateArray().Select(e => e.GetInt32()));
+        // without add_bos_token (and no template in this tokenizer.json) nothing is put first
+        File.WriteAllText(Path.Combine(_dir, "tokenizer_config.json"), """{"bos_token": "<s>", "eos_token": "</s>", "add_bos_token": false}""");
+        using var plain = JsonDocument.Parse(CliHarness.Ok("inspect", "--model", _dir, "--text", "the cat", "--json"));
+        Assert.Equal(expected[1..], plain.RootElement.GetProperty("ids").EnumerateArray().Select(e => e.GetInt32()));
     }
 }

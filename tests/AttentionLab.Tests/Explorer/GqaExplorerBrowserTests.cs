@@ -44,4 +44,18 @@ public sealed class GqaExplorerBrowserTests(GqaExplorerFixture f, Browser browse
         Assert.Empty(_browser.Driver_.FindElements(By.Id("kv-groups")));
         Assert.All(_browser.Driver_.FindElements(By.CssSelector("#head-chips [data-head]")), c => Assert.Null(c.GetAttribute("data-kv")));
     }
+
+    [BrowserFact]
+    public void A_tokenizer_that_adds_bos_shows_it_as_the_first_token()
+    {
+        _browser.Open(new Uri(f.Address, "/?model=bos&text=the+cat&view=head"));
+        NoError("bos head view");
+        var exported = JsonNode.Parse(_browser.Driver_.ExecuteAsyncScript(
+            "const done = arguments[arguments.length - 1]; explorer.exportBlob('json').then(b => b.text()).then(done);") as string ?? "")!;
+        var tokens = exported["tokens"]!.AsArray().Select(t => (string)t!).ToArray();
+        Assert.Equal(["<s>", "the", "", "c", "a", "t"], tokens);        // <s> ▁the ▁ c a t, as generate reads it (each decoded alone)
+        var svg = _browser.Driver_.ExecuteAsyncScript(
+            "const done = arguments[arguments.length - 1]; explorer.exportBlob('svg').then(b => b.text()).then(done);") as string ?? "";
+        Assert.Contains("&lt;s&gt;", svg);
+    }
 }

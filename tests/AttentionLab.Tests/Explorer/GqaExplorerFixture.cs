@@ -6,7 +6,8 @@ namespace AttentionLab.Tests.Explorer;
 /// <summary>
 /// A real Explorer server on an ephemeral loopback port over two decoders given with --model: "gqa", the tiny random
 /// Llama fixture (4 query heads sharing 2 key/value heads, no tokenizer: the pages take ids), and "mha", the gpt2_tiny
-/// fixture (multi-head attention), for the head view's key/value grouping.
+/// fixture (multi-head attention), for the head view's key/value grouping; and "bos", the Llama fixture with a
+/// SentencePiece-style tokenizer.json whose config adds the bos token (<see cref="Text.TinyHfTokenizer"/>).
 /// </summary>
 public sealed class GqaExplorerFixture : IAsyncLifetime
 {
@@ -16,10 +17,12 @@ public sealed class GqaExplorerFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        string gqa = Path.Combine(Root, "gqa"), mha = Path.Combine(Root, "mha");
+        string gqa = Path.Combine(Root, "gqa"), mha = Path.Combine(Root, "mha"), bos = Path.Combine(Root, "bos");
         Copy(Path.Combine(Fixtures.Directory, "llama", "llama_tiny"), gqa);
         Copy(TinyGpt2.Directory, mha);
-        Server = await ExplorerServer.StartAsync(new ExplorerOptions { Models = [gqa, mha], RunsDirectory = null, Port = 0, MaxRequestBodyBytes = 64 * 1024 });
+        Copy(Path.Combine(Fixtures.Directory, "llama", "llama_tiny"), bos);
+        Text.TinyHfTokenizer.WriteSentencePiece(bos);
+        Server = await ExplorerServer.StartAsync(new ExplorerOptions { Models = [gqa, mha, bos], RunsDirectory = null, Port = 0, MaxRequestBodyBytes = 64 * 1024 });
     }
 
     private static void Copy(string from, string to)

@@ -22,7 +22,7 @@ public class HeadRolesTests
         Assert.Equal(0.25, s.First, 12);          // row 1's previous token is token 0
         Assert.Equal(0.0, s.Self, 12);
         Assert.Null(s.Induction);                 // no token repeats
-        Assert.Equal("previous", s.Strongest.Role);
+        Assert.Equal("previous", s.Strongest!.Role);
     }
 
     [Fact]
@@ -45,7 +45,7 @@ public class HeadRolesTests
         int T = ids.Length;
         var s = HeadRoles.Compute(OneHot(T, i => i >= 4 ? i - 3 : 0), ids);
         Assert.Equal(1.0, s.Induction!.Value, 12);
-        Assert.Equal("induction", s.Strongest.Role);
+        Assert.Equal("induction", s.Strongest!.Role);
         // a previous-token head on the same text scores 0 on induction
         var prev = HeadRoles.Compute(OneHot(T, i => Math.Max(0, i - 1)), ids);
         Assert.Equal(0.0, prev.Induction!.Value, 12);
@@ -109,5 +109,23 @@ public class HeadRolesTests
     {
         var e = Assert.Throws<ArgumentException>(() => HeadRoles.Compute(new float[10], [1, 2, 3]));
         Assert.Contains("(T, T)", e.Message);
+    }
+
+    /// <summary>One scorer for every map: a decoder's (T, T) map scored with its ids has the self-attention roles of any
+    /// causal map (the same numbers as without ids), "next" is 0 under the causal mask, and induction comes last.</summary>
+    [Fact]
+    public void A_decoder_map_has_the_roles_of_any_causal_map_plus_induction()
+    {
+        int[] ids = [10, 11, 12, 10, 11, 12];
+        int T = ids.Length;
+        var m = OneHot(T, i => i >= 3 ? i - 2 : Math.Max(0, i - 1));
+        var withIds = HeadRoles.Compute(m, ids);
+        var without = HeadRoles.Compute(m, T, T, AttentionKinds.DecoderSelf);
+        Assert.Equal(["previous", "next", "self", "first", "induction"], withIds.Roles.Select(r => r.Role));
+        Assert.Equal(without.Roles, withIds.Roles.Take(4));
+        Assert.Equal(0.0, withIds.Score("next")!.Value, 12);
+        Assert.Equal(1.0, withIds.Induction!.Value, 12);
+        Assert.Null(without.Induction);
+        Assert.Equal(1.0, withIds.RowMax, 12);
     }
 }

@@ -24,9 +24,9 @@ public abstract class HfNormalizer
         string type = f.RequiredString("type");
         return type switch
         {
-            "NFC" => new Unicode(NormalizationForm.FormC),
-            "NFD" => new Unicode(NormalizationForm.FormD),
-            "NFKC" => new Unicode(NormalizationForm.FormKC),
+            "NFC" => new Canonical(UnicodeNormalization.Nfc),
+            "NFD" => new Canonical(UnicodeNormalization.Nfd),
+            "NFKC" => new Unicode(NormalizationForm.FormKC),   // compatibility forms: ICU's (see Unicode below)
             "NFKD" => new Unicode(NormalizationForm.FormKD),
             "Lowercase" => new Lowercase(),
             "Prepend" => new Prepend(f.RequiredString("prepend")),
@@ -37,26 +37,27 @@ public abstract class HfNormalizer
     }
 
     /// <summary>Whether this runtime can normalize Unicode: not under InvariantGlobalization (no ICU), where .NET's
-    /// string.Normalize returns its input unchanged.</summary>
+    /// string.Normalize returns its input unchanged. NFC and NFD do not need it (<see cref="UnicodeNormalization"/>).</summary>
     public static bool UnicodeNormalizationAvailable { get; } = "e\u0301".Normalize(NormalizationForm.FormC) == "\u00E9";
 
-    /// <summary>NFC and friends. Without ICU the text passes unchanged when no character in it can compose or decompose
-    /// under a canonical mapping that matters here (combining marks other than variation selectors, Hangul jamo; for NFKC/NFKD anything beyond ASCII); otherwise it is refused with one
-    /// line rather than tokenized differently from Hugging Face.</summary>
+    /// <summary>NFC and NFD (Qwen2 uses NFC) by <see cref="UnicodeNormalization"/>, from the Unicode data embedded in
+    /// the library: the same answer with or without ICU.</summary>
+    private sealed class Canonical(Func<string, string> normalize) : HfNormalizer
+    {
+        public override string Apply(string text) => normalize(text);
+    }
+
+    /// <summary>NFKC and NFKD (compatibility forms, which need data the library does not ship). Without ICU the text
+    /// passes unchanged when it is ASCII; otherwise it is refused with one line rather than tokenized differently from
+    /// Hugging Face.</summary>
     private sealed class Unicode(NormalizationForm form) : HfNormalizer
     {
         public override string Apply(string text)
         {
             if (UnicodeNormalizationAvailable) return text.IsNormalized(form) ? text : text.Normalize(form);
             foreach (var r in text.EnumerateRunes())
-            {
-                var c = Rune.GetUnicodeCategory(r);
-                bool jamo = r.Value is >= 0x1100 and <= 0x11FF or >= 0xA960 and <= 0xA97F or >= 0xD7B0 and <= 0xD7FF;
-                if (r.Value is >= 0xFE00 and <= 0xFE0F or >= 0xE0100 and <= 0xE01EF) continue;   // variation selectors (❤️) never compose
-                if (c is System.Globalization.UnicodeCategory.NonSpacingMark or System.Globalization.UnicodeCategory.SpacingCombiningMark
-                    or System.Globalization.UnicodeCategory.EnclosingMark || jamo || (form is NormalizationForm.FormKC or NormalizationForm.FormKD && r.Value > 0x7F))
-                    throw new ArgumentException($"this tokenizer normalizes text to {form switch { NormalizationForm.FormC => "NFC", NormalizationForm.FormD => "NFD", NormalizationForm.FormKC => "NFKC", _ => "NFKD" }} and the text holds U+{r.Value:X4}, but this build runs without ICU (InvariantGlobalization), so it cannot normalize");
-            }
+                if (r.Value > 0x7F)
+                    throw new ArgumentException($"this tokenizer normalizes text to {(form == NormalizationForm.FormKC ? "NFKC" : "NFKD")} and the text holds U+{r.Value:X4}, but this build runs without ICU (InvariantGlobalization), so it cannot normalize");
             return text;
         }
     }

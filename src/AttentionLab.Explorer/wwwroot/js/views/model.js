@@ -24,7 +24,7 @@ function drawRectTile(canvas, values, rows, cols, width, height) {
 /** Tile width and height for a (rows, cols) map whose longer side is `size`. */
 const tileSize = (rows, cols, size) => [Math.max(8, Math.round(size * cols / Math.max(rows, cols))), Math.max(8, Math.round(size * rows / Math.max(rows, cols)))];
 
-/** The strongest role of a head's scores: GPT-2's "role" (HeadRoles), the others' "strongest" (EncoderHeadRoles). */
+/** The strongest role of a head's scores: GPT-2's answer names it "role", the others' "strongest" (both HeadRoles). */
 const strongest = s => s.role ?? s.strongest ?? '—';
 
 export const modelView = {

@@ -1,7 +1,7 @@
 // Heads at a glance, for any group of any model: per head, the mean row entropy and the mean attention mass a query
 // puts on a kind of key (0–1), as the library computes them — this view only draws them. GPT-2 (HeadRoles, from
 // POST /api/maps): previous token, first token (an attention sink), self and induction (the token after an earlier
-// copy of the current one, Olsson et al. 2022). Seq2seq, BERT and ViT (EncoderHeadRoles, the "roles" of each map of
+// copy of the current one, Olsson et al. 2022). Seq2seq, BERT and ViT (HeadRoles, the "roles" of each map of
 // POST /api/inspect): the mean row maximum, and for self-attention previous, next, self and first key ([CLS] for a
 // ViT); for cross-attention (decoder query i over encoder key j) the diagonal A[i, i + d] (reading the source in
 // order) and the anti-diagonal A[i, Tk−1−i + d] (reading it backwards, as reversing needs), each at its best shift

@@ -1,15 +1,15 @@
 using AttentionLab.Inspection;
 using AttentionLab.Models;
-using static AttentionLab.Inspection.EncoderHeadRoles;
+using static AttentionLab.Inspection.HeadRoles;
 
 namespace AttentionLab.Tests.Inspection;
 
 /// <summary>
-/// <see cref="EncoderHeadRoles"/> on hand-built one-hot maps, where every score is a count of rows divided by a
+/// <see cref="HeadRoles"/> on hand-built one-hot maps, where every score is a count of rows divided by a
 /// count of rows, so the expected values are exact fractions (checked to 1e-12: the sums are of 0s and 1s, and the
 /// one division is the only rounding).
 /// </summary>
-public class EncoderHeadRolesTests
+public class HeadRolesOfEncoderMapsTests
 {
     private const int Exact = 12;
 
@@ -21,7 +21,7 @@ public class EncoderHeadRolesTests
         return m;
     }
 
-    private static EncoderHeadRoleScores Score(float[] map, int queries, int keys, string kind) => Compute(map, queries, keys, kind);
+    private static HeadRoleScores Score(float[] map, int queries, int keys, string kind) => Compute(map, queries, keys, kind);
 
     [Fact]
     public void A_perfect_diagonal_cross_head_scores_one_at_shift_zero()
