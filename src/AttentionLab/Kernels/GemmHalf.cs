@@ -9,8 +9,9 @@ namespace AttentionLab.Kernels;
 /// linears) or Bᵀ (stored n×k, the (V, C) output head), + C when accumulating.
 /// <list type="bullet">
 /// <item>A handful of rows (m ≤ 8, a generation step): B is streamed once straight from memory, 16 bits a weight,
-/// and widened in registers: the dot form for Bᵀ, the axpy form (a 128/64/32/16-column block of C held in registers
-/// while p runs over k) for B. This is the memory-bound case the format is for: half the bytes per token. With
+/// and widened in registers: the dot form for Bᵀ; for B, one row streams B in address order (<see cref="RowStream"/>,
+/// the float32 path's kernel with a 16-bit <see cref="IWeightLoader{T}"/>), more rows take the axpy form (a
+/// 64/32/16-column block of C held in registers while p runs over k). This is the memory-bound case the format is for: half the bytes per token. With
 /// Vector512 a load of 32 weights is read as 16 32-bit lanes and widened without a shuffle — the low halves (even
 /// elements: BF16 <c>lane &lt;&lt; 16</c>) and the high halves (odd elements: BF16 <c>lane &amp; 0xFFFF0000</c>) —
 /// against A's even/odd split (dot form) or into even/odd column accumulators interleaved once at the end (axpy form);
@@ -284,15 +285,21 @@ public static unsafe class GemmHalf
         return (s0, s1, s2, s3);
     }
 
-    /// <summary>C[i, j0..j1) (+)= Σ_p A[i, p]·widen(B[p, j0..j1)): blocks of 64 columns for four rows at a time
-    /// (Vector512; a last group of fewer rows repeats its last row), then 32 and 16 columns a row at a time, then
-    /// single columns. The block's accumulators stay in registers while p runs over k; C is written once.</summary>
+    /// <summary>C[i, j0..j1) (+)= Σ_p A[i, p]·widen(B[p, j0..j1)). One row with Vector512: <see cref="RowStream"/>. Else
+    /// blocks of 64 columns for four rows at a time (Vector512; a last group of fewer rows repeats its last row), then
+    /// 32 and 16 columns a row at a time, then single columns. The block's accumulators stay in registers while p runs
+    /// over k; C is written once.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Axpy(float* a, ushort* b, float* c, int m, int n, int k, int j0, int j1, bool accumulate, WeightFormat f)
     {
-        int j = j0;
         if (Vector512.IsHardwareAccelerated && m == 1)
-            for (; j + 128 <= j1; j += 128) Block512x1Wide(a, b + j, n, c + j, k, accumulate, f);
+        {
+            // one row (a decode step): B streamed in address order, as the float32 path does, widened by the loader
+            if (f == WeightFormat.BF16) RowStream.Run<ushort, BFloat16Loader>(a, b, n, c, j0, j1, k, accumulate);
+            else RowStream.Run<ushort, Float16Loader>(a, b, n, c, j0, j1, k, accumulate);
+            return;
+        }
+        int j = j0;
         if (Vector512.IsHardwareAccelerated)
             for (; j + 64 <= j1; j += 64)
                 for (int i = 0; i < m; i += 4)
@@ -376,28 +383,6 @@ public static unsafe class GemmHalf
             c2 = Vector512.FusedMultiplyAdd(av, Even(hi, f), c2); c3 = Vector512.FusedMultiplyAdd(av, Odd(hi, f), c3);
         }
         Store64(c, accumulate, c0 + d0, c1 + d1, c2 + d2, c3 + d3);
-    }
-
-    /// <summary>One row, 128 columns: c[0..128) (+)= Σ_p a[p]·widen(b[p·ldb + 0..128)). Each step reads four whole
-    /// cache lines of the row of B (as the float32 path's 64 columns do): fewer, longer strided streams keep the
-    /// prefetchers ahead, and the eight accumulators are eight independent FMA chains.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Block512x1Wide(float* a, ushort* b, nint ldb, float* c, int k, bool accumulate, WeightFormat f)
-    {
-        Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default;
-        Vector512<float> c4 = default, c5 = default, c6 = default, c7 = default;
-        for (int p = 0; p < k; p++, b += ldb)
-        {
-            var v0 = Vector512.Load(b).AsUInt32(); var v1 = Vector512.Load(b + 32).AsUInt32();
-            var v2 = Vector512.Load(b + 64).AsUInt32(); var v3 = Vector512.Load(b + 96).AsUInt32();
-            var av = Vector512.Create(a[p]);
-            c0 = Vector512.FusedMultiplyAdd(av, Even(v0, f), c0); c1 = Vector512.FusedMultiplyAdd(av, Odd(v0, f), c1);
-            c2 = Vector512.FusedMultiplyAdd(av, Even(v1, f), c2); c3 = Vector512.FusedMultiplyAdd(av, Odd(v1, f), c3);
-            c4 = Vector512.FusedMultiplyAdd(av, Even(v2, f), c4); c5 = Vector512.FusedMultiplyAdd(av, Odd(v2, f), c5);
-            c6 = Vector512.FusedMultiplyAdd(av, Even(v3, f), c6); c7 = Vector512.FusedMultiplyAdd(av, Odd(v3, f), c7);
-        }
-        Store64(c, accumulate, c0, c1, c2, c3);
-        Store64(c + 64, accumulate, c4, c5, c6, c7);
     }
 
     /// <summary>c[0..64) (+)= the block held as even columns of 0..32 (e0), odd of 0..32 (o0), even of 32..64 (e1),

@@ -174,79 +174,18 @@ internal static unsafe class GemmSmallM
         return (s0, s1, s2, s3);
     }
 
-    /// <summary>
-    /// One row of C from a matrix in memory (a decode step): c[j0..j1) (+)= Σ_p x[p]·B[p, j0..j1), eight rows of B per
-    /// pass over a zeroed tile of c (then one). B is read row by row, in address order — eight sequential streams the
-    /// prefetcher follows — where the 64-column blocks of the general path read 256 bytes of every row and jump. On
-    /// GPT-2 124M's 48 block matrices streamed from memory (2-vCPU EPYC, read roof ~27 GB/s): 9.9 GB/s before, 15.9
-    /// with four rows per pass, 19.1 with eight. c (≤ 12 KiB here) stays in L1 between passes.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void RowStream(float* x, float* b, nint ldb, float* c, int j0, int j1, int k, bool accumulate)
-    {
-        // The sums start from zero in a tile and are added to c once at the end, as the general path's registers do:
-        // each column's products are summed in the same order p = 0 … k − 1 (the same bits), and a large c (a
-        // residual the bias and product accumulate onto) is not rounded at every step.
-        const int Tile = 2048;
-        float* t = stackalloc float[Tile];
-        for (int jt = j0; jt < j1; jt += Tile)
-        {
-            int w = Math.Min(Tile, j1 - jt);
-            new Span<float>(t, w).Clear();
-            int p = 0;
-            for (; p + 8 <= k; p += 8)
-            {
-                var s0 = Vector512.Create(x[p]); var s1 = Vector512.Create(x[p + 1]);
-                var s2 = Vector512.Create(x[p + 2]); var s3 = Vector512.Create(x[p + 3]);
-                var s4 = Vector512.Create(x[p + 4]); var s5 = Vector512.Create(x[p + 5]);
-                var s6 = Vector512.Create(x[p + 6]); var s7 = Vector512.Create(x[p + 7]);
-                float* r0 = b + p * ldb + jt;
-                int j = 0;
-                for (; j + 16 <= w; j += 16)
-                {
-                    float* q = r0 + j;
-                    var acc = Vector512.Load(t + j);
-                    acc = Vector512.FusedMultiplyAdd(s0, Vector512.Load(q), acc);
-                    acc = Vector512.FusedMultiplyAdd(s1, Vector512.Load(q + ldb), acc);
-                    acc = Vector512.FusedMultiplyAdd(s2, Vector512.Load(q + 2 * ldb), acc);
-                    acc = Vector512.FusedMultiplyAdd(s3, Vector512.Load(q + 3 * ldb), acc);
-                    acc = Vector512.FusedMultiplyAdd(s4, Vector512.Load(q + 4 * ldb), acc);
-                    acc = Vector512.FusedMultiplyAdd(s5, Vector512.Load(q + 5 * ldb), acc);
-                    acc = Vector512.FusedMultiplyAdd(s6, Vector512.Load(q + 6 * ldb), acc);
-                    acc = Vector512.FusedMultiplyAdd(s7, Vector512.Load(q + 7 * ldb), acc);
-                    acc.Store(t + j);
-                }
-                for (; j < w; j++)
-                {
-                    float sum = t[j];
-                    for (int u = 0; u < 8; u++) sum = MathF.FusedMultiplyAdd(x[p + u], r0[u * ldb + j], sum);
-                    t[j] = sum;
-                }
-            }
-            for (; p < k; p++)
-            {
-                float xp = x[p];
-                float* r = b + p * ldb + jt;
-                for (int j = 0; j < w; j++) t[j] = MathF.FusedMultiplyAdd(xp, r[j], t[j]);
-            }
-            var sums = new ReadOnlySpan<float>(t, w);
-            var cw = new Span<float>(c + jt, w);
-            if (accumulate) TensorPrimitives.Add(cw, sums, cw);
-            else sums.CopyTo(cw);
-        }
-    }
-
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Axpy(GemmOperand a, GemmOperand b, float* c, nint ldc, int m, int j0, int j1, int k, bool accumulate)
     {
         // A block of 64 columns of C held in vector accumulators while p runs over k (C is written once),
         // four rows at a time with AVX-512 (16 accumulators, each B vector loaded once for four FMAs; a
         // last group of fewer rows repeats its last row, measured faster than a one-row loop), else one
-        // row at a time; the B block (k × 64 floats) stays in L2 for the next rows.
+        // row at a time; the B block (k × 64 floats) stays in L2 for the next rows. One row (a decode step)
+        // streams B in address order instead (RowStream).
         nint ldb = b.RowStride;
         if (m == 1 && Vector512.IsHardwareAccelerated && a.ColStride == 1)
         {
-            RowStream(a.Data, b.Data, ldb, c, j0, j1, k, accumulate);
+            RowStream.Run<float, Float32Loader>(a.Data, b.Data, ldb, c, j0, j1, k, accumulate);
             return;
         }
         int j = j0;

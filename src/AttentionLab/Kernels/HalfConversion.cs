@@ -20,7 +20,7 @@ namespace AttentionLab.Kernels;
 public static class HalfConversion
 {
     /// <summary>2^112: float32's exponent bias minus half's.</summary>
-    private const float HalfBiasScale = 5.192296858534828e33f;
+    internal const float HalfBiasScale = 5.192296858534828e33f;
 
     /// <summary>One stored weight as float32 (the reference every vector path is tested against).</summary>
     public static float ToSingle(ushort bits, WeightFormat format) => format switch

@@ -1,3 +1,4 @@
+using System.Runtime.Intrinsics;
 using AttentionLab.Kernels;
 
 namespace AttentionLab.Tests.Kernels;
@@ -5,7 +6,8 @@ namespace AttentionLab.Tests.Kernels;
 /// <summary>
 /// The 16-bit-weight product against <see cref="GemmHalfReference"/> (each weight widened one at a time, sums in
 /// double), both forms (B and Bᵀ), with and without accumulate, every remainder of the 64/32/16-column blocks and of
-/// the 32/16/8-weight dot steps (one row alone takes 128-column blocks), the few-row path (m ≤ 8) and the widened-panel path (m &gt; 8, panels narrower than
+/// the 32/16/8-weight dot steps, one row streamed in address order (every remainder of its vectors and rows per pass, bit for
+/// bit the float32 kernel's result on the widened weights), the few-row path (m ≤ 8) and the widened-panel path (m &gt; 8, panels narrower than
 /// n included), one thread and the column split. The error bound is float32 summation's, (k + 3)·2⁻²⁴·Σ|a·b|: the
 /// widening itself is exact. CI reruns the Simd category with DOTNET_EnableAVX512=0 and DOTNET_EnableAVX2=0, which
 /// sends the same cases through the Vector256, Vector128 and scalar paths.
@@ -68,8 +70,8 @@ public class GemmHalfTests
             yield return (1 + d % 8, 67, d);
             yield return (d % 12, 35, 21);
         }
-        yield return (1, 200, 45);                                                               // one row: 128-column blocks, then 64
-        yield return (1, 128 + 64 + 32 + 16 + 7, 33);                                             // every block width once, then columns
+        yield return (1, 200, 45);                                                               // one row: streamed, 16-column vectors, then columns
+        yield return (1, 128 + 64 + 32 + 16 + 7, 33);                                             // every block width once (no Vector512), then columns
         yield return (3, 200, 97);
         yield return (9, 130, 70);
     }
@@ -100,6 +102,80 @@ public class GemmHalfTests
             // many rows, a panel narrower than n (here 13 columns, the production panel is 2²² floats): C panel by panel
             foreach (bool accumulate in new[] { false, true })
                 Check(random, format, 11, 60, 45, transpose, accumulate, maxThreads: 0, panelFloats: 13 * 45);
+        }
+    }
+
+    /// <summary>One row (a decode step) streams B row by row (<see cref="RowStream"/> with Vector512): every remainder of
+    /// its 16-column vectors (n = 0..70), of its sixteen 16-bit rows per pass (k = 0..70), a tile boundary (n &gt; 2048 columns)
+    /// and the column split across threads.</summary>
+    [Theory]
+    [MemberData(nameof(Formats))]
+    public void OneRowMatchesReferenceAtEveryRemainder(WeightFormat format)
+    {
+        var random = new Random(6);
+        for (int d = 0; d <= 70; d++)
+            foreach (bool accumulate in new[] { false, true })
+            {
+                Check(random, format, 1, d, 37, transpose: false, accumulate, maxThreads: 1);
+                Check(random, format, 1, 67, d, transpose: false, accumulate, maxThreads: 1);
+            }
+        foreach (bool accumulate in new[] { false, true })
+        {
+            Check(random, format, 1, 2048 + 16 + 5, 11, transpose: false, accumulate, maxThreads: 1);    // two tiles, the second ragged
+            Check(random, format, 1, 3 * 256 + 7, 4100, transpose: false, accumulate, maxThreads: 0);   // threaded, a ragged last chunk
+        }
+    }
+
+    /// <summary>One row sums each column's products in the float32 kernel's order (p = 0 … k − 1, one fused multiply-add
+    /// each, from zero, then added to C), so a 16-bit B gives exactly the bits of float32 <see cref="Gemm"/> on its
+    /// widened values, at every ISA this run allows (the register blocks without Vector512 match each other too).</summary>
+    [Theory]
+    [MemberData(nameof(Formats))]
+    public void OneRowGivesTheFloat32KernelsBitsOnTheWidenedWeights(WeightFormat format)
+    {
+        var random = new Random(7);
+        foreach (var (n, k, threads) in new[] { (67, 37, 1), (16, 8, 1), (200, 45, 1), (2048 + 21, 19, 1), (3 * 256 + 7, 4100, 0) })
+            foreach (bool accumulate in new[] { false, true })
+            {
+                var a = RandomFloats(random, k);
+                var b = RandomWeights(random, k * n, format);
+                var widened = new float[b.Length];
+                HalfConversion.Widen(b, format, widened);
+                var c0 = RandomFloats(random, n);
+                var half = (float[])c0.Clone();
+                var single = (float[])c0.Clone();
+                GemmHalf.Multiply(a, b, format, half, 1, n, k, accumulate: accumulate, maxThreads: threads);
+                Gemm.Multiply(a, widened, single, 1, n, k, accumulate: accumulate, maxThreads: threads);
+                for (int j = 0; j < n; j++)
+                    if (BitConverter.SingleToInt32Bits(half[j]) != BitConverter.SingleToInt32Bits(single[j]))
+                        Assert.Fail($"{format} n={n} k={k} acc={accumulate}: C[{j}] = {half[j]:R} from 16 bits, {single[j]:R} from float32");
+            }
+    }
+
+    /// <summary>The kernels' loaders widen every finite pattern to the scalar reference's float, bit for bit: sixteen at a
+    /// time (Vector512 hardware; F16 by its sign-extending form) and one at a time.</summary>
+    [Theory]
+    [MemberData(nameof(Formats))]
+    public unsafe void LoadersWidenEveryFinitePatternExactly(WeightFormat format)
+    {
+        var bits = Enumerable.Range(0, 65536).Select(i => (ushort)i).Where(b => IsFinite(b, format)).ToArray();
+        var loaded = new float[bits.Length & ~15];
+        var single = new float[bits.Length];
+        fixed (ushort* w = bits)
+        {
+            for (int i = 0; i < bits.Length; i++)
+                single[i] = format == WeightFormat.BF16 ? BFloat16Loader.Load1(w + i) : Float16Loader.Load1(w + i);
+            if (Vector512.IsHardwareAccelerated)
+                for (int i = 0; i < loaded.Length; i += 16)
+                    (format == WeightFormat.BF16 ? BFloat16Loader.Load16(w + i) : Float16Loader.Load16(w + i)).CopyTo(loaded.AsSpan(i));
+        }
+        for (int i = 0; i < bits.Length; i++)
+        {
+            int expected = BitConverter.SingleToInt32Bits(HalfConversion.ToSingle(bits[i], format));
+            if (BitConverter.SingleToInt32Bits(single[i]) != expected)
+                Assert.Fail($"{format} 0x{bits[i]:X4}: Load1 {single[i]:R}, reference {HalfConversion.ToSingle(bits[i], format):R}");
+            if (Vector512.IsHardwareAccelerated && i < loaded.Length && BitConverter.SingleToInt32Bits(loaded[i]) != expected)
+                Assert.Fail($"{format} 0x{bits[i]:X4}: Load16 {loaded[i]:R}, reference {HalfConversion.ToSingle(bits[i], format):R}");
         }
     }
 

@@ -95,6 +95,23 @@ public class GemmTests
             }
     }
 
+    /// <summary>One row from a row-major B (a decode step) streams B row by row (RowStream, Vector512): every remainder
+    /// of its 16-column vectors (n = 0..70) and of its eight rows per pass (k = 0..70), and a tile boundary (n &gt; 2048).</summary>
+    [Fact]
+    public void OneRowMatchesReferenceAtEveryRemainder()
+    {
+        var random = new Random(6);
+        foreach (bool accumulate in new[] { false, true })
+        {
+            for (int d = 0; d <= 70; d++)
+            {
+                Check(random, 1, d, 37, false, false, accumulate, maxThreads: 1, Gemm.Isa);
+                Check(random, 1, 67, d, false, false, accumulate, maxThreads: 1, Gemm.Isa);
+            }
+            Check(random, 1, 2048 + 16 + 5, 11, false, false, accumulate, maxThreads: 1, Gemm.Isa);
+        }
+    }
+
     [Fact]
     public void PublicEntryUsesTheWidestSupportedIsa()
     {
