@@ -27,6 +27,19 @@ public static unsafe class Gemm
     /// the hand-off to a second core costs more than it saves (measured, see docs/gemm.md).</summary>
     internal const long ParallelThreshold = 3L << 20;
 
+    /// <summary>A few-row product (a decode step) is bound by reading B, not by its m·n·k multiply-adds: it splits its
+    /// columns over the cores once B is this many bytes (larger than a core's L2), because two cores read memory faster
+    /// than one (`bench memory`: ~27 against ~21 GB/s on the 2-vCPU EPYC). GPT-2 124M's block matrices are 2.4–9.4 MB.</summary>
+    internal const long SmallMParallelBytes = 1L << 20;
+
+    /// <summary>The cores a product of this shape runs on: the few-row paths by the bytes of B they stream, the packed
+    /// path by its multiply-adds. <paramref name="maxThreads"/> 0 = all.</summary>
+    internal static int Threads(int m, int n, int k, bool smallM, int bytesPerWeight, int maxThreads)
+    {
+        bool parallel = smallM ? (long)n * k * bytesPerWeight >= SmallMParallelBytes : (long)m * n * k >= ParallelThreshold;
+        return parallel ? Math.Min(maxThreads == 0 ? Environment.ProcessorCount : maxThreads, Environment.ProcessorCount) : 1;
+    }
+
     /// <summary>At most this many rows of op(A) take the unpacked dot path (B transposed) instead of
     /// packing B; measured crossover ≈ 8 rows at k = 768 (docs/gemm.md).</summary>
     internal const int SmallMDot = 8;
@@ -69,9 +82,9 @@ public static unsafe class Gemm
         {
             var opA = GemmOperand.RowMajor(pa, m, k, transposeA);
             var opB = GemmOperand.RowMajor(pb, k, n, transposeB);
-            int threads = (long)m * n * k < ParallelThreshold ? 1
-                : Math.Min(maxThreads == 0 ? Environment.ProcessorCount : maxThreads, Environment.ProcessorCount);
-            if (m <= (transposeB ? SmallMDot : SmallMAxpy)) GemmSmallM.Run(opA, opB, pc, n, m, n, k, accumulate, threads);
+            bool smallM = m <= (transposeB ? SmallMDot : SmallMAxpy);
+            int threads = Threads(m, n, k, smallM, sizeof(float), maxThreads);
+            if (smallM) GemmSmallM.Run(opA, opB, pc, n, m, n, k, accumulate, threads);
             else RunBlocked(opA, opB, pc, m, n, k, accumulate, threads, isa, blocks ?? BlockSizes(isa));
         }
     }

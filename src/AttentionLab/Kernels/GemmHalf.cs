@@ -56,9 +56,9 @@ public static unsafe class GemmHalf
             if (!accumulate) c[..(m * n)].Clear();
             return;
         }
-        int threads = (long)m * n * k < Gemm.ParallelThreshold ? 1
-            : Math.Min(maxThreads == 0 ? Environment.ProcessorCount : maxThreads, Environment.ProcessorCount);
-        if (m > (transposeB ? Gemm.SmallMDot : Gemm.SmallMAxpy))
+        bool smallM = m <= (transposeB ? Gemm.SmallMDot : Gemm.SmallMAxpy);
+        int threads = Gemm.Threads(m, n, k, smallM, sizeof(ushort), maxThreads);
+        if (!smallM)
         {
             MultiplyWidened(a, b, format, c, m, n, k, transposeB, accumulate, threads, panelFloats);
             return;
