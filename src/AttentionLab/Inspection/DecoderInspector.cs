@@ -87,7 +87,7 @@ public sealed record InspectionReport(
 /// </summary>
 public static class DecoderInspector
 {
-    /// <param name="model">any GPT-2; its attention kernel and options are used as they are</param>
+    /// <param name="model">any decoder model (GPT-2, the Llama family); its attention kernel and options are used as they are</param>
     /// <param name="tokenizer">labels the tokens; null shows ids</param>
     /// <param name="ids">(T) token ids, 1 ≤ T ≤ the context length</param>
     public static InspectionReport Inspect(DecoderModel model, ITokenizer? tokenizer, IReadOnlyList<int> ids, InspectionOptions? options = null)
@@ -97,8 +97,7 @@ public static class DecoderInspector
         options ??= new InspectionOptions();
         var c = model.Config;
         int T = ids.Count, V = c.VocabSize, L = c.Layers, H = c.Heads;
-        Check(model, ids, options.TopK);
-        if (options.Layer is int ol && (ol < 0 || ol >= L)) throw new ArgumentException($"layer must be in [0, {L - 1}] for this {L}-layer model, got {ol}");
+        Check(model, ids, options.TopK, options.Layer);
         if (options.Head is int oh && (oh < 0 || oh >= H)) throw new ArgumentException($"head must be in [0, {H - 1}] for this {H}-head model, got {oh}");
 
         var tokens = ids.ToArray();
@@ -150,7 +149,7 @@ public static class DecoderInspector
     /// Every head at a glance without keeping every map (<see cref="AttentionOverview"/>): thumbnails, entropies and
     /// role scores of all heads and the full maps of one layer, from one forward pass.
     /// </summary>
-    /// <param name="model">any GPT-2; its attention kernel and options are used as they are</param>
+    /// <param name="model">any decoder model (GPT-2, the Llama family); its attention kernel and options are used as they are</param>
     /// <param name="tokenizer">labels the tokens; null shows ids</param>
     /// <param name="ids">(T) token ids, 1 ≤ T ≤ the context length</param>
     public static AttentionOverview Overview(DecoderModel model, ITokenizer? tokenizer, IReadOnlyList<int> ids, OverviewOptions? options = null)
@@ -160,8 +159,7 @@ public static class DecoderInspector
         options ??= new OverviewOptions();
         var c = model.Config;
         int T = ids.Count, V = c.VocabSize, L = c.Layers, H = c.Heads;
-        Check(model, ids, options.TopK);
-        if (options.Layer is int ol && (ol < 0 || ol >= L)) throw new ArgumentException($"layer must be in [0, {L - 1}] for this {L}-layer model, got {ol}");
+        Check(model, ids, options.TopK, options.Layer);
         if (options.ThumbnailSide < 1) throw new ArgumentException($"the thumbnail side must be at least 1, got {options.ThumbnailSide}");
 
         var tokens = ids.ToArray();
@@ -191,12 +189,13 @@ public static class DecoderInspector
             entropy, roles, TopTokens(last, options.TopK, tokenizer), kernel.Name, kernel.IsExact, causal, loss);
     }
 
-    private static void Check(DecoderModel model, IReadOnlyList<int> ids, int topK)
+    private static void Check(DecoderModel model, IReadOnlyList<int> ids, int topK, int? layer)
     {
         var c = model.Config;
         if (ids.Count == 0 || ids.Count > c.ContextLength) throw new ArgumentException($"need 1 to {c.ContextLength} tokens, got {ids.Count}");
         if (topK < 1) throw new ArgumentException($"top-k must be at least 1, got {topK}");
         foreach (int id in ids) if ((uint)id >= (uint)c.VocabSize) throw new ArgumentException($"token id {id} is outside the vocabulary [0, {c.VocabSize})");
+        if (layer is int l && (l < 0 || l >= c.Layers)) throw new ArgumentException($"layer must be in [0, {c.Layers - 1}] for this {c.Layers}-layer model, got {l}");
     }
 
     /// <summary>

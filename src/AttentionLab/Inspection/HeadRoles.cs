@@ -1,3 +1,5 @@
+using System.Numerics.Tensors;
+
 namespace AttentionLab.Inspection;
 
 /// <summary>One role score of a head: the mean attention mass on one kind of key, and the shift it was found at.</summary>
@@ -253,13 +255,9 @@ public static class HeadRoles
     /// <param name="map">(Tq, Tk)</param>
     private static double RowMax(ReadOnlySpan<float> map, int queries, int keys)
     {
+        // vectorized: a decoder's overview scores every head of a 1024-token input, and the maximum is exact in any order
         double total = 0;
-        for (int i = 0; i < queries; i++)
-        {
-            float max = 0;
-            foreach (float w in map.Slice(i * keys, keys)) max = Math.Max(max, w);
-            total += max;
-        }
+        for (int i = 0; i < queries; i++) total += Math.Max(0f, TensorPrimitives.Max(map.Slice(i * keys, keys)));
         return total / queries;
     }
 }

@@ -67,6 +67,18 @@ public sealed class DecoderTrainingRun : IDisposable, ITrainingRun
         IAttentionKernel attention, bool replace = false, string runsRoot = "runs", Kernels.ComputeDevice? device = null)
     {
         Checked(corpus, config, options, attention); // bad data and sizes that cannot fit are refused before any directory is made
+        return InClaimedDirectory(directory, runsRoot, replace,
+            directoryLock => Start(corpus, dataPath, config, options, directoryLock.Directory, attention, directoryLock, device));
+    }
+
+    /// <summary>
+    /// The run policy of a new run's directory: lock it (a new timestamped one under <paramref name="runsRoot"/> when
+    /// <paramref name="directory"/> is null), refuse one that holds checkpoint files unless <paramref name="replace"/>,
+    /// and hand the lock to <paramref name="start"/>; when anything fails, release the lock and remove a directory this
+    /// call created.
+    /// </summary>
+    private static DecoderTrainingRun InClaimedDirectory(string? directory, string runsRoot, bool replace, Func<RunDirectoryLock, DecoderTrainingRun> start)
+    {
         bool created = directory is null || !System.IO.Directory.Exists(directory);
         var directoryLock = directory is null ? RunDirectoryLock.AcquireNew(runsRoot) : RunDirectoryLock.Acquire(directory);
         try
@@ -74,7 +86,7 @@ public sealed class DecoderTrainingRun : IDisposable, ITrainingRun
             var existing = TrainingCheckpoint.ExistingFiles(directoryLock.Directory);
             if (existing.Count > 0 && !replace)
                 throw new RunDirectoryOccupiedException(directoryLock.Directory, existing, TrainingCheckpoint.HoldsModel(directoryLock.Directory));
-            return Start(corpus, dataPath, config, options, directoryLock.Directory, attention, directoryLock, device);
+            return start(directoryLock);
         }
         catch
         {
@@ -149,24 +161,13 @@ public sealed class DecoderTrainingRun : IDisposable, ITrainingRun
             throw new InvalidDataException($"the {tokenizer.Name} tokenizer has {tokenizer.VocabSize} ids but the model in {initFrom} only {config.VocabSize}");
         EnsureActivationsFit(config, options.BatchSize, model.Attention);
         corpus.EnsureFits(config.ContextLength);
-        bool created = directory is null || !System.IO.Directory.Exists(directory);
-        var directoryLock = directory is null ? RunDirectoryLock.AcquireNew(runsRoot) : RunDirectoryLock.Acquire(directory);
-        try
+        return InClaimedDirectory(directory, runsRoot, replace, directoryLock =>
         {
-            var existing = TrainingCheckpoint.ExistingFiles(directoryLock.Directory);
-            if (existing.Count > 0 && !replace)
-                throw new RunDirectoryOccupiedException(directoryLock.Directory, existing, TrainingCheckpoint.HoldsModel(directoryLock.Directory));
             TrainingCheckpoint.Recover(directoryLock.Directory);
             var runInfo = new TrainingCheckpoint.RunInfo(dataPath, options, DecoderFolder.ConfigJson(config), TrainingCheckpoint.Fingerprint(corpus.Tokens));
             var trainer = new Trainer(Backend(model, Trainer.CreateOptimizer(new DecoderLanguageModel(model), options), device), corpus, options);
             return new DecoderTrainingRun(directoryLock.Directory, corpus, model, trainer, runInfo, directoryLock, companions);
-        }
-        catch
-        {
-            directoryLock.Dispose();
-            if (created) RunDirectoryLock.RemoveIfOnlyLock(directoryLock.Directory);
-            throw;
-        }
+        });
     }
 
     /// <summary>Refuses, before any tensor is read, a folder whose training copies do not fit: the weights, their
