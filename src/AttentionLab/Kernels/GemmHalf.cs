@@ -79,7 +79,11 @@ public static unsafe class GemmHalf
 
         public void Columns(int j0, int j1)
         {
-            if (transposeB) Dot(a, b, c, m, n, k, j0, j1, accumulate, format);
+            if (transposeB)
+            {
+                if (format == WeightFormat.BF16) Dot<BFloat16Loader>(a, b, c, m, n, k, j0, j1, accumulate, format);
+                else Dot<Float16Loader>(a, b, c, m, n, k, j0, j1, accumulate, format);
+            }
             else Axpy(a, b, c, m, n, k, j0, j1, accumulate, format);
         }
     }
@@ -154,7 +158,8 @@ public static unsafe class GemmHalf
     /// each row of A is first split into its even and odd elements (<see cref="Deinterleave"/>), so B's 16-bit pairs
     /// widen without a shuffle.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Dot(float* a, ushort* b, float* c, int m, int n, int k, int j0, int j1, bool accumulate, WeightFormat format)
+    private static void Dot<TLoader>(float* a, ushort* b, float* c, int m, int n, int k, int j0, int j1, bool accumulate, WeightFormat format)
+        where TLoader : struct, IWeightLoader<ushort>
     {
         int k32 = Vector512.IsHardwareAccelerated ? k & ~31 : 0;
         var split = t_split is { } sp && sp.Length >= m * k32 ? sp : t_split = new float[Math.Max(m * k32, 64)];
@@ -167,7 +172,8 @@ public static unsafe class GemmHalf
                 ushort* b0 = b + (nint)j * k;
                 for (int i = 0; i < m; i++)
                 {
-                    var (d0, d1, d2, d3) = Dot4(a + (nint)i * k, xs + (nint)i * k32, k32, b0, b0 + k, b0 + 2 * k, b0 + 3 * k, k, format);
+                    var (d0, d1, d2, d3) = Dot4<TLoader>(a + (nint)i * k, xs + (nint)i * k32, k32, b0, b0 + k, b0 + 2 * k, b0 + 3 * k, k, format,
+                        i == 0 ? 4 * k : 0);
                     float* ci = c + (nint)i * n + j;
                     if (accumulate) { ci[0] += d0; ci[1] += d1; ci[2] += d2; ci[3] += d3; }
                     else { ci[0] = d0; ci[1] = d1; ci[2] = d2; ci[3] = d3; }
@@ -178,7 +184,7 @@ public static unsafe class GemmHalf
                 ushort* bj = b + (nint)j * k;
                 for (int i = 0; i < m; i++)
                 {
-                    var (d, _, _, _) = Dot4(a + (nint)i * k, xs + (nint)i * k32, k32, bj, bj, bj, bj, k, format);
+                    var (d, _, _, _) = Dot4<TLoader>(a + (nint)i * k, xs + (nint)i * k32, k32, bj, bj, bj, bj, k, format);
                     float* ci = c + (nint)i * n + j;
                     *ci = accumulate ? *ci + d : d;
                 }
@@ -211,7 +217,9 @@ public static unsafe class GemmHalf
     /// at a time against x's even/odd split <paramref name="xs"/> (Vector512), then 16 and 8 a step (Vector256,
     /// Vector128, widening with a shuffle), then one at a time.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static (float, float, float, float) Dot4(float* x, float* xs, int k32, ushort* y0, ushort* y1, ushort* y2, ushort* y3, int k, WeightFormat f)
+    private static (float, float, float, float) Dot4<TLoader>(float* x, float* xs, int k32, ushort* y0, ushort* y1, ushort* y2, ushort* y3, int k, WeightFormat f,
+        nint ahead = 0)
+        where TLoader : struct, IWeightLoader<ushort>
     {
         float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
         int p = 0;
@@ -223,14 +231,15 @@ public static unsafe class GemmHalf
             for (; p < k32; p += 32)
             {
                 var even = Vector512.Load(xs + p / 2); var odd = Vector512.Load(xo + p / 2);          // x[p + 2q], x[p + 2q + 1]
-                var v = Vector512.Load(y0 + p).AsUInt32();
-                a0 = Vector512.FusedMultiplyAdd(even, Even(v, f), a0); b0 = Vector512.FusedMultiplyAdd(odd, Odd(v, f), b0);
-                v = Vector512.Load(y1 + p).AsUInt32();
-                a1 = Vector512.FusedMultiplyAdd(even, Even(v, f), a1); b1 = Vector512.FusedMultiplyAdd(odd, Odd(v, f), b1);
-                v = Vector512.Load(y2 + p).AsUInt32();
-                a2 = Vector512.FusedMultiplyAdd(even, Even(v, f), a2); b2 = Vector512.FusedMultiplyAdd(odd, Odd(v, f), b2);
-                v = Vector512.Load(y3 + p).AsUInt32();
-                a3 = Vector512.FusedMultiplyAdd(even, Even(v, f), a3); b3 = Vector512.FusedMultiplyAdd(odd, Odd(v, f), b3);
+                if (ahead != 0) GemmSmallM.Prefetch4(y0 + p, y1 + p, y2 + p, y3 + p, ahead);     // the next four rows, into L2
+                TLoader.Load32(y0 + p, out var e, out var o);
+                a0 = Vector512.FusedMultiplyAdd(even, e, a0); b0 = Vector512.FusedMultiplyAdd(odd, o, b0);
+                TLoader.Load32(y1 + p, out e, out o);
+                a1 = Vector512.FusedMultiplyAdd(even, e, a1); b1 = Vector512.FusedMultiplyAdd(odd, o, b1);
+                TLoader.Load32(y2 + p, out e, out o);
+                a2 = Vector512.FusedMultiplyAdd(even, e, a2); b2 = Vector512.FusedMultiplyAdd(odd, o, b2);
+                TLoader.Load32(y3 + p, out e, out o);
+                a3 = Vector512.FusedMultiplyAdd(even, e, a3); b3 = Vector512.FusedMultiplyAdd(odd, o, b3);
             }
             s0 = Vector512.Sum(a0 + b0); s1 = Vector512.Sum(a1 + b1); s2 = Vector512.Sum(a2 + b2); s3 = Vector512.Sum(a3 + b3);
         }

@@ -153,7 +153,8 @@ public class GemmHalfTests
     }
 
     /// <summary>The kernels' loaders widen every finite pattern to the scalar reference's float, bit for bit: sixteen at a
-    /// time (Vector512 hardware; F16 by its sign-extending form) and one at a time.</summary>
+    /// time (Vector512 hardware; F16 by its sign-extending form), thirty-two as even and odd elements (the paired load,
+    /// which sees each pattern once in a lane's low half and once in its high half), and one at a time.</summary>
     [Theory]
     [MemberData(nameof(Formats))]
     public unsafe void LoadersWidenEveryFinitePatternExactly(WeightFormat format)
@@ -169,6 +170,8 @@ public class GemmHalfTests
                 for (int i = 0; i < loaded.Length; i += 16)
                     (format == WeightFormat.BF16 ? BFloat16Loader.Load16(w + i) : Float16Loader.Load16(w + i)).CopyTo(loaded.AsSpan(i));
         }
+        CheckPairedLoad(bits, format);
+        CheckPairedLoad(bits.Skip(1).ToArray(), format);        // every pattern in the other half of its lane too
         for (int i = 0; i < bits.Length; i++)
         {
             int expected = BitConverter.SingleToInt32Bits(HalfConversion.ToSingle(bits[i], format));
@@ -177,6 +180,25 @@ public class GemmHalfTests
             if (Vector512.IsHardwareAccelerated && i < loaded.Length && BitConverter.SingleToInt32Bits(loaded[i]) != expected)
                 Assert.Fail($"{format} 0x{bits[i]:X4}: Load16 {loaded[i]:R}, reference {HalfConversion.ToSingle(bits[i], format):R}");
         }
+    }
+
+    private static unsafe void CheckPairedLoad(ushort[] bits, WeightFormat format)
+    {
+        if (!Vector512.IsHardwareAccelerated) return;
+        Assert.True(BFloat16Loader.Paired && Float16Loader.Paired && !Float32Loader.Paired);
+        fixed (ushort* w = bits)
+            for (int i = 0; i + 32 <= bits.Length; i += 32)
+            {
+                Vector512<float> even, odd;
+                if (format == WeightFormat.BF16) BFloat16Loader.Load32(w + i, out even, out odd);
+                else Float16Loader.Load32(w + i, out even, out odd);
+                for (int q = 0; q < 16; q++)
+                {
+                    foreach (var (value, at) in new[] { (even[q], i + 2 * q), (odd[q], i + 2 * q + 1) })
+                        if (BitConverter.SingleToInt32Bits(value) != BitConverter.SingleToInt32Bits(HalfConversion.ToSingle(bits[at], format)))
+                            Assert.Fail($"{format} 0x{bits[at]:X4}: Load32 {value:R}, reference {HalfConversion.ToSingle(bits[at], format):R}");
+                }
+            }
     }
 
     private static void Check(Random random, WeightFormat format, int m, int n, int k, bool transpose, bool accumulate, int maxThreads,
