@@ -57,6 +57,9 @@ public sealed class FlashAttention : IAttentionKernel
 
     public bool IsExact => true;
 
+    /// <summary>No state is kept between calls: heads may run in parallel.</summary>
+    public bool CallsMayOverlap => true;
+
     /// <summary>One log-sum-exp per query row: (B, H, Tq).</summary>
     public long SavedLength(AttentionShape shape) => (long)shape.Batch * shape.Heads * shape.QueryLength;
 

@@ -44,6 +44,10 @@ public interface IAttentionKernel
     /// can get them from one forward instead of two.</summary>
     bool SavesWeights => false;
 
+    /// <summary>True when <see cref="Forward"/> may run on several threads at once on different data (the kernel keeps no
+    /// state between calls), so a caller may run independent heads in parallel. False unless a kernel says so.</summary>
+    bool CallsMayOverlap => false;
+
     /// <param name="q">(B, H, Tq, D)</param>
     /// <param name="k">(B, H, Tk, D)</param>
     /// <param name="v">(B, H, Tk, D)</param>

@@ -75,6 +75,9 @@ public sealed class PerformerAttention : IAttentionKernel
 
     public bool IsExact => false;
 
+    /// <summary>No state is kept between calls: heads may run in parallel.</summary>
+    public bool CallsMayOverlap => true;
+
     /// <summary>Nothing: backward recomputes the features.</summary>
     public long SavedLength(AttentionShape shape) => 0;
 

@@ -17,6 +17,9 @@ public sealed class ScaledDotProductAttention : IAttentionKernel
 
     public bool IsExact => true;
 
+    /// <summary>No state is kept between calls: heads may run in parallel.</summary>
+    public bool CallsMayOverlap => true;
+
     /// <summary>The saved state is the weights.</summary>
     public bool SavesWeights => true;
 

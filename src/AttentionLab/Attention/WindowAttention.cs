@@ -62,6 +62,9 @@ public sealed class WindowAttention : IAttentionKernel
 
     public bool IsExact => false;
 
+    /// <summary>No state is kept between calls: heads may run in parallel.</summary>
+    public bool CallsMayOverlap => true;
+
     /// <summary>
     /// The caller's options with this kernel's window and global tokens: what naive computes to give the same result.
     /// </summary>

@@ -40,6 +40,60 @@ public class ForwardPathTests
             AttentionOptions options, Span<float> weights) => Inner.Weights(q, k, v, shape, options, weights);
     }
 
+    /// <summary>A kernel that does not say its calls may overlap, so a cached step runs its heads one after another.</summary>
+    private sealed class OneCallAtATime(IAttentionKernel inner) : IAttentionKernel
+    {
+        public string Name => inner.Name;
+        public bool IsExact => inner.IsExact;
+        public long SavedLength(AttentionShape shape) => inner.SavedLength(shape);
+        public void Forward(ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, AttentionShape shape,
+            AttentionOptions options, Span<float> output, Span<float> saved) => inner.Forward(q, k, v, shape, options, output, saved);
+        public void Backward(ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, ReadOnlySpan<float> output,
+            ReadOnlySpan<float> saved, ReadOnlySpan<float> dOutput, AttentionShape shape, AttentionOptions options,
+            Span<float> dq, Span<float> dk, Span<float> dv) => inner.Backward(q, k, v, output, saved, dOutput, shape, options, dq, dk, dv);
+        public void Weights(ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, AttentionShape shape,
+            AttentionOptions options, Span<float> weights) => inner.Weights(q, k, v, shape, options, weights);
+    }
+
+    /// <summary>A cached step with enough work (H·n·Tk·D ≥ 2¹⁶) runs its heads in parallel when the kernel allows it:
+    /// each head is the same call as in the serial loop, so the logits are the same bits, grouped heads (GQA, 4 query
+    /// heads on 2 KV heads) included, and they agree with a full recompute (to 1e-4).</summary>
+    [Fact]
+    public void ParallelHeadsInACachedStepGiveTheSerialBits()
+    {
+        var config = new DecoderConfig
+        {
+            VocabSize = 29, ContextLength = 300, Layers = 2, Channels = 256, Heads = 4, IntermediateSize = 64,
+        }.WithLlamaArchitecture(keyValueHeads: 2);
+        var model = new DecoderModel(config, training: false);
+        model.InitializeWeights(5);
+        Assert.True(model.Attention.CallsMayOverlap);
+        var prompt = Enumerable.Range(0, 270).Select(i => (i * 11 + 5) % 29).ToArray();
+        var serial = new ForwardOptions { Attention = new OneCallAtATime(model.Attention) };
+        var parallelCache = model.CreateCache();
+        var serialCache = model.CreateCache();
+        model.ForwardCached(prompt, parallelCache);
+        model.ForwardCached(prompt, serialCache, serial);
+        foreach (int token in new[] { 3, 17, 8 })
+        {
+            var parallel = model.ForwardCached([token], parallelCache).ToArray();          // 4 · 1 · 271 · 64 ≥ 2¹⁶: parallel
+            var oneByOne = model.ForwardCached([token], serialCache, serial).ToArray();
+            Assert.Equal(oneByOne.Select(BitConverter.SingleToInt32Bits), parallel.Select(BitConverter.SingleToInt32Bits));
+        }
+        var all = prompt.Concat(new[] { 3, 17, 8 }).ToArray();
+        model.Forward(all, 1, all.Length);
+        var full = model.Logits.Slice((all.Length - 1) * config.VocabSize, config.VocabSize).ToArray();
+        var last = model.ForwardCached([8], RebuildCache(model, all[..^1])).ToArray();                // the parallel path again
+        for (int j = 0; j < full.Length; j++) Assert.Equal(full[j], last[j], 1e-4f);                      // cached vs recomputed, to 1e-4
+    }
+
+    private static KvCache RebuildCache(DecoderModel model, int[] tokens)
+    {
+        var cache = model.CreateCache();
+        model.ForwardCached(tokens, cache);
+        return cache;
+    }
+
     private static (int[] X, int[] Y) Batch(int b, int t)
     {
         var random = new Random(4);
