@@ -44,7 +44,7 @@ internal static unsafe class GemmPacking
     {
         for (int p = 0; p < kc; p++, s += stepStride, d += width)
         {
-            if (p + PrefetchSteps < kc)
+            if (Sse.IsSupported && p + PrefetchSteps < kc)
                 for (int q = 0; q < count; q += 16) Sse.Prefetch0(s + PrefetchSteps * stepStride + q);
             int l = 0;
             if (Vector512.IsHardwareAccelerated)
