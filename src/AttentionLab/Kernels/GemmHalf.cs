@@ -84,7 +84,8 @@ public static unsafe class GemmHalf
                 if (format == WeightFormat.BF16) Dot<BFloat16Loader>(a, b, c, m, n, k, j0, j1, accumulate, format);
                 else Dot<Float16Loader>(a, b, c, m, n, k, j0, j1, accumulate, format);
             }
-            else Axpy(a, b, c, m, n, k, j0, j1, accumulate, format);
+            else if (format == WeightFormat.BF16) Axpy<BFloat16Loader>(a, b, c, m, n, k, j0, j1, accumulate, format);
+            else Axpy<Float16Loader>(a, b, c, m, n, k, j0, j1, accumulate, format);
         }
     }
 
@@ -201,18 +202,6 @@ public static unsafe class GemmHalf
         for (int q = 0; q < half; q++) { split[q] = x[2 * q]; split[half + q] = x[2 * q + 1]; }
     }
 
-    /// <summary>The 16-bit values in the low halves of the 32-bit lanes (the even elements of a 16-bit vector) as
-    /// float32: BF16 shifted up, F16 converted. No cross-lane shuffle.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> Even(Vector512<uint> pairs, WeightFormat f) =>
-        f == WeightFormat.BF16 ? Vector512.ShiftLeft(pairs, 16).AsSingle() : HalfConversion.Widen512(pairs & Vector512.Create(0xFFFFu), f);
-
-    /// <summary>The 16-bit values in the high halves (the odd elements) as float32: BF16 is already in place once the
-    /// low half is cleared.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> Odd(Vector512<uint> pairs, WeightFormat f) =>
-        f == WeightFormat.BF16 ? (pairs & Vector512.Create(0xFFFF0000u)).AsSingle() : HalfConversion.Widen512(Vector512.ShiftRightLogical(pairs, 16), f);
-
     /// <summary>The dot products of x (float32) with the 16-bit rows y0..y3, all of length k: the first k32 weights 32
     /// at a time against x's even/odd split <paramref name="xs"/> (Vector512), then 16 and 8 a step (Vector256,
     /// Vector128, widening with a shuffle), then one at a time.</summary>
@@ -299,20 +288,20 @@ public static unsafe class GemmHalf
     /// 32 and 16 columns a row at a time, then single columns. The block's accumulators stay in registers while p runs
     /// over k; C is written once.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Axpy(float* a, ushort* b, float* c, int m, int n, int k, int j0, int j1, bool accumulate, WeightFormat f)
+    private static void Axpy<TLoader>(float* a, ushort* b, float* c, int m, int n, int k, int j0, int j1, bool accumulate, WeightFormat f)
+        where TLoader : struct, IWeightLoader<ushort>
     {
         if (Vector512.IsHardwareAccelerated && m == 1)
         {
             // one row (a decode step): B streamed in address order, as the float32 path does, widened by the loader
-            if (f == WeightFormat.BF16) RowStream.Run<ushort, BFloat16Loader>(a, b, n, c, j0, j1, k, accumulate);
-            else RowStream.Run<ushort, Float16Loader>(a, b, n, c, j0, j1, k, accumulate);
+            RowStream.Run<ushort, TLoader>(a, b, n, c, j0, j1, k, accumulate);
             return;
         }
         int j = j0;
         if (Vector512.IsHardwareAccelerated)
             for (; j + 64 <= j1; j += 64)
                 for (int i = 0; i < m; i += 4)
-                    Block512x4(a + (nint)i * k, k, Math.Min(4, m - i), b + j, n, c + (nint)i * n + j, n, k, accumulate, f);
+                    Block512x4<TLoader>(a + (nint)i * k, k, Math.Min(4, m - i), b + j, n, c + (nint)i * n + j, n, k, accumulate);
         if (Vector256.IsHardwareAccelerated)
             for (; j + 32 <= j1; j += 32)
                 for (int i = 0; i < m; i++) Block256(a + (nint)i * k, b + j, n, c + (nint)i * n + j, k, accumulate, f);
@@ -331,13 +320,14 @@ public static unsafe class GemmHalf
     }
 
     /// <summary>Rows 0..rows (≤ 4) of c, columns 0..64, (+)= Σ_p a[r·lda + p]·widen(b[p·ldb + 0..64)). The 64 weights
-    /// of a step widen shuffle-free as even and odd elements (<see cref="Even"/>, <see cref="Odd"/>) into accumulators
+    /// of a step widen shuffle-free as even and odd elements (<see cref="IWeightLoader{T}.Load32"/>) into accumulators
     /// for the even and the odd columns, interleaved back once at the end. One row runs alone (two steps of p at a time,
     /// eight independent FMA chains); two to four rows share each widened step.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Block512x4(float* a, nint lda, int rows, ushort* b, nint ldb, float* c, nint ldc, int k, bool accumulate, WeightFormat f)
+    private static void Block512x4<TLoader>(float* a, nint lda, int rows, ushort* b, nint ldb, float* c, nint ldc, int k, bool accumulate)
+        where TLoader : struct, IWeightLoader<ushort>
     {
-        if (rows == 1) { Block512x1(a, b, ldb, c, k, accumulate, f); return; }
+        if (rows == 1) { Block512x1<TLoader>(a, b, ldb, c, k, accumulate); return; }
         Vector512<float> c00 = default, c01 = default, c02 = default, c03 = default;
         Vector512<float> c10 = default, c11 = default, c12 = default, c13 = default;
         Vector512<float> c20 = default, c21 = default, c22 = default, c23 = default;
@@ -345,8 +335,8 @@ public static unsafe class GemmHalf
         float* a0 = a, a1 = a + Math.Min(1, rows - 1) * lda, a2 = a + Math.Min(2, rows - 1) * lda, a3 = a + (rows - 1) * lda;
         for (int p = 0; p < k; p++, b += ldb)
         {
-            var lo = Vector512.Load(b).AsUInt32(); var hi = Vector512.Load(b + 32).AsUInt32();
-            var b0 = Even(lo, f); var b1 = Odd(lo, f); var b2 = Even(hi, f); var b3 = Odd(hi, f);
+            TLoader.Load32(b, out var b0, out var b1);
+            TLoader.Load32(b + 32, out var b2, out var b3);
             var av = Vector512.Create(a0[p]);
             c00 = Vector512.FusedMultiplyAdd(av, b0, c00); c01 = Vector512.FusedMultiplyAdd(av, b1, c01);
             c02 = Vector512.FusedMultiplyAdd(av, b2, c02); c03 = Vector512.FusedMultiplyAdd(av, b3, c03);
@@ -368,28 +358,29 @@ public static unsafe class GemmHalf
 
     /// <summary>One row: c[0..64) (+)= Σ_p a[p]·widen(b[p·ldb + 0..64)), even and odd p in separate accumulators.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Block512x1(float* a, ushort* b, nint ldb, float* c, int k, bool accumulate, WeightFormat f)
+    private static void Block512x1<TLoader>(float* a, ushort* b, nint ldb, float* c, int k, bool accumulate)
+        where TLoader : struct, IWeightLoader<ushort>
     {
         Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default;
         Vector512<float> d0 = default, d1 = default, d2 = default, d3 = default;
         int p = 0;
         for (; p + 2 <= k; p += 2, b += 2 * ldb)
         {
-            var lo = Vector512.Load(b).AsUInt32(); var hi = Vector512.Load(b + 32).AsUInt32();
+            TLoader.Load32(b, out var e0, out var o0); TLoader.Load32(b + 32, out var e1, out var o1);
             var av = Vector512.Create(a[p]);
-            c0 = Vector512.FusedMultiplyAdd(av, Even(lo, f), c0); c1 = Vector512.FusedMultiplyAdd(av, Odd(lo, f), c1);
-            c2 = Vector512.FusedMultiplyAdd(av, Even(hi, f), c2); c3 = Vector512.FusedMultiplyAdd(av, Odd(hi, f), c3);
-            lo = Vector512.Load(b + ldb).AsUInt32(); hi = Vector512.Load(b + ldb + 32).AsUInt32();
+            c0 = Vector512.FusedMultiplyAdd(av, e0, c0); c1 = Vector512.FusedMultiplyAdd(av, o0, c1);
+            c2 = Vector512.FusedMultiplyAdd(av, e1, c2); c3 = Vector512.FusedMultiplyAdd(av, o1, c3);
+            TLoader.Load32(b + ldb, out e0, out o0); TLoader.Load32(b + ldb + 32, out e1, out o1);
             av = Vector512.Create(a[p + 1]);
-            d0 = Vector512.FusedMultiplyAdd(av, Even(lo, f), d0); d1 = Vector512.FusedMultiplyAdd(av, Odd(lo, f), d1);
-            d2 = Vector512.FusedMultiplyAdd(av, Even(hi, f), d2); d3 = Vector512.FusedMultiplyAdd(av, Odd(hi, f), d3);
+            d0 = Vector512.FusedMultiplyAdd(av, e0, d0); d1 = Vector512.FusedMultiplyAdd(av, o0, d1);
+            d2 = Vector512.FusedMultiplyAdd(av, e1, d2); d3 = Vector512.FusedMultiplyAdd(av, o1, d3);
         }
         if (p < k)
         {
-            var lo = Vector512.Load(b).AsUInt32(); var hi = Vector512.Load(b + 32).AsUInt32();
+            TLoader.Load32(b, out var e0, out var o0); TLoader.Load32(b + 32, out var e1, out var o1);
             var av = Vector512.Create(a[p]);
-            c0 = Vector512.FusedMultiplyAdd(av, Even(lo, f), c0); c1 = Vector512.FusedMultiplyAdd(av, Odd(lo, f), c1);
-            c2 = Vector512.FusedMultiplyAdd(av, Even(hi, f), c2); c3 = Vector512.FusedMultiplyAdd(av, Odd(hi, f), c3);
+            c0 = Vector512.FusedMultiplyAdd(av, e0, c0); c1 = Vector512.FusedMultiplyAdd(av, o0, c1);
+            c2 = Vector512.FusedMultiplyAdd(av, e1, c2); c3 = Vector512.FusedMultiplyAdd(av, o1, c3);
         }
         Store64(c, accumulate, c0 + d0, c1 + d1, c2 + d2, c3 + d3);
     }
