@@ -32,6 +32,16 @@ public static class FmaPeak
         return (m.SingleThread, m.AllThreads);
     }
 
+    /// <summary>The better of two measurements taken around a benchmark (before and after it): on a shared machine one
+    /// short measurement can land in a busy moment, and a low peak makes every "% of peak" too good. Each measurement is
+    /// capped at threads × its own one-thread figure; the pair keeps that cap. On one thread the figure is the one-thread one.</summary>
+    public static (double SingleThread, double AllThreads) Better((double SingleThread, double AllThreads) before,
+        (double SingleThread, double AllThreads) after, int threads)
+    {
+        double one = Math.Max(before.SingleThread, after.SingleThread);
+        return (one, threads == 1 ? one : Math.Min(Math.Max(before.AllThreads, after.AllThreads), threads * one));
+    }
+
     /// <summary>What one <see cref="Measure(int, int, Func{long}, long, Func{int, long, float}, long, int)"/> found:
     /// the medians, and the all-threads median before the cap (reported so a capped figure is visible).</summary>
     internal sealed record Result(double SingleThread, double AllThreads, double AllThreadsUncapped);

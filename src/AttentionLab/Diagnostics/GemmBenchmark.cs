@@ -74,10 +74,7 @@ public static class GemmBenchmark
             double gflops = shape.Flops / (ms * 1e6);
             results.Add(new GemmTiming(shape, ms, gflops, 0));
         }
-        var (peakOneAfter, peakAllAfter) = FmaPeak.Measure(threads);
-        peakOne = Math.Max(peakOne, peakOneAfter);
-        // each measurement is already capped at threads × its own one-thread figure; keep the cap for the pair
-        double peak = threads == 1 ? peakOne : Math.Min(Math.Max(peakAll, peakAllAfter), threads * peakOne);
+        (peakOne, double peak) = FmaPeak.Better((peakOne, peakAll), FmaPeak.Measure(threads), threads);
         for (int i = 0; i < results.Count; i++) results[i] = results[i] with { PercentOfPeak = 100 * results[i].Gflops / peak };
         double referenceMs = Time(BaselineShape, Math.Min(repeat, 3), threads, reference: true);
         double fastMs = Time(BaselineShape, repeat, threads, reference: false);

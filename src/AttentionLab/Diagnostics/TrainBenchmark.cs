@@ -46,8 +46,7 @@ public static class TrainBenchmark
         var x = tokens.AsSpan(0, n).ToArray();
         var y = tokens.AsSpan(1, n).ToArray();
 
-        // The peak is measured before and after the steps and the better kept (as `bench gemm` does): one short
-        // measurement can land in a busy moment of a shared machine, and a low peak makes the step read > 100 %.
+        // The peak is measured before and after the steps and the better kept (FmaPeak.Better, as `bench gemm` does).
         var peakBefore = measurePeak ? FmaPeak.Measure(Environment.ProcessorCount, repeat: 3) : default;
         var timer = new DecoderPhaseTimes();
         var phases = Enum.GetValues<DecoderPhase>();
@@ -83,14 +82,9 @@ public static class TrainBenchmark
         double median = times[times.Count / 2];
         double flops = FlopsPerStep(config, batch, length);
         double gflops = flops / (best / 1000) / 1e9;
-        double peak = double.NaN;
-        if (measurePeak)
-        {
-            var peakAfter = FmaPeak.Measure(Environment.ProcessorCount, repeat: 3);
-            // each measurement is capped at threads × its own one-thread figure; keep the cap for the pair
-            peak = Math.Min(Math.Max(peakBefore.AllThreads, peakAfter.AllThreads),
-                Environment.ProcessorCount * Math.Max(peakBefore.SingleThread, peakAfter.SingleThread));
-        }
+        double peak = measurePeak
+            ? FmaPeak.Better(peakBefore, FmaPeak.Measure(Environment.ProcessorCount, repeat: 3), Environment.ProcessorCount).AllThreads
+            : double.NaN;
         var phaseList = phases.Select((p, i) => new TrainPhaseTiming(p, bestPhases[i], 100 * bestPhases[i] / best)).ToList();
         return new TrainBenchmarkReport(name, config, batch, length, Environment.ProcessorCount, attentionKernel, model.ParameterCount,
             steps, best, median, n / (best / 1000), flops, gflops, peak, 100 * gflops / peak, phaseList, first, last);

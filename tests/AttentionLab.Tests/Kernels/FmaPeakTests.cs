@@ -5,6 +5,16 @@ namespace AttentionLab.Tests.Kernels;
 
 public class FmaPeakTests
 {
+    /// <summary>Of a measurement before and one after a benchmark, each figure keeps the higher reading (a low one is a
+    /// busy moment), and the all-threads figure stays at most threads × the one-thread figure.</summary>
+    [Fact]
+    public void BetterOfTwoKeepsEachHigherReadingUnderTheCap()
+    {
+        Assert.Equal((110.0, 220.0), FmaPeak.Better((100, 150), (110, 300), threads: 2));  // 300 capped at 2 × 110
+        Assert.Equal((115.0, 210.0), FmaPeak.Better((115, 210), (60, 117), threads: 2));  // the busy "after" is ignored
+        Assert.Equal((115.0, 115.0), FmaPeak.Better((115, 100), (60, 117), threads: 1));
+    }
+
     [Fact]
     public void RunLastsFromTheEarliestWorkerStartToTheLatestEnd()
     {

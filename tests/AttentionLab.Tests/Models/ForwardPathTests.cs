@@ -24,36 +24,36 @@ public class ForwardPathTests
         }
     }
 
-    /// <summary>The naive kernel with nothing saved: backward recomputes the weights (the trade Flash makes).</summary>
-    private sealed class SavesNothing : IAttentionKernel
+    /// <summary>A kernel that passes every call to <paramref name="inner"/> and does not say its calls may overlap (so a
+    /// cached step runs its heads one after another); the test kernels below change only what they are for.</summary>
+    private class Delegating(IAttentionKernel inner) : IAttentionKernel
     {
-        private static readonly IAttentionKernel Inner = AttentionKernels.Reference;
-        public string Name => "naive";
-        public bool IsExact => true;
-        public long SavedLength(AttentionShape shape) => 0;
-        public void Forward(ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, AttentionShape shape,
-            AttentionOptions options, Span<float> output, Span<float> saved) => Inner.Forward(q, k, v, shape, options, output, default);
-        public void Backward(ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, ReadOnlySpan<float> output,
-            ReadOnlySpan<float> saved, ReadOnlySpan<float> dOutput, AttentionShape shape, AttentionOptions options,
-            Span<float> dq, Span<float> dk, Span<float> dv) => Inner.Backward(q, k, v, output, default, dOutput, shape, options, dq, dk, dv);
-        public void Weights(ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, AttentionShape shape,
-            AttentionOptions options, Span<float> weights) => Inner.Weights(q, k, v, shape, options, weights);
-    }
-
-    /// <summary>A kernel that does not say its calls may overlap, so a cached step runs its heads one after another.</summary>
-    private sealed class OneCallAtATime(IAttentionKernel inner) : IAttentionKernel
-    {
-        public string Name => inner.Name;
+        public virtual string Name => inner.Name;
         public bool IsExact => inner.IsExact;
-        public long SavedLength(AttentionShape shape) => inner.SavedLength(shape);
-        public void Forward(ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, AttentionShape shape,
+        public virtual long SavedLength(AttentionShape shape) => inner.SavedLength(shape);
+        public virtual void Forward(ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, AttentionShape shape,
             AttentionOptions options, Span<float> output, Span<float> saved) => inner.Forward(q, k, v, shape, options, output, saved);
-        public void Backward(ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, ReadOnlySpan<float> output,
+        public virtual void Backward(ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, ReadOnlySpan<float> output,
             ReadOnlySpan<float> saved, ReadOnlySpan<float> dOutput, AttentionShape shape, AttentionOptions options,
             Span<float> dq, Span<float> dk, Span<float> dv) => inner.Backward(q, k, v, output, saved, dOutput, shape, options, dq, dk, dv);
         public void Weights(ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, AttentionShape shape,
             AttentionOptions options, Span<float> weights) => inner.Weights(q, k, v, shape, options, weights);
     }
+
+    /// <summary>The naive kernel with nothing saved: backward recomputes the weights (the trade Flash makes).</summary>
+    private sealed class SavesNothing() : Delegating(AttentionKernels.Reference)
+    {
+        public override string Name => "naive";
+        public override long SavedLength(AttentionShape shape) => 0;
+        public override void Forward(ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, AttentionShape shape,
+            AttentionOptions options, Span<float> output, Span<float> saved) => base.Forward(q, k, v, shape, options, output, default);
+        public override void Backward(ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, ReadOnlySpan<float> output,
+            ReadOnlySpan<float> saved, ReadOnlySpan<float> dOutput, AttentionShape shape, AttentionOptions options,
+            Span<float> dq, Span<float> dk, Span<float> dv) => base.Backward(q, k, v, output, default, dOutput, shape, options, dq, dk, dv);
+    }
+
+    /// <summary>A kernel that does not say its calls may overlap, so a cached step runs its heads one after another.</summary>
+    private sealed class OneCallAtATime(IAttentionKernel inner) : Delegating(inner);
 
     /// <summary>A cached step with enough work (H·n·Tk·D ≥ 2¹⁶) runs its heads in parallel when the kernel allows it:
     /// each head is the same call as in the serial loop, so the logits are the same bits, grouped heads (GQA, 4 query
