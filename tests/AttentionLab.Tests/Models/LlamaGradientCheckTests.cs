@@ -86,4 +86,22 @@ public class KvCacheGrowthTests
         Assert.Equal(258, cache.Length);
         Assert.Equal(400, cache.Allocated);                                                 // doubled, capped at the context
     }
+
+    [Fact]
+    public void ALongPromptReservesToThePowerOfTwoSoTheStepsAfterItDoNotRegrow()
+    {
+        var config = new DecoderConfig { VocabSize = 11, ContextLength = 1024, Layers = 1, Channels = 8, Heads = 2 };
+        var model = new DecoderModel(config, training: false);
+        model.InitializeWeights(5);
+        var cache = model.CreateCache();
+        model.ForwardCached(Enumerable.Range(0, 1016).Select(i => i % 11).ToArray(), cache);
+        Assert.Equal(1024, cache.Allocated);                                                // 1016 rounds up to 1024, not 1016
+        var keys = cache.KeysByLayer[0];
+        for (int i = 0; i < 8; i++) model.ForwardCached([i % 11], cache);
+        Assert.Equal(1024, cache.Length);
+        Assert.Same(keys, cache.KeysByLayer[0]);                                            // the decode steps never copied the cache
+        var small = model.CreateCache();
+        small.Reserve(300);
+        Assert.Equal(512, small.Allocated);                                                 // 300 → 512 (and at least twice 256)
+    }
 }
