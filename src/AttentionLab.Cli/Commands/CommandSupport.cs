@@ -40,7 +40,7 @@ internal static class CommandSupport
     }
 
     /// <summary>Parses <c>--ids 1,2,3</c>.</summary>
-    /// <summary>One <c>--dtype</c> value: f32, bf16 or f16.</summary>
+    /// <summary>One <c>--dtype</c> value: f32, bf16, f16 or q8_0.</summary>
     public static Kernels.WeightFormat WeightFormat(string name)
     {
         try { return Kernels.WeightFormats.Parse(name.Trim()); }
@@ -50,7 +50,7 @@ internal static class CommandSupport
     /// <summary>A comma-separated <c>--dtype</c> list (bench generate).</summary>
     public static Kernels.WeightFormat[] WeightFormats(string list) =>
         list.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(WeightFormat).Distinct().ToArray() is { Length: > 0 } formats
-            ? formats : throw new CliError("--dtype: give at least one of f32, bf16, f16");
+            ? formats : throw new CliError("--dtype: give at least one of f32, bf16, f16, q8_0");
 
     public static int[] ParseIds(string text)
     {

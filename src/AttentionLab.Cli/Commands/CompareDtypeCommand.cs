@@ -19,7 +19,7 @@ internal static class CompareDtypeCommand
         var dir = a.Require("model");
         string? text = a.String("text") ?? a.String("prompt"), ids = a.String("ids");
         var format = CommandSupport.WeightFormat(a.String("dtype") ?? "bf16");
-        if (format == WeightFormat.F32) throw new CliError("--dtype: compare bf16 or f16 with float32");
+        if (format == WeightFormat.F32) throw new CliError("--dtype: compare bf16, f16 or q8_0 with float32");
         int tokens = a.Int("tokens", 200, 1, 100_000);
         bool json = a.Json;
         a.EnsureAllUsed();

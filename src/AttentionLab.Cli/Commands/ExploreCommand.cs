@@ -104,7 +104,7 @@ internal static class ExploreCommand
 
     private static void Usage(TextWriter w)
     {
-        w.WriteLine("usage: attnlab explore [--model DIR]... [--port P] [--no-browser] [--runs DIR] [--demo-minutes M] [--dtype f32|bf16|f16] [--json]");
+        w.WriteLine("usage: attnlab explore [--model DIR]... [--port P] [--no-browser] [--runs DIR] [--demo-minutes M] [--dtype f32|bf16|f16|q8_0] [--json]");
         w.WriteLine();
         w.WriteLine("Starts the Explorer on http://127.0.0.1:P/ (default 5173; 0 = any free port), bound to this machine only, and");
         w.WriteLine("opens it in a browser unless --no-browser. It opens the models given with --model (repeatable) and every model");
@@ -115,7 +115,7 @@ internal static class ExploreCommand
         w.WriteLine("API: GET /api/models; POST /api/inspect {\"model\", \"text\" | \"ids\", \"attention\"?, \"layer\"?, \"head\"?, \"logits\"?}");
         w.WriteLine("returns what 'attnlab inspect --json' prints (\"logits\": false leaves out the T×V logits). See docs/explorer.md.");
         w.WriteLine("--json prints {\"address\", \"models\"} once the server listens.");
-        w.WriteLine("--dtype f32|bf16|f16 holds the block linears and the token table / head in that width (default: the folder's own:");
+        w.WriteLine("--dtype f32|bf16|f16|q8_0 holds the block linears and the token table / head in that width (default: the folder's own:");
         w.WriteLine("a BF16 folder stays BF16, loaded without a float32 copy); activations, the KV cache and softmax stay float32 (docs/inference-dtypes.md).");
 
         w.WriteLine("--bench [--requests N] [--big-requests M] times the page's map request on loopback instead: a demo-sized model at 256");

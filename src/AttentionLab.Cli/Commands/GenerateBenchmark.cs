@@ -31,7 +31,7 @@ internal static class GenerateBenchmark
             stdout.WriteLine("  --preset NAME  model size (default gpt2, the 124M model; weights are random, speed does not depend on them);");
             stdout.WriteLine($"                 a GPT-2 preset ({string.Join(", ", DecoderConfig.Presets.Keys)}) or a Hugging Face checkpoint's shape");
             stdout.WriteLine($"                 ({string.Join(", ", HfTransformerPresets.Names)}), refused when it does not fit this machine's memory");
-            stdout.WriteLine("  --dtype LIST   weight formats, comma-separated: f32, bf16, f16 (default f32; float32 always runs, as the baseline)");
+            stdout.WriteLine("  --dtype LIST   weight formats, comma-separated: f32, bf16, f16, q8_0 (default f32; float32 always runs, as the baseline)");
             stdout.WriteLine("  --tokens N     decode steps per format (default 32)");
             stdout.WriteLine("  --prompt-tokens P  prompt length in tokens (default 16; the prompt is random ids)");
             stdout.WriteLine("  --attention NAME   attention kernel (default fast)");

@@ -90,7 +90,7 @@ internal static class GenerateCommand
     private static void Usage(TextWriter w)
     {
         w.WriteLine("usage: attnlab generate --model DIR (--prompt TEXT | --ids 1,2,3) [--max-tokens N] [--temperature T] [--top-k K]");
-        w.WriteLine("                        [--top-p P] [--seed S] [--no-kv-cache] [--ignore-eos] [--attention NAME] [--dtype f32|bf16|f16] [--json]");
+        w.WriteLine("                        [--top-p P] [--seed S] [--no-kv-cache] [--ignore-eos] [--attention NAME] [--dtype f32|bf16|f16|q8_0] [--json]");
         w.WriteLine();
         w.WriteLine("Continues the prompt token by token, printing each as it is chosen. --temperature 0 is greedy (argmax);");
         w.WriteLine("otherwise logits/T → top-k → top-p → a seeded draw. The model sees its last `context` tokens: a longer prompt");
@@ -103,7 +103,7 @@ internal static class GenerateCommand
         w.WriteLine("printed as text); --ignore-eos runs the full --max-tokens. After the text, one line in [ ] gives the KV cache's");
         w.WriteLine("bytes per token (2·L·Hkv·D·4) and, for grouped-query or multi-query attention, how many times smaller it is than");
         w.WriteLine("multi-head; --json adds \"kv_cache\" and \"stop\" (eos or max_tokens).");
-        w.WriteLine("--dtype f32|bf16|f16 holds the block linears and the token table / head in that width (default: the folder's own:");
+        w.WriteLine("--dtype f32|bf16|f16|q8_0 holds the block linears and the token table / head in that width (default: the folder's own:");
         w.WriteLine("a BF16 folder stays BF16, loaded without a float32 copy); activations, the KV cache and softmax stay float32 (docs/inference-dtypes.md).");
         w.WriteLine(CommandSupport.DeviceHelp + "; cuda keeps the weights, the KV cache and attention on the GPU");
         w.WriteLine("                    (one token id goes over and one row of logits comes back per token; --no-kv-cache runs only the");

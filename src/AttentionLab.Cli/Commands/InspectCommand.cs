@@ -147,7 +147,7 @@ internal static class InspectCommand
 
     private static void Usage(TextWriter w)
     {
-        w.WriteLine("usage: attnlab inspect --model DIR (--text TEXT | --prompt TEXT | --ids 1,2,3) [--target PREFIX] [--layer L] [--head H] [--attention NAME] [--dtype f32|bf16|f16] [--json]");
+        w.WriteLine("usage: attnlab inspect --model DIR (--text TEXT | --prompt TEXT | --ids 1,2,3) [--target PREFIX] [--layer L] [--head H] [--attention NAME] [--dtype f32|bf16|f16|q8_0] [--json]");
         w.WriteLine();
         w.WriteLine("Runs the model once over the text and shows the five most likely next tokens, then each head's causal");
         w.WriteLine("attention map (row = query token, column = key token, darker = more weight; each row sums to 1) with its");
@@ -158,7 +158,7 @@ internal static class InspectCommand
         w.WriteLine("(a held-out image); --target PREFIX (seq2seq) decodes greedily after that start of the answer. The text ends");
         w.WriteLine("with each head's strongest role (HeadRoles: previous, next, self or first key; diagonal or anti-diagonal");
         w.WriteLine("for cross-attention); --json has every head's scores under each map's \"roles\".");
-        w.WriteLine("--dtype f32|bf16|f16 holds the block linears and the token table / head in that width (default: the folder's own:");
+        w.WriteLine("--dtype f32|bf16|f16|q8_0 holds the block linears and the token table / head in that width (default: the folder's own:");
         w.WriteLine("a BF16 folder stays BF16, loaded without a float32 copy); activations, the KV cache and softmax stay float32 (docs/inference-dtypes.md).");
         w.WriteLine(CommandSupport.DeviceHelp + "; cuda runs the matrix products on the GPU");
     }

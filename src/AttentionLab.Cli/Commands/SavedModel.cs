@@ -17,7 +17,7 @@ internal sealed class SavedModel
     public GenerationConfig Stop { get; init; } = new();
 
     /// <param name="attention">a kernel name to run with instead of the one the model was saved with (--attention)</param>
-    /// <param name="dtype">--dtype: f32, bf16 or f16 for the streamed weights; null: the folder's own (float32 on a GPU)</param>
+    /// <param name="dtype">--dtype: f32, bf16, f16 or q8_0 for the streamed weights; null: the folder's own (float32 on a GPU)</param>
     /// <param name="device">--device: 16-bit weights run on the CPU only</param>
     public static SavedModel Open(string directory, string? attention = null, string? dtype = null, string device = "cpu")
     {
@@ -33,7 +33,7 @@ internal sealed class SavedModel
         WeightFormat? format = dtype is null ? null : CommandSupport.WeightFormat(dtype);
         if (device != "cpu")
         {
-            if (format is WeightFormat.BF16 or WeightFormat.F16) throw new CliError($"--dtype {format.Value.Name()} runs on the CPU only; use --dtype f32 with --device {device}");
+            if (format is not null && format != WeightFormat.F32) throw new CliError($"--dtype {format.Value.Name()} runs on the CPU only; use --dtype f32 with --device {device}");
             format = WeightFormat.F32;
         }
         var model = DecoderFolder.Load(directory, kernel, training: false, format);

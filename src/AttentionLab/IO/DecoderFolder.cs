@@ -137,9 +137,9 @@ public static class DecoderFolder
             {
                 store.Add(view, tensor.Bits is { } bits && WeightFormats.FromSafeTensors(tensor.DType) == target
                     ? new HalfMatrix(target, bits, view.Shape[0], view.Shape[1])                    // adopted as read: no copy
-                    : HalfMatrix.FromSingle(Values(tensor), target, view.Shape[0], view.Shape[1]));
+                    : WeightMatrices.FromSingle(Values(tensor), target, view.Shape[0], view.Shape[1]));
             }
-            catch (OverflowException e) { throw new InvalidDataException($"{path}: tensor '{tensor.Name}' does not fit {target.Name()}: {e.Message}", e); }
+            catch (Exception e) when (e is OverflowException or ArgumentException) { throw new InvalidDataException($"{path}: tensor '{tensor.Name}' does not fit {target.Name()}: {e.Message}", e); }
         }
         var half = DecoderModel.ForInference(config, attention, store);
         foreach (var (view, tensor) in matched)
@@ -194,6 +194,8 @@ public static class DecoderFolder
     public static void Save(DecoderModel model, string directory, bool force = false)
     {
         ArgumentNullException.ThrowIfNull(model);
+        if (model.WeightFormat == WeightFormat.Q8_0)
+            throw new ArgumentException("q8_0 weights are quantized for inference and have no safetensors dtype; save the float32, bf16 or f16 model they came from");
         if (LlamaStateDict.IsLlamaFamily(model.Config))
         {
             // LlamaFolder writes float32 from the arena: a 16-bit model is widened first (its values exactly)
@@ -211,7 +213,7 @@ public static class DecoderFolder
         var p = model.Parameters;
         // HF's own writer sorts tensors by name; the reader does not care, so arena order is kept. A 16-bit model's
         // streamed matrices are written in its format (a BF16 model saved here stays BF16), the rest float32.
-        var tensors = model.Layout.All.Select(v => model.Weights16?.Find(v) is { } half
+        var tensors = model.Layout.All.Select(v => model.Weights16?.Find(v) is HalfMatrix half
             ? TensorToWrite.Half(v.Name, v.Shape, half.Bits, half.Format)
             : TensorToWrite.F32(v.Name, v.Shape, p.Data.AsMemory(v.Offset, v.Length)));
         DurableFile.Replace(weightsPath, s => SafeTensors.Write(s, tensors, new Dictionary<string, string> { ["format"] = "pt" }));

@@ -274,7 +274,7 @@ public static class SafeTensors
             {
                 long count = t.Shape.Aggregate(1L, (a, b) => a * b);
                 if (count != t.Count) throw new ArgumentException($"tensor '{t.Name}' has {t.Count} values but shape [{string.Join(", ", t.Shape)}] needs {count}");
-                int size = Kernels.WeightFormats.Bytes(t.Format);
+                int size = (int)Kernels.WeightFormats.Bytes(t.Format);                  // F32, BF16 or F16: 4 or 2
                 json.WriteStartObject(t.Name);
                 json.WriteString("dtype", Kernels.WeightFormats.SafeTensorsDType(t.Format));
                 json.WriteStartArray("shape");

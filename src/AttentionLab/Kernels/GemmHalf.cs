@@ -31,8 +31,6 @@ public static unsafe class GemmHalf
     /// <summary>Columns per unit of work when the few-row path splits columns across threads.</summary>
     private const int Chunk = 256;
 
-    [ThreadStatic] private static float[]? t_panel;
-    [ThreadStatic] private static float[]? t_output;
 
     /// <param name="a">(m, k) float32</param>
     /// <param name="b">16-bit weights: stored (k, n), or (n, k) when <paramref name="transposeB"/></param>
@@ -101,33 +99,16 @@ public static unsafe class GemmHalf
         });
     }
 
-    /// <summary>Many rows: widen B panel by panel into float32 and multiply with the packed GEMM. A panel is a range
-    /// of C's columns; when it is all of them the GEMM writes C directly, else into a (m, panel) buffer added into C.</summary>
+    /// <summary>Many rows: widen B panel by panel into float32 and multiply with the packed GEMM (<see cref="WidenedProduct"/>).</summary>
     private static void MultiplyWidened(ReadOnlySpan<float> a, ReadOnlySpan<ushort> b, WeightFormat format, Span<float> c,
         int m, int n, int k, bool transposeB, bool accumulate, int threads, int panelFloats)
     {
-        int panel = Math.Max(1, Math.Min(n, panelFloats / k));
-        var widened = t_panel ??= new float[PanelFloats];
-        if (widened.Length < (long)panel * k) widened = t_panel = new float[(long)panel * k];   // k alone beyond the budget
-        for (int j0 = 0; j0 < n; j0 += panel)
+        fixed (ushort* pb = b)
         {
-            int width = Math.Min(panel, n - j0);
-            var w = widened.AsSpan(0, width * k);
-            WidenPanel(b, format, widened, n, k, j0, width, transposeB, threads);
-            if (width == n)
-            {
-                Gemm.Multiply(a, w, c, m, n, k, transposeB: transposeB, accumulate: accumulate, maxThreads: threads);
-                return;
-            }
-            var output = t_output is { } o && o.Length >= m * width ? o : t_output = new float[m * width];
-            var part = output.AsSpan(0, m * width);                                                 // (m, width)
-            Gemm.Multiply(a, w, part, m, width, k, transposeB: transposeB, maxThreads: threads);
-            for (int i = 0; i < m; i++)
-            {
-                var row = c.Slice(i * n + j0, width);
-                if (accumulate) System.Numerics.Tensors.TensorPrimitives.Add(row, part.Slice(i * width, width), row);
-                else part.Slice(i * width, width).CopyTo(row);
-            }
+            ushort* source = pb;
+            int length = b.Length;
+            WidenedProduct.Multiply(a, c, m, n, k, transposeB, accumulate, threads, panelFloats,
+                (panel, j0, width) => WidenPanel(new ReadOnlySpan<ushort>(source, length), format, panel, n, k, j0, width, transposeB, threads));
         }
     }
 

@@ -5,11 +5,11 @@ namespace AttentionLab.Kernels;
 /// out, <see cref="Format"/> BF16 or F16. It multiplies (through <see cref="GemmHalf"/>) and hands out rows (the token
 /// table's lookup) as float32; it never keeps a float32 copy.
 /// </summary>
-public sealed class HalfMatrix
+public sealed class HalfMatrix : IWeightMatrix
 {
     public HalfMatrix(WeightFormat format, ushort[] bits, int rows, int cols)
     {
-        if (format == WeightFormat.F32) throw new ArgumentException("a HalfMatrix holds BF16 or F16", nameof(format));
+        if (format is not (WeightFormat.BF16 or WeightFormat.F16)) throw new ArgumentException("a HalfMatrix holds BF16 or F16", nameof(format));
         ArgumentNullException.ThrowIfNull(bits);
         if ((long)rows * cols != bits.Length) throw new ArgumentException($"{bits.Length} weights do not make a ({rows}, {cols}) matrix");
         Format = format; Bits = bits; Rows = rows; Cols = cols;

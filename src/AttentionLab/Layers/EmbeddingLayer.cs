@@ -26,7 +26,7 @@ internal sealed class EmbeddingLayer(ParameterView tokenTable, ParameterView? po
         var a = run.Activations;
         int batch = a.Batch, length = a.Length, c = channels;
         var encoded = run[output];
-        if (run.Weights16?.Find(TokenTable) is { } table16)                              // a 16-bit table: widen each row
+        if (run.Weights16?.Find(TokenTable) is { } table16)                              // a narrow table: widen each row
             for (int i = 0; i < tokens.Length; i++) table16.Row(tokens[i], encoded.Slice(i * c, c));
         else Embedding.Forward(run[TokenTable], tokens, c, encoded);
         hooks?.Call(HookPoint.Embed, 0, run.Memory(output), batch, length, c);

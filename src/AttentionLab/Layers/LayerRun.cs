@@ -33,7 +33,7 @@ internal sealed class LayerRun
 
     public Span<float> this[ParameterView p] => Parameters.AsSpan(p.Offset, p.Length);
 
-    /// <summary>The 16-bit matrices of an inference model built with BF16/F16 weights; null: every weight is float32.</summary>
+    /// <summary>The narrow matrices of an inference model built with BF16/F16/Q8_0 weights; null: every weight is float32.</summary>
     public WeightStore? Weights16;
 
     /// <summary>output (+)= x·op(W) for the weight matrix <paramref name="weight"/>, from the 16-bit store when it holds

@@ -120,10 +120,12 @@ public sealed partial class DecoderModel
 
     /// <summary>
     /// An inference model with this model's weights in <paramref name="format"/>: the streamed matrices (block linears,
-    /// token table, an untied head) rounded to BF16/F16 (to nearest, ties to even) or widened back to float32; the
-    /// vectors (biases, norms) and the position table stay float32. Kernel, attention options and device carry over.
+    /// token table, an untied head) rounded to BF16/F16 (to nearest, ties to even), quantized to Q8_0 blocks
+    /// (<see cref="Q8Matrix.Quantize"/>) or widened back to float32; the vectors (biases, norms) and the position table
+    /// stay float32. Kernel, attention options and device carry over.
     /// </summary>
     /// <exception cref="OverflowException">a weight beyond F16's range (±65504)</exception>
+    /// <exception cref="ArgumentException">Q8_0 for a model whose matrices' rows are not a multiple of 32 weights</exception>
     public DecoderModel WithWeightFormat(WeightFormat format)
     {
         var streamed = WeightStore.StreamedViews(Layout).ToHashSet();
@@ -133,7 +135,7 @@ public sealed partial class DecoderModel
             store = new WeightStore(format);
             foreach (var view in streamed)
                 store.Add(view, Weights16?.Find(view) is { } h && h.Format == format ? h
-                    : HalfMatrix.FromSingle(WeightValues(view), format, view.Shape[0], view.Shape[1]));
+                    : WeightMatrices.FromSingle(WeightValues(view), format, view.Shape[0], view.Shape[1]));
         }
         var result = new DecoderModel(Config, Attention, training: false, parameters: null, store) { AttentionOptions = AttentionOptions, Device = Device };
         foreach (var view in Layout.All)
@@ -148,23 +150,24 @@ public sealed partial class DecoderModel
         return Weights16?.Find(view) is { } half ? half.ToSingle() : Parameters[view].ToArray();
     }
 
-    /// <summary>The 16-bit matrices of a model built with BF16/F16 weights (<see cref="WithWeightFormat"/>, or a 16-bit
-    /// folder); null for float32. Their ranges of <see cref="Parameters"/> are never written (zero, not resident).</summary>
+    /// <summary>The narrow matrices of a model built with BF16/F16/Q8_0 weights (<see cref="WithWeightFormat"/>, or a
+    /// 16-bit folder); null for float32. Their ranges of <see cref="Parameters"/> are never written (zero, not resident).</summary>
     public WeightStore? Weights16 { get; }
 
-    /// <summary>How the streamed matrices are stored: F32, BF16 or F16.</summary>
+    /// <summary>How the streamed matrices are stored: F32, BF16, F16 or Q8_0.</summary>
     public WeightFormat WeightFormat => Weights16?.Format ?? WeightFormat.F32;
 
     /// <summary>Bytes of weights one forward step reads: every parameter once at its stored width (the streamed
-    /// matrices at 2 bytes in a 16-bit model), except that the position table is read one row per position.</summary>
+    /// matrices at 2 bytes in a 16-bit model, 1.125 in Q8_0), except that the position table is read one row per position.</summary>
     public long WeightBytesPerToken()
     {
         long bytes = 0;
         foreach (var view in Layout.All)
         {
             if (view == Layout.PositionEmbedding) { bytes += 4L * Config.Channels; continue; }
-            if (view == Layout.TokenEmbedding && !Config.TiedOutput) { bytes += (Weights16?.Find(view) is null ? 4L : 2L) * Config.Channels; continue; }
-            bytes += (Weights16?.Find(view) is null ? 4L : 2L) * view.Length;
+            var narrow = Weights16?.Find(view);
+            if (view == Layout.TokenEmbedding && !Config.TiedOutput) { bytes += narrow is null ? 4L * Config.Channels : narrow.Bytes / narrow.Rows; continue; }
+            bytes += narrow?.Bytes ?? 4L * view.Length;
         }
         return bytes;
     }

@@ -10,11 +10,11 @@ namespace AttentionLab.Models;
 /// </summary>
 public sealed class WeightStore
 {
-    private readonly Dictionary<int, (ParameterView View, HalfMatrix Matrix)> _byOffset = new();
+    private readonly Dictionary<int, (ParameterView View, IWeightMatrix Matrix)> _byOffset = new();
 
     public WeightStore(WeightFormat format)
     {
-        if (format == WeightFormat.F32) throw new ArgumentException("a WeightStore holds BF16 or F16 matrices", nameof(format));
+        if (format == WeightFormat.F32) throw new ArgumentException("a WeightStore holds BF16, F16 or Q8_0 matrices", nameof(format));
         Format = format;
     }
 
@@ -27,7 +27,7 @@ public sealed class WeightStore
         layout.Matrices.Where(v => v != layout.PositionEmbedding);
 
     /// <summary>Holds <paramref name="matrix"/> as the weights of <paramref name="view"/>.</summary>
-    public void Add(ParameterView view, HalfMatrix matrix)
+    public void Add(ParameterView view, IWeightMatrix matrix)
     {
         ArgumentNullException.ThrowIfNull(view);
         ArgumentNullException.ThrowIfNull(matrix);
@@ -38,11 +38,11 @@ public sealed class WeightStore
     }
 
     /// <summary>The 16-bit matrix of <paramref name="view"/>, or null when it is float32.</summary>
-    public HalfMatrix? Find(ParameterView view) =>
+    public IWeightMatrix? Find(ParameterView view) =>
         _byOffset.TryGetValue(view.Offset, out var e) && e.View.Length == view.Length ? e.Matrix : null;
 
     /// <summary>Every held view and its matrix.</summary>
-    public IEnumerable<(ParameterView View, HalfMatrix Matrix)> All => _byOffset.Values.OrderBy(e => e.View.Offset);
+    public IEnumerable<(ParameterView View, IWeightMatrix Matrix)> All => _byOffset.Values.OrderBy(e => e.View.Offset);
 
     /// <summary>Bytes of all held matrices.</summary>
     public long Bytes => _byOffset.Values.Sum(e => e.Matrix.Bytes);
