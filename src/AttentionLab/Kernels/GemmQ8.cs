@@ -142,6 +142,27 @@ public static unsafe class GemmQ8
         return sum;
     }
 
+    /// <summary>Whole blocks as float32: destination[32b + t] = quants[32b + t]·scales[b].</summary>
+    internal static void DequantizeBlocks(ReadOnlySpan<sbyte> quants, ReadOnlySpan<float> scales, Span<float> destination)
+    {
+        if (quants.Length != scales.Length * Q8Matrix.BlockSize || destination.Length < quants.Length)
+            throw new ArgumentException("the quants, scales and destination do not hold the same whole blocks");
+        fixed (sbyte* q = quants)
+        fixed (float* s = scales, d = destination)
+            for (int b = 0; b < scales.Length; b++)
+            {
+                sbyte* qb = q + b * Q8Matrix.BlockSize;
+                float* db = d + b * Q8Matrix.BlockSize;
+                if (Avx2.IsSupported)
+                {
+                    var scale = Vector256.Create(s[b]);
+                    (Widen8(qb) * scale).Store(db); (Widen8(qb + 8) * scale).Store(db + 8);
+                    (Widen8(qb + 16) * scale).Store(db + 16); (Widen8(qb + 24) * scale).Store(db + 24);
+                }
+                else for (int t = 0; t < Q8Matrix.BlockSize; t++) db[t] = qb[t] * s[b];
+            }
+    }
+
     /// <summary>q[0..8) as float32: sign-extended from memory (vpmovsxbd) and converted (exact).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<float> Widen8(sbyte* q) => Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32(q));

@@ -86,11 +86,16 @@ public sealed class Q8Matrix : IWeightMatrix
         Dequantize(row, 0, Cols, destination);
     }
 
-    /// <summary>Columns [col, col + count) of row <paramref name="row"/> as float32: q·d.</summary>
+    /// <summary>Columns [col, col + count) of row <paramref name="row"/> as float32: q·d (whole blocks 32 at a time).</summary>
     internal void Dequantize(int row, int col, int count, Span<float> destination)
     {
-        long at = (long)row * Cols + col;
-        for (int j = 0; j < count; j++, at++) destination[j] = Quants[at] * Scales[at / BlockSize];
+        long at = (long)row * Cols + col, end = at + count;
+        int j = 0;
+        for (; at < end && at % BlockSize != 0; j++, at++) destination[j] = Quants[at] * Scales[at / BlockSize];
+        int whole = (int)((end - at) / BlockSize);
+        GemmQ8.DequantizeBlocks(Quants.AsSpan((int)at, whole * BlockSize), Scales.AsSpan((int)(at / BlockSize), whole), destination.Slice(j, whole * BlockSize));
+        j += whole * BlockSize; at += whole * BlockSize;
+        for (; at < end; j++, at++) destination[j] = Quants[at] * Scales[at / BlockSize];
     }
 
     public float[] ToSingle()
