@@ -13,7 +13,8 @@ namespace AttentionLab.Kernels;
 /// run of 8 bytes sign-extended to int32 (vpmovsxbd), converted and multiplied by its block's scale in registers —
 /// the weight q·d exactly — and fused-multiply-added into float32 sums. Bᵀ: the dot form, one stored row against
 /// each row of A. B: four stored rows per pass over a tile of C's columns (all m rows of A at once), the sums of each
-/// column taken in the order p = 0 … k − 1. AVX2 (which AVX-512 machines have); else plain loops.</item>
+/// column taken in the order p = 0 … k − 1; one row with Vector512 folds each block's scale into x
+/// (<see cref="OneRowPasses512"/>). AVX2 otherwise; else plain loops.</item>
 /// <item>More rows: compute-bound; B is dequantized panel by panel into float32 and the packed GEMM runs on it
 /// (<see cref="WidenedProduct"/>).</item>
 /// </list>

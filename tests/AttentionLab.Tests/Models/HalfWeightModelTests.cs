@@ -46,8 +46,14 @@ public sealed class HalfWeightModelTests : IDisposable
     public void TokenByTokenWithTheKvCacheReproducesTheSameLogits(WeightFormat format)
     {
         // one row per step: the few-row kernels that widen in registers, and the 16-bit token lookup
-        var model = DecoderFolder.Load(TinyDirectory).WithWeightFormat(format);
-        var expected = Fixtures.Doubles(Fixtures.Get(Fixtures.Load(File), $"{Key(format)}.logits"));
+        AssertTokenByToken(DecoderFolder.Load(TinyDirectory).WithWeightFormat(format),
+            Fixtures.Doubles(Fixtures.Get(Fixtures.Load(File), $"{Key(format)}.logits")));
+    }
+
+    /// <summary>The fixture batch (2 × 16) one token at a time through the KV cache, each step's logits against the
+    /// reference's at rtol 1e-5, atol 1e-6 (also used by <see cref="Q8WeightModelTests"/>).</summary>
+    internal static void AssertTokenByToken(DecoderModel model, double[] expected)
+    {
         var (x, _) = Gpt2FixtureTests.Batch();
         int v = model.Config.VocabSize;
         for (int b = 0; b < 2; b++)

@@ -43,19 +43,8 @@ public sealed class Q8WeightModelTests
     public void TokenByTokenWithTheKvCacheReproducesTheSameLogits()
     {
         // one row per step: the few-row kernels (the Conv1D linears' axpy form, the tied head's dot form) and the row lookup
-        var model = DecoderFolder.Load(TinyDirectory).WithWeightFormat(WeightFormat.Q8_0);
-        var expected = Fixtures.Doubles(Fixtures.Get(Fixtures.Load(File), "q8_0.logits"));
-        var (x, _) = Gpt2FixtureTests.Batch();
-        int v = model.Config.VocabSize;
-        for (int b = 0; b < 2; b++)
-        {
-            var cache = model.CreateCache();
-            for (int t = 0; t < 16; t++)
-            {
-                var logits = model.ForwardCached(x.AsSpan(b * 16 + t, 1), cache);
-                Close.Assert(logits, expected.AsSpan((b * 16 + t) * v, v), LogitsRtol, LogitsAtol, $"logits at ({b}, {t})");
-            }
-        }
+        HalfWeightModelTests.AssertTokenByToken(DecoderFolder.Load(TinyDirectory).WithWeightFormat(WeightFormat.Q8_0),
+            Fixtures.Doubles(Fixtures.Get(Fixtures.Load(File), "q8_0.logits")));
     }
 
     [Fact]
